@@ -1,0 +1,59 @@
+import type { Decimal, OrderSide, OrderType, TimeInForce } from '@gateway/oms';
+import type { ExecutionReport, FillReport, OrderStatusReport } from './reports.js';
+
+/** SubmitOrder: one new order to the broker. `clientOrderId` is the gateway's own order id (globally unique). */
+export interface SubmitOrderCommand {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  readonly stopPrice: Decimal | null;
+}
+
+export interface CancelOrderCommand {
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string;
+}
+
+/**
+ * The broker's answer to a command.
+ * - `accepted`: the broker took it (for a submit, with its order id).
+ * - `rejected`: the broker refused it; nothing is working because of it.
+ * - `unknown`: we cannot know what happened (timeout, connection error after the request may have left,
+ *   5xx, success without an order id). The caller must not resend; reconciliation settles it.
+ */
+export type SubmitResult =
+  | { readonly kind: 'accepted'; readonly brokerOrderId: string; readonly raw: unknown }
+  | { readonly kind: 'rejected'; readonly reason: string; readonly raw: unknown }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+export type CancelResult =
+  | { readonly kind: 'accepted'; readonly raw: unknown }
+  | { readonly kind: 'rejected'; readonly reason: string; readonly raw: unknown }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+export type ExecutionReportListener = (report: ExecutionReport) => void;
+
+/**
+ * The port every broker adapter implements (paper venue, Alpaca, Schwab, FIX). Adapters never throw for
+ * a broker's answer: they map it to a result. They throw only for programming errors.
+ */
+export interface ExecutionClient {
+  /** Venue name stored on orders and reports: `paper`, `alpaca`, `schwab`. */
+  readonly venue: string;
+  /** Whether the broker accepts our client order id and can look an order up by it. */
+  readonly supportsClientOrderId: boolean;
+  submitOrder(command: SubmitOrderCommand, signal?: AbortSignal): Promise<SubmitResult>;
+  cancelOrder(command: CancelOrderCommand, signal?: AbortSignal): Promise<CancelResult>;
+  /** Reconciliation: the broker's view of one order by our client order id; null when it has none. */
+  getOrderByClientOrderId(clientOrderId: string): Promise<OrderStatusReport | null>;
+  /** Reconciliation: orders created at or after `sinceMs` (epoch ms). */
+  listOrders(sinceMs: number): Promise<OrderStatusReport[]>;
+  /** Reconciliation: fills at or after `sinceMs` (epoch ms). */
+  listFills(sinceMs: number): Promise<FillReport[]>;
+  /** Subscribe to execution reports (acks, fills, cancels...). Returns the unsubscribe function. */
+  onExecutionReport(listener: ExecutionReportListener): () => void;
+}

@@ -1,0 +1,3 @@
+export * from './execution-client.js';
+export * from './market-data.js';
+export * from './reports.js';

@@ -1,0 +1,30 @@
+import type { Decimal } from '@gateway/oms';
+
+/**
+ * Top of book for one instrument. Prices in dollars, sizes in shares or contracts. `ts` is the epoch ms
+ * of the recorded market time of the quote; `source` names the data set it came from.
+ */
+export interface Quote {
+  readonly symbol: string;
+  readonly bid: Decimal;
+  readonly ask: Decimal;
+  readonly bidSize: Decimal;
+  readonly askSize: Decimal;
+  /** Last trade price, when the data has trades for the instrument. */
+  readonly last: Decimal | null;
+  readonly ts: number;
+  readonly source: string;
+}
+
+export type QuoteListener = (quote: Quote) => void;
+
+/** Where quotes come from (the paper replay now; a live feed later). */
+export interface MarketDataFeed {
+  /** The latest quote of `symbol`, or undefined when there is none (yet). */
+  getQuote(symbol: string): Quote | undefined;
+  /** Symbols this feed can quote (OSI symbols padded). */
+  symbols(): readonly string[];
+  /** The feed's notion of now (epoch ms), which for a replay is the recorded market time. */
+  now(): number;
+  onQuote(listener: QuoteListener): () => void;
+}

@@ -1,0 +1,48 @@
+import { Decimal, PRICE_SCALE } from './decimal.js';
+
+/** The execution state of one order (FIX OrderQty 38, CumQty 14, LeavesQty 151, AvgPx 6). */
+export interface FillState {
+  readonly quantity: Decimal;
+  readonly filledQuantity: Decimal;
+  /** Volume-weighted average of the fills; null before the first fill. */
+  readonly averageFillPrice: Decimal | null;
+}
+
+export interface FillResult extends FillState {
+  /** What is left to fill: quantity − filled, never below zero. */
+  readonly leavesQuantity: Decimal;
+  /** True when this fill brings the filled quantity to the order quantity (or beyond). */
+  readonly complete: boolean;
+  /** True when the fill takes the filled quantity past the order quantity: keep it, flag it, alert. */
+  readonly overfill: boolean;
+}
+
+/**
+ * Applies one execution (`quantity` > 0 at `price` > 0) to an order's fill state.
+ * The average is volume-weighted and rounded half-even to PRICE_SCALE decimal places.
+ * Throws RangeError for a non-positive quantity or price (a broker report we cannot trust).
+ */
+export function applyFill(state: FillState, quantity: Decimal, price: Decimal): FillResult {
+  if (!quantity.isPositive() || quantity.isZero()) {
+    throw new RangeError(`fill quantity must be positive, got ${quantity.toString()}`);
+  }
+  if (!price.isPositive() || price.isZero()) {
+    throw new RangeError(`fill price must be positive, got ${price.toString()}`);
+  }
+  const filledQuantity = state.filledQuantity.plus(quantity);
+  const previousValue = state.averageFillPrice ? state.averageFillPrice.times(state.filledQuantity) : new Decimal(0);
+  const averageFillPrice = previousValue.plus(price.times(quantity)).dividedBy(filledQuantity).toDecimalPlaces(PRICE_SCALE);
+  return {
+    quantity: state.quantity,
+    filledQuantity,
+    averageFillPrice,
+    leavesQuantity: Decimal.max(state.quantity.minus(filledQuantity), 0),
+    complete: filledQuantity.greaterThanOrEqualTo(state.quantity),
+    overfill: filledQuantity.greaterThan(state.quantity),
+  };
+}
+
+/** Quantity still working at the broker: zero once the order is done (FIX LeavesQty on a terminal order). */
+export function leavesQuantity(state: FillState, working: boolean): Decimal {
+  return working ? Decimal.max(state.quantity.minus(state.filledQuantity), 0) : new Decimal(0);
+}

@@ -1,0 +1,151 @@
+import type { OrderEventName, OrderTrigger, OrderTriggerKind } from './order-event.js';
+import type { OrderStatus } from './order-status.js';
+
+type Rule = (trigger: OrderTrigger) => OrderStatus;
+
+const fillTo =
+  (partial: OrderStatus): Rule =>
+  (t) =>
+    t.kind === 'fill' && t.complete ? 'filled' : partial;
+const backToWorking: Rule = (t) =>
+  (t.kind === 'cancel_rejected' || t.kind === 'replace_rejected') && t.hasFills ? 'partially_filled' : 'new';
+const to =
+  (status: OrderStatus): Rule =>
+  () =>
+    status;
+
+/**
+ * The order state machine: for each status, the triggers it accepts and the status they lead to.
+ * A trigger missing from a row is an invalid transition. Modelled on NautilusTrader's
+ * `OrderStatus.transition` table, with these choices (each a real broker behaviour):
+ * - a fill may precede the acknowledgement (out-of-order reports), so `pending_new` accepts fills;
+ * - a late acknowledgement (after fills, cancel or replace) only records the broker id: status unchanged;
+ * - a partial fill while a cancel/replace is pending keeps it pending; a completing one makes it `filled`;
+ * - a late fill after `canceled`/`expired` is applied: a completing one makes the order `filled`, a
+ *   partial one leaves it `canceled`/`expired` with more filled quantity (FIX: LeavesQty stays 0);
+ *   a late fill on `replaced` stays `replaced` (the quantity belongs to the old order);
+ * - a cancel/replace rejected because the order filled leaves it `filled`;
+ * - `unknown` is settled by broker evidence: an ack, a rejection, fills, a cancel or an expiry;
+ * - `denied` and `rejected` accept nothing: they never worked at the broker.
+ * Overfills are not transitions: the caller keeps them as evidence and raises an alert.
+ */
+const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKind, Rule>>>>> = {
+  pending_new: {
+    accepted: to('new'),
+    rejected: to('rejected'),
+    submitted_unknown: to('unknown'),
+    fill: fillTo('partially_filled'),
+    canceled: to('canceled'),
+    expired: to('expired'),
+  },
+  new: {
+    accepted: to('new'),
+    rejected: to('rejected'),
+    fill: fillTo('partially_filled'),
+    cancel_requested: to('pending_cancel'),
+    canceled: to('canceled'),
+    replace_requested: to('pending_replace'),
+    expired: to('expired'),
+  },
+  partially_filled: {
+    accepted: to('partially_filled'),
+    fill: fillTo('partially_filled'),
+    cancel_requested: to('pending_cancel'),
+    canceled: to('canceled'),
+    replace_requested: to('pending_replace'),
+    expired: to('expired'),
+  },
+  pending_cancel: {
+    accepted: to('pending_cancel'),
+    fill: fillTo('pending_cancel'),
+    canceled: to('canceled'),
+    cancel_rejected: backToWorking,
+    expired: to('expired'),
+  },
+  pending_replace: {
+    accepted: to('pending_replace'),
+    fill: fillTo('pending_replace'),
+    replaced: to('replaced'),
+    replace_rejected: backToWorking,
+    canceled: to('canceled'),
+    expired: to('expired'),
+  },
+  filled: {
+    accepted: to('filled'),
+    cancel_rejected: to('filled'),
+    replace_rejected: to('filled'),
+  },
+  canceled: {
+    accepted: to('canceled'),
+    fill: fillTo('canceled'),
+  },
+  expired: {
+    accepted: to('expired'),
+    fill: fillTo('expired'),
+  },
+  replaced: {
+    accepted: to('replaced'),
+    fill: to('replaced'),
+  },
+  rejected: {},
+  denied: {},
+  unknown: {
+    accepted: to('new'),
+    rejected: to('rejected'),
+    fill: fillTo('partially_filled'),
+    canceled: to('canceled'),
+    expired: to('expired'),
+  },
+};
+
+export class InvalidOrderTransitionError extends Error {
+  constructor(
+    readonly from: OrderStatus,
+    readonly trigger: OrderTrigger,
+  ) {
+    super(`invalid order transition: ${from} --${trigger.kind}-->`);
+    this.name = 'InvalidOrderTransitionError';
+  }
+}
+
+/** The status `trigger` leads to from `from`, or `null` when the table does not allow it. */
+export function nextStatus(from: OrderStatus, trigger: OrderTrigger): OrderStatus | null {
+  const rule = TABLE[from][trigger.kind];
+  return rule ? rule(trigger) : null;
+}
+
+/** The status `trigger` leads to from `from`. Throws InvalidOrderTransitionError when not allowed. */
+export function transition(from: OrderStatus, trigger: OrderTrigger): OrderStatus {
+  const next = nextStatus(from, trigger);
+  if (next === null) {
+    throw new InvalidOrderTransitionError(from, trigger);
+  }
+  return next;
+}
+
+/** The public event name (API.md `event`) that a trigger produces: what happened, not the new status. */
+export function eventNameFor(trigger: OrderTrigger): OrderEventName {
+  switch (trigger.kind) {
+    case 'accepted':
+      return 'new';
+    case 'rejected':
+      return 'rejected';
+    case 'submitted_unknown':
+      return 'unknown';
+    case 'fill':
+      return trigger.complete ? 'filled' : 'partially_filled';
+    case 'cancel_requested':
+      return 'pending_cancel';
+    case 'canceled':
+      return 'canceled';
+    case 'cancel_rejected':
+    case 'replace_rejected':
+      return 'restated';
+    case 'replace_requested':
+      return 'pending_replace';
+    case 'replaced':
+      return 'replaced';
+    case 'expired':
+      return 'expired';
+  }
+}
