@@ -9,6 +9,7 @@ export default defineConfig({
       '@gateway/oms': lib('oms'),
       '@gateway/risk': lib('risk'),
       '@gateway/brokers': lib('brokers'),
+      '@gateway/migrations': fileURLToPath(new URL('./migrations/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -1,0 +1,72 @@
+import type { Clock } from '@gateway/oms';
+import type { ExecutionClient, MarketDataFeed } from '@gateway/brokers';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { AccountsController } from './accounts/accounts.controller.js';
+import { AccountsService } from './accounts/accounts.service.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { LOGGER } from './common/logger.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
+import { HealthController } from './health/health.controller.js';
+import { GatewayMetrics } from './health/metrics.js';
+import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
+import { QuotesController } from './market/quotes.controller.js';
+import { ReplayController } from './market/replay.controller.js';
+import { ExecutionReportProcessor } from './orders/execution-report.processor.js';
+import { OrderLedger } from './orders/order-ledger.js';
+import { OrderQueries } from './orders/order-queries.service.js';
+import { OrdersController } from './orders/orders.controller.js';
+import { OrdersService } from './orders/orders.service.js';
+import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
+import { EventBus } from './stream/event-bus.js';
+import { StreamServer } from './stream/stream.server.js';
+
+/** Everything main.ts builds before Nest starts (I/O that must fail with a clear line, not a stack trace). */
+export interface GatewayDependencies {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly dataSource: DataSource;
+  readonly redis: Redis;
+  readonly redisSubscriber: Redis;
+  readonly verifier: TokenVerifier;
+  readonly executionClient: ExecutionClient;
+  readonly marketData: MarketDataFeed;
+  /** The paper venue's replay control, when the venue is the paper venue. */
+  readonly paperReplay: unknown;
+  readonly clock: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static register(deps: GatewayDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [AccountsController, OrdersController, QuotesController, ReplayController, HealthController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: deps.config },
+        { provide: LOGGER, useValue: deps.logger },
+        { provide: DataSource, useValue: deps.dataSource },
+        { provide: REDIS, useValue: deps.redis },
+        { provide: REDIS_SUBSCRIBER, useValue: deps.redisSubscriber },
+        { provide: TokenVerifier, useValue: deps.verifier },
+        { provide: EXECUTION_CLIENT, useValue: deps.executionClient },
+        { provide: MARKET_DATA, useValue: deps.marketData },
+        { provide: PAPER_REPLAY, useValue: deps.paperReplay },
+        { provide: CLOCK, useValue: deps.clock },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        GatewayMetrics,
+        AccountsService,
+        OrderLedger,
+        OrderQueries,
+        OrdersService,
+        ExecutionReportProcessor,
+        EventBus,
+        StreamServer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,177 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { systemClock } from '@gateway/oms';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { AccountsService } from './accounts/accounts.service.js';
+import { AppModule } from './app.module.js';
+import { DevIssuer } from './auth/dev-issuer.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { createLogger } from './common/logger.js';
+import { ProblemFilter } from './common/problem.filter.js';
+import { requestIdMiddleware } from './common/request-id.middleware.js';
+import { type GatewayConfig } from './config/config.js';
+import { openDatabase } from './database/data-source.js';
+import { createPaperVenue, PaperVenueStoreAdapter } from './market/paper-venue.factory.js';
+import { createRedis } from './redis/redis.provider.js';
+import { StreamServer } from './stream/stream.server.js';
+
+export const DEMO_ACCOUNT = 'paper-demo';
+
+/** A start-up failure whose message is one line telling the operator what to do. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface RunningGateway {
+  readonly app: INestApplication;
+  readonly url: string;
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly dataSource: DataSource;
+  readonly issuer: DevIssuer;
+  readonly demoAccountId: string | null;
+  close(): Promise<void>;
+}
+
+function describeEndpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
+  } catch {
+    return 'the configured address';
+  }
+}
+
+async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
+  try {
+    return await openDatabase(config.databaseUrl);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const where = describeEndpoint(config.databaseUrl);
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
+      throw new StartupError(
+        `PostgreSQL is not reachable at ${where} (DATABASE_URL). Start it, e.g. ` +
+          `"pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start".`,
+      );
+    }
+    if (code === '28P01' || code === '28000') {
+      throw new StartupError(`PostgreSQL at ${where} refused the credentials in DATABASE_URL.`);
+    }
+    throw new StartupError(`PostgreSQL at ${where} failed: ${(error as Error).message}`);
+  }
+}
+
+async function connectRedis(config: GatewayConfig, name: string) {
+  const redis = createRedis(config.redisUrl, name);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch {
+    redis.disconnect();
+    throw new StartupError(
+      `Redis is not reachable at ${describeEndpoint(config.redisUrl)} (REDIS_URL). Start it, e.g. ` +
+        `"redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no".`,
+    );
+  }
+}
+
+/**
+ * Starts the gateway: database (created and migrated), Redis, the dev issuer, the paper venue on real
+ * market data, the HTTP API and the WebSocket stream. Throws StartupError with one clear line when a
+ * dependency is missing.
+ */
+export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  const logger = createLogger(config.logLevel);
+  const dataSource = await connectDatabase(config);
+  const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
+  try {
+    const redis = await connectRedis(config, 'gateway');
+    cleanup.push(() => redis.quit().catch(() => undefined));
+    const redisSubscriber = await connectRedis(config, 'gateway-subscriber');
+    cleanup.push(() => redisSubscriber.quit().catch(() => undefined));
+    const issuer = await DevIssuer.load(dataSource, config.auth.issuer, config.auth.audience);
+    const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(dataSource), logger).catch(
+      (error: unknown) => {
+        throw new StartupError(
+          `market data could not be loaded from ${config.paper.marketDataDir} (MARKET_DATA_DIR): ${(error as Error).message}`,
+        );
+      },
+    );
+    cleanup.push(() => Promise.resolve(paper.stop()));
+
+    const app = await NestFactory.create(
+      AppModule.register({
+        config,
+        logger,
+        dataSource,
+        redis,
+        redisSubscriber,
+        verifier: new TokenVerifier(issuer),
+        executionClient: paper.venue,
+        marketData: paper.replay,
+        paperReplay: paper.replay,
+        clock: systemClock,
+      }),
+      { bodyParser: false, logger: ['error', 'warn'] },
+    );
+    (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
+    const problems = new ProblemFilter(logger);
+    app.useGlobalFilters(problems);
+    app.use(requestIdMiddleware);
+    const json = express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] });
+    app.use((req: Request, res: Response, next: NextFunction) =>
+      json(req, res, (error?: unknown) => (error ? problems.send(req, res, error) : next())),
+    );
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () =>
+        logger.info(
+          {
+            requestId: res.getHeader('X-Request-Id'),
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          },
+          'request',
+        ),
+      );
+      next();
+    });
+    await app.listen(config.port, config.host);
+    const server = app.getHttpServer() as import('node:http').Server;
+    app.get(StreamServer).attach(server);
+    paper.start();
+
+    const demoAccountId = config.seedDemoAccount
+      ? (await app.get(AccountsService).ensurePaperAccount(DEMO_ACCOUNT)).id
+      : null;
+    const address = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    return {
+      app,
+      url: `http://${host}:${address.port}`,
+      config,
+      logger,
+      dataSource,
+      issuer,
+      demoAccountId,
+      close: async () => {
+        await app.close();
+        for (const step of cleanup.reverse()) {
+          await step();
+        }
+      },
+    };
+  } catch (error) {
+    for (const step of cleanup.reverse()) {
+      await step().catch(() => undefined);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The package root (the folder holding package.json), found from this file whether run from src or dist. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) {
+      return process.cwd();
+    }
+    dir = parent;
+  }
+  return dir;
+}
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+const timeOfDay = z.string().regex(/^\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?$/, 'expected HH:MM:SS[.mmm] (America/New_York)');
+
+/**
+ * Every setting the gateway reads, from environment variables, validated once at boot. Names are the
+ * environment variables; the README lists them with their defaults.
+ */
+const schema = z.object({
+  PORT: intFrom(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/gateway'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix for every Redis key and channel, so test runs and deployments sharing a Redis stay apart. */
+  REDIS_PREFIX: z.string().default('gw:'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest accepted request body, in bytes. */
+  BODY_LIMIT_BYTES: intFrom(64 * 1024, 1),
+  /** How long a broker submission may take before its outcome is `unknown` (ARCHITECTURE.md, step 4). */
+  BROKER_SUBMIT_TIMEOUT_MS: intFrom(5_000, 1),
+  /** Where the real market data lives; read in place, never copied. */
+  MARKET_DATA_DIR: z.string().optional(),
+  /** Replay speed: 1 = real time, N = N×, 0 = paused (step it through the replay control route). */
+  PAPER_SPEED: z.coerce.number().min(0).default(1),
+  PAPER_START_TIME: timeOfDay.default('09:30:00'),
+  PAPER_ACK_LATENCY_MS: intFrom(5),
+  /** Recorded date of the SPXW option quotes to replay (YYYYMMDD); 20210104 has its 0DTE expiries. */
+  PAPER_SPXW_DATE: z.string().regex(/^\d{8}$/).default('20210104'),
+  /** Create the `paper-demo` account on first start. */
+  SEED_DEMO_ACCOUNT: bool(true),
+  AUTH_ISSUER: z.string().default('urn:gateway:dev-issuer'),
+  AUTH_AUDIENCE: z.string().default('execution-gateway'),
+  /** Lifetime of tokens the dev issuer signs, in seconds. */
+  DEV_TOKEN_TTL_SECONDS: intFrom(12 * 3600, 60),
+  /** Risk defaults for accounts (per-account limits arrive with the risk issue). */
+  RISK_MAX_ORDER_QUANTITY: z.string().regex(/^\d+(\.\d+)?$/).default('10000'),
+  RISK_MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('1000000'),
+  RISK_PRICE_COLLAR_PERCENT: z.string().regex(/^\d+(\.\d+)?$/).default('10'),
+  RISK_MAX_QUOTE_AGE_MS: intFrom(120_000),
+  /** WebSocket: ping interval (a client missing two pings is dropped) and the send buffer cap (close 4408). */
+  WS_PING_INTERVAL_MS: intFrom(15_000, 10),
+  WS_MAX_BUFFERED_BYTES: intFrom(4 * 1024 * 1024, 1024),
+  WS_AUTH_TIMEOUT_MS: intFrom(5_000, 10),
+});
+
+export interface GatewayConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  readonly bodyLimitBytes: number;
+  readonly brokerSubmitTimeoutMs: number;
+  readonly paper: {
+    readonly marketDataDir: string;
+    readonly speed: number;
+    readonly startTime: string;
+    readonly ackLatencyMs: number;
+    readonly spxwDate: string;
+  };
+  readonly seedDemoAccount: boolean;
+  readonly auth: { readonly issuer: string; readonly audience: string; readonly devTokenTtlSeconds: number };
+  readonly risk: {
+    readonly maxOrderQuantity: string;
+    readonly maxOrderNotional: string;
+    readonly priceCollarPercent: string;
+    readonly maxQuoteAgeMs: number;
+  };
+  readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment into a GatewayConfig; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    brokerSubmitTimeoutMs: e.BROKER_SUBMIT_TIMEOUT_MS,
+    paper: {
+      marketDataDir: resolve(packageRoot(), e.MARKET_DATA_DIR ?? '../shared/data/market'),
+      speed: e.PAPER_SPEED,
+      startTime: e.PAPER_START_TIME,
+      ackLatencyMs: e.PAPER_ACK_LATENCY_MS,
+      spxwDate: e.PAPER_SPXW_DATE,
+    },
+    seedDemoAccount: e.SEED_DEMO_ACCOUNT,
+    auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, devTokenTtlSeconds: e.DEV_TOKEN_TTL_SECONDS },
+    risk: {
+      maxOrderQuantity: e.RISK_MAX_ORDER_QUANTITY,
+      maxOrderNotional: e.RISK_MAX_ORDER_NOTIONAL,
+      priceCollarPercent: e.RISK_PRICE_COLLAR_PERCENT,
+      maxQuoteAgeMs: e.RISK_MAX_QUOTE_AGE_MS,
+    },
+    ws: {
+      pingIntervalMs: e.WS_PING_INTERVAL_MS,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
+    },
+  };
+}
+
+/** Injection token for the GatewayConfig. */
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

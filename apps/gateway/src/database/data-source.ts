@@ -1,0 +1,66 @@
+import { MIGRATIONS } from '@gateway/migrations';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities.js';
+
+// Postgres `bigint` (int8) and `numeric` stay strings: seq fits a JS number only by our own choice,
+// and decimals must never pass through a float.
+export function createDataSource(url: string): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+    extra: { max: 20, connectionTimeoutMillis: 5_000 },
+  });
+}
+
+/**
+ * Creates the database named in `url` when the server is up but the database is not there yet
+ * (a fresh machine's first start). Connects to the server's `postgres` database to do it.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) {
+    return;
+  }
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    }
+  } catch (error) {
+    // Another instance created it at the same moment.
+    if ((error as { code?: string }).code !== '42P04') {
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Connects, creating the database if needed, and applies pending migrations. */
+export async function openDatabase(url: string): Promise<DataSource> {
+  await ensureDatabase(url);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
+  // Several instances may start together: one migrates while the others wait on the advisory lock.
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock(hashtext('gateway:migrations'))`);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock(hashtext('gateway:migrations'))`).catch(() => undefined);
+    await runner.release();
+  }
+  return dataSource;
+}

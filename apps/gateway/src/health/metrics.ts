@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of the gateway (`GET /metrics`). Labels never carry ids or secrets. */
+@Injectable()
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly ordersPlaced = new Counter({
+    name: 'gateway_orders_total',
+    help: 'Place-order requests by outcome (created, replayed, denied) and environment',
+    labelNames: ['outcome', 'environment'],
+    registers: [this.registry],
+  });
+  readonly unknownOrders = new Counter({
+    name: 'gateway_unknown_orders_total',
+    help: 'Orders whose submission outcome was not known (alert)',
+    labelNames: ['venue', 'environment'],
+    registers: [this.registry],
+  });
+  readonly duplicateExecutions = new Counter({
+    name: 'gateway_duplicate_executions_total',
+    help: 'Execution reports received again and ignored (same broker execution id)',
+    labelNames: ['venue'],
+    registers: [this.registry],
+  });
+  readonly overfills = new Counter({
+    name: 'gateway_overfills_total',
+    help: 'Executions that would overfill their order, kept as evidence (alert)',
+    labelNames: ['venue'],
+    registers: [this.registry],
+  });
+  readonly submitLatency = new Histogram({
+    name: 'gateway_broker_submit_seconds',
+    help: 'Time from durable intent to the broker answer, by outcome',
+    labelNames: ['venue', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,225 @@
+import { applyFill, applyFillToPosition, type Clock, Decimal, flatPosition, type Order, parseInstrument, toDecimalString } from '@gateway/oms';
+import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { LOGGER } from '../common/logger.js';
+import { ExecutionEntity, OrderEntity, PositionEntity } from '../database/entities.js';
+import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { EventBus } from '../stream/event-bus.js';
+import { type AccountTransaction, OrderLedger } from './order-ledger.js';
+import { applyTrigger } from './order-updates.js';
+import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
+
+const RETRY_DELAYS_MS = [100, 500, 2_000, 5_000, 10_000];
+
+/**
+ * Applies the broker's execution reports to orders, executions and positions, in arrival order, each
+ * in one transaction under the account lock. Fills are de-duplicated by (venue, broker execution id);
+ * a fill that would overfill its order is kept as flagged evidence and raises an alert. A report that
+ * cannot be recorded (database down) is retried; the broker keeps the truth for reconciliation.
+ */
+@Injectable()
+export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly ledger: OrderLedger,
+    private readonly bus: EventBus,
+    private readonly metrics: GatewayMetrics,
+    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe = this.broker.onExecutionReport((report) => {
+      this.queue = this.queue.then(() => this.handleWithRetry(report));
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribe?.();
+    await this.queue;
+  }
+
+  /** Resolves when every report received so far has been recorded (tests and shutdown). */
+  drained(): Promise<void> {
+    return this.queue;
+  }
+
+  private async handleWithRetry(report: ExecutionReport): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.handle(report);
+        return;
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          this.logger.error(
+            { err: error, report: { ...report, raw: undefined }, alert: 'report_not_recorded' },
+            'execution report not recorded after retries; reconciliation must settle the order',
+          );
+          return;
+        }
+        this.logger.warn({ err: error, attempt }, 'recording an execution report failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  async handle(report: ExecutionReport): Promise<void> {
+    const accountId = await this.ledger.accountOfOrder(report.clientOrderId);
+    if (!accountId) {
+      this.logger.warn({ venue: report.venue, clientOrderId: report.clientOrderId }, 'report for an order we do not know');
+      return;
+    }
+    const step = await this.ledger.inAccount(accountId, async (tx) => {
+      const order = await tx.findOrder(report.clientOrderId);
+      if (order) {
+        await this.apply(tx, order, report);
+      }
+    });
+    if (step) {
+      this.bus.publish(step.events);
+    }
+  }
+
+  private async apply(tx: AccountTransaction, order: Order, report: ExecutionReport): Promise<void> {
+    const now = this.clock.now();
+    const base = { now, brokerPayload: report.raw };
+    const brokerOrderId = order.brokerOrderId ?? report.brokerOrderId;
+    switch (report.execType) {
+      case 'new':
+        if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
+          await applyTrigger(tx, order, { kind: 'accepted' }, { ...base, patch: { brokerOrderId } }, this.logger);
+        }
+        return;
+      case 'trade':
+        await this.applyExecution(tx, order, report, brokerOrderId, now);
+        return;
+      case 'canceled':
+        if (order.status !== 'canceled') {
+          await applyTrigger(tx, order, { kind: 'canceled' }, { ...base, patch: { brokerOrderId } }, this.logger);
+        }
+        return;
+      case 'expired':
+        if (order.status !== 'expired') {
+          await applyTrigger(tx, order, { kind: 'expired' }, { ...base, patch: { brokerOrderId } }, this.logger);
+        }
+        return;
+      case 'rejected':
+        if (order.status !== 'rejected') {
+          const rejectReason = { code: 'broker.rejected', message: report.reason ?? 'rejected by the broker' };
+          await applyTrigger(tx, order, { kind: 'rejected' }, { ...base, patch: { rejectReason } }, this.logger);
+        }
+        return;
+      case 'replaced':
+        if (order.status !== 'replaced') {
+          await applyTrigger(tx, order, { kind: 'replaced' }, base, this.logger);
+        }
+        return;
+      case 'pending_cancel':
+        return; // We set pending_cancel ourselves when we send the cancel.
+    }
+  }
+
+  private async applyExecution(
+    tx: AccountTransaction,
+    order: Order,
+    report: ExecutionReport,
+    brokerOrderId: string,
+    now: number,
+  ): Promise<void> {
+    const execution = report.execution;
+    if (!execution) {
+      this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
+      return;
+    }
+    const fill = applyFill(order, execution.quantity, execution.price);
+    const row: ExecutionEntity = {
+      id: uuidv7(),
+      accountId: order.accountId,
+      orderId: order.id,
+      venue: report.venue,
+      brokerExecutionId: execution.brokerExecutionId,
+      symbol: order.symbol,
+      side: order.side,
+      quantity: toDecimalString(execution.quantity),
+      price: toDecimalString(execution.price),
+      executedAt: new Date(execution.executedAt),
+      receivedAt: new Date(now),
+      overfill: fill.overfill,
+      brokerPayload: report.raw ?? null,
+    };
+    const inserted = await tx.manager
+      .createQueryBuilder()
+      .insert()
+      .into(ExecutionEntity)
+      .values(row as never)
+      .orIgnore()
+      .returning(['id'])
+      .execute();
+    if ((inserted.raw as unknown[]).length === 0) {
+      this.metrics.duplicateExecutions.inc({ venue: report.venue });
+      return; // Already applied: the broker sent this execution again.
+    }
+    if (fill.overfill) {
+      await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
+      this.metrics.overfills.inc({ venue: report.venue });
+      this.logger.error(
+        { orderId: order.id, accountId: order.accountId, brokerExecutionId: execution.brokerExecutionId, alert: 'overfill' },
+        'execution would overfill the order: kept as evidence, not applied',
+      );
+      return;
+    }
+    const dto: ExecutionDto = toExecutionDto(row);
+    await applyTrigger(
+      tx,
+      order,
+      { kind: 'fill', complete: fill.complete },
+      {
+        now,
+        patch: { filledQuantity: fill.filledQuantity, averageFillPrice: fill.averageFillPrice, brokerOrderId },
+        execution: dto,
+        brokerPayload: report.raw,
+      },
+      this.logger,
+    );
+    await this.applyToPosition(tx, order, execution.quantity, execution.price, now);
+  }
+
+  private async applyToPosition(
+    tx: AccountTransaction,
+    order: Order,
+    quantity: Decimal,
+    price: Decimal,
+    now: number,
+  ): Promise<void> {
+    const row = await tx.manager.findOne(PositionEntity, { where: { accountId: order.accountId, symbol: order.symbol } });
+    const current = row
+      ? {
+          symbol: row.symbol,
+          quantity: new Decimal(row.quantity),
+          averagePrice: new Decimal(row.averagePrice),
+          realizedPnl: new Decimal(row.realizedPnl),
+        }
+      : flatPosition(order.symbol);
+    const multiplier = parseInstrument(order.symbol)?.multiplier ?? new Decimal(1);
+    const next = applyFillToPosition(current, order.side, quantity, price, multiplier);
+    await tx.manager.upsert(
+      PositionEntity,
+      {
+        accountId: order.accountId,
+        symbol: order.symbol,
+        quantity: toDecimalString(next.quantity),
+        averagePrice: toDecimalString(next.averagePrice),
+        realizedPnl: toDecimalString(next.realizedPnl),
+        updatedAt: new Date(now),
+      },
+      ['accountId', 'symbol'],
+    );
+  }
+}

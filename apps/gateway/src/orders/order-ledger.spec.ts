@@ -1,0 +1,89 @@
+import { Decimal } from '@gateway/oms';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { OrderLedger } from './order-ledger.js';
+
+let db: TestDatabase;
+let ledger: OrderLedger;
+let accountId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ledger = new OrderLedger(db.dataSource);
+  accountId = (await new AccountsService(db.dataSource).ensurePaperAccount('ledger-test')).id;
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const newOrder = (n: number) => ({
+  id: uuidv7(),
+  clientOrderId: `c-${n}`,
+  accountId,
+  environment: 'paper' as const,
+  symbol: 'SPY',
+  side: 'buy' as const,
+  type: 'market' as const,
+  timeInForce: 'day' as const,
+  positionEffect: null,
+  quantity: new Decimal(1),
+  limitPrice: null,
+  stopPrice: null,
+  status: 'pending_new' as const,
+  filledQuantity: new Decimal(0),
+  averageFillPrice: null,
+  brokerOrderId: null,
+  rejectReason: null,
+  replacesOrderId: null,
+  replacedByOrderId: null,
+  ttlMs: null,
+  createdAt: Date.now(),
+  updatedAt: Date.now(),
+});
+
+describe('OrderLedger (real PostgreSQL)', () => {
+  it('hands out a gapless per-account seq to concurrent transactions', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        ledger.inAccount(accountId, async (tx) => {
+          const order = await tx.insertOrder(newOrder(n), 'pending_new', 'paper');
+          await tx.updateOrder({ ...order, status: 'new' }, 'new');
+        }),
+      ),
+    );
+    const seqs = results.flatMap((r) => r!.events.map((e) => e.seq)).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    const rows: { seq: string }[] = await db.dataSource.query(
+      'SELECT seq FROM order_events WHERE account_id = $1 ORDER BY seq',
+      [accountId],
+    );
+    expect(rows.map((r) => Number(r.seq))).toEqual(seqs);
+    const [account] = await db.dataSource.query('SELECT last_seq FROM accounts WHERE id = $1', [accountId]);
+    expect(Number(account.last_seq)).toBe(80);
+  });
+
+  it('keeps order events append-only: UPDATE and DELETE are refused by the database', async () => {
+    await expect(db.dataSource.query(`UPDATE order_events SET event = 'filled' WHERE account_id = $1`, [accountId])).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(db.dataSource.query(`DELETE FROM order_events WHERE account_id = $1`, [accountId])).rejects.toThrow(/append-only/);
+  });
+
+  it('rolls back the seq with the transaction when the work fails', async () => {
+    const before = await db.dataSource.query('SELECT last_seq FROM accounts WHERE id = $1', [accountId]);
+    await expect(
+      ledger.inAccount(accountId, async (tx) => {
+        await tx.insertOrder(newOrder(1000), 'pending_new', 'paper');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const after = await db.dataSource.query('SELECT last_seq FROM accounts WHERE id = $1', [accountId]);
+    expect(after).toEqual(before);
+  });
+
+  it('answers null for an account that does not exist', async () => {
+    expect(await ledger.inAccount(uuidv7(), () => Promise.resolve(1))).toBeNull();
+  });
+});

@@ -1,0 +1,176 @@
+import { OPEN_STATUSES, type Order, type OrderEventName } from '@gateway/oms';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { AccountEntity, OrderEntity, OrderEventEntity } from '../database/entities.js';
+import type { StreamEvent } from '../stream/stream-event.js';
+import { type ExecutionDto, toDomainOrder, toOrderDto, toOrderEntityFields } from './order.mapper.js';
+
+/**
+ * One account's transaction, holding the account row lock (`SELECT ... FOR UPDATE`) so that the
+ * account's commands and broker reports are serialised across every gateway instance, and `seq`
+ * is handed out without gaps (ARCHITECTURE.md, "Placing an order", step 2).
+ */
+export class AccountTransaction {
+  readonly events: StreamEvent[] = [];
+  private lastSeq: number;
+
+  constructor(
+    readonly manager: EntityManager,
+    readonly account: AccountEntity,
+  ) {
+    this.lastSeq = Number(account.lastSeq);
+  }
+
+  async findOrder(orderId: string): Promise<Order | null> {
+    const row = await this.manager.findOne(OrderEntity, { where: { id: orderId, accountId: this.account.id } });
+    return row ? toDomainOrder(row) : null;
+  }
+
+  /** Inserts a new order with its first event (`pending_new` or `denied`). */
+  async insertOrder(order: Omit<Order, 'lastSeq'>, event: OrderEventName, venue: string): Promise<Order> {
+    const seq = this.nextSeq();
+    const stored: Order = { ...order, lastSeq: seq };
+    await this.manager.insert(OrderEntity, {
+      id: order.id,
+      accountId: order.accountId,
+      clientOrderId: order.clientOrderId,
+      environment: order.environment,
+      venue,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      positionEffect: order.positionEffect,
+      quantity: order.quantity.toFixed(),
+      limitPrice: order.limitPrice?.toFixed() ?? null,
+      stopPrice: order.stopPrice?.toFixed() ?? null,
+      ttlMs: order.ttlMs,
+      overfilled: false,
+      createdAt: new Date(order.createdAt),
+      ...toOrderEntityFields(stored),
+    });
+    await this.insertEvent(stored, event, seq, undefined, null);
+    return stored;
+  }
+
+  /** Saves a changed order and appends its event with the next seq. */
+  async updateOrder(
+    order: Order,
+    event: OrderEventName,
+    execution?: ExecutionDto,
+    brokerPayload: unknown = null,
+  ): Promise<Order> {
+    const seq = this.nextSeq();
+    const stored: Order = { ...order, lastSeq: seq };
+    await this.manager.update(OrderEntity, { id: order.id }, toOrderEntityFields(stored));
+    await this.insertEvent(stored, event, seq, execution, brokerPayload);
+    return stored;
+  }
+
+  private nextSeq(): number {
+    this.lastSeq += 1;
+    return this.lastSeq;
+  }
+
+  private async insertEvent(
+    order: Order,
+    event: OrderEventName,
+    seq: number,
+    execution: ExecutionDto | undefined,
+    brokerPayload: unknown,
+  ): Promise<void> {
+    const dto = toOrderDto(order);
+    const ts = new Date(order.updatedAt);
+    const row: OrderEventEntity = {
+      accountId: this.account.id,
+      seq: String(seq),
+      orderId: order.id,
+      event,
+      order: dto as unknown as Record<string, unknown>,
+      execution: (execution ?? null) as Record<string, unknown> | null,
+      brokerPayload: brokerPayload ?? null,
+      ts,
+    };
+    // TypeORM's deep-partial typing cannot express jsonb columns; the row is a complete entity.
+    await this.manager.insert(OrderEventEntity, row as never);
+    this.events.push({
+      type: 'order',
+      accountId: this.account.id,
+      seq,
+      event,
+      order: dto,
+      ...(execution ? { execution } : {}),
+      ts: ts.toISOString(),
+    });
+  }
+
+  /** Called once by the ledger before commit. */
+  async flush(): Promise<void> {
+    if (this.lastSeq !== Number(this.account.lastSeq)) {
+      await this.manager.update(
+        AccountEntity,
+        { id: this.account.id },
+        { lastSeq: String(this.lastSeq), updatedAt: new Date() },
+      );
+    }
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class OrderLedger {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** A committed order of the account (no lock), or null. */
+  async findOrder(accountId: string, orderId: string): Promise<Order | null> {
+    if (!UUID.test(orderId)) {
+      return null;
+    }
+    const row = await this.dataSource.getRepository(OrderEntity).findOne({ where: { id: orderId, accountId } });
+    return row ? toDomainOrder(row) : null;
+  }
+
+  /** The account an order belongs to, or null for an id we never issued. */
+  async accountOfOrder(orderId: string): Promise<string | null> {
+    if (!UUID.test(orderId)) {
+      return null;
+    }
+    const row = await this.dataSource
+      .getRepository(OrderEntity)
+      .findOne({ where: { id: orderId }, select: { id: true, accountId: true } });
+    return row?.accountId ?? null;
+  }
+
+  /** Ids of the account's orders in an open status, oldest first. */
+  async listOpenOrderIds(accountId: string): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(OrderEntity)
+      .find({ where: { accountId, status: In([...OPEN_STATUSES]) }, select: { id: true }, order: { id: 'ASC' } });
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Runs `work` in one transaction under the account's row lock. Returns its result and the events it
+   * appended (to publish after the commit, never before). Null when the account does not exist.
+   */
+  async inAccount<T>(
+    accountId: string,
+    work: (tx: AccountTransaction) => Promise<T>,
+  ): Promise<{ result: T; events: StreamEvent[] } | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const account = await manager
+        .createQueryBuilder(AccountEntity, 'a')
+        .setLock('pessimistic_write')
+        .where('a.id = :id', { id: accountId })
+        .getOne();
+      if (!account) {
+        return null;
+      }
+      const tx = new AccountTransaction(manager, account);
+      const result = await work(tx);
+      await tx.flush();
+      return { result, events: tx.events };
+    });
+  }
+}

@@ -1,0 +1,160 @@
+import {
+  Decimal,
+  leavesQuantity,
+  type Order,
+  type OrderSide,
+  type OrderStatus,
+  type OrderType,
+  isOpenStatus,
+  type PositionEffect,
+  type TimeInForce,
+  toDecimalString,
+} from '@gateway/oms';
+import type { ExecutionEntity, OrderEntity, PositionEntity } from '../database/entities.js';
+
+/** The public Order (API.md). Decimals are strings, times ISO-8601 UTC with milliseconds. */
+export interface OrderDto {
+  id: string;
+  clientOrderId: string;
+  accountId: string;
+  environment: 'paper' | 'live';
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  positionEffect: PositionEffect | null;
+  quantity: string;
+  limitPrice: string | null;
+  stopPrice: string | null;
+  status: OrderStatus;
+  filledQuantity: string;
+  leavesQuantity: string;
+  averageFillPrice: string | null;
+  brokerOrderId: string | null;
+  rejectReason: { code: string; message: string } | null;
+  replacesOrderId: string | null;
+  replacedByOrderId: string | null;
+  ttlMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeq: number;
+}
+
+/** The public Execution (API.md). */
+export interface ExecutionDto {
+  id: string;
+  orderId: string;
+  brokerExecutionId: string;
+  symbol: string;
+  side: OrderSide;
+  quantity: string;
+  price: string;
+  executedAt: string;
+}
+
+export interface PositionDto {
+  symbol: string;
+  quantity: string;
+  averagePrice: string;
+  realizedPnl: string;
+}
+
+const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
+const str = (v: Decimal | null): string | null => (v === null ? null : toDecimalString(v));
+/** numeric columns come back with the column's scale (`10.000`); the API shows canonical decimals. */
+const canon = (v: string | null): string | null => (v === null ? null : toDecimalString(new Decimal(v)));
+
+export function toDomainOrder(e: OrderEntity): Order {
+  return {
+    id: e.id,
+    clientOrderId: e.clientOrderId,
+    accountId: e.accountId,
+    environment: e.environment,
+    symbol: e.symbol,
+    side: e.side as OrderSide,
+    type: e.type as OrderType,
+    timeInForce: e.timeInForce as TimeInForce,
+    positionEffect: e.positionEffect as PositionEffect | null,
+    quantity: new Decimal(e.quantity),
+    limitPrice: dec(e.limitPrice),
+    stopPrice: dec(e.stopPrice),
+    status: e.status as OrderStatus,
+    filledQuantity: new Decimal(e.filledQuantity),
+    averageFillPrice: dec(e.averageFillPrice),
+    brokerOrderId: e.brokerOrderId,
+    rejectReason:
+      e.rejectReasonCode === null ? null : { code: e.rejectReasonCode, message: e.rejectReasonMessage ?? '' },
+    replacesOrderId: e.replacesOrderId,
+    replacedByOrderId: e.replacedByOrderId,
+    ttlMs: e.ttlMs,
+    createdAt: e.createdAt.getTime(),
+    updatedAt: e.updatedAt.getTime(),
+    lastSeq: Number(e.lastSeq),
+  };
+}
+
+export function toOrderEntityFields(o: Order): Partial<OrderEntity> {
+  return {
+    status: o.status,
+    filledQuantity: toDecimalString(o.filledQuantity),
+    averageFillPrice: str(o.averageFillPrice),
+    brokerOrderId: o.brokerOrderId,
+    rejectReasonCode: o.rejectReason?.code ?? null,
+    rejectReasonMessage: o.rejectReason?.message ?? null,
+    replacesOrderId: o.replacesOrderId,
+    replacedByOrderId: o.replacedByOrderId,
+    updatedAt: new Date(o.updatedAt),
+    lastSeq: String(o.lastSeq),
+  };
+}
+
+export function toOrderDto(o: Order): OrderDto {
+  return {
+    id: o.id,
+    clientOrderId: o.clientOrderId,
+    accountId: o.accountId,
+    environment: o.environment,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    timeInForce: o.timeInForce,
+    positionEffect: o.positionEffect,
+    quantity: toDecimalString(o.quantity),
+    limitPrice: str(o.limitPrice),
+    stopPrice: str(o.stopPrice),
+    status: o.status,
+    filledQuantity: toDecimalString(o.filledQuantity),
+    leavesQuantity: toDecimalString(leavesQuantity(o, isOpenStatus(o.status))),
+    averageFillPrice: str(o.averageFillPrice),
+    brokerOrderId: o.brokerOrderId,
+    rejectReason: o.rejectReason,
+    replacesOrderId: o.replacesOrderId,
+    replacedByOrderId: o.replacedByOrderId,
+    ttlMs: o.ttlMs,
+    createdAt: new Date(o.createdAt).toISOString(),
+    updatedAt: new Date(o.updatedAt).toISOString(),
+    lastSeq: o.lastSeq,
+  };
+}
+
+export function toExecutionDto(e: ExecutionEntity): ExecutionDto {
+  return {
+    id: e.id,
+    orderId: e.orderId,
+    brokerExecutionId: e.brokerExecutionId,
+    symbol: e.symbol,
+    side: e.side as OrderSide,
+    quantity: canon(e.quantity) ?? '0',
+    price: canon(e.price) ?? '0',
+    executedAt: e.executedAt.toISOString(),
+  };
+}
+
+export function toPositionDto(p: PositionEntity): PositionDto {
+  return {
+    symbol: p.symbol,
+    quantity: canon(p.quantity) ?? '0',
+    averagePrice: canon(p.averagePrice) ?? '0',
+    realizedPnl: canon(p.realizedPnl) ?? '0',
+  };
+}

@@ -1,0 +1,156 @@
+import { parseInstrument } from '@gateway/oms';
+import { type MarketDataFeed } from '@gateway/brokers';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
+import { ApiError } from '../common/api-error.js';
+import { ZodPipe } from '../common/zod-body.pipe.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { MARKET_DATA } from '../market/market.tokens.js';
+import type { StreamEvent } from '../stream/stream-event.js';
+import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
+import { OrderQueries } from './order-queries.service.js';
+import { OrdersService } from './orders.service.js';
+import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
+
+const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const uuid = z.uuid({ error: 'must be an id returned by this API' });
+
+const listQuery = z.strictObject({
+  status: z.enum(['open', 'closed', 'all']).default('all'),
+  symbol: z.string().min(1).max(32).optional(),
+  limit: limit(100, 500),
+  after: uuid.optional(),
+  clientOrderId: z.string().min(1).max(64).optional(),
+});
+const executionsQuery = z.strictObject({ after: uuid.optional(), limit: limit(100, 1000) });
+const eventsQuery = z.strictObject({ after: z.coerce.number().int().min(0).default(0), limit: limit(100, 1000) });
+
+/** Orders, executions, positions and events of one account (API.md "Orders", "Executions, positions, events"). */
+@Controller('v1/accounts/:accountId')
+export class OrdersController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly orders: OrdersService,
+    private readonly queries: OrderQueries,
+    private readonly metrics: GatewayMetrics,
+    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
+  ) {}
+
+  /**
+   * Places an order. `201` with the order after the broker's answer (`new`, `rejected`, `unknown`, or
+   * already filled); `200` with the original order for a retry of the same request; `422` for a risk
+   * denial (`risk.*`, with `orderId`) or a reused clientOrderId; `409` while the first request runs.
+   */
+  @Post('orders')
+  @RequireRole('trader')
+  async place(
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @Param('accountId') accountId: string,
+    @Body(new ZodPipe(placeOrderSchema)) body: PlaceOrderBody,
+  ): Promise<OrderDto> {
+    const account = await this.accounts.getVisible(req.principal, accountId);
+    const instrument = parseInstrument(body.symbol);
+    if (!instrument) {
+      throw ApiError.validation([{ path: 'symbol', message: 'is not an equity ticker or an OCC/OSI option symbol' }]);
+    }
+    if (!this.market.symbols().includes(instrument.symbol)) {
+      throw ApiError.validation([{ path: 'symbol', message: `unknown symbol ${instrument.symbol}: not tradable here` }]);
+    }
+    if (instrument.kind === 'option' && !Number.isInteger(Number(body.quantity))) {
+      throw ApiError.validation([{ path: 'quantity', message: 'options trade in whole contracts' }]);
+    }
+    try {
+      const outcome = await this.orders.place(account, normalisePlaceOrder(body, instrument.symbol));
+      res.status(outcome.kind === 'created' ? 201 : 200);
+      this.metrics.ordersPlaced.inc({ outcome: outcome.kind, environment: account.environment });
+      return outcome.order;
+    } catch (error) {
+      if (error instanceof ApiError && error.code.startsWith('risk.')) {
+        this.metrics.ordersPlaced.inc({ outcome: 'denied', environment: account.environment });
+      }
+      throw error;
+    }
+  }
+
+  /** Lists orders newest first (`status`, `symbol`, `limit`, `after` cursor), or the one with `clientOrderId`. */
+  @Get('orders')
+  async list(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Query(new ZodPipe(listQuery)) q: z.infer<typeof listQuery>,
+  ): Promise<{ orders: OrderDto[]; next?: string | null }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    if (q.clientOrderId !== undefined) {
+      return { orders: await this.queries.byClientOrderId(accountId, q.clientOrderId) };
+    }
+    return this.queries.list(accountId, q);
+  }
+
+  @Get('orders/:orderId')
+  async get(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Param('orderId') orderId: string,
+  ): Promise<OrderDto> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return toOrderDto(await this.orders.get(accountId, orderId));
+  }
+
+  /** Cancels one order: `202` with the order (`pending_cancel` or already `canceled`); `422 order.not_cancelable`. */
+  @Delete('orders/:orderId')
+  @RequireRole('trader')
+  @HttpCode(202)
+  async cancel(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Param('orderId') orderId: string,
+  ): Promise<OrderDto> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return this.orders.cancel(accountId, orderId);
+  }
+
+  /** Cancels every working order of the account: `202 { orders }`. */
+  @Delete('orders')
+  @RequireRole('trader')
+  @HttpCode(202)
+  async cancelAll(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+  ): Promise<{ orders: OrderDto[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return { orders: await this.orders.cancelAll(accountId) };
+  }
+
+  @Get('executions')
+  async executions(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Query(new ZodPipe(executionsQuery)) q: z.infer<typeof executionsQuery>,
+  ): Promise<{ executions: ExecutionDto[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return { executions: await this.queries.executions(accountId, q.after, q.limit) };
+  }
+
+  @Get('positions')
+  async positions(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+  ): Promise<{ positions: PositionDto[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return { positions: await this.queries.positions(accountId) };
+  }
+
+  @Get('events')
+  async events(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Query(new ZodPipe(eventsQuery)) q: z.infer<typeof eventsQuery>,
+  ): Promise<{ events: StreamEvent[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return { events: await this.queries.events(accountId, q.after, q.limit) };
+  }
+}

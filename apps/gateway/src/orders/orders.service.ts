@@ -1,0 +1,393 @@
+import { type Clock, Decimal, type Order, parseInstrument } from '@gateway/oms';
+import {
+  type CancelResult,
+  type ExecutionClient,
+  type MarketDataFeed,
+  type SubmitOrderCommand,
+  type SubmitResult,
+} from '@gateway/brokers';
+import { type RiskDecision, RiskEngine, type RiskLimits } from '@gateway/risk';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { ApiError } from '../common/api-error.js';
+import { LOGGER } from '../common/logger.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { type AccountEntity, IdempotencyKeyEntity, PositionEntity } from '../database/entities.js';
+import { CLOCK, EXECUTION_CLIENT, MARKET_DATA } from '../market/market.tokens.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { EventBus } from '../stream/event-bus.js';
+import { type AccountTransaction, OrderLedger } from './order-ledger.js';
+import { applyTrigger } from './order-updates.js';
+import { type OrderDto, toOrderDto } from './order.mapper.js';
+import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
+
+/** An idempotency record still `in_progress` after this long belongs to a request that died. */
+const IN_PROGRESS_STALE_MS = 60_000;
+
+export type PlaceOrderOutcome =
+  | { kind: 'created'; order: OrderDto }
+  | { kind: 'replayed'; order: OrderDto };
+
+/**
+ * The order path of ARCHITECTURE.md: validate → one transaction under the account lock (idempotency,
+ * risk, insert `pending_new` + event) → commit → submit with a bounded timeout → record the broker's
+ * answer in a second transaction → publish. Nothing reaches a broker before the first commit, and an
+ * order whose submission outcome is not known becomes `unknown` and is never resubmitted.
+ */
+@Injectable()
+export class OrdersService {
+  private readonly limits: RiskLimits;
+  private readonly risk = new RiskEngine();
+
+  constructor(
+    private readonly ledger: OrderLedger,
+    private readonly bus: EventBus,
+    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.limits = {
+      maxOrderQuantity: new Decimal(config.risk.maxOrderQuantity),
+      maxOrderNotional: new Decimal(config.risk.maxOrderNotional),
+      priceCollarPercent: new Decimal(config.risk.priceCollarPercent),
+      maxQuoteAgeMs: config.risk.maxQuoteAgeMs,
+    };
+  }
+
+  async place(account: AccountEntity, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const hash = requestHash(request);
+    const intent = await this.ledger.inAccount(account.id, async (tx) => {
+      const existing = await tx.manager.findOne(IdempotencyKeyEntity, {
+        where: { accountId: account.id, clientOrderId: request.clientOrderId },
+      });
+      if (existing) {
+        return { kind: 'existing' as const, record: existing };
+      }
+      const decision = await this.riskCheck(tx, request);
+      const order = await this.insertIntent(tx, request, decision);
+      await tx.manager.insert(IdempotencyKeyEntity, {
+        accountId: account.id,
+        clientOrderId: request.clientOrderId,
+        requestHash: hash,
+        orderId: order.id,
+        state: order.status === 'pending_new' ? 'in_progress' : 'completed',
+        createdAt: new Date(this.clock.now()),
+        completedAt: order.status === 'pending_new' ? null : new Date(this.clock.now()),
+      });
+      return { kind: 'new' as const, order, decision };
+    });
+    if (!intent) {
+      throw ApiError.accountNotFound(account.id);
+    }
+    this.bus.publish(intent.events);
+    const outcome = intent.result;
+    if (outcome.kind === 'existing') {
+      return this.replay(account, outcome.record, hash);
+    }
+    if (outcome.decision.kind === 'denied') {
+      throw this.denial(outcome.order, outcome.decision);
+    }
+    this.logger.info(
+      { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
+      'order accepted for submission',
+    );
+    const order = await this.submit(outcome.order);
+    return { kind: 'created', order: toOrderDto(order) };
+  }
+
+  /** Orders are visible only through their account; callers check the account first. */
+  async get(accountId: string, orderId: string): Promise<Order> {
+    const result = await this.ledger.findOrder(accountId, orderId);
+    if (!result) {
+      throw ApiError.orderNotFound(orderId);
+    }
+    return result;
+  }
+
+  /**
+   * Cancels a working order (`202` with the order now `pending_cancel`, or already `canceled` when the
+   * venue answered at once). A cancel of an order already pending cancel answers its current state.
+   */
+  async cancel(accountId: string, orderId: string): Promise<OrderDto> {
+    const step = await this.ledger.inAccount(accountId, async (tx) => {
+      const order = await tx.findOrder(orderId);
+      if (!order) {
+        throw ApiError.orderNotFound(orderId);
+      }
+      if (order.status === 'pending_cancel') {
+        return { order, send: false };
+      }
+      if (order.status !== 'new' && order.status !== 'partially_filled') {
+        throw new ApiError(
+          422,
+          'order.not_cancelable',
+          'Order not cancelable',
+          order.status === 'pending_new' || order.status === 'unknown' || order.status === 'pending_replace'
+            ? `The order is ${order.status}: its state at the broker is not confirmed yet; retry shortly.`
+            : `The order is ${order.status}.`,
+          { orderId: order.id, status: order.status },
+        );
+      }
+      const pending = await applyTrigger(tx, order, { kind: 'cancel_requested' }, { now: this.clock.now() }, this.logger);
+      return { order: pending ?? order, send: true };
+    });
+    if (!step) {
+      throw ApiError.accountNotFound(accountId);
+    }
+    this.bus.publish(step.events);
+    const { order, send } = step.result;
+    if (!send || order.brokerOrderId === null) {
+      return toOrderDto(order);
+    }
+    const result = await this.withTimeout<CancelResult>(
+      (signal) => this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId: order.brokerOrderId! }, signal),
+    );
+    if (result.kind === 'rejected') {
+      await this.recordInAccount(accountId, order.id, async (tx, current) => {
+        if (current.status === 'pending_cancel') {
+          await applyTrigger(
+            tx,
+            current,
+            { kind: 'cancel_rejected', hasFills: current.filledQuantity.greaterThan(0) },
+            { now: this.clock.now(), brokerPayload: result.raw },
+            this.logger,
+          );
+        }
+      });
+    } else if (result.kind === 'unknown') {
+      // Stays pending_cancel: the venue's reports or reconciliation settle it.
+      this.logger.warn({ orderId: order.id, reason: result.reason }, 'cancel outcome unknown');
+    }
+    return toOrderDto(await this.get(accountId, order.id));
+  }
+
+  /** Cancels every working order of the account; answers each order's state after its cancel. */
+  async cancelAll(accountId: string): Promise<OrderDto[]> {
+    const open = await this.ledger.listOpenOrderIds(accountId);
+    const results: OrderDto[] = [];
+    for (const id of open) {
+      try {
+        results.push(await this.cancel(accountId, id));
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code !== 'order.not_cancelable') {
+          throw error;
+        }
+        results.push(toOrderDto(await this.get(accountId, id)));
+      }
+    }
+    return results;
+  }
+
+  private async riskCheck(tx: AccountTransaction, request: PlaceOrderRequest): Promise<RiskDecision> {
+    const instrument = parseInstrument(request.symbol);
+    const quote = this.market.getQuote(request.symbol);
+    const position = await tx.manager.findOne(PositionEntity, {
+      where: { accountId: tx.account.id, symbol: request.symbol },
+    });
+    return this.risk.check(
+      {
+        symbol: request.symbol,
+        side: request.side,
+        type: request.type,
+        quantity: request.quantity,
+        limitPrice: request.limitPrice,
+        stopPrice: request.stopPrice,
+        multiplier: instrument?.multiplier ?? new Decimal(1),
+        positionEffect: request.positionEffect,
+      },
+      {
+        quote,
+        quoteAgeMs: quote ? this.market.quoteAgeMs(quote) : null,
+        tradingState: tx.account.tradingState,
+        entriesBlockedReason: tx.account.entriesBlockedReason,
+        positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
+      },
+      this.limits,
+    );
+  }
+
+  private async insertIntent(
+    tx: AccountTransaction,
+    request: PlaceOrderRequest,
+    decision: RiskDecision,
+  ): Promise<Order> {
+    const now = this.clock.now();
+    const denied = decision.kind === 'denied';
+    return tx.insertOrder(
+      {
+        id: uuidv7(),
+        clientOrderId: request.clientOrderId,
+        accountId: tx.account.id,
+        environment: tx.account.environment,
+        symbol: request.symbol,
+        side: request.side,
+        type: request.type,
+        timeInForce: request.timeInForce,
+        positionEffect: request.positionEffect,
+        quantity: request.quantity,
+        limitPrice: request.limitPrice,
+        stopPrice: request.stopPrice,
+        status: denied ? 'denied' : 'pending_new',
+        filledQuantity: new Decimal(0),
+        averageFillPrice: null,
+        brokerOrderId: null,
+        rejectReason: denied ? { code: decision.code, message: decision.reason } : null,
+        replacesOrderId: null,
+        replacedByOrderId: null,
+        ttlMs: request.ttlMs,
+        createdAt: now,
+        updatedAt: now,
+      },
+      denied ? 'denied' : 'pending_new',
+      this.broker.venue,
+    );
+  }
+
+  /** Submits a committed `pending_new` order once, and records the broker's answer. */
+  private async submit(order: Order): Promise<Order> {
+    const command: SubmitOrderCommand = {
+      clientOrderId: order.id,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      quantity: order.quantity,
+      limitPrice: order.limitPrice,
+      stopPrice: order.stopPrice,
+    };
+    const stopTimer = this.metrics.submitLatency.startTimer({ venue: this.broker.venue });
+    const result = await this.withTimeout<SubmitResult>((signal) => this.broker.submitOrder(command, signal));
+    stopTimer({ outcome: result.kind });
+    const recorded = await this.recordInAccount(order.accountId, order.id, async (tx, current) => {
+      const now = this.clock.now();
+      switch (result.kind) {
+        case 'accepted':
+          if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
+            await applyTrigger(
+              tx,
+              current,
+              { kind: 'accepted' },
+              { now, patch: { brokerOrderId: result.brokerOrderId }, brokerPayload: result.raw },
+              this.logger,
+            );
+          }
+          break;
+        case 'rejected':
+          await applyTrigger(
+            tx,
+            current,
+            { kind: 'rejected' },
+            { now, patch: { rejectReason: { code: 'broker.rejected', message: result.reason } }, brokerPayload: result.raw },
+            this.logger,
+          );
+          break;
+        case 'unknown':
+          if (current.status === 'pending_new') {
+            this.logger.error(
+              { orderId: current.id, accountId: current.accountId, reason: result.reason, alert: 'order_unknown' },
+              'submission outcome unknown: order is unknown until reconciliation settles it',
+            );
+            this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: current.environment });
+            await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
+          }
+          break;
+      }
+      await tx.manager.update(
+        IdempotencyKeyEntity,
+        { accountId: current.accountId, clientOrderId: current.clientOrderId },
+        { state: 'completed', completedAt: new Date(now) },
+      );
+    });
+    return recorded ?? order;
+  }
+
+  /** Runs `work` on the current state of an order under its account lock, publishes, returns the order after. */
+  private async recordInAccount(
+    accountId: string,
+    orderId: string,
+    work: (tx: AccountTransaction, order: Order) => Promise<void>,
+  ): Promise<Order | null> {
+    const step = await this.ledger.inAccount(accountId, async (tx) => {
+      const current = await tx.findOrder(orderId);
+      if (!current) {
+        return null;
+      }
+      await work(tx, current);
+      return tx.findOrder(orderId);
+    });
+    if (!step) {
+      return null;
+    }
+    this.bus.publish(step.events);
+    return step.result;
+  }
+
+  /** Calls the broker with a bounded time; a timeout or a thrown error is an `unknown` outcome. */
+  private async withTimeout<T extends { kind: string }>(
+    call: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T | { kind: 'unknown'; reason: string }> {
+    const controller = new AbortController();
+    const ms = this.config.brokerSubmitTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<{ kind: 'unknown'; reason: string }>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve({ kind: 'unknown', reason: `no answer from the broker within ${ms} ms` });
+      }, ms);
+    });
+    try {
+      return await Promise.race([
+        call(controller.signal).catch((error: unknown) => ({
+          kind: 'unknown' as const,
+          reason: `broker call failed: ${error instanceof Error ? error.message : String(error)}`,
+        })),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async replay(
+    account: AccountEntity,
+    record: IdempotencyKeyEntity,
+    hash: string,
+  ): Promise<PlaceOrderOutcome> {
+    if (record.requestHash !== hash) {
+      throw new ApiError(
+        422,
+        'idempotency.key_reused',
+        'Client order id reused',
+        `clientOrderId ${record.clientOrderId} was already used for a different order.`,
+        { orderId: record.orderId },
+      );
+    }
+    const fresh = this.clock.now() - record.createdAt.getTime() < IN_PROGRESS_STALE_MS;
+    if (record.state === 'in_progress' && fresh) {
+      throw new ApiError(
+        409,
+        'idempotency.in_progress',
+        'Request in progress',
+        `The first request with clientOrderId ${record.clientOrderId} is still being submitted; retry shortly.`,
+        { orderId: record.orderId },
+      );
+    }
+    const order = await this.get(account.id, record.orderId);
+    if (order.status === 'denied' && order.rejectReason) {
+      throw this.denial(order, { kind: 'denied', code: order.rejectReason.code as never, reason: order.rejectReason.message });
+    }
+    return { kind: 'replayed', order: toOrderDto(order) };
+  }
+
+  private denial(order: Order, decision: Extract<RiskDecision, { kind: 'denied' }>): ApiError {
+    return new ApiError(422, decision.code, 'Order denied by risk check', decision.reason, {
+      orderId: order.id,
+      order: toOrderDto(order),
+    });
+  }
+}
+

@@ -1,0 +1,19 @@
+import { Redis } from 'ioredis';
+
+/**
+ * A Redis connection that never makes the gateway fail: commands fail fast while Redis is down
+ * (offline queue off), and the client keeps reconnecting. Redis carries fan-out only; PostgreSQL
+ * stays the record, so losing Redis loses no order and no event (clients resume from PostgreSQL).
+ */
+export function createRedis(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+}
+
+export const REDIS = Symbol('REDIS');
+export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');

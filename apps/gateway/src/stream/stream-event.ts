@@ -1,0 +1,13 @@
+import type { OrderEventName } from '@gateway/oms';
+import type { ExecutionDto, OrderDto } from '../orders/order.mapper.js';
+
+/** An order event as REST `/events` and the stream carry it (API.md "Event"). */
+export interface StreamEvent {
+  type: 'order';
+  accountId: string;
+  seq: number;
+  event: OrderEventName;
+  order: OrderDto;
+  execution?: ExecutionDto;
+  ts: string;
+}

@@ -1,0 +1,258 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { parseInstrument } from '@gateway/oms';
+import type { MarketDataFeed } from '@gateway/brokers';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { type Principal } from '../auth/principal.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
+import { ApiError } from '../common/api-error.js';
+import { LOGGER } from '../common/logger.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { MARKET_DATA } from '../market/market.tokens.js';
+import { toQuoteDto } from '../market/quote.mapper.js';
+import { OrderQueries } from '../orders/order-queries.service.js';
+import { EventBus } from './event-bus.js';
+import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
+import type { StreamEvent } from './stream-event.js';
+
+export const STREAM_PATH = '/v1/stream';
+
+/** Close codes (API.md): 4401 not authenticated in time or bad token, 4408 slow consumer. */
+export const CLOSE = { unauthenticated: 4401, slowConsumer: 4408, badMessage: 4400 } as const;
+
+const clientMessage = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('auth'), token: z.string().min(1).max(8192) }),
+  z.object({
+    op: z.literal('subscribe'),
+    channel: z.literal('orders'),
+    accountId: z.string().min(1).max(64),
+    fromSeq: z.number().int().min(0).optional(),
+  }),
+  z.object({ op: z.literal('subscribe'), channel: z.literal('quotes'), symbol: z.string().min(1).max(32) }),
+  z.object({ op: z.literal('unsubscribe'), channel: z.literal('orders'), accountId: z.string().min(1).max(64) }),
+  z.object({ op: z.literal('unsubscribe'), channel: z.literal('quotes'), symbol: z.string().min(1).max(32) }),
+]);
+
+class StreamSession {
+  principal: Principal | null = null;
+  readonly cursors = new Map<string, AccountCursor>();
+  readonly quoteSymbols = new Set<string>();
+  missedPongs = 0;
+
+  constructor(readonly socket: WebSocket) {}
+}
+
+/**
+ * The `/v1/stream` WebSocket (API.md "Stream"): plain JSON text frames; auth first, then order and
+ * quote subscriptions. Pings every WS_PING_INTERVAL_MS; a client that misses two is dropped; a client
+ * whose send buffer passes WS_MAX_BUFFERED_BYTES is closed with 4408 and resumes with `fromSeq`.
+ */
+@Injectable()
+export class StreamServer implements OnModuleDestroy {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly sessions = new Set<StreamSession>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private unsubscribeBus: (() => void) | undefined;
+  private unsubscribeQuotes: (() => void) | undefined;
+  private unsubscribeResync: (() => void) | undefined;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly verifier: TokenVerifier,
+    private readonly accounts: AccountsService,
+    private readonly queries: OrderQueries,
+    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== STREAM_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    });
+    this.unsubscribeBus = this.bus.subscribe((event) => {
+      for (const session of this.sessions) {
+        session.cursors.get(event.accountId)?.offer(event);
+      }
+    });
+    this.unsubscribeResync = this.bus.onResync(() => {
+      for (const session of this.sessions) {
+        session.cursors.forEach((cursor) => void cursor.catchUp());
+      }
+    });
+    this.unsubscribeQuotes = this.market.onQuote((quote) => {
+      let frame: string | undefined;
+      for (const session of this.sessions) {
+        if (session.quoteSymbols.has(quote.symbol)) {
+          frame ??= JSON.stringify({ type: 'quote', ...toQuoteDto(quote, this.market) });
+          this.sendRaw(session, frame);
+        }
+      }
+    });
+    this.pingTimer = setInterval(() => this.heartbeat(), this.config.ws.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pingTimer);
+    this.unsubscribeBus?.();
+    this.unsubscribeQuotes?.();
+    this.unsubscribeResync?.();
+    for (const session of this.sessions) {
+      session.socket.close(1001, 'server shutting down');
+    }
+    this.wss.close();
+  }
+
+  private onConnection(socket: WebSocket): void {
+    const session = new StreamSession(socket);
+    this.sessions.add(session);
+    const authTimer = setTimeout(() => {
+      if (!session.principal) {
+        socket.close(CLOSE.unauthenticated, 'authenticate within 5 s');
+      }
+    }, this.config.ws.authTimeoutMs);
+    socket.on('pong', () => {
+      session.missedPongs = 0;
+    });
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        socket.close(CLOSE.badMessage, 'text frames only');
+        return;
+      }
+      void this.onMessage(session, (data as Buffer).toString('utf8')).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'stream message handling failed');
+        this.sendJson(session, { type: 'error', code: 'internal.error', message: 'internal error' });
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(authTimer);
+      session.cursors.forEach((c) => c.close());
+      this.sessions.delete(session);
+    });
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'stream socket error'));
+  }
+
+  private async onMessage(session: StreamSession, text: string): Promise<void> {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      this.sendJson(session, { type: 'error', code: 'validation.malformed_json', message: 'not JSON' });
+      return;
+    }
+    const parsed = clientMessage.safeParse(json);
+    if (!parsed.success) {
+      this.sendJson(session, {
+        type: 'error',
+        code: 'validation.failed',
+        message: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; '),
+      });
+      return;
+    }
+    const msg = parsed.data;
+    if (msg.op === 'auth') {
+      try {
+        session.principal = await this.verifier.verify(msg.token);
+        this.sendJson(session, { type: 'authenticated' });
+      } catch {
+        session.socket.close(CLOSE.unauthenticated, 'invalid token');
+      }
+      return;
+    }
+    const principal = session.principal;
+    if (!principal) {
+      session.socket.close(CLOSE.unauthenticated, 'authenticate first');
+      return;
+    }
+    if (msg.channel === 'quotes') {
+      const symbol = parseInstrument(msg.symbol)?.symbol ?? msg.symbol;
+      if (msg.op === 'unsubscribe') {
+        session.quoteSymbols.delete(symbol);
+        return;
+      }
+      session.quoteSymbols.add(symbol);
+      this.sendJson(session, { type: 'subscribed', channel: 'quotes', symbol });
+      const quote = this.market.getQuote(symbol);
+      if (quote) {
+        this.sendJson(session, { type: 'quote', ...toQuoteDto(quote, this.market) });
+      }
+      return;
+    }
+    if (msg.op === 'unsubscribe') {
+      session.cursors.get(msg.accountId)?.close();
+      session.cursors.delete(msg.accountId);
+      return;
+    }
+    await this.subscribeOrders(session, principal, msg.accountId, msg.fromSeq);
+  }
+
+  private async subscribeOrders(
+    session: StreamSession,
+    principal: Principal,
+    accountId: string,
+    fromSeq: number | undefined,
+  ): Promise<void> {
+    let latest: number;
+    try {
+      latest = Number((await this.accounts.getVisible(principal, accountId)).lastSeq);
+    } catch (error) {
+      if (error instanceof ApiError) {
+        this.sendJson(session, { type: 'error', code: 'auth.forbidden', accountId, message: 'not your account' });
+        return;
+      }
+      throw error;
+    }
+    session.cursors.get(accountId)?.close();
+    // Registered before the replay is read, so nothing committed meanwhile can slip between the two.
+    const cursor = new AccountCursor(
+      accountId,
+      fromSeq ?? latest,
+      (event) => this.sendJson(session, event),
+      (after) => this.queries.events(accountId, after, REPLAY_PAGE),
+      (error) => this.logger.error({ err: error, accountId }, 'stream replay from PostgreSQL failed'),
+    );
+    session.cursors.set(accountId, cursor);
+    this.sendJson(session, { type: 'subscribed', channel: 'orders', accountId, seq: latest });
+    await cursor.catchUp();
+  }
+
+  private heartbeat(): void {
+    for (const session of this.sessions) {
+      if (session.missedPongs >= 2) {
+        session.socket.terminate();
+        continue;
+      }
+      session.missedPongs += 1;
+      session.socket.ping();
+    }
+  }
+
+  private sendJson(session: StreamSession, message: unknown): boolean {
+    return this.sendRaw(session, JSON.stringify(message));
+  }
+
+  /** Sends unless the client is too slow; a slow client is closed (4408) rather than buffered without bound. */
+  private sendRaw(session: StreamSession, frame: string): boolean {
+    const socket = session.socket;
+    if (socket.readyState !== WebSocket.OPEN) {
+      return false;
+    }
+    if (socket.bufferedAmount > this.config.ws.maxBufferedBytes) {
+      session.cursors.forEach((c) => c.close());
+      socket.close(CLOSE.slowConsumer, 'slow consumer: resume with fromSeq');
+      return false;
+    }
+    socket.send(frame);
+    return true;
+  }
+}

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../dist/apps/gateway/src/main.js', import.meta.url));
+export const TOKEN_CLI = fileURLToPath(new URL('../../dist/apps/gateway/src/cli/token.js', import.meta.url));
+
+export interface GatewayProcess {
+  readonly url: string;
+  readonly accountId: string;
+  readonly traderToken: string;
+  readonly child: ChildProcess;
+  /** Everything the process wrote (stdout log lines and the stderr banner). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts the built gateway (`dist/`, made by `npm run build`, which `npm test` runs first) as a child
+ * process on a free port, and waits for its banner. `env` overrides the defaults (a paused replay and
+ * instant acks, so tests are deterministic).
+ */
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  if (!existsSync(MAIN)) {
+    throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+  }
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      PAPER_SPEED: '0',
+      PAPER_ACK_LATENCY_MS: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const banner = await new Promise<{ url: string; accountId: string; token: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      const url = /listening on (http:\/\/[^\s]+)/.exec(out)?.[1];
+      const exported = /ACCOUNT_ID=(\S+) TOKEN=(\S+)/.exec(out);
+      if (url && exported) {
+        clearTimeout(timer);
+        resolve({ url, accountId: exported[1]!, token: exported[2]! });
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  return {
+    url: banner.url,
+    accountId: banner.accountId,
+    traderToken: banner.token,
+    child,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Runs the token CLI against a database and returns the token it prints. */
+export async function mintToken(databaseUrl: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [TOKEN_CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) {
+    throw new Error(`token CLI failed (${code}): ${err}`);
+  }
+  return out.trim();
+}
