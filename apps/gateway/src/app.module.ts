@@ -11,6 +11,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { LOGGER } from './common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
+import { DocsController } from './docs/docs.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayMetrics } from './health/metrics.js';
 import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
@@ -45,7 +46,7 @@ export class AppModule {
   static register(deps: GatewayDependencies): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AccountsController, OrdersController, QuotesController, ReplayController, HealthController],
+      controllers: [AccountsController, OrdersController, QuotesController, ReplayController, HealthController, DocsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: deps.config },
         { provide: LOGGER, useValue: deps.logger },

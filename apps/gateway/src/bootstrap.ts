@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { AppModule } from './app.module.js';
@@ -120,6 +121,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       { bodyParser: false, logger: ['error', 'warn'] },
     );
     (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
+    app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
     const problems = new ProblemFilter(logger);
     app.useGlobalFilters(problems);
     app.use(requestIdMiddleware);

@@ -1,3 +1,4 @@
 export * from './execution-client.js';
 export * from './market-data.js';
 export * from './reports.js';
+export * from './paper/index.js';

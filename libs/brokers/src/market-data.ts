@@ -24,7 +24,11 @@ export interface MarketDataFeed {
   getQuote(symbol: string): Quote | undefined;
   /** Symbols this feed can quote (OSI symbols padded). */
   symbols(): readonly string[];
-  /** The feed's notion of now (epoch ms), which for a replay is the recorded market time. */
-  now(): number;
+  /**
+   * How old `quote` is now, in ms, on the feed's own clock. For a replay this is measured in recorded
+   * market time on the quote's own recorded day (data sets of different days replay side by side at
+   * the same time of day), so it is never a wall-clock difference.
+   */
+  quoteAgeMs(quote: Quote): number;
   onQuote(listener: QuoteListener): () => void;
 }

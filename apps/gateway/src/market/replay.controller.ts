@@ -40,7 +40,15 @@ export class ReplayController {
       replay.setSpeed(body.speed);
     }
     if (body.stepTo !== undefined) {
-      replay.stepTo(body.stepTo);
+      try {
+        // A time earlier than now steps through the window's end into the next loop.
+        replay.stepTo(body.stepTo);
+      } catch (error) {
+        if (error instanceof RangeError) {
+          throw new ApiError(422, 'replay.out_of_window', 'Outside the replay window', error.message);
+        }
+        throw error;
+      }
     }
     if (body.paused === false) {
       replay.resume();

@@ -1,0 +1,276 @@
+import { ORDER_EVENT_NAMES, ORDER_STATUSES } from '@gateway/oms';
+import { z } from 'zod';
+import { placeOrderSchema } from '../orders/place-order.request.js';
+
+const decimal = { type: 'string', pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$', description: 'decimal string' };
+const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
+const time = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC with milliseconds' };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
+const json = (description: string, schema: Record<string, unknown>) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const accountParam = { name: 'accountId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const orderParam = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const query = (name: string, schema: Record<string, unknown>, description?: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+  ...(description ? { description } : {}),
+});
+const common = {
+  '401': problem('auth.unauthenticated: missing, invalid or expired token'),
+  '404': problem('account.not_found (also for accounts that are not yours), order.not_found'),
+};
+
+/**
+ * The OpenAPI 3.1 document of the v1 contract (API.md), served at `/docs/openapi.json`. It also records
+ * the choices API.md left open (status codes of broker rejections, validation codes, cursors).
+ */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Execution gateway',
+      version: '1',
+      description: [
+        'Turns order intents into at most one broker order each and tells the truth about what happened.',
+        'Decimals are strings; times ISO-8601 UTC; errors RFC 9457 problem+json with a stable `code`.',
+        'Validation: malformed JSON → 400 `validation.malformed_json`; a body or query that does not match the',
+        'schema (missing or unknown fields, bad decimals, unknown symbol) → 422 `validation.failed` with `errors[]`;',
+        'an oversized body → 413 `validation.body_too_large`. A broker rejection is not an HTTP error: the order',
+        'is answered 201 with status `rejected` and `rejectReason.code` `broker.rejected`.',
+      ].join(' '),
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068 at+jwt)' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'code', 'requestId'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string', examples: ['validation.failed', 'risk.max_notional', 'idempotency.key_reused'] },
+            errors: {
+              type: 'array',
+              items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+            },
+            requestId: { type: 'string' },
+            orderId: { type: 'string', description: 'risk denials and idempotency conflicts: the order concerned' },
+          },
+        },
+        Account: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            environment: { enum: ['paper', 'live'] },
+            broker: { type: 'string' },
+            tradingState: { enum: ['active', 'reducing', 'halted'] },
+            entriesBlocked: { type: 'boolean' },
+            entriesBlockedReason: nullable({ type: 'string' }),
+          },
+        },
+        PlaceOrder: z.toJSONSchema(placeOrderSchema, { io: 'input', unrepresentable: 'any' }),
+        Order: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            clientOrderId: { type: 'string' },
+            accountId: { type: 'string' },
+            environment: { enum: ['paper', 'live'] },
+            symbol: { type: 'string', description: 'ticker, or 21-character padded OCC/OSI option symbol' },
+            side: { enum: ['buy', 'sell'] },
+            type: { enum: ['market', 'limit', 'stop', 'stop_limit'] },
+            timeInForce: { enum: ['day', 'gtc', 'ioc', 'fok'] },
+            positionEffect: nullable({ enum: ['open', 'close'] }),
+            quantity: decimal,
+            limitPrice: nullable(decimal),
+            stopPrice: nullable(decimal),
+            status: { enum: [...ORDER_STATUSES] },
+            filledQuantity: decimal,
+            leavesQuantity: { ...decimal, description: 'quantity still working; 0 once the order is done' },
+            averageFillPrice: nullable(decimal),
+            brokerOrderId: nullable({ type: 'string' }),
+            rejectReason: nullable({
+              type: 'object',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            }),
+            replacesOrderId: nullable({ type: 'string' }),
+            replacedByOrderId: nullable({ type: 'string' }),
+            ttlMs: nullable({ type: 'integer' }),
+            createdAt: time,
+            updatedAt: time,
+            lastSeq: { type: 'integer', description: 'seq of the last event of this order' },
+          },
+        },
+        Execution: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            orderId: { type: 'string' },
+            brokerExecutionId: { type: 'string' },
+            symbol: { type: 'string' },
+            side: { enum: ['buy', 'sell'] },
+            quantity: decimal,
+            price: decimal,
+            executedAt: time,
+          },
+        },
+        Position: {
+          type: 'object',
+          properties: {
+            symbol: { type: 'string' },
+            quantity: { ...decimal, description: 'signed: long > 0, short < 0' },
+            averagePrice: decimal,
+            realizedPnl: { ...decimal, description: 'USD, contract multiplier applied' },
+          },
+        },
+        Event: {
+          type: 'object',
+          properties: {
+            type: { const: 'order' },
+            accountId: { type: 'string' },
+            seq: { type: 'integer', description: 'per account, from 1, gapless' },
+            event: { enum: [...ORDER_EVENT_NAMES] },
+            order: ref('Order'),
+            execution: ref('Execution'),
+            ts: time,
+          },
+        },
+        Quote: {
+          type: 'object',
+          properties: {
+            symbol: { type: 'string' },
+            bid: decimal,
+            ask: decimal,
+            bidSize: decimal,
+            askSize: decimal,
+            last: nullable(decimal),
+            ts: { ...time, description: 'recorded market time (the replayed day for the paper venue)' },
+            ageMs: { type: 'integer' },
+            source: { type: 'string' },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/accounts': { get: { summary: 'Accounts you may see', responses: { '200': json('', { type: 'array', items: ref('Account') }), ...common } } },
+      '/v1/accounts/{accountId}': {
+        get: { parameters: [accountParam], responses: { '200': json('', ref('Account')), ...common } },
+      },
+      '/v1/accounts/{accountId}/orders': {
+        post: {
+          summary: 'Place an order (role trader). clientOrderId is the idempotency key.',
+          parameters: [accountParam],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('PlaceOrder') } } },
+          responses: {
+            '200': json('The same request again: the original order, whatever happened since', ref('Order')),
+            '201': json('Accepted for submission; the order after the broker answered (new, rejected, unknown, filled...)', ref('Order')),
+            '400': problem('validation.malformed_json'),
+            '403': problem('auth.forbidden: the role does not allow placing orders'),
+            '409': problem('idempotency.in_progress: the first request with this clientOrderId is still running'),
+            '413': problem('validation.body_too_large'),
+            '422': problem('validation.failed; idempotency.key_reused; risk.<check> (the denied order is kept, `orderId`)'),
+            ...common,
+          },
+        },
+        get: {
+          summary: 'List orders, newest first; or the one with clientOrderId',
+          parameters: [
+            accountParam,
+            query('status', { enum: ['open', 'closed', 'all'], default: 'all' }),
+            query('symbol', { type: 'string' }),
+            query('limit', { type: 'integer', minimum: 1, maximum: 500, default: 100 }),
+            query('after', { type: 'string' }, 'cursor: the `next` of the previous page'),
+            query('clientOrderId', { type: 'string' }),
+          ],
+          responses: {
+            '200': json('', { type: 'object', properties: { orders: { type: 'array', items: ref('Order') }, next: nullable({ type: 'string' }) } }),
+            '422': problem('validation.failed'),
+            ...common,
+          },
+        },
+        delete: {
+          summary: 'Cancel every working order (role trader)',
+          parameters: [accountParam],
+          responses: { '202': json('', { type: 'object', properties: { orders: { type: 'array', items: ref('Order') } } }), ...common },
+        },
+      },
+      '/v1/accounts/{accountId}/orders/{orderId}': {
+        get: { parameters: [accountParam, orderParam], responses: { '200': json('', ref('Order')), ...common } },
+        delete: {
+          summary: 'Cancel one order (role trader)',
+          parameters: [accountParam, orderParam],
+          responses: {
+            '202': json('pending_cancel (or already canceled)', ref('Order')),
+            '422': problem('order.not_cancelable: done, or not yet confirmed by the broker'),
+            ...common,
+          },
+        },
+      },
+      '/v1/accounts/{accountId}/executions': {
+        get: {
+          parameters: [accountParam, query('after', { type: 'string' }), query('limit', { type: 'integer', maximum: 1000 })],
+          responses: { '200': json('', { type: 'object', properties: { executions: { type: 'array', items: ref('Execution') } } }), ...common },
+        },
+      },
+      '/v1/accounts/{accountId}/positions': {
+        get: {
+          parameters: [accountParam],
+          responses: { '200': json('', { type: 'object', properties: { positions: { type: 'array', items: ref('Position') } } }), ...common },
+        },
+      },
+      '/v1/accounts/{accountId}/events': {
+        get: {
+          summary: 'Events with seq > after, in seq order: the same the stream carries',
+          parameters: [accountParam, query('after', { type: 'integer', minimum: 0 }), query('limit', { type: 'integer', maximum: 1000 })],
+          responses: { '200': json('', { type: 'object', properties: { events: { type: 'array', items: ref('Event') } } }), ...common },
+        },
+      },
+      '/v1/quotes/{symbol}': {
+        get: {
+          parameters: [{ name: 'symbol', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': json('', ref('Quote')), '404': problem('quote.not_found') },
+        },
+      },
+      '/v1/venues/paper/replay': {
+        get: { summary: 'Paper replay state (role admin)', responses: { '200': json('', { type: 'object' }) } },
+        post: {
+          summary: 'Pause, resume, set speed or step the paper replay to a recorded time (role admin)',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { paused: { type: 'boolean' }, speed: { type: 'number' }, stepTo: { type: 'string', examples: ['09:30:05'] } },
+                },
+              },
+            },
+          },
+          responses: { '200': json('', { type: 'object' }), '422': problem('validation.failed; replay.out_of_window') },
+        },
+      },
+      '/health/live': { get: { security: [], responses: { '200': json('', { type: 'object' }) } } },
+      '/health/ready': { get: { security: [], responses: { '200': json('', { type: 'object' }), '503': json('', { type: 'object' }) } } },
+      '/metrics': { get: { security: [], responses: { '200': { description: 'Prometheus text format' } } } },
+    },
+    'x-websocket': {
+      path: '/v1/stream',
+      description:
+        'Plain JSON text frames. {op:"auth",token} within 5 s → {type:"authenticated"} or close 4401. ' +
+        '{op:"subscribe",channel:"orders",accountId,fromSeq?} → {type:"subscribed",seq} then events seq > fromSeq, then live. ' +
+        '{op:"subscribe",channel:"quotes",symbol} → {type:"quote",...}. Ping every 15 s; slow consumers closed with 4408.',
+    },
+  };
+}

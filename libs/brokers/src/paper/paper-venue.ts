@@ -1,0 +1,815 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Clock,
+  Decimal,
+  type OrderSide,
+  type OrderType,
+  type TimeInForce,
+  applyFill,
+  parseInstrument,
+  priceFieldsFor,
+  systemClock,
+  toDecimalString,
+} from '@gateway/oms';
+import type {
+  CancelOrderCommand,
+  CancelResult,
+  ExecutionClient,
+  ExecutionReportListener,
+  SubmitOrderCommand,
+  SubmitResult,
+} from '../execution-client.js';
+import type { Quote } from '../market-data.js';
+import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import type { MarketReplay } from './market-replay.js';
+import type { PaperFillRecord, PaperOrderRecord, PaperOrderStatus } from './paper-order-record.js';
+import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
+import type { TradePrint } from './trade-print.js';
+
+/** Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5, in-memory store, system clock, errors to console.error. */
+export interface PaperVenueConfig {
+  /** Wall-clock ms between a request and the venue's answer (submit and cancel). */
+  readonly ackLatencyMs?: number;
+  readonly store?: PaperVenueStore;
+  /** The venue's own clock (epoch ms): order `createdAt`, report `transactTime`, the `sinceMs` filters. */
+  readonly clock?: Clock;
+  /** Receives store errors and errors thrown by report listeners; the venue goes on. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The `raw` payload of every paper ExecutionReport: the venue's own view, plain JSON. */
+export interface PaperReportPayload {
+  readonly venue: 'paper';
+  readonly event: 'new' | 'fill' | 'canceled';
+  /** The order after the event, without its fills. */
+  readonly order: Omit<PaperOrderRecord, 'fills'>;
+  readonly fill?: PaperFillRecord;
+}
+
+/** What the venue does with one request: the answer, and what happens at the venue right after it. */
+export interface HandledRequest<R> {
+  readonly result: R;
+  readonly after?: () => void;
+}
+
+/** One order in the book, mutable, with decimals. */
+interface BookOrder {
+  readonly brokerOrderId: string;
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  readonly stopPrice: Decimal | null;
+  readonly createdAt: number;
+  status: PaperOrderStatus;
+  filledQuantity: Decimal;
+  averageFillPrice: Decimal | null;
+  /** Σ quantity × price of the fills, unrounded, so the average stays the exact rounded VWAP. */
+  filledNotional: Decimal;
+  triggered: boolean;
+  resting: boolean;
+  reason: string | null;
+  updatedAt: number;
+  fills: PaperFillRecord[];
+  /** Side version of the last quote this order took liquidity from (each quote update offers once per order). */
+  offerVersionUsed: number;
+}
+
+/** The venue's view of one symbol's quote: a side's version changes only when its price or size changes. */
+interface SideVersions {
+  quote: Quote;
+  askVersion: number;
+  bidVersion: number;
+}
+
+interface Offer {
+  readonly price: Decimal;
+  readonly size: Decimal;
+  readonly version: number;
+}
+
+const ZERO = new Decimal(0);
+
+function isStopType(order: BookOrder): boolean {
+  return order.type === 'stop' || order.type === 'stop_limit';
+}
+
+function isWorking(order: BookOrder): boolean {
+  return order.status === 'new' || order.status === 'partially_filled';
+}
+
+function leaves(order: BookOrder): Decimal {
+  return isWorking(order) ? Decimal.max(order.quantity.minus(order.filledQuantity), 0) : ZERO;
+}
+
+/** The limit the order works with now: its limit price for limit and (triggered) stop-limit, none for market and stop. */
+function workingLimit(order: BookOrder): Decimal | null {
+  return order.type === 'limit' || order.type === 'stop_limit' ? order.limitPrice : null;
+}
+
+/** Whether a print or quote at `price` reaches the stop: buy stops at or above, sell stops at or below. */
+function reachesStop(order: BookOrder, price: Decimal): boolean {
+  const stop = order.stopPrice;
+  return stop !== null && (order.side === 'buy' ? price.greaterThanOrEqualTo(stop) : price.lessThanOrEqualTo(stop));
+}
+
+function toRecord(order: BookOrder): PaperOrderRecord {
+  return {
+    brokerOrderId: order.brokerOrderId,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    quantity: toDecimalString(order.quantity),
+    limitPrice: order.limitPrice === null ? null : toDecimalString(order.limitPrice),
+    stopPrice: order.stopPrice === null ? null : toDecimalString(order.stopPrice),
+    status: order.status,
+    filledQuantity: toDecimalString(order.filledQuantity),
+    averageFillPrice: order.averageFillPrice === null ? null : toDecimalString(order.averageFillPrice),
+    triggered: order.triggered,
+    resting: order.resting,
+    reason: order.reason,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+    fills: order.fills.map((f) => ({ ...f })),
+  };
+}
+
+function fromRecord(record: PaperOrderRecord): BookOrder {
+  const decimalOrNull = (text: string | null): Decimal | null => (text === null ? null : new Decimal(text));
+  return {
+    brokerOrderId: record.brokerOrderId,
+    clientOrderId: record.clientOrderId,
+    symbol: record.symbol,
+    side: record.side,
+    type: record.type,
+    timeInForce: record.timeInForce,
+    quantity: new Decimal(record.quantity),
+    limitPrice: decimalOrNull(record.limitPrice),
+    stopPrice: decimalOrNull(record.stopPrice),
+    createdAt: record.createdAt,
+    status: record.status,
+    filledQuantity: new Decimal(record.filledQuantity),
+    averageFillPrice: decimalOrNull(record.averageFillPrice),
+    filledNotional: record.fills.reduce((sum, f) => sum.plus(new Decimal(f.quantity).times(f.price)), ZERO),
+    triggered: record.triggered,
+    resting: record.resting,
+    reason: record.reason,
+    updatedAt: record.updatedAt,
+    fills: record.fills.map((f) => ({ ...f })),
+    offerVersionUsed: -1,
+  };
+}
+
+/**
+ * A paper venue (`venue: 'paper'`) that executes orders against a MarketReplay, with prices only from
+ * the recorded data or the order's own limit price. Answers come after `ackLatencyMs` (a timer), as a
+ * broker's would; execution reports are delivered synchronously to listeners.
+ *
+ * Matching (per order; liquidity is not shared between orders, and queue position is not modelled):
+ * - Taker: a market order, or a limit order marketable on arrival (buy limit ≥ ask, sell limit ≤ bid),
+ *   fills at the ask (bid) up to the displayed size. A day/gtc remainder takes again from each later
+ *   quote update while marketable, at that quote's price: a quote update offers its displayed size once
+ *   per order, and a side whose price and size did not change is not a new offer.
+ * - Maker: a limit order that was not marketable at some point rests at its limit price. It fills at its
+ *   limit price when a last-sale-eligible trade prints at or through it (up to the trade's size), or when
+ *   a later quote update reaches it (ask ≤ buy limit, bid ≥ sell limit; up to the displayed size).
+ * - IOC: takes what the current quote offers, the remainder is canceled. FOK: fills whole from the
+ *   current quote or is canceled whole. (Both are applied when the order becomes active: on arrival, or
+ *   when a stop triggers.)
+ * - Stop / stop-limit: triggered by a trade at or through the stop (buy ≥ stop, sell ≤ stop); for an
+ *   instrument without trade data, by the quote (ask ≥ stop for a buy, a non-zero bid ≤ stop for a sell).
+ *   An arriving stop is checked against the last trade (or the quote) at once. Once triggered it works as
+ *   a market / limit order arriving at that moment.
+ * - Orders never expire: a day order stays working across replay loops until filled or canceled.
+ *
+ * The request handling is split into small protected steps (schedule, respond, emitReport, handleSubmit,
+ * handleCancel) so that a subclass can inject faults (a late or lost answer, a 5xx after accepting,
+ * duplicated or reordered reports, a fill after a cancel).
+ */
+export class PaperVenue implements ExecutionClient {
+  readonly venue = 'paper';
+  readonly supportsClientOrderId = true;
+
+  protected readonly ackLatencyMs: number;
+  protected readonly clock: Clock;
+  private readonly store: PaperVenueStore;
+  private readonly onError: (error: unknown) => void;
+  private readonly ordersById = new Map<string, BookOrder>();
+  private readonly ordersByClientId = new Map<string, BookOrder>();
+  /** Working orders by symbol, in time priority. */
+  private readonly working = new Map<string, Map<string, BookOrder>>();
+  private readonly fillLog: { readonly order: BookOrder; readonly fill: PaperFillRecord }[] = [];
+  private readonly sides = new Map<string, SideVersions>();
+  private readonly received: SubmitOrderCommand[] = [];
+  private readonly listeners = new Set<ExecutionReportListener>();
+  private readonly unsubscribe: (() => void)[];
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly replay: MarketReplay,
+    config: PaperVenueConfig = {},
+  ) {
+    this.ackLatencyMs = config.ackLatencyMs ?? 5;
+    if (!Number.isFinite(this.ackLatencyMs) || this.ackLatencyMs < 0) {
+      throw new RangeError(`PaperVenue: ackLatencyMs must be ≥ 0, got ${this.ackLatencyMs}`);
+    }
+    this.store = config.store ?? new InMemoryPaperVenueStore();
+    this.clock = config.clock ?? systemClock;
+    this.onError = config.onError ?? ((error) => console.error('[paper-venue]', error));
+    this.unsubscribe = [replay.onQuote((q) => this.onQuote(q)), replay.onTrade((t) => this.onTrade(t))];
+  }
+
+  // ---- ExecutionClient ----
+
+  /**
+   * Submits an order. After the ack latency: `accepted` with the venue's order id (and a `new` report,
+   * then an immediate match against the current quote), or `rejected` for a duplicate client order id
+   * (as Alpaca does), a symbol without market data, or an invalid order. An abort before the answer
+   * resolves `unknown` (the order may still be placed, as at a real broker); an abort before sending
+   * resolves `rejected` and nothing is received.
+   */
+  submitOrder(command: SubmitOrderCommand, signal?: AbortSignal): Promise<SubmitResult> {
+    if (signal?.aborted) {
+      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+    }
+    this.received.push(command);
+    return this.roundTrip<SubmitResult>(
+      signal,
+      (reason) => ({ kind: 'unknown', reason }),
+      () => this.handleSubmit(command),
+    );
+  }
+
+  /**
+   * Cancels a working order (found by broker order id, else by client order id). After the ack latency:
+   * `accepted`, then a `canceled` report; `rejected` when the order is unknown, already filled or canceled.
+   */
+  cancelOrder(command: CancelOrderCommand, signal?: AbortSignal): Promise<CancelResult> {
+    if (signal?.aborted) {
+      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+    }
+    return this.roundTrip<CancelResult>(
+      signal,
+      (reason) => ({ kind: 'unknown', reason }),
+      () => this.handleCancel(command),
+    );
+  }
+
+  getOrderByClientOrderId(clientOrderId: string): Promise<OrderStatusReport | null> {
+    const order = this.ordersByClientId.get(clientOrderId);
+    return Promise.resolve(order === undefined ? null : this.statusReport(order));
+  }
+
+  /** Orders created at or after `sinceMs` on the venue's clock, oldest first. */
+  listOrders(sinceMs: number): Promise<OrderStatusReport[]> {
+    return Promise.resolve(
+      [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map((o) => this.statusReport(o)),
+    );
+  }
+
+  /**
+   * Fills that happened at or after `sinceMs` on the venue's clock (`reportedAt`), in the order they
+   * happened. Their `executedAt` is the recorded market time, which is years in the past.
+   */
+  listFills(sinceMs: number): Promise<FillReport[]> {
+    return Promise.resolve(
+      this.fillLog
+        .filter(({ fill }) => fill.reportedAt >= sinceMs)
+        .map(({ order, fill }) => ({
+          brokerExecutionId: fill.brokerExecutionId,
+          quantity: new Decimal(fill.quantity),
+          price: new Decimal(fill.price),
+          executedAt: fill.executedAt,
+          clientOrderId: order.clientOrderId,
+          brokerOrderId: order.brokerOrderId,
+          symbol: order.symbol,
+          side: order.side,
+          raw: { ...fill },
+        })),
+    );
+  }
+
+  onExecutionReport(listener: ExecutionReportListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  // ---- venue state ----
+
+  /** Every SubmitOrderCommand the venue received (duplicates and rejected ones included), in order. */
+  receivedOrders(): readonly SubmitOrderCommand[] {
+    return [...this.received];
+  }
+
+  /**
+   * Loads the book from the store (after a restart): every order, with the working ones back in matching
+   * (a restored order may take once more from the current quote). Returns the number of orders loaded.
+   * Throws Error when the venue has already received an order.
+   */
+  async restore(): Promise<number> {
+    if (this.received.length > 0 || this.ordersById.size > 0) {
+      throw new Error('PaperVenue.restore() must run before the venue receives any order');
+    }
+    const records = await this.store.load();
+    const orders = records.map(fromRecord).sort((a, b) => a.createdAt - b.createdAt);
+    for (const order of orders) {
+      this.ordersById.set(order.brokerOrderId, order);
+      this.ordersByClientId.set(order.clientOrderId, order);
+      if (isWorking(order)) {
+        this.bookFor(order.symbol).set(order.brokerOrderId, order);
+      }
+      for (const fill of order.fills) {
+        this.fillLog.push({ order, fill });
+      }
+    }
+    this.fillLog.sort((a, b) => a.fill.reportedAt - b.fill.reportedAt);
+    return orders.length;
+  }
+
+  /** Resolves once every save so far has been handed to the store (failures go to onError). */
+  flush(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Stops listening to the replay. Answers already scheduled are still delivered. */
+  close(): void {
+    for (const off of this.unsubscribe) {
+      off();
+    }
+  }
+
+  // ---- request steps (override points for fault injection) ----
+
+  /**
+   * One request/response round trip: the venue handles the request after the ack latency and the answer
+   * goes back through `respond`; then the venue carries on (`after`). An abort answers `unknown` at once.
+   * A bug while handling answers `unknown` and goes to onError.
+   */
+  protected roundTrip<R>(
+    signal: AbortSignal | undefined,
+    unknown: (reason: string) => R,
+    handle: () => HandledRequest<R>,
+  ): Promise<R> {
+    return new Promise<R>((resolve) => {
+      let settled = false;
+      const settle = (result: R): void => {
+        if (!settled) {
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(result);
+        }
+      };
+      const onAbort = (): void => settle(unknown('aborted while waiting for the venue'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.schedule(this.ackLatencyMs, () => {
+        let handled: HandledRequest<R>;
+        try {
+          handled = handle();
+        } catch (error) {
+          this.onError(error);
+          settle(unknown('paper venue internal error'));
+          return;
+        }
+        this.respond(settle, handled.result);
+        try {
+          handled.after?.();
+        } catch (error) {
+          this.onError(error);
+        }
+      });
+    });
+  }
+
+  /** Runs `action` after `delayMs` wall-clock ms. */
+  protected schedule(delayMs: number, action: () => void): void {
+    setTimeout(action, delayMs);
+  }
+
+  /** Delivers an answer to the caller. */
+  protected respond<R>(deliver: (result: R) => void, result: R): void {
+    deliver(result);
+  }
+
+  /** Delivers an execution report to every listener (a throwing listener goes to onError). */
+  protected emitReport(report: ExecutionReport): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(report);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
+
+  /** The venue receiving a submit: validate, book the order, report `new`; match right after the answer. */
+  protected handleSubmit(command: SubmitOrderCommand): HandledRequest<SubmitResult> {
+    const reject = (reason: string): HandledRequest<SubmitResult> => ({
+      result: { kind: 'rejected', reason, raw: { status: 'rejected', clientOrderId: command.clientOrderId, reason } },
+    });
+    if (this.ordersByClientId.has(command.clientOrderId)) {
+      return reject('duplicate client order id');
+    }
+    if (this.replay.instrument(command.symbol) === undefined) {
+      return reject(`unknown symbol: no market data for ${JSON.stringify(command.symbol)}`);
+    }
+    const invalid = this.validate(command);
+    if (invalid !== null) {
+      return reject(invalid);
+    }
+    const now = this.clock.now();
+    const order: BookOrder = {
+      brokerOrderId: randomUUID(),
+      clientOrderId: command.clientOrderId,
+      symbol: command.symbol,
+      side: command.side,
+      type: command.type,
+      timeInForce: command.timeInForce,
+      quantity: command.quantity,
+      limitPrice: command.limitPrice,
+      stopPrice: command.stopPrice,
+      createdAt: now,
+      status: 'new',
+      filledQuantity: ZERO,
+      averageFillPrice: null,
+      filledNotional: ZERO,
+      triggered: false,
+      resting: false,
+      reason: null,
+      updatedAt: now,
+      fills: [],
+      offerVersionUsed: -1,
+    };
+    this.ordersById.set(order.brokerOrderId, order);
+    this.ordersByClientId.set(order.clientOrderId, order);
+    this.bookFor(order.symbol).set(order.brokerOrderId, order);
+    this.persist(order);
+    this.emitReport(this.report(order, 'new', {}));
+    return {
+      result: {
+        kind: 'accepted',
+        brokerOrderId: order.brokerOrderId,
+        raw: { status: 'new', brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId },
+      },
+      after: () => this.activate(order),
+    };
+  }
+
+  /** The venue receiving a cancel: answer, then cancel the order. */
+  protected handleCancel(command: CancelOrderCommand): HandledRequest<CancelResult> {
+    const reject = (reason: string): HandledRequest<CancelResult> => ({
+      result: {
+        kind: 'rejected',
+        reason,
+        raw: { status: 'cancel_rejected', clientOrderId: command.clientOrderId, reason },
+      },
+    });
+    const order = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
+    if (order === undefined) {
+      return reject('order not found');
+    }
+    if (order.clientOrderId !== command.clientOrderId) {
+      return reject('client order id does not match the order');
+    }
+    if (!isWorking(order)) {
+      return reject(`order already ${order.status}`);
+    }
+    return {
+      result: { kind: 'accepted', raw: { status: 'pending_cancel', brokerOrderId: order.brokerOrderId } },
+      after: () => {
+        if (isWorking(order)) {
+          this.cancel(order, 'canceled by client');
+        }
+      },
+    };
+  }
+
+  // ---- matching ----
+
+  private validate(command: SubmitOrderCommand): string | null {
+    if (!command.quantity.isFinite() || !command.quantity.greaterThan(0)) {
+      return 'quantity must be positive';
+    }
+    if (parseInstrument(command.symbol)?.kind === 'option' && !command.quantity.isInteger()) {
+      return 'option quantity must be a whole number of contracts';
+    }
+    const needs = priceFieldsFor(command.type);
+    if (needs.limit !== (command.limitPrice !== null)) {
+      return needs.limit
+        ? `limit price required for a ${command.type} order`
+        : `no limit price allowed for a ${command.type} order`;
+    }
+    if (needs.stop !== (command.stopPrice !== null)) {
+      return needs.stop
+        ? `stop price required for a ${command.type} order`
+        : `no stop price allowed for a ${command.type} order`;
+    }
+    for (const price of [command.limitPrice, command.stopPrice]) {
+      if (price !== null && (!price.isFinite() || !price.greaterThan(0))) {
+        return 'prices must be positive';
+      }
+    }
+    return null;
+  }
+
+  private bookFor(symbol: string): Map<string, BookOrder> {
+    let book = this.working.get(symbol);
+    if (book === undefined) {
+      book = new Map();
+      this.working.set(symbol, book);
+    }
+    return book;
+  }
+
+  /** Tracks quote updates: a side's version moves only when its price or displayed size changes. */
+  private track(quote: Quote): SideVersions {
+    const known = this.sides.get(quote.symbol);
+    if (known === undefined) {
+      const fresh = { quote, askVersion: 0, bidVersion: 0 };
+      this.sides.set(quote.symbol, fresh);
+      return fresh;
+    }
+    if (!known.quote.ask.equals(quote.ask) || !known.quote.askSize.equals(quote.askSize)) {
+      known.askVersion++;
+    }
+    if (!known.quote.bid.equals(quote.bid) || !known.quote.bidSize.equals(quote.bidSize)) {
+      known.bidVersion++;
+    }
+    known.quote = quote;
+    return known;
+  }
+
+  /** What the quote offers to this order's side; null when that side is empty (price or size 0). */
+  private offer(order: BookOrder, quote: Quote): Offer | null {
+    const versions = this.sides.get(quote.symbol) ?? this.track(quote);
+    const [price, size, version] =
+      order.side === 'buy'
+        ? [quote.ask, quote.askSize, versions.askVersion]
+        : [quote.bid, quote.bidSize, versions.bidVersion];
+    return price.greaterThan(0) && size.greaterThan(0) ? { price, size, version } : null;
+  }
+
+  private marketable(order: BookOrder, price: Decimal): boolean {
+    const limit = workingLimit(order);
+    return (
+      limit === null || (order.side === 'buy' ? limit.greaterThanOrEqualTo(price) : limit.lessThanOrEqualTo(price))
+    );
+  }
+
+  private hasTrades(symbol: string): boolean {
+    return (this.replay.instrument(symbol)?.tradeSource ?? null) !== null;
+  }
+
+  /** A stop checked on arrival: against the last trade, or the quote for an instrument without trades. */
+  private stopReachedNow(order: BookOrder): boolean {
+    if (this.hasTrades(order.symbol)) {
+      const last = this.replay.lastTrade(order.symbol);
+      return last !== undefined && reachesStop(order, last.price);
+    }
+    const quote = this.replay.getQuote(order.symbol);
+    return quote !== undefined && this.quoteReachesStop(order, quote);
+  }
+
+  private quoteReachesStop(order: BookOrder, quote: Quote): boolean {
+    const price = order.side === 'buy' ? quote.ask : quote.bid;
+    return price.greaterThan(0) && reachesStop(order, price);
+  }
+
+  private trigger(order: BookOrder): void {
+    order.triggered = true;
+    order.updatedAt = this.clock.now();
+    this.persist(order);
+  }
+
+  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
+  private activate(order: BookOrder): void {
+    if (!isWorking(order)) {
+      return;
+    }
+    if (isStopType(order) && !order.triggered) {
+      if (!this.stopReachedNow(order)) {
+        return;
+      }
+      this.trigger(order);
+    }
+    const quote = this.replay.getQuote(order.symbol);
+    const offer = quote === undefined ? null : this.offer(order, quote);
+    const marketable = offer !== null && this.marketable(order, offer.price);
+    switch (order.timeInForce) {
+      case 'fok':
+        if (offer !== null && marketable && offer.size.greaterThanOrEqualTo(leaves(order))) {
+          this.fill(order, leaves(order), offer.price, 'taker', this.recordedNow(order));
+        } else {
+          this.cancel(
+            order,
+            offer === null || !marketable ? 'FOK: not marketable' : 'FOK: displayed size does not cover the order',
+          );
+        }
+        return;
+      case 'ioc':
+        if (offer !== null && marketable) {
+          this.take(order, offer);
+        }
+        if (isWorking(order)) {
+          this.cancel(order, order.filledQuantity.isZero() ? 'IOC: not marketable' : 'IOC: remainder canceled');
+        }
+        return;
+      case 'day':
+      case 'gtc':
+        if (offer !== null && marketable) {
+          this.take(order, offer);
+        } else {
+          this.rest(order); // a limit order rests at its price; a market order waits for a quote
+        }
+        return;
+    }
+  }
+
+  /** Takes liquidity from a quote offer at the quote's price (a resting order: at its own limit). */
+  private take(order: BookOrder, offer: Offer): void {
+    order.offerVersionUsed = offer.version;
+    const limit = workingLimit(order);
+    const resting = order.resting && limit !== null;
+    this.fill(
+      order,
+      Decimal.min(leaves(order), offer.size),
+      resting ? limit : offer.price,
+      resting ? 'maker' : 'taker',
+      this.recordedNow(order),
+    );
+  }
+
+  private rest(order: BookOrder): void {
+    if (!order.resting && workingLimit(order) !== null) {
+      order.resting = true;
+      order.updatedAt = this.clock.now();
+      this.persist(order);
+    }
+  }
+
+  private onQuote(quote: Quote): void {
+    this.track(quote);
+    const book = this.working.get(quote.symbol);
+    if (book === undefined) {
+      return;
+    }
+    for (const order of book.values()) {
+      if (isStopType(order) && !order.triggered) {
+        if (!this.hasTrades(order.symbol) && this.quoteReachesStop(order, quote)) {
+          this.trigger(order);
+          this.activate(order);
+        }
+        continue;
+      }
+      const offer = this.offer(order, quote);
+      if (offer === null || offer.version === order.offerVersionUsed) {
+        continue;
+      }
+      if (this.marketable(order, offer.price)) {
+        this.take(order, offer);
+      } else {
+        this.rest(order);
+      }
+    }
+  }
+
+  private onTrade(trade: TradePrint): void {
+    if (!trade.lastSaleEligible) {
+      return;
+    }
+    const book = this.working.get(trade.symbol);
+    if (book === undefined) {
+      return;
+    }
+    for (const order of book.values()) {
+      if (isStopType(order) && !order.triggered) {
+        if (reachesStop(order, trade.price)) {
+          this.trigger(order);
+          this.activate(order);
+        }
+        continue;
+      }
+      const limit = workingLimit(order);
+      if (!order.resting || limit === null) {
+        continue;
+      }
+      const through =
+        order.side === 'buy' ? trade.price.lessThanOrEqualTo(limit) : trade.price.greaterThanOrEqualTo(limit);
+      if (through) {
+        this.fill(order, Decimal.min(leaves(order), trade.size), limit, 'maker', trade.ts);
+      }
+    }
+  }
+
+  private recordedNow(order: BookOrder): number {
+    return this.replay.recordedEpochMs(order.symbol) ?? this.clock.now();
+  }
+
+  private fill(
+    order: BookOrder,
+    quantity: Decimal,
+    price: Decimal,
+    liquidity: PaperFillRecord['liquidity'],
+    executedAt: number,
+  ): void {
+    if (!quantity.greaterThan(0)) {
+      return;
+    }
+    const result = applyFill(order, quantity, price);
+    const now = this.clock.now();
+    const fill: PaperFillRecord = {
+      brokerExecutionId: randomUUID(),
+      quantity: toDecimalString(quantity),
+      price: toDecimalString(price),
+      executedAt,
+      reportedAt: now,
+      liquidity,
+    };
+    order.filledQuantity = result.filledQuantity;
+    order.averageFillPrice = result.averageFillPrice;
+    order.filledNotional = result.filledNotional;
+    order.status = result.complete ? 'filled' : 'partially_filled';
+    order.updatedAt = now;
+    order.fills.push(fill);
+    this.fillLog.push({ order, fill });
+    if (result.complete) {
+      this.working.get(order.symbol)?.delete(order.brokerOrderId);
+    }
+    this.persist(order);
+    this.emitReport(
+      this.report(order, 'trade', {
+        execution: { brokerExecutionId: fill.brokerExecutionId, quantity, price, executedAt },
+        fill,
+      }),
+    );
+  }
+
+  private cancel(order: BookOrder, reason: string): void {
+    order.status = 'canceled';
+    order.reason = reason;
+    order.updatedAt = this.clock.now();
+    this.working.get(order.symbol)?.delete(order.brokerOrderId);
+    this.persist(order);
+    this.emitReport(this.report(order, 'canceled', { reason }));
+  }
+
+  // ---- reports and persistence ----
+
+  private report(
+    order: BookOrder,
+    execType: ExecType,
+    extra: { execution?: ExecutionReport['execution']; fill?: PaperFillRecord; reason?: string },
+  ): ExecutionReport {
+    const { fills: _fills, ...orderView } = toRecord(order);
+    const event: PaperReportPayload['event'] = execType === 'trade' ? 'fill' : execType === 'new' ? 'new' : 'canceled';
+    const raw: PaperReportPayload = {
+      venue: 'paper',
+      event,
+      order: orderView,
+      ...(extra.fill ? { fill: { ...extra.fill } } : {}),
+    };
+    return {
+      venue: this.venue,
+      execType,
+      clientOrderId: order.clientOrderId,
+      brokerOrderId: order.brokerOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      cumulativeQuantity: order.filledQuantity,
+      leavesQuantity: leaves(order),
+      ...(extra.execution ? { execution: extra.execution } : {}),
+      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      transactTime: this.clock.now(),
+      raw,
+    };
+  }
+
+  private statusReport(order: BookOrder): OrderStatusReport {
+    return {
+      clientOrderId: order.clientOrderId,
+      brokerOrderId: order.brokerOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      quantity: order.quantity,
+      limitPrice: order.limitPrice,
+      status: order.status,
+      filledQuantity: order.filledQuantity,
+      averageFillPrice: order.averageFillPrice,
+      createdAt: order.createdAt,
+      raw: toRecord(order),
+    };
+  }
+
+  /** Saves a snapshot of the order; saves run one at a time, in order; a failure goes to onError. */
+  private persist(order: BookOrder): void {
+    const record = toRecord(order);
+    this.saving = this.saving.then(() => this.store.save(record)).catch((error: unknown) => this.onError(error));
+  }
+}
