@@ -6,9 +6,17 @@ export interface FillState {
   readonly filledQuantity: Decimal;
   /** Volume-weighted average of the fills; null before the first fill. */
   readonly averageFillPrice: Decimal | null;
+  /**
+   * Σ quantity × price over the fills, unrounded. Optional so that a state rebuilt from a stored order
+   * (which keeps only the rounded average) still works; carried from fill to fill, it keeps the average
+   * exactly the rounded VWAP instead of drifting by up to half a unit in the last place per fill.
+   */
+  readonly filledNotional?: Decimal;
 }
 
 export interface FillResult extends FillState {
+  /** Σ quantity × price over all fills so far, unrounded: pass the result on to the next applyFill. */
+  readonly filledNotional: Decimal;
   /** What is left to fill: quantity − filled, never below zero. */
   readonly leavesQuantity: Decimal;
   /** True when this fill brings the filled quantity to the order quantity (or beyond). */
@@ -19,7 +27,8 @@ export interface FillResult extends FillState {
 
 /**
  * Applies one execution (`quantity` > 0 at `price` > 0) to an order's fill state.
- * The average is volume-weighted and rounded half-even to PRICE_SCALE decimal places.
+ * The average is volume-weighted and rounded half-even to PRICE_SCALE decimal places; it is exact when
+ * `state.filledNotional` is given (pass the previous FillResult), else derived from the rounded average.
  * Throws RangeError for a non-positive quantity or price (a broker report we cannot trust).
  */
 export function applyFill(state: FillState, quantity: Decimal, price: Decimal): FillResult {
@@ -30,12 +39,16 @@ export function applyFill(state: FillState, quantity: Decimal, price: Decimal): 
     throw new RangeError(`fill price must be positive, got ${price.toString()}`);
   }
   const filledQuantity = state.filledQuantity.plus(quantity);
-  const previousValue = state.averageFillPrice ? state.averageFillPrice.times(state.filledQuantity) : new Decimal(0);
-  const averageFillPrice = previousValue.plus(price.times(quantity)).dividedBy(filledQuantity).toDecimalPlaces(PRICE_SCALE);
+  const previousNotional =
+    state.filledNotional ??
+    (state.averageFillPrice ? state.averageFillPrice.times(state.filledQuantity) : new Decimal(0));
+  const filledNotional = previousNotional.plus(price.times(quantity));
+  const averageFillPrice = filledNotional.dividedBy(filledQuantity).toDecimalPlaces(PRICE_SCALE);
   return {
     quantity: state.quantity,
     filledQuantity,
     averageFillPrice,
+    filledNotional,
     leavesQuantity: Decimal.max(state.quantity.minus(filledQuantity), 0),
     complete: filledQuantity.greaterThanOrEqualTo(state.quantity),
     overfill: filledQuantity.greaterThan(state.quantity),

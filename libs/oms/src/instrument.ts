@@ -26,7 +26,7 @@ export interface OptionInstrument {
 
 export type Instrument = EquityInstrument | OptionInstrument;
 
-const EQUITY = /^[A-Z][A-Z0-9]{0,5}(?:[.\/][A-Z]{1,2})?$/;
+const EQUITY = /^[A-Z][A-Z0-9]{0,5}(?:[./][A-Z]{1,2})?$/;
 const OSI_PADDED = /^([A-Z][A-Z0-9]{0,5}) *(\d{2})(\d{2})(\d{2})([CP])(\d{8})$/;
 
 /**
@@ -49,7 +49,8 @@ export function parseInstrument(text: string): Instrument | null {
   }
   const month = Number(mm);
   const day = Number(dd);
-  if (month < 1 || month > 12 || day < 1 || day > 31) {
+  const daysInMonth = new Date(Date.UTC(2000 + Number(yy), month, 0)).getUTCDate(); // day 0 = last of `month`
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) {
     return null;
   }
   return {

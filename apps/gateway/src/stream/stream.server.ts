@@ -24,7 +24,7 @@ export const STREAM_PATH = '/v1/stream';
 /** Close codes (API.md): 4401 not authenticated in time or bad token, 4408 slow consumer. */
 export const CLOSE = { unauthenticated: 4401, slowConsumer: 4408, badMessage: 4400 } as const;
 
-const clientMessage = z.discriminatedUnion('op', [
+const clientMessage = z.union([
   z.object({ op: z.literal('auth'), token: z.string().min(1).max(8192) }),
   z.object({
     op: z.literal('subscribe'),
@@ -42,6 +42,8 @@ class StreamSession {
   readonly cursors = new Map<string, AccountCursor>();
   readonly quoteSymbols = new Set<string>();
   missedPongs = 0;
+  /** A client may send `subscribe` right behind `auth`: its messages are handled one at a time, in order. */
+  inbox: Promise<void> = Promise.resolve();
 
   constructor(readonly socket: WebSocket) {}
 }
@@ -129,10 +131,13 @@ export class StreamServer implements OnModuleDestroy {
         socket.close(CLOSE.badMessage, 'text frames only');
         return;
       }
-      void this.onMessage(session, (data as Buffer).toString('utf8')).catch((error: unknown) => {
-        this.logger.error({ err: error }, 'stream message handling failed');
-        this.sendJson(session, { type: 'error', code: 'internal.error', message: 'internal error' });
-      });
+      const text = (data as Buffer).toString('utf8');
+      session.inbox = session.inbox.then(() =>
+        this.onMessage(session, text).catch((error: unknown) => {
+          this.logger.error({ err: error }, 'stream message handling failed');
+          this.sendJson(session, { type: 'error', code: 'internal.error', message: 'internal error' });
+        }),
+      );
     });
     socket.on('close', () => {
       clearTimeout(authTimer);

@@ -1,0 +1,337 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ORDER_EVENT_NAMES, type OrderTrigger } from './order-event.js';
+import { ORDER_STATUSES, type OrderStatus } from './order-status.js';
+import { InvalidOrderTransitionError, eventNameFor, nextStatus, transition } from './transition.js';
+
+/** Every trigger the state machine knows, each boolean flag in both of its values. */
+const TRIGGERS = {
+  accepted: { kind: 'accepted' },
+  rejected: { kind: 'rejected' },
+  submitted_unknown: { kind: 'submitted_unknown' },
+  fill_partial: { kind: 'fill', complete: false },
+  fill_complete: { kind: 'fill', complete: true },
+  cancel_requested: { kind: 'cancel_requested' },
+  canceled: { kind: 'canceled' },
+  cancel_rejected_unfilled: { kind: 'cancel_rejected', hasFills: false },
+  cancel_rejected_with_fills: { kind: 'cancel_rejected', hasFills: true },
+  replace_requested: { kind: 'replace_requested' },
+  replaced: { kind: 'replaced' },
+  replace_rejected_unfilled: { kind: 'replace_rejected', hasFills: false },
+  replace_rejected_with_fills: { kind: 'replace_rejected', hasFills: true },
+  expired: { kind: 'expired' },
+} as const satisfies Record<string, OrderTrigger>;
+
+type TriggerName = keyof typeof TRIGGERS;
+const TRIGGER_NAMES = Object.keys(TRIGGERS) as TriggerName[];
+
+/** `null` = invalid transition. The Record types force every status × trigger cell to be written out. */
+type Row = Readonly<Record<TriggerName, OrderStatus | null>>;
+const NONE: Row = {
+  accepted: null,
+  rejected: null,
+  submitted_unknown: null,
+  fill_partial: null,
+  fill_complete: null,
+  cancel_requested: null,
+  canceled: null,
+  cancel_rejected_unfilled: null,
+  cancel_rejected_with_fills: null,
+  replace_requested: null,
+  replaced: null,
+  replace_rejected_unfilled: null,
+  replace_rejected_with_fills: null,
+  expired: null,
+};
+
+const EXPECTED: Readonly<Record<OrderStatus, Row>> = {
+  pending_new: {
+    accepted: 'new',
+    rejected: 'rejected',
+    submitted_unknown: 'unknown',
+    fill_partial: 'partially_filled',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: 'canceled',
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: 'expired',
+  },
+  new: {
+    accepted: 'new',
+    rejected: 'rejected',
+    submitted_unknown: null,
+    fill_partial: 'partially_filled',
+    fill_complete: 'filled',
+    cancel_requested: 'pending_cancel',
+    canceled: 'canceled',
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: 'pending_replace',
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: 'expired',
+  },
+  partially_filled: {
+    accepted: 'partially_filled',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'partially_filled',
+    fill_complete: 'filled',
+    cancel_requested: 'pending_cancel',
+    canceled: 'canceled',
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: 'pending_replace',
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: 'expired',
+  },
+  pending_cancel: {
+    accepted: 'pending_cancel',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'pending_cancel',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: 'canceled',
+    cancel_rejected_unfilled: 'new',
+    cancel_rejected_with_fills: 'partially_filled',
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: 'expired',
+  },
+  pending_replace: {
+    accepted: 'pending_replace',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'pending_replace',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: 'canceled',
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: 'replaced',
+    replace_rejected_unfilled: 'new',
+    replace_rejected_with_fills: 'partially_filled',
+    expired: 'expired',
+  },
+  filled: {
+    accepted: 'filled',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: null,
+    fill_complete: null,
+    cancel_requested: null,
+    canceled: null,
+    cancel_rejected_unfilled: 'filled',
+    cancel_rejected_with_fills: 'filled',
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: 'filled',
+    replace_rejected_with_fills: 'filled',
+    expired: null,
+  },
+  canceled: {
+    accepted: 'canceled',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'canceled',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: null,
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: null,
+  },
+  replaced: {
+    accepted: 'replaced',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'replaced',
+    fill_complete: 'replaced',
+    cancel_requested: null,
+    canceled: null,
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: null,
+  },
+  rejected: NONE,
+  denied: NONE,
+  expired: {
+    accepted: 'expired',
+    rejected: null,
+    submitted_unknown: null,
+    fill_partial: 'expired',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: null,
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: null,
+  },
+  unknown: {
+    accepted: 'new',
+    rejected: 'rejected',
+    submitted_unknown: null,
+    fill_partial: 'partially_filled',
+    fill_complete: 'filled',
+    cancel_requested: null,
+    canceled: 'canceled',
+    cancel_rejected_unfilled: null,
+    cancel_rejected_with_fills: null,
+    replace_requested: null,
+    replaced: null,
+    replace_rejected_unfilled: null,
+    replace_rejected_with_fills: null,
+    expired: 'expired',
+  },
+};
+
+const CELLS = ORDER_STATUSES.flatMap((from) =>
+  TRIGGER_NAMES.map((name) => ({ from, name, trigger: TRIGGERS[name], expected: EXPECTED[from][name] })),
+);
+
+const anyTrigger: fc.Arbitrary<OrderTrigger> = fc.constantFrom(...Object.values(TRIGGERS));
+const anyStatus: fc.Arbitrary<OrderStatus> = fc.constantFrom(...ORDER_STATUSES);
+
+describe('transition table', () => {
+  it('covers every status and every trigger kind', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual([...ORDER_STATUSES].sort());
+    expect(CELLS).toHaveLength(ORDER_STATUSES.length * TRIGGER_NAMES.length);
+  });
+
+  it.each(CELLS.filter((c) => c.expected !== null))('$from --$name--> $expected', ({ from, trigger, expected }) => {
+    expect(nextStatus(from, trigger)).toBe(expected);
+    expect(transition(from, trigger)).toBe(expected);
+  });
+
+  it.each(CELLS.filter((c) => c.expected === null))('$from --$name--> is invalid', ({ from, trigger }) => {
+    expect(nextStatus(from, trigger)).toBeNull();
+    expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+  });
+
+  it('names the status and trigger in the error', () => {
+    const trigger: OrderTrigger = { kind: 'cancel_requested' };
+    try {
+      transition('filled', trigger);
+      expect.unreachable('filled --cancel_requested--> must throw');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOrderTransitionError);
+      expect(error).toMatchObject({ from: 'filled', trigger, name: 'InvalidOrderTransitionError' });
+      expect((error as Error).message).toContain('filled --cancel_requested-->');
+    }
+  });
+});
+
+describe('transition properties', () => {
+  it('accepts nothing from denied or rejected: they never worked at a broker', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<OrderStatus>('denied', 'rejected'), anyTrigger, (from, trigger) => {
+        expect(nextStatus(from, trigger)).toBeNull();
+        expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+      }),
+    );
+  });
+
+  it('nextStatus and transition agree everywhere', () => {
+    fc.assert(
+      fc.property(anyStatus, anyTrigger, (from, trigger) => {
+        const next = nextStatus(from, trigger);
+        if (next === null) {
+          expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+        } else {
+          expect(transition(from, trigger)).toBe(next);
+        }
+      }),
+    );
+  });
+
+  it('from pending_new, random valid trigger sequences only reach known statuses, never denied', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 40 }), (choices) => {
+        let status: OrderStatus = 'pending_new';
+        for (const choice of choices) {
+          const valid = Object.values(TRIGGERS).filter((t) => nextStatus(status, t) !== null);
+          if (valid.length === 0) {
+            // Only the statuses that never worked at a broker are dead ends.
+            expect(['rejected', 'denied']).toContain(status);
+            return;
+          }
+          const next = transition(status, valid[choice % valid.length]!);
+          expect(ORDER_STATUSES).toContain(next);
+          // `denied` is decided by our risk check when the order is inserted, never reached by a trigger.
+          expect(next).not.toBe('denied');
+          // Once filled, only late acknowledgements and rejected cancel/replaces arrive: it stays filled.
+          if (status === 'filled') {
+            expect(next).toBe('filled');
+          }
+          status = next;
+        }
+      }),
+    );
+  });
+
+  it('a completing fill leads to filled wherever a fill is accepted, except on a replaced order', () => {
+    fc.assert(
+      fc.property(anyStatus, (from) => {
+        const next = nextStatus(from, { kind: 'fill', complete: true });
+        if (next !== null) {
+          expect(next).toBe(from === 'replaced' ? 'replaced' : 'filled');
+        }
+      }),
+    );
+  });
+});
+
+describe('eventNameFor', () => {
+  const EXPECTED_EVENT: Readonly<Record<TriggerName, string>> = {
+    accepted: 'new',
+    rejected: 'rejected',
+    submitted_unknown: 'unknown',
+    fill_partial: 'partially_filled',
+    fill_complete: 'filled',
+    cancel_requested: 'pending_cancel',
+    canceled: 'canceled',
+    cancel_rejected_unfilled: 'restated',
+    cancel_rejected_with_fills: 'restated',
+    replace_requested: 'pending_replace',
+    replaced: 'replaced',
+    replace_rejected_unfilled: 'restated',
+    replace_rejected_with_fills: 'restated',
+    expired: 'expired',
+  };
+
+  it.each(TRIGGER_NAMES)('%s', (name) => {
+    expect(eventNameFor(TRIGGERS[name])).toBe(EXPECTED_EVENT[name]);
+  });
+
+  it('is total: every trigger has a public event name', () => {
+    fc.assert(
+      fc.property(anyTrigger, (trigger) => {
+        expect(ORDER_EVENT_NAMES).toContain(eventNameFor(trigger));
+      }),
+    );
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * Stable error codes of risk denials (API.md: `422 risk.<check>`), one per check. Clients match on
+ * these; never rename one, only add.
+ */
+export const RISK_CODES = [
+  /** The account is halted: nothing is accepted. */
+  'risk.trading_halted',
+  /** The account is reducing, or its entries are blocked, and the order does not reduce its position. */
+  'risk.entries_blocked',
+  /** No current quote for the symbol (missing, too old, or without a usable price). */
+  'risk.stale_market_data',
+  /** The order's quantity is above the per-order maximum. */
+  'risk.max_quantity',
+  /** The order's notional (USD) is above the per-order maximum. */
+  'risk.max_notional',
+  /** The order's limit or stop price is too far from the reference price. */
+  'risk.price_collar',
+] as const;
+
+export type RiskCode = (typeof RISK_CODES)[number];
+
+/** The outcome of a pre-trade check: an expected result, not an exception. `reason` is for humans. */
+export type RiskDecision =
+  { readonly kind: 'approved' } | { readonly kind: 'denied'; readonly code: RiskCode; readonly reason: string };
+
+export const APPROVED: RiskDecision = Object.freeze({ kind: 'approved' });
+
+export function deny(code: RiskCode, reason: string): RiskDecision {
+  return { kind: 'denied', code, reason };
+}
