@@ -39,6 +39,7 @@ export class InitialSchema1763596800000 implements MigrationInterface {
         status text NOT NULL,
         filled_quantity numeric NOT NULL DEFAULT 0 CHECK (filled_quantity >= 0),
         average_fill_price numeric,
+        filled_notional numeric NOT NULL DEFAULT 0,
         broker_order_id text,
         reject_reason_code text,
         reject_reason_message text,

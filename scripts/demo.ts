@@ -96,17 +96,25 @@ async function main(): Promise<void> {
   console.log(`SPY quote at ${spy.ts}: bid ${spy.bid} / ask ${spy.ask} (${spy.askSize} shares)`);
 
   console.log('\n1. Marketable SPY buy, 100 shares at market');
-  await (await place('spy-mkt', { symbol: 'SPY', side: 'buy', quantity: '100', type: 'market' })).finished;
+  await (
+    await place('spy-mkt', { symbol: 'SPY', side: 'buy', quantity: '100', type: 'market' })
+  ).finished;
 
   console.log('\n2. SPXW 0DTE 3700 call, buy 1 contract at market');
   const option = 'SPXW  210104C03700000';
   const oq = (await call('GET', `/v1/quotes/${encodeURIComponent(option)}`)) as unknown as Quote;
   console.log(`   ${option} quote: bid ${oq.bid} / ask ${oq.ask}`);
-  await (await place('spxw-call', { symbol: option, side: 'buy', quantity: '1', type: 'market' })).finished;
+  await (
+    await place('spxw-call', { symbol: option, side: 'buy', quantity: '1', type: 'market' })
+  ).finished;
 
   console.log('\n3. A limit far below the market, then its cancel');
   const far = new Decimal(spy.bid).minus(1).toFixed(2);
-  const { order: resting } = await place('spy-cancel', { symbol: 'SPY', side: 'buy', quantity: '10', type: 'limit', limitPrice: far }, 0);
+  const { order: resting } = await place(
+    'spy-cancel',
+    { symbol: 'SPY', side: 'buy', quantity: '10', type: 'limit', limitPrice: far },
+    0,
+  );
   await new Promise((r) => setTimeout(r, 300));
   await call('DELETE', `${orders}/${resting.id}`);
   await new Promise((r) => setTimeout(r, 500));
@@ -114,13 +122,24 @@ async function main(): Promise<void> {
   console.log('\n4. A passive SPY limit one cent under the bid; waiting for the replay to trade through it');
   const now = (await call('GET', '/v1/quotes/SPY')) as unknown as Quote;
   const passive = new Decimal(now.bid).minus('0.01').toFixed(2);
-  const p = await place('spy-passive', { symbol: 'SPY', side: 'buy', quantity: '50', type: 'limit', limitPrice: passive }, 120_000);
+  const p = await place(
+    'spy-passive',
+    { symbol: 'SPY', side: 'buy', quantity: '50', type: 'limit', limitPrice: passive },
+    120_000,
+  );
   await p.finished;
 
   const positions = await call('GET', `/v1/accounts/${accountId}/positions`);
   console.log('\nPositions:');
-  for (const pos of positions.positions as { symbol: string; quantity: string; averagePrice: string; realizedPnl: string }[]) {
-    console.log(`  ${pos.symbol.padEnd(22)} qty ${pos.quantity.padStart(6)}  avg ${pos.averagePrice}  realised ${pos.realizedPnl}`);
+  for (const pos of positions.positions as {
+    symbol: string;
+    quantity: string;
+    averagePrice: string;
+    realizedPnl: string;
+  }[]) {
+    console.log(
+      `  ${pos.symbol.padEnd(22)} qty ${pos.quantity.padStart(6)}  avg ${pos.averagePrice}  realised ${pos.realizedPnl}`,
+    );
   }
   ws.close();
 }

@@ -20,6 +20,7 @@ import { ReplayController } from './market/replay.controller.js';
 import { ExecutionReportProcessor } from './orders/execution-report.processor.js';
 import { OrderLedger } from './orders/order-ledger.js';
 import { OrderQueries } from './orders/order-queries.service.js';
+import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
@@ -46,7 +47,14 @@ export class AppModule {
   static register(deps: GatewayDependencies): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AccountsController, OrdersController, QuotesController, ReplayController, HealthController, DocsController],
+      controllers: [
+        AccountsController,
+        OrdersController,
+        QuotesController,
+        ReplayController,
+        HealthController,
+        DocsController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: deps.config },
         { provide: LOGGER, useValue: deps.logger },
@@ -64,6 +72,7 @@ export class AppModule {
         OrderLedger,
         OrderQueries,
         OrdersService,
+        OrderTtlScheduler,
         ExecutionReportProcessor,
         EventBus,
         StreamServer,

@@ -5,7 +5,9 @@ import { DEMO_ACCOUNT, startGateway, StartupError } from './bootstrap.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const gateway = await startGateway(config);
-  const lines = [`Execution gateway listening on ${gateway.url}  (stream: ${gateway.url.replace('http', 'ws')}/v1/stream)`];
+  const lines = [
+    `Execution gateway listening on ${gateway.url}  (stream: ${gateway.url.replace('http', 'ws')}/v1/stream)`,
+  ];
   if (gateway.demoAccountId) {
     const token = await gateway.issuer.sign({
       subject: 'demo-trader',
@@ -42,7 +44,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof StartupError) {
     process.stderr.write(`gateway: ${error.message}\n`);
   } else {
-    process.stderr.write(`gateway: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `gateway: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

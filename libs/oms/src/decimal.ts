@@ -5,7 +5,12 @@ import { Decimal as DecimalJs } from 'decimal.js';
  * rounding (banker's rounding, as FIX engines and most OMSs use for average prices).
  * Never construct from a JS number that came from arithmetic; parse decimal strings.
  */
-export const Decimal = DecimalJs.clone({ precision: 40, rounding: DecimalJs.ROUND_HALF_EVEN, toExpNeg: -30, toExpPos: 40 });
+export const Decimal = DecimalJs.clone({
+  precision: 40,
+  rounding: DecimalJs.ROUND_HALF_EVEN,
+  toExpNeg: -30,
+  toExpPos: 40,
+});
 export type Decimal = InstanceType<typeof Decimal>;
 
 /** Decimal places kept for derived prices (average fill price, average position price). */

@@ -34,6 +34,8 @@ export interface Order {
   readonly status: OrderStatus;
   readonly filledQuantity: Decimal;
   readonly averageFillPrice: Decimal | null;
+  /** Σ quantity × price of the applied fills, unrounded, so the average stays the exact rounded VWAP. */
+  readonly filledNotional: Decimal;
   readonly brokerOrderId: string | null;
   readonly rejectReason: RejectReason | null;
   readonly replacesOrderId: string | null;

@@ -12,8 +12,7 @@ export interface AccountDto {
 }
 
 export function toAccountDto(a: AccountEntity): AccountDto {
-  const reason =
-    a.entriesBlockedReason ?? (a.tradingState === 'active' ? null : `trading state is ${a.tradingState}`);
+  const reason = a.entriesBlockedReason ?? (a.tradingState === 'active' ? null : `trading state is ${a.tradingState}`);
   return {
     id: a.id,
     name: a.name,

@@ -47,7 +47,10 @@ const schema = z.object({
   PAPER_START_TIME: timeOfDay.default('09:30:00'),
   PAPER_ACK_LATENCY_MS: intFrom(5),
   /** Recorded date of the SPXW option quotes to replay (YYYYMMDD); 20210104 has its 0DTE expiries. */
-  PAPER_SPXW_DATE: z.string().regex(/^\d{8}$/).default('20210104'),
+  PAPER_SPXW_DATE: z
+    .string()
+    .regex(/^\d{8}$/)
+    .default('20210104'),
   /** Create the `paper-demo` account on first start. */
   SEED_DEMO_ACCOUNT: bool(true),
   AUTH_ISSUER: z.string().default('urn:gateway:dev-issuer'),
@@ -55,9 +58,18 @@ const schema = z.object({
   /** Lifetime of tokens the dev issuer signs, in seconds. */
   DEV_TOKEN_TTL_SECONDS: intFrom(12 * 3600, 60),
   /** Risk defaults for accounts (per-account limits arrive with the risk issue). */
-  RISK_MAX_ORDER_QUANTITY: z.string().regex(/^\d+(\.\d+)?$/).default('10000'),
-  RISK_MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('1000000'),
-  RISK_PRICE_COLLAR_PERCENT: z.string().regex(/^\d+(\.\d+)?$/).default('10'),
+  RISK_MAX_ORDER_QUANTITY: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .default('10000'),
+  RISK_MAX_ORDER_NOTIONAL: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .default('1000000'),
+  RISK_PRICE_COLLAR_PERCENT: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .default('10'),
   RISK_MAX_QUOTE_AGE_MS: intFrom(120_000),
   /** WebSocket: ping interval (a client missing two pings is dropped) and the send buffer cap (close 4408). */
   WS_PING_INTERVAL_MS: intFrom(15_000, 10),

@@ -39,6 +39,7 @@ export class OrderEntity {
   @Column('text') status!: string;
   @Column('numeric', { name: 'filled_quantity' }) filledQuantity!: string;
   @Column('numeric', { name: 'average_fill_price', nullable: true }) averageFillPrice!: string | null;
+  @Column('numeric', { name: 'filled_notional' }) filledNotional!: string;
   @Column('text', { name: 'broker_order_id', nullable: true }) brokerOrderId!: string | null;
   @Column('text', { name: 'reject_reason_code', nullable: true }) rejectReasonCode!: string | null;
   @Column('text', { name: 'reject_reason_message', nullable: true }) rejectReasonMessage!: string | null;

@@ -165,7 +165,12 @@ export function openApiDocument(): Record<string, unknown> {
     },
     security: [{ bearer: [] }],
     paths: {
-      '/v1/accounts': { get: { summary: 'Accounts you may see', responses: { '200': json('', { type: 'array', items: ref('Account') }), ...common } } },
+      '/v1/accounts': {
+        get: {
+          summary: 'Accounts you may see',
+          responses: { '200': json('', { type: 'array', items: ref('Account') }), ...common },
+        },
+      },
       '/v1/accounts/{accountId}': {
         get: { parameters: [accountParam], responses: { '200': json('', ref('Account')), ...common } },
       },
@@ -176,12 +181,17 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: ref('PlaceOrder') } } },
           responses: {
             '200': json('The same request again: the original order, whatever happened since', ref('Order')),
-            '201': json('Accepted for submission; the order after the broker answered (new, rejected, unknown, filled...)', ref('Order')),
+            '201': json(
+              'Accepted for submission; the order after the broker answered (new, rejected, unknown, filled...)',
+              ref('Order'),
+            ),
             '400': problem('validation.malformed_json'),
             '403': problem('auth.forbidden: the role does not allow placing orders'),
             '409': problem('idempotency.in_progress: the first request with this clientOrderId is still running'),
             '413': problem('validation.body_too_large'),
-            '422': problem('validation.failed; idempotency.key_reused; risk.<check> (the denied order is kept, `orderId`)'),
+            '422': problem(
+              'validation.failed; idempotency.key_reused; risk.<check> (the denied order is kept, `orderId`)',
+            ),
             ...common,
           },
         },
@@ -196,7 +206,10 @@ export function openApiDocument(): Record<string, unknown> {
             query('clientOrderId', { type: 'string' }),
           ],
           responses: {
-            '200': json('', { type: 'object', properties: { orders: { type: 'array', items: ref('Order') }, next: nullable({ type: 'string' }) } }),
+            '200': json('', {
+              type: 'object',
+              properties: { orders: { type: 'array', items: ref('Order') }, next: nullable({ type: 'string' }) },
+            }),
             '422': problem('validation.failed'),
             ...common,
           },
@@ -204,7 +217,10 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: 'Cancel every working order (role trader)',
           parameters: [accountParam],
-          responses: { '202': json('', { type: 'object', properties: { orders: { type: 'array', items: ref('Order') } } }), ...common },
+          responses: {
+            '202': json('', { type: 'object', properties: { orders: { type: 'array', items: ref('Order') } } }),
+            ...common,
+          },
         },
       },
       '/v1/accounts/{accountId}/orders/{orderId}': {
@@ -221,21 +237,38 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/accounts/{accountId}/executions': {
         get: {
-          parameters: [accountParam, query('after', { type: 'string' }), query('limit', { type: 'integer', maximum: 1000 })],
-          responses: { '200': json('', { type: 'object', properties: { executions: { type: 'array', items: ref('Execution') } } }), ...common },
+          parameters: [
+            accountParam,
+            query('after', { type: 'string' }),
+            query('limit', { type: 'integer', maximum: 1000 }),
+          ],
+          responses: {
+            '200': json('', { type: 'object', properties: { executions: { type: 'array', items: ref('Execution') } } }),
+            ...common,
+          },
         },
       },
       '/v1/accounts/{accountId}/positions': {
         get: {
           parameters: [accountParam],
-          responses: { '200': json('', { type: 'object', properties: { positions: { type: 'array', items: ref('Position') } } }), ...common },
+          responses: {
+            '200': json('', { type: 'object', properties: { positions: { type: 'array', items: ref('Position') } } }),
+            ...common,
+          },
         },
       },
       '/v1/accounts/{accountId}/events': {
         get: {
           summary: 'Events with seq > after, in seq order: the same the stream carries',
-          parameters: [accountParam, query('after', { type: 'integer', minimum: 0 }), query('limit', { type: 'integer', maximum: 1000 })],
-          responses: { '200': json('', { type: 'object', properties: { events: { type: 'array', items: ref('Event') } } }), ...common },
+          parameters: [
+            accountParam,
+            query('after', { type: 'integer', minimum: 0 }),
+            query('limit', { type: 'integer', maximum: 1000 }),
+          ],
+          responses: {
+            '200': json('', { type: 'object', properties: { events: { type: 'array', items: ref('Event') } } }),
+            ...common,
+          },
         },
       },
       '/v1/quotes/{symbol}': {
@@ -253,7 +286,11 @@ export function openApiDocument(): Record<string, unknown> {
               'application/json': {
                 schema: {
                   type: 'object',
-                  properties: { paused: { type: 'boolean' }, speed: { type: 'number' }, stepTo: { type: 'string', examples: ['09:30:05'] } },
+                  properties: {
+                    paused: { type: 'boolean' },
+                    speed: { type: 'number' },
+                    stepTo: { type: 'string', examples: ['09:30:05'] },
+                  },
                 },
               },
             },
@@ -262,7 +299,9 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/health/live': { get: { security: [], responses: { '200': json('', { type: 'object' }) } } },
-      '/health/ready': { get: { security: [], responses: { '200': json('', { type: 'object' }), '503': json('', { type: 'object' }) } } },
+      '/health/ready': {
+        get: { security: [], responses: { '200': json('', { type: 'object' }), '503': json('', { type: 'object' }) } },
+      },
       '/metrics': { get: { security: [], responses: { '200': { description: 'Prometheus text format' } } } },
     },
     'x-websocket': {

@@ -42,7 +42,9 @@ export class HealthController {
 
   /** Ready to take orders: PostgreSQL, Redis and the broker session answer. 503 otherwise. */
   @Get('health/ready')
-  async ready(@Res({ passthrough: true }) res: Response): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
+  async ready(
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
     const [database, redis] = await Promise.all([
       withTimeout(this.dataSource.query('SELECT 1'), 2_000),
       withTimeout(this.redis.ping(), 2_000),

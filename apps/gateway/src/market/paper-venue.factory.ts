@@ -52,7 +52,11 @@ export interface PaperSetup {
 }
 
 /** Loads the real market data, restores the venue's book and wires the venue to the replay. */
-export async function createPaperVenue(config: GatewayConfig, store: PaperVenueStore, logger: Logger): Promise<PaperSetup> {
+export async function createPaperVenue(
+  config: GatewayConfig,
+  store: PaperVenueStore,
+  logger: Logger,
+): Promise<PaperSetup> {
   const replay = new MarketReplay({
     dataDir: config.paper.marketDataDir,
     spxwDate: config.paper.spxwDate,

@@ -1,4 +1,13 @@
-import { applyFill, applyFillToPosition, type Clock, Decimal, flatPosition, type Order, parseInstrument, toDecimalString } from '@gateway/oms';
+import {
+  applyFill,
+  applyFillToPosition,
+  type Clock,
+  Decimal,
+  flatPosition,
+  type Order,
+  parseInstrument,
+  toDecimalString,
+} from '@gateway/oms';
 import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -73,7 +82,10 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   async handle(report: ExecutionReport): Promise<void> {
     const accountId = await this.ledger.accountOfOrder(report.clientOrderId);
     if (!accountId) {
-      this.logger.warn({ venue: report.venue, clientOrderId: report.clientOrderId }, 'report for an order we do not know');
+      this.logger.warn(
+        { venue: report.venue, clientOrderId: report.clientOrderId },
+        'report for an order we do not know',
+      );
       return;
     }
     const step = await this.ledger.inAccount(accountId, async (tx) => {
@@ -170,7 +182,12 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
       this.metrics.overfills.inc({ venue: report.venue });
       this.logger.error(
-        { orderId: order.id, accountId: order.accountId, brokerExecutionId: execution.brokerExecutionId, alert: 'overfill' },
+        {
+          orderId: order.id,
+          accountId: order.accountId,
+          brokerExecutionId: execution.brokerExecutionId,
+          alert: 'overfill',
+        },
         'execution would overfill the order: kept as evidence, not applied',
       );
       return;
@@ -182,7 +199,12 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       { kind: 'fill', complete: fill.complete },
       {
         now,
-        patch: { filledQuantity: fill.filledQuantity, averageFillPrice: fill.averageFillPrice, brokerOrderId },
+        patch: {
+          filledQuantity: fill.filledQuantity,
+          averageFillPrice: fill.averageFillPrice,
+          filledNotional: fill.filledNotional,
+          brokerOrderId,
+        },
         execution: dto,
         brokerPayload: report.raw,
       },
@@ -198,7 +220,9 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     price: Decimal,
     now: number,
   ): Promise<void> {
-    const row = await tx.manager.findOne(PositionEntity, { where: { accountId: order.accountId, symbol: order.symbol } });
+    const row = await tx.manager.findOne(PositionEntity, {
+      where: { accountId: order.accountId, symbol: order.symbol },
+    });
     const current = row
       ? {
           symbol: row.symbol,

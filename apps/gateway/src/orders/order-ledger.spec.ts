@@ -34,6 +34,7 @@ const newOrder = (n: number) => ({
   status: 'pending_new' as const,
   filledQuantity: new Decimal(0),
   averageFillPrice: null,
+  filledNotional: new Decimal(0),
   brokerOrderId: null,
   rejectReason: null,
   replacesOrderId: null,
@@ -65,10 +66,12 @@ describe('OrderLedger (real PostgreSQL)', () => {
   });
 
   it('keeps order events append-only: UPDATE and DELETE are refused by the database', async () => {
-    await expect(db.dataSource.query(`UPDATE order_events SET event = 'filled' WHERE account_id = $1`, [accountId])).rejects.toThrow(
+    await expect(
+      db.dataSource.query(`UPDATE order_events SET event = 'filled' WHERE account_id = $1`, [accountId]),
+    ).rejects.toThrow(/append-only/);
+    await expect(db.dataSource.query(`DELETE FROM order_events WHERE account_id = $1`, [accountId])).rejects.toThrow(
       /append-only/,
     );
-    await expect(db.dataSource.query(`DELETE FROM order_events WHERE account_id = $1`, [accountId])).rejects.toThrow(/append-only/);
   });
 
   it('rolls back the seq with the transaction when the work fails', async () => {

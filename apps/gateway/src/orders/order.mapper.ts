@@ -81,6 +81,7 @@ export function toDomainOrder(e: OrderEntity): Order {
     status: e.status as OrderStatus,
     filledQuantity: new Decimal(e.filledQuantity),
     averageFillPrice: dec(e.averageFillPrice),
+    filledNotional: new Decimal(e.filledNotional),
     brokerOrderId: e.brokerOrderId,
     rejectReason:
       e.rejectReasonCode === null ? null : { code: e.rejectReasonCode, message: e.rejectReasonMessage ?? '' },
@@ -98,6 +99,7 @@ export function toOrderEntityFields(o: Order): Partial<OrderEntity> {
     status: o.status,
     filledQuantity: toDecimalString(o.filledQuantity),
     averageFillPrice: str(o.averageFillPrice),
+    filledNotional: toDecimalString(o.filledNotional),
     brokerOrderId: o.brokerOrderId,
     rejectReasonCode: o.rejectReason?.code ?? null,
     rejectReasonMessage: o.rejectReason?.message ?? null,

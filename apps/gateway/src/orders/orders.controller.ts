@@ -12,6 +12,7 @@ import { MARKET_DATA } from '../market/market.tokens.js';
 import type { StreamEvent } from '../stream/stream-event.js';
 import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
 import { OrderQueries } from './order-queries.service.js';
+import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersService } from './orders.service.js';
 import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
 
@@ -36,6 +37,7 @@ export class OrdersController {
     private readonly orders: OrdersService,
     private readonly queries: OrderQueries,
     private readonly metrics: GatewayMetrics,
+    private readonly ttl: OrderTtlScheduler,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
   ) {}
 
@@ -58,7 +60,9 @@ export class OrdersController {
       throw ApiError.validation([{ path: 'symbol', message: 'is not an equity ticker or an OCC/OSI option symbol' }]);
     }
     if (!this.market.symbols().includes(instrument.symbol)) {
-      throw ApiError.validation([{ path: 'symbol', message: `unknown symbol ${instrument.symbol}: not tradable here` }]);
+      throw ApiError.validation([
+        { path: 'symbol', message: `unknown symbol ${instrument.symbol}: not tradable here` },
+      ]);
     }
     if (instrument.kind === 'option' && !Number.isInteger(Number(body.quantity))) {
       throw ApiError.validation([{ path: 'quantity', message: 'options trade in whole contracts' }]);
@@ -66,6 +70,9 @@ export class OrdersController {
     try {
       const outcome = await this.orders.place(account, normalisePlaceOrder(body, instrument.symbol));
       res.status(outcome.kind === 'created' ? 201 : 200);
+      if (outcome.kind === 'created' && outcome.order.ttlMs !== null) {
+        this.ttl.schedule(accountId, outcome.order.id, Date.parse(outcome.order.createdAt) + outcome.order.ttlMs);
+      }
       this.metrics.ordersPlaced.inc({ outcome: outcome.kind, environment: account.environment });
       return outcome.order;
     } catch (error) {

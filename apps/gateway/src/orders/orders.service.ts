@@ -25,9 +25,7 @@ import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
 /** An idempotency record still `in_progress` after this long belongs to a request that died. */
 const IN_PROGRESS_STALE_MS = 60_000;
 
-export type PlaceOrderOutcome =
-  | { kind: 'created'; order: OrderDto }
-  | { kind: 'replayed'; order: OrderDto };
+export type PlaceOrderOutcome = { kind: 'created'; order: OrderDto } | { kind: 'replayed'; order: OrderDto };
 
 /**
  * The order path of ARCHITECTURE.md: validate → one transaction under the account lock (idempotency,
@@ -132,7 +130,13 @@ export class OrdersService {
           { orderId: order.id, status: order.status },
         );
       }
-      const pending = await applyTrigger(tx, order, { kind: 'cancel_requested' }, { now: this.clock.now() }, this.logger);
+      const pending = await applyTrigger(
+        tx,
+        order,
+        { kind: 'cancel_requested' },
+        { now: this.clock.now() },
+        this.logger,
+      );
       return { order: pending ?? order, send: true };
     });
     if (!step) {
@@ -143,8 +147,8 @@ export class OrdersService {
     if (!send || order.brokerOrderId === null) {
       return toOrderDto(order);
     }
-    const result = await this.withTimeout<CancelResult>(
-      (signal) => this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId: order.brokerOrderId! }, signal),
+    const result = await this.withTimeout<CancelResult>((signal) =>
+      this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId: order.brokerOrderId! }, signal),
     );
     if (result.kind === 'rejected') {
       await this.recordInAccount(accountId, order.id, async (tx, current) => {
@@ -234,6 +238,7 @@ export class OrdersService {
         status: denied ? 'denied' : 'pending_new',
         filledQuantity: new Decimal(0),
         averageFillPrice: null,
+        filledNotional: new Decimal(0),
         brokerOrderId: null,
         rejectReason: denied ? { code: decision.code, message: decision.reason } : null,
         replacesOrderId: null,
@@ -281,7 +286,11 @@ export class OrdersService {
             tx,
             current,
             { kind: 'rejected' },
-            { now, patch: { rejectReason: { code: 'broker.rejected', message: result.reason } }, brokerPayload: result.raw },
+            {
+              now,
+              patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
+              brokerPayload: result.raw,
+            },
             this.logger,
           );
           break;
@@ -352,11 +361,7 @@ export class OrdersService {
     }
   }
 
-  private async replay(
-    account: AccountEntity,
-    record: IdempotencyKeyEntity,
-    hash: string,
-  ): Promise<PlaceOrderOutcome> {
+  private async replay(account: AccountEntity, record: IdempotencyKeyEntity, hash: string): Promise<PlaceOrderOutcome> {
     if (record.requestHash !== hash) {
       throw new ApiError(
         422,
@@ -378,7 +383,11 @@ export class OrdersService {
     }
     const order = await this.get(account.id, record.orderId);
     if (order.status === 'denied' && order.rejectReason) {
-      throw this.denial(order, { kind: 'denied', code: order.rejectReason.code as never, reason: order.rejectReason.message });
+      throw this.denial(order, {
+        kind: 'denied',
+        code: order.rejectReason.code as never,
+        reason: order.rejectReason.message,
+      });
     }
     return { kind: 'replayed', order: toOrderDto(order) };
   }
@@ -390,4 +399,3 @@ export class OrdersService {
     });
   }
 }
-

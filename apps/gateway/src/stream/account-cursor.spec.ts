@@ -3,8 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
 import type { StreamEvent } from './stream-event.js';
 
-const event = (seq: number): StreamEvent =>
-  ({ type: 'order', accountId: 'a', seq, event: 'new', order: {} as never, ts: '' }) as StreamEvent;
+const event = (seq: number): StreamEvent => ({
+  type: 'order',
+  accountId: 'a',
+  seq,
+  event: 'new',
+  order: {} as never,
+  ts: '',
+});
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -53,7 +59,10 @@ describe('AccountCursor', () => {
               delayed.push(event(seq));
             }
             if (seq % 7 === 0) {
-              delayed.splice(0).reverse().forEach((e) => cursor.offer(e));
+              delayed
+                .splice(0)
+                .reverse()
+                .forEach((e) => cursor.offer(e));
               await tick();
             }
           }
@@ -72,7 +81,13 @@ describe('AccountCursor', () => {
 
   it('sends nothing after it is closed', async () => {
     const sent: number[] = [];
-    const cursor = new AccountCursor('a', 0, (e) => (sent.push(e.seq), true), () => Promise.resolve([]), () => {});
+    const cursor = new AccountCursor(
+      'a',
+      0,
+      (e) => (sent.push(e.seq), true),
+      () => Promise.resolve([]),
+      () => {},
+    );
     cursor.offer(event(1));
     cursor.close();
     cursor.offer(event(2));

@@ -17,7 +17,6 @@ import { toQuoteDto } from '../market/quote.mapper.js';
 import { OrderQueries } from '../orders/order-queries.service.js';
 import { EventBus } from './event-bus.js';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
-import type { StreamEvent } from './stream-event.js';
 
 export const STREAM_PATH = '/v1/stream';
 

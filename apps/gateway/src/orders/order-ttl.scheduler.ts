@@ -1,0 +1,87 @@
+import { type Clock, isOpenStatus } from '@gateway/oms';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DataSource, IsNull, Not, In } from 'typeorm';
+import { LOGGER } from '../common/logger.js';
+import { ApiError } from '../common/api-error.js';
+import { OrderEntity } from '../database/entities.js';
+import { CLOCK } from '../market/market.tokens.js';
+import { OrdersService } from './orders.service.js';
+
+/** How often an order that is not yet cancelable (pending_new, unknown, pending_replace) is retried. */
+const RETRY_MS = 25;
+/** After this long past its deadline an order still not cancelable is left to reconciliation. */
+const GIVE_UP_AFTER_MS = 60_000;
+
+/**
+ * `ttlMs` (API.md): cancels an order that is still working `ttlMs` after it was placed (its durable
+ * intent). Deadlines live in PostgreSQL (`created_at + ttl_ms`), so every instance re-arms them at
+ * start-up; two instances firing the same deadline is harmless (the second cancel finds it pending).
+ */
+@Injectable()
+export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orders: OrdersService,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const open = await this.dataSource.getRepository(OrderEntity).find({
+      where: {
+        ttlMs: Not(IsNull()),
+        status: In(['pending_new', 'new', 'partially_filled', 'unknown', 'pending_replace']),
+      },
+      select: { id: true, accountId: true, createdAt: true, ttlMs: true },
+    });
+    for (const o of open) {
+      this.schedule(o.accountId, o.id, o.createdAt.getTime() + (o.ttlMs ?? 0));
+    }
+    if (open.length > 0) {
+      this.logger.info({ count: open.length }, 'order time-to-live deadlines re-armed');
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    this.timers.forEach((t) => clearTimeout(t));
+    this.timers.clear();
+  }
+
+  /** Arms the deadline (epoch ms) of an order. */
+  schedule(accountId: string, orderId: string, deadline: number): void {
+    if (this.stopped) {
+      return;
+    }
+    clearTimeout(this.timers.get(orderId));
+    const timer = setTimeout(
+      () => void this.fire(accountId, orderId, deadline),
+      Math.max(0, deadline - this.clock.now()),
+    );
+    timer.unref();
+    this.timers.set(orderId, timer);
+  }
+
+  private async fire(accountId: string, orderId: string, deadline: number): Promise<void> {
+    this.timers.delete(orderId);
+    try {
+      const order = await this.orders.get(accountId, orderId);
+      if (!isOpenStatus(order.status) || order.status === 'pending_cancel') {
+        return;
+      }
+      await this.orders.cancel(accountId, orderId);
+      this.logger.info({ orderId, accountId }, 'order canceled at the end of its time to live');
+    } catch (error) {
+      const retryable = error instanceof ApiError && error.code === 'order.not_cancelable';
+      if (retryable && this.clock.now() - deadline < GIVE_UP_AFTER_MS) {
+        this.schedule(accountId, orderId, this.clock.now() + RETRY_MS);
+        return;
+      }
+      this.logger.error({ err: error, orderId, accountId }, 'time-to-live cancel failed');
+    }
+  }
+}
