@@ -41,8 +41,15 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  // Never leave a gateway behind when the test worker exits without its afterAll.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
   const banner = await new Promise<{ url: string; accountId: string; token: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start within 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gateway did not start within 30 s:\n${out}`));
+    }, 30_000);
     const check = () => {
       const url = /listening on (http:\/\/[^\s]+)/.exec(out)?.[1];
       const exported = /ACCOUNT_ID=(\S+) TOKEN=(\S+)/.exec(out);
@@ -58,6 +65,13 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       reject(new Error(`gateway exited with ${code} before it was ready:\n${out}`));
     });
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      // Died under the test: say so, with the end of what it wrote, or the failure makes no sense.
+      process.stderr.write(`gateway ${banner.url} exited unexpectedly (${code ?? signal}):\n${out.slice(-4000)}\n`);
+    }
+  });
   return {
     url: banner.url,
     accountId: banner.accountId,
@@ -70,6 +84,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
           resolve(child.exitCode);
           return;
         }
+        stopping = true;
         child.once('exit', (code) => resolve(code));
         child.kill(signal);
       }),

@@ -61,10 +61,11 @@ export class ProblemFilter implements ExceptionFilter {
       requestId,
     });
     if (exception instanceof ApiError) {
+      // Extension members first: they can never overwrite the standard ones (status, code...).
       return {
+        ...exception.extra,
         ...base(exception.status, exception.code, exception.title, exception.detail),
         ...(exception.errors ? { errors: exception.errors } : {}),
-        ...exception.extra,
       };
     }
     if (exception instanceof ZodError) {

@@ -127,7 +127,7 @@ export class OrdersService {
           order.status === 'pending_new' || order.status === 'unknown' || order.status === 'pending_replace'
             ? `The order is ${order.status}: its state at the broker is not confirmed yet; retry shortly.`
             : `The order is ${order.status}.`,
-          { orderId: order.id, status: order.status },
+          { orderId: order.id, orderStatus: order.status },
         );
       }
       const pending = await applyTrigger(
