@@ -20,6 +20,7 @@ import { ReplayController } from './market/replay.controller.js';
 import { ExecutionReportProcessor } from './orders/execution-report.processor.js';
 import { OrderLedger } from './orders/order-ledger.js';
 import { OrderQueries } from './orders/order-queries.service.js';
+import { OrderReconciler } from './orders/order-reconciler.js';
 import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
@@ -73,6 +74,7 @@ export class AppModule {
         OrderQueries,
         OrdersService,
         OrderTtlScheduler,
+        OrderReconciler,
         ExecutionReportProcessor,
         EventBus,
         StreamServer,

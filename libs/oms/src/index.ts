@@ -7,3 +7,4 @@ export * from './order-event.js';
 export * from './order-status.js';
 export * from './position.js';
 export * from './transition.js';
+export * from './reconciliation.js';

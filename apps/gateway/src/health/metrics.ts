@@ -29,6 +29,18 @@ export class GatewayMetrics {
     labelNames: ['venue'],
     registers: [this.registry],
   });
+  readonly reconciliationActions = new Counter({
+    name: 'gateway_reconciliation_actions_total',
+    help: 'Corrections made by reconciliation from broker evidence, by kind',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
+  readonly unresolvedOrders = new Counter({
+    name: 'gateway_reconciliation_unresolved_total',
+    help: 'Orders reconciliation could not settle from broker evidence (alert)',
+    labelNames: ['venue'],
+    registers: [this.registry],
+  });
   readonly submitLatency = new Histogram({
     name: 'gateway_broker_submit_seconds',
     help: 'Time from durable intent to the broker answer, by outcome',

@@ -99,7 +99,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async apply(tx: AccountTransaction, order: Order, report: ExecutionReport): Promise<void> {
+  /** Applies one report to an order inside the caller's account transaction (reconciliation uses it too). */
+  async apply(tx: AccountTransaction, order: Order, report: ExecutionReport): Promise<void> {
     const now = this.clock.now();
     const base = { now, brokerPayload: report.raw };
     const brokerOrderId = order.brokerOrderId ?? report.brokerOrderId;

@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { type AccountEntity, IdempotencyKeyEntity, PositionEntity } from '../database/entities.js';
+import { type AccountEntity, IdempotencyKeyEntity, OrderEntity, PositionEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT, MARKET_DATA } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { EventBus } from '../stream/event-bus.js';
@@ -192,6 +192,14 @@ export class OrdersService {
     const position = await tx.manager.findOne(PositionEntity, {
       where: { accountId: tx.account.id, symbol: request.symbol },
     });
+    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
+    const unknown = await tx.manager.findOne(OrderEntity, {
+      where: { accountId: tx.account.id, symbol: request.symbol, status: 'unknown' },
+      select: { id: true },
+    });
+    const blocked =
+      tx.account.entriesBlockedReason ??
+      (unknown ? `order ${unknown.id} in ${request.symbol} is unknown until reconciliation settles it` : null);
     return this.risk.check(
       {
         symbol: request.symbol,
@@ -207,7 +215,7 @@ export class OrdersService {
         quote,
         quoteAgeMs: quote ? this.market.quoteAgeMs(quote) : null,
         tradingState: tx.account.tradingState,
-        entriesBlockedReason: tx.account.entriesBlockedReason,
+        entriesBlockedReason: blocked,
         positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
       },
       this.limits,

@@ -21,7 +21,10 @@ const MAX_FRACTION_DIGITS = 9;
 export const positiveDecimal = z
   .string({ error: 'must be a decimal string, e.g. "10" or "412.35"' })
   .regex(DECIMAL_PATTERN, 'must be a decimal string, e.g. "10" or "412.35"')
-  .refine((s) => DECIMAL_PATTERN.test(s) && !s.startsWith('-') && new Decimal(s).greaterThan(0), 'must be greater than zero')
+  .refine(
+    (s) => DECIMAL_PATTERN.test(s) && !s.startsWith('-') && new Decimal(s).greaterThan(0),
+    'must be greater than zero',
+  )
   .refine((s) => {
     const [int = '', frac = ''] = s.split('.');
     return int.length <= MAX_INTEGER_DIGITS && frac.length <= MAX_FRACTION_DIGITS;

@@ -1,0 +1,237 @@
+import {
+  type BrokerFillEvidence,
+  type Clock,
+  type Order,
+  reconcileOrder,
+  type ReconciliationAction,
+  UNCERTAIN_STATUSES,
+} from '@gateway/oms';
+import type { ExecutionClient, ExecutionReport } from '@gateway/brokers';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { LOGGER } from '../common/logger.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { ExecutionEntity, IdempotencyKeyEntity } from '../database/entities.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
+import { EventBus } from '../stream/event-bus.js';
+import { ExecutionReportProcessor } from './execution-report.processor.js';
+import { type AccountTransaction, OrderLedger } from './order-ledger.js';
+import { applyTrigger } from './order-updates.js';
+
+const UNCERTAIN = [...UNCERTAIN_STATUSES];
+/** Prefix of the account block set at start-up, cleared by the first clean pass. */
+export const RESTART_BLOCK = 'restart:';
+const SWEEP_INTERVAL_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Settles uncertain orders (`pending_new`, `pending_cancel`, `pending_replace`, `unknown`) from broker
+ * evidence (ARCHITECTURE.md steps 4–5), using the pure `reconcileOrder` of libs/oms:
+ * - at start-up every account with uncertain orders has its entries blocked (`entriesBlockedReason`
+ *   `restart: …`) until a pass finds none left;
+ * - a sweep each second looks at orders uncertain for longer than the submit timeout plus a margin (so
+ *   a submission still in flight on another instance is left to it), with a per-order back-off for the
+ *   ones no evidence settles, which stay as they are and raise an alert.
+ * The scheduled BullMQ job and position reconciliation come later; this is the minimal pass.
+ */
+@Injectable()
+export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | null = null;
+  private readonly backoff = new Map<string, { until: number; delay: number }>();
+  private readonly graceMs: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: OrderLedger,
+    private readonly reports: ExecutionReportProcessor,
+    private readonly bus: EventBus,
+    private readonly metrics: GatewayMetrics,
+    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.graceMs = config.brokerSubmitTimeoutMs + 1_000;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const rows: { account_id: string; n: string }[] = await this.dataSource.query(
+      `SELECT account_id, count(*) AS n FROM orders WHERE status = ANY($1) GROUP BY account_id`,
+      [UNCERTAIN],
+    );
+    for (const row of rows) {
+      await this.dataSource.query(
+        `UPDATE accounts SET entries_blocked_reason = $2, updated_at = now()
+          WHERE id = $1 AND (entries_blocked_reason IS NULL OR entries_blocked_reason LIKE $3)`,
+        [row.account_id, `${RESTART_BLOCK} ${row.n} uncertain order(s) awaiting reconciliation`, `${RESTART_BLOCK}%`],
+      );
+    }
+    if (rows.length > 0) {
+      this.logger.warn(
+        { accounts: rows.length },
+        'uncertain orders found at start-up: entries blocked until reconciled',
+      );
+    }
+    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** One pass over the uncertain orders that are due. Never runs twice at once. */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.pass().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const now = this.clock.now();
+      const due: { id: string; account_id: string }[] = await this.dataSource.query(
+        `SELECT id, account_id FROM orders WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT 200`,
+        [UNCERTAIN, new Date(now - this.graceMs)],
+      );
+      for (const { id, account_id } of due) {
+        const wait = this.backoff.get(id);
+        if (!wait || wait.until <= now) {
+          await this.reconcile(account_id, id);
+        }
+      }
+      await this.dataSource.query(
+        `UPDATE accounts a SET entries_blocked_reason = NULL, updated_at = now()
+          WHERE entries_blocked_reason LIKE $1
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = ANY($2))`,
+        [`${RESTART_BLOCK}%`, UNCERTAIN],
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'reconciliation pass failed; retrying on the next one');
+    }
+  }
+
+  /** Settles one order from the broker's evidence; returns the actions taken. */
+  async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
+    const found = await this.broker.getOrderByClientOrderId(orderId);
+    const fills: BrokerFillEvidence[] = found
+      ? (await this.broker.listFills(found.createdAt - 60_000)).filter((f) => f.clientOrderId === orderId)
+      : [];
+    const step = await this.ledger.inAccount(accountId, async (tx) => {
+      const order = await tx.findOrder(orderId);
+      if (!order || !UNCERTAIN_STATUSES.has(order.status)) {
+        return [];
+      }
+      const applied = await tx.manager.find(ExecutionEntity, {
+        where: { orderId, venue: this.broker.venue },
+        select: { brokerExecutionId: true },
+      });
+      const actions = reconcileOrder(
+        {
+          status: order.status,
+          brokerOrderId: order.brokerOrderId,
+          appliedExecutionIds: new Set(applied.map((e) => e.brokerExecutionId)),
+        },
+        { order: found, fills, lookupIsConclusive: this.broker.supportsClientOrderId },
+      );
+      for (const action of actions) {
+        await this.applyAction(tx, orderId, action, found?.raw ?? null);
+      }
+      const after = await tx.findOrder(orderId);
+      if (after && order.status === 'pending_new' && after.status !== 'pending_new') {
+        await tx.manager.update(
+          IdempotencyKeyEntity,
+          { orderId },
+          { state: 'completed', completedAt: new Date(this.clock.now()) },
+        );
+      }
+      return actions;
+    });
+    if (!step) {
+      return [];
+    }
+    this.bus.publish(step.events);
+    const unresolved = step.result.find((a) => a.kind === 'unresolved');
+    if (unresolved) {
+      const previous = this.backoff.get(orderId)?.delay ?? SWEEP_INTERVAL_MS;
+      const delay = Math.min(previous * 2, MAX_BACKOFF_MS);
+      this.backoff.set(orderId, { until: this.clock.now() + delay, delay });
+      this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
+      this.logger.error(
+        { orderId, accountId, reason: unresolved.reason, alert: 'order_unresolved' },
+        'reconciliation could not settle an order',
+      );
+    } else {
+      this.backoff.delete(orderId);
+    }
+    for (const action of step.result) {
+      this.metrics.reconciliationActions.inc({ action: action.kind });
+    }
+    if (step.result.length > 0) {
+      this.logger.info({ orderId, accountId, actions: step.result.map((a) => a.kind) }, 'order reconciled');
+    }
+    return step.result;
+  }
+
+  private async applyAction(
+    tx: AccountTransaction,
+    orderId: string,
+    action: ReconciliationAction,
+    raw: unknown,
+  ): Promise<void> {
+    const order = await tx.findOrder(orderId);
+    if (!order) {
+      return;
+    }
+    const now = this.clock.now();
+    const report = (execType: ExecutionReport['execType'], extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
+      venue: this.broker.venue,
+      execType,
+      clientOrderId: order.id,
+      brokerOrderId: order.brokerOrderId ?? '',
+      symbol: order.symbol,
+      side: order.side,
+      cumulativeQuantity: order.filledQuantity,
+      leavesQuantity: order.quantity.minus(order.filledQuantity),
+      transactTime: now,
+      raw: { source: 'reconciliation', broker: raw },
+      ...extra,
+    });
+    switch (action.kind) {
+      case 'accept':
+        return this.reports.apply(tx, order, report('new', { brokerOrderId: action.brokerOrderId }));
+      case 'fill':
+        return this.reports.apply(tx, order, report('trade', { execution: action.fill }));
+      case 'cancel':
+        return this.reports.apply(tx, order, report('canceled'));
+      case 'expire':
+        return this.reports.apply(tx, order, report('expired'));
+      case 'replace':
+        return this.reports.apply(tx, order, report('replaced'));
+      case 'reject':
+        return this.settle(tx, order, { kind: 'rejected' }, now, {
+          rejectReason: { code: action.code, message: action.message },
+        });
+      case 'cancel_not_applied':
+        return this.settle(tx, order, { kind: 'cancel_rejected', hasFills: order.filledQuantity.greaterThan(0) }, now);
+      case 'unresolved':
+        return;
+    }
+  }
+
+  private async settle(
+    tx: AccountTransaction,
+    order: Order,
+    trigger: Parameters<typeof applyTrigger>[2],
+    now: number,
+    patch: Partial<Order> = {},
+  ): Promise<void> {
+    await applyTrigger(tx, order, trigger, { now, patch, brokerPayload: { source: 'reconciliation' } }, this.logger);
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { Decimal } from './decimal.js';
+import type { OrderStatus } from './order-status.js';
+import { type BrokerOrderEvidence, reconcileOrder, type ReconciliationEvidence } from './reconciliation.js';
+
+const fill = (id: string, at: number) => ({
+  brokerExecutionId: id,
+  quantity: new Decimal(1),
+  price: new Decimal('167.45'),
+  executedAt: at,
+});
+const broker = (status: BrokerOrderEvidence['status'], filled = '0'): BrokerOrderEvidence => ({
+  brokerOrderId: 'B1',
+  status,
+  filledQuantity: new Decimal(filled),
+});
+const order = (status: OrderStatus, brokerOrderId: string | null = null, applied: string[] = []) => ({
+  status,
+  brokerOrderId,
+  appliedExecutionIds: new Set(applied),
+});
+const evidence = (
+  o: BrokerOrderEvidence | null,
+  fills = [] as ReturnType<typeof fill>[],
+  conclusive = true,
+): ReconciliationEvidence => ({
+  order: o,
+  fills,
+  lookupIsConclusive: conclusive,
+});
+const kinds = (actions: ReturnType<typeof reconcileOrder>) => actions.map((a) => a.kind);
+
+describe('reconcileOrder', () => {
+  it.each<[string, ReturnType<typeof order>, ReconciliationEvidence, string[]]>([
+    ['pending_new the broker never received: not_submitted', order('pending_new'), evidence(null), ['reject']],
+    ['unknown the broker never received: not_submitted', order('unknown'), evidence(null), ['reject']],
+    [
+      'unknown without a conclusive lookup stays unresolved',
+      order('unknown'),
+      evidence(null, [], false),
+      ['unresolved'],
+    ],
+    [
+      'pending_cancel the broker does not know is unresolved',
+      order('pending_cancel', 'B1'),
+      evidence(null),
+      ['unresolved'],
+    ],
+    ['pending_new working at the broker is acknowledged', order('pending_new'), evidence(broker('new')), ['accept']],
+    [
+      'unknown filled at the broker: ack, then every fill',
+      order('unknown'),
+      evidence(broker('filled', '2'), [fill('e2', 2), fill('e1', 1)]),
+      ['accept', 'fill', 'fill'],
+    ],
+    [
+      'fills already applied are not applied again',
+      order('pending_cancel', 'B1', ['e1']),
+      evidence(broker('canceled', '2'), [fill('e1', 1), fill('e2', 2)]),
+      ['fill', 'cancel'],
+    ],
+    [
+      'a cancel the broker never acted on goes back to working',
+      order('pending_cancel', 'B1'),
+      evidence(broker('new')),
+      ['cancel_not_applied'],
+    ],
+    ['pending_cancel confirmed canceled', order('pending_cancel', 'B1'), evidence(broker('canceled')), ['cancel']],
+    ['unknown expired at the broker', order('unknown'), evidence(broker('expired')), ['accept', 'expire']],
+    [
+      'pending_replace replaced at the broker',
+      order('pending_replace', 'B1'),
+      evidence(broker('replaced')),
+      ['replace'],
+    ],
+    ['pending_new rejected by the broker', order('pending_new'), evidence(broker('rejected')), ['reject']],
+  ])('%s', (_, o, e, expected) => {
+    expect(kinds(reconcileOrder(o, e))).toEqual(expected);
+  });
+
+  it('applies missing fills in execution time order and names the reason of a never-sent order', () => {
+    const actions = reconcileOrder(
+      order('unknown'),
+      evidence(broker('filled', '2'), [fill('late', 20), fill('early', 10)]),
+    );
+    expect(actions).toEqual([
+      { kind: 'accept', brokerOrderId: 'B1' },
+      { kind: 'fill', fill: fill('early', 10) },
+      { kind: 'fill', fill: fill('late', 20) },
+    ]);
+    expect(reconcileOrder(order('pending_new'), evidence(null))).toEqual([
+      { kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' },
+    ]);
+  });
+});

@@ -1,0 +1,111 @@
+import type { Decimal } from './decimal.js';
+import type { OrderStatus } from './order-status.js';
+
+/**
+ * The broker's view of one order, as reconciliation needs it (a broker adapter's OrderStatusReport
+ * satisfies it structurally). Statuses are the broker's, mapped to ours.
+ */
+export interface BrokerOrderEvidence {
+  readonly brokerOrderId: string;
+  readonly status: 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected' | 'expired' | 'replaced';
+  readonly filledQuantity: Decimal;
+}
+
+/** One fill as the broker lists it (a FillReport satisfies it). */
+export interface BrokerFillEvidence {
+  readonly brokerExecutionId: string;
+  readonly quantity: Decimal;
+  readonly price: Decimal;
+  readonly executedAt: number;
+}
+
+/** What the gateway knows of the order it reconciles. */
+export interface ReconciledOrder {
+  readonly status: OrderStatus;
+  readonly brokerOrderId: string | null;
+  /** Broker execution ids already applied to the order. */
+  readonly appliedExecutionIds: ReadonlySet<string>;
+}
+
+export interface ReconciliationEvidence {
+  /** The broker's view of the order (found by client order id, or by matching); null when it has none. */
+  readonly order: BrokerOrderEvidence | null;
+  /** The broker's fills of the order. */
+  readonly fills: readonly BrokerFillEvidence[];
+  /**
+   * Whether "not found" is conclusive: the broker looks orders up by our client order id. Without that
+   * (Schwab), absence of a match proves nothing and the order stays `unknown`.
+   */
+  readonly lookupIsConclusive: boolean;
+}
+
+/** One correction, applied in order, each through the transition table like a broker report. */
+export type ReconciliationAction =
+  | { readonly kind: 'accept'; readonly brokerOrderId: string }
+  | { readonly kind: 'fill'; readonly fill: BrokerFillEvidence }
+  | { readonly kind: 'cancel' }
+  | { readonly kind: 'expire' }
+  | { readonly kind: 'replace' }
+  | { readonly kind: 'reject'; readonly code: 'broker.rejected' | 'not_submitted'; readonly message: string }
+  /** A cancel the broker never acted on: the order goes back to working (`restated`). */
+  | { readonly kind: 'cancel_not_applied' }
+  /** No evidence either way: the order stays as it is, and an alert is raised. */
+  | { readonly kind: 'unresolved'; readonly reason: string };
+
+/**
+ * Settles one order from broker evidence (ARCHITECTURE.md, "Placing an order", steps 4–5). Pure: the
+ * caller gathers the evidence and applies the actions. The rules:
+ * - an order the broker has is brought to the broker's state: its id, every fill not yet applied
+ *   (fills are authoritative and de-duplicated by execution id), then its terminal state;
+ * - a cancel the broker shows no trace of (the order still working there) goes back to working;
+ * - `pending_new` or `unknown` that a conclusive lookup does not find was never received: `rejected`
+ *   with `not_submitted` (never resubmitted under the same intent);
+ * - without a conclusive lookup nothing is decided: `unresolved`.
+ */
+export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationEvidence): ReconciliationAction[] {
+  const found = evidence.order;
+  if (!found) {
+    if ((order.status === 'pending_new' || order.status === 'unknown') && evidence.lookupIsConclusive) {
+      return [{ kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' }];
+    }
+    if (order.status === 'pending_new' || order.status === 'unknown') {
+      return [
+        { kind: 'unresolved', reason: 'the broker has no order matching it, and cannot look orders up by our id' },
+      ];
+    }
+    return [{ kind: 'unresolved', reason: `the broker does not know an order the gateway has as ${order.status}` }];
+  }
+  const actions: ReconciliationAction[] = [];
+  if (found.status === 'rejected') {
+    return order.status === 'pending_new' || order.status === 'unknown' || order.status === 'new'
+      ? [{ kind: 'reject', code: 'broker.rejected', message: 'rejected by the broker (reconciliation)' }]
+      : [{ kind: 'unresolved', reason: `the broker rejected an order the gateway has as ${order.status}` }];
+  }
+  if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
+    actions.push({ kind: 'accept', brokerOrderId: found.brokerOrderId });
+  }
+  const missing = [...evidence.fills]
+    .filter((f) => !order.appliedExecutionIds.has(f.brokerExecutionId))
+    .sort((a, b) => a.executedAt - b.executedAt || a.brokerExecutionId.localeCompare(b.brokerExecutionId));
+  actions.push(...missing.map((fill) => ({ kind: 'fill' as const, fill })));
+  switch (found.status) {
+    case 'canceled':
+      actions.push({ kind: 'cancel' });
+      break;
+    case 'expired':
+      actions.push({ kind: 'expire' });
+      break;
+    case 'replaced':
+      actions.push({ kind: 'replace' });
+      break;
+    case 'new':
+    case 'partially_filled':
+      if (order.status === 'pending_cancel') {
+        actions.push({ kind: 'cancel_not_applied' });
+      }
+      break;
+    case 'filled':
+      break;
+  }
+  return actions;
+}
