@@ -66,11 +66,17 @@ async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
   }
 }
 
-async function connectRedis(config: GatewayConfig, name: string) {
-  const redis = createRedis(config.redisUrl, name);
+async function connectRedis(config: GatewayConfig, name: string, logger: Logger) {
+  let connected = false;
+  const redis = createRedis(config.redisUrl, name, (error) => {
+    if (connected) {
+      logger.warn({ err: error, connection: name }, 'Redis connection error; reconnecting');
+    }
+  });
   try {
     await redis.connect();
     await redis.ping();
+    connected = true;
     return redis;
   } catch {
     redis.disconnect();
@@ -91,9 +97,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
   try {
-    const redis = await connectRedis(config, 'gateway');
+    const redis = await connectRedis(config, 'gateway', logger);
     cleanup.push(() => redis.quit().catch(() => undefined));
-    const redisSubscriber = await connectRedis(config, 'gateway-subscriber');
+    const redisSubscriber = await connectRedis(config, 'gateway-subscriber', logger);
     cleanup.push(() => redisSubscriber.quit().catch(() => undefined));
     const issuer = await DevIssuer.load(dataSource, config.auth.issuer, config.auth.audience);
     const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(dataSource), logger).catch(

@@ -5,14 +5,17 @@ import { Redis } from 'ioredis';
  * (offline queue off), and the client keeps reconnecting. Redis carries fan-out only; PostgreSQL
  * stays the record, so losing Redis loses no order and no event (clients resume from PostgreSQL).
  */
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+export function createRedis(url: string, name: string, onError: (error: Error) => void = () => undefined): Redis {
+  const redis = new Redis(url, {
     connectionName: name,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
+  // Without a listener ioredis prints every failed reconnect as an unhandled error with a stack trace.
+  redis.on('error', onError);
+  return redis;
 }
 
 export const REDIS = Symbol('REDIS');
