@@ -1,22 +1,10 @@
+import { ORDER_STATUSES } from './order-status.js';
+
 /**
- * What happened to an order, as the `event` field of a stream/REST event (API.md). Every event bumps
- * the account's gapless `seq`.
+ * What happened to an order, the `event` field of a stream/REST event (API.md): a status it reached, or
+ * `restated` (reconciliation or a refused cancel corrected it). Every event bumps the account's `seq`.
  */
-export const ORDER_EVENT_NAMES = [
-  'pending_new',
-  'new',
-  'partially_filled',
-  'filled',
-  'pending_cancel',
-  'canceled',
-  'pending_replace',
-  'replaced',
-  'rejected',
-  'denied',
-  'expired',
-  'unknown',
-  'restated',
-] as const;
+export const ORDER_EVENT_NAMES = [...ORDER_STATUSES, 'restated'] as const;
 
 export type OrderEventName = (typeof ORDER_EVENT_NAMES)[number];
 

@@ -109,6 +109,25 @@ function readLines(dataDir: string, file: string): string[] {
   return text.split('\n');
 }
 
+/**
+ * The non-empty rows of a CSV from line `from` (0-based) on, split into exactly `columns` fields;
+ * `p` points at each row's line number so that a parse error names it.
+ */
+function* csvRows(lines: readonly string[], p: FieldParser, columns: number, from = 0): Generator<string[]> {
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line === '') {
+      continue;
+    }
+    p.at(i + 1);
+    const fields = line.split(',');
+    if (fields.length !== columns) {
+      p.fail(`expected ${columns} columns, got ${fields.length}`);
+    }
+    yield fields;
+  }
+}
+
 interface BarFields {
   readonly bidOpen: string;
   readonly bidClose: string;
@@ -170,30 +189,8 @@ function loadQuoteBars(
   out: MarketEvent[],
 ): void {
   const p = new FieldParser(spec.file);
-  const lines = readLines(dataDir, spec.file);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') {
-      continue;
-    }
-    p.at(i + 1);
-    const c = line.split(',');
-    if (c.length !== 11) {
-      p.fail(`expected 11 columns, got ${c.length}`);
-    }
-    const [time, bidOpen, , , bidClose, bidSize, askOpen, , , askClose, askSize] = c as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+  for (const c of csvRows(readLines(dataDir, spec.file), p, 11)) {
+    const [time = '', bidOpen = '', , , bidClose = '', bidSize = '', askOpen = '', , , askClose = '', askSize = ''] = c;
     const fields: BarFields = { bidOpen, bidClose, bidSize, askOpen, askClose, askSize };
     pushBarQuotes(out, p, fields, p.timeOfDay(time), spec.barMs, spec.symbol, date, spec.id);
   }
@@ -207,25 +204,8 @@ function loadTradeTicks(
 ): void {
   const p = new FieldParser(spec.file);
   const eligibility = new Map<string, boolean>();
-  const lines = readLines(dataDir, spec.file);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') {
-      continue;
-    }
-    p.at(i + 1);
-    const c = line.split(',');
-    if (c.length !== 6) {
-      p.fail(`expected 6 columns, got ${c.length}`);
-    }
-    const [time, price, size, exchange, saleCondition, suspicious] = c as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+  for (const c of csvRows(readLines(dataDir, spec.file), p, 6)) {
+    const [time = '', price = '', size = '', exchange = '', saleCondition = '', suspicious = ''] = c;
     if (suspicious === '1') {
       continue; // flagged by the data vendor as a bad tick; Lean filters these from its bars too
     }
@@ -273,53 +253,26 @@ function loadOptionQuoteBars(
   }
   const wanted = date.replaceAll('-', '');
   const symbols = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') {
-      continue;
-    }
-    p.at(i + 1);
-    const c = line.split(',');
-    if (c.length !== 17) {
-      p.fail(`expected 17 columns, got ${c.length}`);
-    }
+  for (const c of csvRows(lines, p, 17, 1)) {
     const [
-      rowDate,
-      underlying,
+      rowDate = '',
+      underlying = '',
       ,
-      right,
-      strikeUsd,
-      expiry,
-      time,
-      bidOpen,
-      ,
-      ,
-      bidClose,
-      bidSize,
-      askOpen,
+      right = '',
+      strikeUsd = '',
+      expiry = '',
+      time = '',
+      bidOpen = '',
       ,
       ,
-      askClose,
-      askSize,
-    ] = c as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+      bidClose = '',
+      bidSize = '',
+      askOpen = '',
+      ,
+      ,
+      askClose = '',
+      askSize = '',
+    ] = c;
     if (rowDate !== wanted) {
       continue;
     }
