@@ -47,6 +47,8 @@ export class InitialSchema1763596800000 implements MigrationInterface {
         replaced_by_order_id uuid REFERENCES orders(id),
         ttl_ms integer,
         overfilled boolean NOT NULL DEFAULT false,
+        cancel_requested_at timestamptz,
+        needs_reconciliation boolean NOT NULL DEFAULT false,
         created_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
         last_seq bigint NOT NULL,
@@ -81,6 +83,7 @@ export class InitialSchema1763596800000 implements MigrationInterface {
         executed_at timestamptz NOT NULL,
         received_at timestamptz NOT NULL,
         overfill boolean NOT NULL DEFAULT false,
+        applied boolean NOT NULL DEFAULT true,
         broker_payload jsonb,
         UNIQUE (venue, broker_execution_id)
       )`);

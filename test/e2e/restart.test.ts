@@ -210,7 +210,8 @@ describe('restart on the same database', () => {
     await gw.stop('SIGKILL');
     await inFlight;
 
-    gw = await start(formatTime(AT));
+    // The smallest in-flight window (submit timeout + 1 s) keeps the test short; the default is 30 s.
+    gw = await start(formatTime(AT), { RECONCILE_MISSING_AFTER_MS: '0' });
     const after = new Api(gw.url, traderToken);
     const [early, account] = await Promise.all([
       after.get(`/v1/accounts/${accountId}/orders/${pending.id}`),

@@ -41,6 +41,8 @@ export interface Order {
   readonly replacesOrderId: string | null;
   readonly replacedByOrderId: string | null;
   readonly ttlMs: number | null;
+  /** Epoch ms a cancel was asked for while the order was not yet acknowledged (sent once it works). */
+  readonly cancelRequestedAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastSeq: number;

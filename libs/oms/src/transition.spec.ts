@@ -173,7 +173,7 @@ const EXPECTED: Readonly<Record<OrderStatus, Row>> = {
     replace_rejected_with_fills: null,
     expired: null,
   },
-  rejected: NONE,
+  rejected: { ...NONE, accepted: 'new', fill_partial: 'partially_filled', fill_complete: 'filled' },
   denied: NONE,
   expired: {
     accepted: 'expired',
@@ -246,11 +246,20 @@ describe('transition table', () => {
 });
 
 describe('transition properties', () => {
-  it('accepts nothing from denied or rejected: they never worked at a broker', () => {
+  it('accepts nothing from denied: it never left the gateway', () => {
     fc.assert(
-      fc.property(fc.constantFrom<OrderStatus>('denied', 'rejected'), anyTrigger, (from, trigger) => {
-        expect(nextStatus(from, trigger)).toBeNull();
-        expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+      fc.property(anyTrigger, (trigger) => {
+        expect(nextStatus('denied', trigger)).toBeNull();
+        expect(() => transition('denied', trigger)).toThrow(InvalidOrderTransitionError);
+      }),
+    );
+  });
+
+  it('accepts only broker evidence (an ack or a fill) from rejected', () => {
+    fc.assert(
+      fc.property(anyTrigger, (trigger) => {
+        const evidence = trigger.kind === 'accepted' || trigger.kind === 'fill';
+        expect(nextStatus('rejected', trigger) !== null).toBe(evidence);
       }),
     );
   });

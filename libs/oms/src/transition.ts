@@ -26,7 +26,8 @@ const to =
  *   a late fill on `replaced` stays `replaced` (the quantity belongs to the old order);
  * - a cancel/replace rejected because the order filled leaves it `filled`;
  * - `unknown` is settled by broker evidence: an ack, a rejection, fills, a cancel or an expiry;
- * - `denied` and `rejected` accept nothing: they never worked at the broker.
+ * - `denied` accepts nothing: it never left the gateway; `rejected` accepts only broker evidence that it
+ *   did reach the broker after all (a late ack or fill), which the caller reports as an alert.
  * Overfills are not transitions: the caller keeps them as evidence and raises an alert.
  */
 const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKind, Rule>>>>> = {
@@ -87,7 +88,12 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKi
     accepted: to('replaced'),
     fill: to('replaced'),
   },
-  rejected: {},
+  // Broker evidence overrules a rejection we inferred (`not_submitted` after a lookup miss, or a
+  // rejection the broker later contradicts): a late ack or fill restates the order, with an alert.
+  rejected: {
+    accepted: to('new'),
+    fill: fillTo('partially_filled'),
+  },
   denied: {},
   unknown: {
     accepted: to('new'),

@@ -3,9 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { DataSource, In } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
+import { isUuid } from '../common/ids.js';
 import { AccountEntity } from '../database/entities.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class AccountsService {
@@ -17,13 +16,13 @@ export class AccountsService {
     if (principal.accounts === '*') {
       return repo.find({ order: { name: 'ASC' } });
     }
-    const ids = [...principal.accounts].filter((id) => UUID.test(id));
+    const ids = [...principal.accounts].filter((id) => isUuid(id));
     return ids.length === 0 ? [] : repo.find({ where: { id: In(ids) }, order: { name: 'ASC' } });
   }
 
   /** The account, if it exists and the principal may see it; otherwise 404 `account.not_found` either way. */
   async getVisible(principal: Principal, accountId: string): Promise<AccountEntity> {
-    if (!UUID.test(accountId) || !principal.canSeeAccount(accountId)) {
+    if (!isUuid(accountId) || !principal.canSeeAccount(accountId)) {
       throw ApiError.accountNotFound(accountId);
     }
     const account = await this.dataSource.getRepository(AccountEntity).findOne({ where: { id: accountId } });

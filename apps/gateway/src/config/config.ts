@@ -40,6 +40,11 @@ const schema = z.object({
   BODY_LIMIT_BYTES: intFrom(64 * 1024, 1),
   /** How long a broker submission may take before its outcome is `unknown` (ARCHITECTURE.md, step 4). */
   BROKER_SUBMIT_TIMEOUT_MS: intFrom(5_000, 1),
+  /**
+   * How long an order must have been uncertain before the broker's "no such order" is taken as proof
+   * that it was never received (`rejected`, `not_submitted`): a request can still be on its way.
+   */
+  RECONCILE_MISSING_AFTER_MS: intFrom(30_000, 0),
   /** Where the real market data lives; read in place, never copied. */
   MARKET_DATA_DIR: z.string().optional(),
   /** Replay speed: 1 = real time, N = N×, 0 = paused (step it through the replay control route). */
@@ -86,6 +91,7 @@ export interface GatewayConfig {
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   readonly bodyLimitBytes: number;
   readonly brokerSubmitTimeoutMs: number;
+  readonly reconcileMissingAfterMs: number;
   readonly paper: {
     readonly marketDataDir: string;
     readonly speed: number;
@@ -125,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     brokerSubmitTimeoutMs: e.BROKER_SUBMIT_TIMEOUT_MS,
+    reconcileMissingAfterMs: e.RECONCILE_MISSING_AFTER_MS,
     paper: {
       marketDataDir: resolve(packageRoot(), e.MARKET_DATA_DIR ?? '../shared/data/market'),
       speed: e.PAPER_SPEED,

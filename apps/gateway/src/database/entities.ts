@@ -48,6 +48,10 @@ export class OrderEntity {
   @Column('integer', { name: 'ttl_ms', nullable: true }) ttlMs!: number | null;
   /** True when an execution took the filled quantity past the order quantity (kept as evidence). */
   @Column('boolean') overfilled!: boolean;
+  /** A cancel asked for before the broker acknowledged the order: sent as soon as it is working. */
+  @Column({ ...timestamptz, name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+  /** A broker report for this order could not be applied: the reconciliation sweep settles it. */
+  @Column('boolean', { name: 'needs_reconciliation' }) needsReconciliation!: boolean;
   @Column({ ...timestamptz, name: 'created_at' }) createdAt!: Date;
   @Column({ ...timestamptz, name: 'updated_at' }) updatedAt!: Date;
   @Column('bigint', { name: 'last_seq' }) lastSeq!: string;
@@ -83,6 +87,8 @@ export class ExecutionEntity {
   @Column({ ...timestamptz, name: 'executed_at' }) executedAt!: Date;
   @Column({ ...timestamptz, name: 'received_at' }) receivedAt!: Date;
   @Column('boolean') overfill!: boolean;
+  /** False when kept only as evidence (overfill, or an order that could not take it): not in the order or position. */
+  @Column('boolean') applied!: boolean;
   @Column('jsonb', { name: 'broker_payload', nullable: true }) brokerPayload!: unknown;
 }
 

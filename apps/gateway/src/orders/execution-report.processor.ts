@@ -1,6 +1,7 @@
 import {
   applyFill,
   applyFillToPosition,
+  nextStatus,
   type Clock,
   Decimal,
   flatPosition,
@@ -21,7 +22,10 @@ import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { applyTrigger } from './order-updates.js';
 import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
 
-const RETRY_DELAYS_MS = [100, 500, 2_000, 5_000, 10_000];
+const MAX_RETRY_DELAY_MS = 10_000;
+
+/** Errors that retrying cannot cure: the report itself is unusable (a non-positive price, say). */
+const isDeterministic = (error: unknown) => error instanceof RangeError || error instanceof TypeError;
 
 /**
  * Applies the broker's execution reports to orders, executions and positions, in arrival order, each
@@ -65,18 +69,25 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
         await this.handle(report);
         return;
       } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) {
-          this.logger.error(
-            { err: error, report: { ...report, raw: undefined }, alert: 'report_not_recorded' },
-            'execution report not recorded after retries; reconciliation must settle the order',
-          );
+        if (isDeterministic(error)) {
+          await this.markForReconciliation(report, error);
           return;
         }
+        const delay = Math.min(100 * 2 ** attempt, MAX_RETRY_DELAY_MS);
         this.logger.warn({ err: error, attempt }, 'recording an execution report failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  private async markForReconciliation(report: ExecutionReport, error: unknown): Promise<void> {
+    this.logger.error(
+      { err: error, report: { ...report, raw: undefined }, evidence: report.raw, alert: 'report_not_applied' },
+      'execution report cannot be applied; the order is left to reconciliation',
+    );
+    await this.ledger.markForReconciliation(report.clientOrderId).catch((e: unknown) => {
+      this.logger.error({ err: e, clientOrderId: report.clientOrderId }, 'could not mark the order for reconciliation');
+    });
   }
 
   async handle(report: ExecutionReport): Promise<void> {
@@ -107,6 +118,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     switch (report.execType) {
       case 'new':
         if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
+          this.alertIfRestatingRejection(order, 'acknowledgement');
           await applyTrigger(tx, order, { kind: 'accepted' }, { ...base, patch: { brokerOrderId } }, this.logger);
         }
         return;
@@ -152,6 +164,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const fill = applyFill(order, execution.quantity, execution.price);
+    const trigger = { kind: 'fill' as const, complete: fill.complete };
+    const applicable = !fill.overfill && nextStatus(order.status, trigger) !== null;
     const row: ExecutionEntity = {
       id: uuidv7(),
       accountId: order.accountId,
@@ -165,6 +179,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       executedAt: new Date(execution.executedAt),
       receivedAt: new Date(now),
       overfill: fill.overfill,
+      applied: applicable,
       brokerPayload: report.raw ?? null,
     };
     const inserted = await tx.manager
@@ -179,25 +194,29 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.metrics.duplicateExecutions.inc({ venue: report.venue });
       return; // Already applied: the broker sent this execution again.
     }
-    if (fill.overfill) {
-      await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
-      this.metrics.overfills.inc({ venue: report.venue });
+    if (!applicable) {
+      if (fill.overfill) {
+        await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
+        this.metrics.overfills.inc({ venue: report.venue });
+      }
       this.logger.error(
         {
           orderId: order.id,
           accountId: order.accountId,
+          status: order.status,
           brokerExecutionId: execution.brokerExecutionId,
-          alert: 'overfill',
+          alert: fill.overfill ? 'overfill' : 'execution_not_applicable',
         },
-        'execution would overfill the order: kept as evidence, not applied',
+        'execution kept as evidence, not applied to the order or the position',
       );
       return;
     }
+    this.alertIfRestatingRejection(order, 'execution');
     const dto: ExecutionDto = toExecutionDto(row);
     await applyTrigger(
       tx,
       order,
-      { kind: 'fill', complete: fill.complete },
+      trigger,
       {
         now,
         patch: {
@@ -212,6 +231,21 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.logger,
     );
     await this.applyToPosition(tx, order, execution.quantity, execution.price, now);
+  }
+
+  /** A rejected order the broker turns out to have (a late ack or fill): restated, and an alert. */
+  private alertIfRestatingRejection(order: Order, evidence: string): void {
+    if (order.status === 'rejected') {
+      this.logger.error(
+        {
+          orderId: order.id,
+          accountId: order.accountId,
+          rejectReason: order.rejectReason,
+          alert: 'rejection_contradicted',
+        },
+        `broker ${evidence} for an order recorded as rejected: restating it from the broker's evidence`,
+      );
+    }
   }
 
   private async applyToPosition(

@@ -40,6 +40,7 @@ const newOrder = (n: number) => ({
   replacesOrderId: null,
   replacedByOrderId: null,
   ttlMs: null,
+  cancelRequestedAt: null,
   createdAt: Date.now(),
   updatedAt: Date.now(),
 });

@@ -1,6 +1,7 @@
 import { OPEN_STATUSES, type Order, type OrderEventName } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { isUuid } from '../common/ids.js';
 import { AccountEntity, OrderEntity, OrderEventEntity } from '../database/entities.js';
 import type { StreamEvent } from '../stream/stream-event.js';
 import { type ExecutionDto, toDomainOrder, toOrderDto, toOrderEntityFields } from './order.mapper.js';
@@ -22,6 +23,9 @@ export class AccountTransaction {
   }
 
   async findOrder(orderId: string): Promise<Order | null> {
+    if (!isUuid(orderId)) {
+      return null;
+    }
     const row = await this.manager.findOne(OrderEntity, { where: { id: orderId, accountId: this.account.id } });
     return row ? toDomainOrder(row) : null;
   }
@@ -46,6 +50,7 @@ export class AccountTransaction {
       stopPrice: order.stopPrice?.toFixed() ?? null,
       ttlMs: order.ttlMs,
       overfilled: false,
+      needsReconciliation: false,
       createdAt: new Date(order.createdAt),
       ...toOrderEntityFields(stored),
     });
@@ -116,15 +121,13 @@ export class AccountTransaction {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 @Injectable()
 export class OrderLedger {
   constructor(private readonly dataSource: DataSource) {}
 
   /** A committed order of the account (no lock), or null. */
   async findOrder(accountId: string, orderId: string): Promise<Order | null> {
-    if (!UUID.test(orderId)) {
+    if (!isUuid(orderId)) {
       return null;
     }
     const row = await this.dataSource.getRepository(OrderEntity).findOne({ where: { id: orderId, accountId } });
@@ -133,13 +136,20 @@ export class OrderLedger {
 
   /** The account an order belongs to, or null for an id we never issued. */
   async accountOfOrder(orderId: string): Promise<string | null> {
-    if (!UUID.test(orderId)) {
+    if (!isUuid(orderId)) {
       return null;
     }
     const row = await this.dataSource
       .getRepository(OrderEntity)
       .findOne({ where: { id: orderId }, select: { id: true, accountId: true } });
     return row?.accountId ?? null;
+  }
+
+  /** Flags an order so that the reconciliation sweep settles it from the broker's records. */
+  async markForReconciliation(orderId: string): Promise<void> {
+    if (isUuid(orderId)) {
+      await this.dataSource.getRepository(OrderEntity).update({ id: orderId }, { needsReconciliation: true });
+    }
   }
 
   /** Ids of the account's orders in an open status, oldest first. */

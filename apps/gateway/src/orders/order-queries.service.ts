@@ -55,7 +55,7 @@ export class OrderQueries {
   /** Oldest first, after the given execution id. */
   async executions(accountId: string, after: string | undefined, limit: number): Promise<ExecutionDto[]> {
     const rows = await this.dataSource.getRepository(ExecutionEntity).find({
-      where: { accountId, overfill: false, ...(after ? { id: MoreThan(after) } : {}) },
+      where: { accountId, applied: true, ...(after ? { id: MoreThan(after) } : {}) },
       order: { id: 'ASC' },
       take: limit,
     });

@@ -12,13 +12,14 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { ExecutionEntity, IdempotencyKeyEntity } from '../database/entities.js';
+import { ExecutionEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { applyTrigger } from './order-updates.js';
+import { OrdersService } from './orders.service.js';
 
 const UNCERTAIN = [...UNCERTAIN_STATUSES];
 /** Prefix of the account block set at start-up, cleared by the first clean pass. */
@@ -32,8 +33,13 @@ const MAX_BACKOFF_MS = 60_000;
  * - at start-up every account with uncertain orders has its entries blocked (`entriesBlockedReason`
  *   `restart: …`) until a pass finds none left;
  * - a sweep each second looks at orders uncertain for longer than the submit timeout plus a margin (so
- *   a submission still in flight on another instance is left to it), with a per-order back-off for the
- *   ones no evidence settles, which stay as they are and raise an alert.
+ *   a submission still in flight on another instance is left to it), and at orders a broker report could
+ *   not be applied to (`needs_reconciliation`), with a per-order back-off for the ones no evidence
+ *   settles, which stay as they are and raise an alert;
+ * - the broker's "no such order" proves an order was never received only once it has been uncertain for
+ *   RECONCILE_MISSING_AFTER_MS: until then a late request may still arrive, and the order waits;
+ * - a cancel asked for before the ack (`cancelRequestedAt`) is sent as soon as the order is working,
+ *   on the event that makes it so, and by the sweep should that event be missed.
  * The scheduled BullMQ job and position reconciliation come later; this is the minimal pass.
  */
 @Injectable()
@@ -42,12 +48,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private sweeping: Promise<void> | null = null;
   private readonly backoff = new Map<string, { until: number; delay: number }>();
   private readonly graceMs: number;
+  private readonly missingAfterMs: number;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly ledger: OrderLedger,
     private readonly reports: ExecutionReportProcessor,
     private readonly bus: EventBus,
+    private readonly orders: OrdersService,
     private readonly metrics: GatewayMetrics,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -55,6 +64,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.graceMs = config.brokerSubmitTimeoutMs + 1_000;
+    this.missingAfterMs = Math.max(config.reconcileMissingAfterMs, this.graceMs);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -75,6 +85,12 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
         'uncertain orders found at start-up: entries blocked until reconciled',
       );
     }
+    this.unsubscribe = this.bus.subscribe((event) => {
+      const o = event.order;
+      if (o.cancelRequestedAt !== null && (o.status === 'new' || o.status === 'partially_filled')) {
+        void this.sendRequestedCancel(o.accountId, o.id);
+      }
+    });
     this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
     void this.sweep();
@@ -82,6 +98,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    this.unsubscribe?.();
     await this.sweeping;
   }
 
@@ -97,9 +114,18 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     try {
       const now = this.clock.now();
       const due: { id: string; account_id: string }[] = await this.dataSource.query(
-        `SELECT id, account_id FROM orders WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT 200`,
+        `SELECT id, account_id FROM orders
+          WHERE (status = ANY($1) OR needs_reconciliation) AND updated_at < $2
+          ORDER BY updated_at LIMIT 200`,
         [UNCERTAIN, new Date(now - this.graceMs)],
       );
+      const cancels: { id: string; account_id: string }[] = await this.dataSource.query(
+        `SELECT id, account_id FROM orders
+          WHERE cancel_requested_at IS NOT NULL AND status IN ('new', 'partially_filled') LIMIT 200`,
+      );
+      for (const { id, account_id } of cancels) {
+        await this.sendRequestedCancel(account_id, id);
+      }
       for (const { id, account_id } of due) {
         const wait = this.backoff.get(id);
         if (!wait || wait.until <= now) {
@@ -125,9 +151,12 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       : [];
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await tx.findOrder(orderId);
-      if (!order || !UNCERTAIN_STATUSES.has(order.status)) {
-        return [];
+      const flagged = await tx.manager.exists(OrderEntity, { where: { id: orderId, needsReconciliation: true } });
+      if (!order || (!UNCERTAIN_STATUSES.has(order.status) && !flagged)) {
+        return { actions: [], waiting: false };
       }
+      // "Not found" proves nothing while a request may still be on its way to the broker.
+      const waiting = this.clock.now() - order.updatedAt < this.missingAfterMs;
       const applied = await tx.manager.find(ExecutionEntity, {
         where: { orderId, venue: this.broker.venue },
         select: { brokerExecutionId: true },
@@ -138,7 +167,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           brokerOrderId: order.brokerOrderId,
           appliedExecutionIds: new Set(applied.map((e) => e.brokerExecutionId)),
         },
-        { order: found, fills, lookupIsConclusive: this.broker.supportsClientOrderId },
+        { order: found, fills, lookupIsConclusive: this.broker.supportsClientOrderId && !waiting },
       );
       for (const action of actions) {
         await this.applyAction(tx, orderId, action, found?.raw ?? null);
@@ -151,14 +180,20 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           { state: 'completed', completedAt: new Date(this.clock.now()) },
         );
       }
-      return actions;
+      if (flagged && !actions.some((a) => a.kind === 'unresolved')) {
+        await tx.manager.update(OrderEntity, { id: orderId }, { needsReconciliation: false });
+      }
+      return { actions, waiting };
     });
     if (!step) {
       return [];
     }
+    const { actions, waiting } = step.result;
     this.bus.publish(step.events);
-    const unresolved = step.result.find((a) => a.kind === 'unresolved');
-    if (unresolved) {
+    const unresolved = actions.find((a) => a.kind === 'unresolved');
+    if (unresolved && waiting && !found) {
+      // Inside the in-flight window: look again on the next sweep, no alert yet.
+    } else if (unresolved) {
       const previous = this.backoff.get(orderId)?.delay ?? SWEEP_INTERVAL_MS;
       const delay = Math.min(previous * 2, MAX_BACKOFF_MS);
       this.backoff.set(orderId, { until: this.clock.now() + delay, delay });
@@ -170,13 +205,25 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     } else {
       this.backoff.delete(orderId);
     }
-    for (const action of step.result) {
-      this.metrics.reconciliationActions.inc({ action: action.kind });
+    for (const action of actions) {
+      if (!(waiting && action.kind === 'unresolved')) {
+        this.metrics.reconciliationActions.inc({ action: action.kind });
+      }
     }
-    if (step.result.length > 0) {
-      this.logger.info({ orderId, accountId, actions: step.result.map((a) => a.kind) }, 'order reconciled');
+    if (actions.some((a) => a.kind !== 'unresolved')) {
+      this.logger.info({ orderId, accountId, actions: actions.map((a) => a.kind) }, 'order reconciled');
     }
-    return step.result;
+    return actions;
+  }
+
+  /** Sends a cancel asked for before the order was acknowledged, now that it works at the broker. */
+  private async sendRequestedCancel(accountId: string, orderId: string): Promise<void> {
+    try {
+      await this.orders.cancel(accountId, orderId);
+      this.logger.info({ orderId, accountId }, 'cancel requested before the acknowledgement sent');
+    } catch (error) {
+      this.logger.warn({ err: error, orderId, accountId }, 'requested cancel could not be sent');
+    }
   }
 
   private async applyAction(

@@ -8,19 +8,21 @@ import { OrderEntity } from '../database/entities.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { OrdersService } from './orders.service.js';
 
-/** How often an order that is not yet cancelable (pending_new, unknown, pending_replace) is retried. */
-const RETRY_MS = 25;
-/** After this long past its deadline an order still not cancelable is left to reconciliation. */
-const GIVE_UP_AFTER_MS = 60_000;
+/** First retry of a cancel the order could not take yet (a pending replace, a refused cancel); doubles. */
+const FIRST_RETRY_MS = 25;
+const MAX_RETRY_MS = 5_000;
 
 /**
  * `ttlMs` (API.md): cancels an order that is still working `ttlMs` after it was placed (its durable
  * intent). Deadlines live in PostgreSQL (`created_at + ttl_ms`), so every instance re-arms them at
  * start-up; two instances firing the same deadline is harmless (the second cancel finds it pending).
+ * An order not yet acknowledged gets its cancel recorded and sent on the ack (OrdersService.cancel); one
+ * that cannot take a cancel yet is retried with back-off for as long as it is open.
  */
 @Injectable()
 export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly retryDelays = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -58,30 +60,30 @@ export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     clearTimeout(this.timers.get(orderId));
-    const timer = setTimeout(
-      () => void this.fire(accountId, orderId, deadline),
-      Math.max(0, deadline - this.clock.now()),
-    );
+    const timer = setTimeout(() => void this.fire(accountId, orderId), Math.max(0, deadline - this.clock.now()));
     timer.unref();
     this.timers.set(orderId, timer);
   }
 
-  private async fire(accountId: string, orderId: string, deadline: number): Promise<void> {
+  private async fire(accountId: string, orderId: string): Promise<void> {
     this.timers.delete(orderId);
     try {
       const order = await this.orders.get(accountId, orderId);
       if (!isOpenStatus(order.status) || order.status === 'pending_cancel') {
+        this.retryDelays.delete(orderId);
         return;
       }
       await this.orders.cancel(accountId, orderId);
+      this.retryDelays.delete(orderId);
       this.logger.info({ orderId, accountId }, 'order canceled at the end of its time to live');
     } catch (error) {
-      const retryable = error instanceof ApiError && error.code === 'order.not_cancelable';
-      if (retryable && this.clock.now() - deadline < GIVE_UP_AFTER_MS) {
-        this.schedule(accountId, orderId, this.clock.now() + RETRY_MS);
-        return;
+      const delay = Math.min((this.retryDelays.get(orderId) ?? FIRST_RETRY_MS / 2) * 2, MAX_RETRY_MS);
+      this.retryDelays.set(orderId, delay);
+      const expected = error instanceof ApiError && error.code === 'order.not_cancelable';
+      if (!expected) {
+        this.logger.error({ err: error, orderId, accountId }, 'time-to-live cancel failed; retrying');
       }
-      this.logger.error({ err: error, orderId, accountId }, 'time-to-live cancel failed');
+      this.schedule(accountId, orderId, this.clock.now() + delay);
     }
   }
 }

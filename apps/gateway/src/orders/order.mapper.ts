@@ -35,6 +35,8 @@ export interface OrderDto {
   replacesOrderId: string | null;
   replacedByOrderId: string | null;
   ttlMs: number | null;
+  /** Set when a cancel was asked for before the broker acknowledged the order; it is sent once it works. */
+  cancelRequestedAt: string | null;
   createdAt: string;
   updatedAt: string;
   lastSeq: number;
@@ -88,6 +90,7 @@ export function toDomainOrder(e: OrderEntity): Order {
     replacesOrderId: e.replacesOrderId,
     replacedByOrderId: e.replacedByOrderId,
     ttlMs: e.ttlMs,
+    cancelRequestedAt: e.cancelRequestedAt?.getTime() ?? null,
     createdAt: e.createdAt.getTime(),
     updatedAt: e.updatedAt.getTime(),
     lastSeq: Number(e.lastSeq),
@@ -105,6 +108,7 @@ export function toOrderEntityFields(o: Order): Partial<OrderEntity> {
     rejectReasonMessage: o.rejectReason?.message ?? null,
     replacesOrderId: o.replacesOrderId,
     replacedByOrderId: o.replacedByOrderId,
+    cancelRequestedAt: o.cancelRequestedAt === null ? null : new Date(o.cancelRequestedAt),
     updatedAt: new Date(o.updatedAt),
     lastSeq: String(o.lastSeq),
   };
@@ -133,6 +137,7 @@ export function toOrderDto(o: Order): OrderDto {
     replacesOrderId: o.replacesOrderId,
     replacedByOrderId: o.replacedByOrderId,
     ttlMs: o.ttlMs,
+    cancelRequestedAt: o.cancelRequestedAt === null ? null : new Date(o.cancelRequestedAt).toISOString(),
     createdAt: new Date(o.createdAt).toISOString(),
     updatedAt: new Date(o.updatedAt).toISOString(),
     lastSeq: o.lastSeq,

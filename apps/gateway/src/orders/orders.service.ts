@@ -107,8 +107,12 @@ export class OrdersService {
   }
 
   /**
-   * Cancels a working order (`202` with the order now `pending_cancel`, or already `canceled` when the
-   * venue answered at once). A cancel of an order already pending cancel answers its current state.
+   * Cancels an order (`202` with the order). A working order goes `pending_cancel` and the cancel is
+   * sent at once (the answer may already show it `canceled`). An order the broker has not acknowledged
+   * yet (`pending_new`, `unknown`) keeps its status with `cancelRequestedAt` set: the cancel is sent as
+   * soon as the broker shows it working, never before (there is no broker order to cancel yet). A second
+   * cancel answers the current state. `422 order.not_cancelable` when the order is done, a replace is
+   * pending, or the broker refuses the cancel (the order then stays as it was, with a `restated` event).
    */
   async cancel(accountId: string, orderId: string): Promise<OrderDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
@@ -116,28 +120,41 @@ export class OrdersService {
       if (!order) {
         throw ApiError.orderNotFound(orderId);
       }
-      if (order.status === 'pending_cancel') {
-        return { order, send: false };
+      const now = this.clock.now();
+      switch (order.status) {
+        case 'pending_cancel':
+          return { order, send: false };
+        case 'pending_new':
+        case 'unknown':
+          if (order.cancelRequestedAt === null) {
+            await tx.manager.update(OrderEntity, { id: order.id }, { cancelRequestedAt: new Date(now) });
+          }
+          return { order: { ...order, cancelRequestedAt: order.cancelRequestedAt ?? now }, send: false };
+        case 'new':
+        case 'partially_filled': {
+          const pending = await applyTrigger(
+            tx,
+            order,
+            { kind: 'cancel_requested' },
+            { now, patch: { cancelRequestedAt: null } },
+            this.logger,
+          );
+          return { order: pending ?? order, send: true };
+        }
+        case 'pending_replace':
+        case 'filled':
+        case 'canceled':
+        case 'replaced':
+        case 'rejected':
+        case 'denied':
+        case 'expired':
+          throw this.notCancelable(
+            order,
+            order.status === 'pending_replace'
+              ? 'A replace of the order is pending; retry once it is settled.'
+              : `The order is ${order.status}.`,
+          );
       }
-      if (order.status !== 'new' && order.status !== 'partially_filled') {
-        throw new ApiError(
-          422,
-          'order.not_cancelable',
-          'Order not cancelable',
-          order.status === 'pending_new' || order.status === 'unknown' || order.status === 'pending_replace'
-            ? `The order is ${order.status}: its state at the broker is not confirmed yet; retry shortly.`
-            : `The order is ${order.status}.`,
-          { orderId: order.id, orderStatus: order.status },
-        );
-      }
-      const pending = await applyTrigger(
-        tx,
-        order,
-        { kind: 'cancel_requested' },
-        { now: this.clock.now() },
-        this.logger,
-      );
-      return { order: pending ?? order, send: true };
     });
     if (!step) {
       throw ApiError.accountNotFound(accountId);
@@ -147,11 +164,12 @@ export class OrdersService {
     if (!send || order.brokerOrderId === null) {
       return toOrderDto(order);
     }
+    const brokerOrderId = order.brokerOrderId;
     const result = await this.withTimeout<CancelResult>((signal) =>
-      this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId: order.brokerOrderId! }, signal),
+      this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId }, signal),
     );
     if (result.kind === 'rejected') {
-      await this.recordInAccount(accountId, order.id, async (tx, current) => {
+      const after = await this.recordInAccount(accountId, order.id, async (tx, current) => {
         if (current.status === 'pending_cancel') {
           await applyTrigger(
             tx,
@@ -162,11 +180,20 @@ export class OrdersService {
           );
         }
       });
-    } else if (result.kind === 'unknown') {
+      throw this.notCancelable(after ?? order, `The broker refused the cancel: ${result.reason}.`);
+    }
+    if (result.kind === 'unknown') {
       // Stays pending_cancel: the venue's reports or reconciliation settle it.
       this.logger.warn({ orderId: order.id, reason: result.reason }, 'cancel outcome unknown');
     }
     return toOrderDto(await this.get(accountId, order.id));
+  }
+
+  private notCancelable(order: Order, detail: string): ApiError {
+    return new ApiError(422, 'order.not_cancelable', 'Order not cancelable', detail, {
+      orderId: order.id,
+      orderStatus: order.status,
+    });
   }
 
   /** Cancels every working order of the account; answers each order's state after its cancel. */
@@ -252,6 +279,7 @@ export class OrdersService {
         replacesOrderId: null,
         replacedByOrderId: null,
         ttlMs: request.ttlMs,
+        cancelRequestedAt: null,
         createdAt: now,
         updatedAt: now,
       },
