@@ -108,6 +108,10 @@ export function openApiDocument(): Record<string, unknown> {
             replacesOrderId: nullable({ type: 'string' }),
             replacedByOrderId: nullable({ type: 'string' }),
             ttlMs: nullable({ type: 'integer' }),
+            cancelRequestedAt: nullable({
+              ...time,
+              description: 'a cancel asked for before the broker acknowledged the order',
+            }),
             createdAt: time,
             updatedAt: time,
             lastSeq: { type: 'integer', description: 'seq of the last event of this order' },
@@ -229,8 +233,11 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Cancel one order (role trader)',
           parameters: [accountParam, orderParam],
           responses: {
-            '202': json('pending_cancel (or already canceled)', ref('Order')),
-            '422': problem('order.not_cancelable: done, or not yet confirmed by the broker'),
+            '202': json(
+              'pending_cancel (or already canceled); for an order not yet acknowledged, unchanged with cancelRequestedAt set: sent once it works',
+              ref('Order'),
+            ),
+            '422': problem('order.not_cancelable: done, a replace pending, or the broker refused the cancel'),
             ...common,
           },
         },
