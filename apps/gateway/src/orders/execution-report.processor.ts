@@ -23,9 +23,20 @@ import { applyTrigger } from './order-updates.js';
 import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
 
 const MAX_RETRY_DELAY_MS = 10_000;
+/** About ten minutes of retries (the last ones 10 s apart): a longer outage is left to reconciliation. */
+const MAX_ATTEMPTS = 70;
 
-/** Errors that retrying cannot cure: the report itself is unusable (a non-positive price, say). */
-const isDeterministic = (error: unknown) => error instanceof RangeError || error instanceof TypeError;
+/**
+ * Errors that retrying cannot cure: the report itself is unusable (a non-positive price, say), or the
+ * database refuses its data (SQLSTATE class 22 data exception, 23 integrity violation).
+ */
+const sqlState = (error: unknown): string => {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : '';
+};
+const isDeterministic = (error: unknown) =>
+  error instanceof RangeError || error instanceof TypeError || /^2[23]/.test(sqlState(error));
 
 /**
  * Applies the broker's execution reports to orders, executions and positions, in arrival order, each
@@ -37,6 +48,7 @@ const isDeterministic = (error: unknown) => error instanceof RangeError || error
 export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
+  private stopping = false;
 
   constructor(
     private readonly ledger: OrderLedger,
@@ -55,6 +67,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    this.stopping = true; // a report still retrying is left to reconciliation after the restart
     await this.queue;
   }
 
@@ -69,7 +82,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
         await this.handle(report);
         return;
       } catch (error) {
-        if (isDeterministic(error)) {
+        if (isDeterministic(error) || attempt + 1 >= MAX_ATTEMPTS || this.stopping) {
           await this.markForReconciliation(report, error);
           return;
         }

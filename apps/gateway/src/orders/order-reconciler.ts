@@ -129,7 +129,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       for (const { id, account_id } of due) {
         const wait = this.backoff.get(id);
         if (!wait || wait.until <= now) {
-          await this.reconcile(account_id, id);
+          // One order whose evidence cannot be applied must not stop the others.
+          await this.reconcile(account_id, id).catch((error: unknown) => {
+            this.backOff(id);
+            this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
+            this.logger.error(
+              { err: error, orderId: id, accountId: account_id, alert: 'order_unresolved' },
+              'reconciling an order failed; it waits for its next turn',
+            );
+          });
         }
       }
       await this.dataSource.query(
@@ -194,9 +202,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     if (unresolved && waiting && !found) {
       // Inside the in-flight window: look again on the next sweep, no alert yet.
     } else if (unresolved) {
-      const previous = this.backoff.get(orderId)?.delay ?? SWEEP_INTERVAL_MS;
-      const delay = Math.min(previous * 2, MAX_BACKOFF_MS);
-      this.backoff.set(orderId, { until: this.clock.now() + delay, delay });
+      this.backOff(orderId);
       this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
       this.logger.error(
         { orderId, accountId, reason: unresolved.reason, alert: 'order_unresolved' },
@@ -216,10 +222,16 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     return actions;
   }
 
+  private backOff(orderId: string): void {
+    const previous = this.backoff.get(orderId)?.delay ?? SWEEP_INTERVAL_MS;
+    const delay = Math.min(previous * 2, MAX_BACKOFF_MS);
+    this.backoff.set(orderId, { until: this.clock.now() + delay, delay });
+  }
+
   /** Sends a cancel asked for before the order was acknowledged, now that it works at the broker. */
   private async sendRequestedCancel(accountId: string, orderId: string): Promise<void> {
     try {
-      await this.orders.cancel(accountId, orderId);
+      await this.orders.cancel(accountId, orderId, { onlyIfRequested: true });
       this.logger.info({ orderId, accountId }, 'cancel requested before the acknowledgement sent');
     } catch (error) {
       this.logger.warn({ err: error, orderId, accountId }, 'requested cancel could not be sent');

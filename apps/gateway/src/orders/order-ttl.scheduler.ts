@@ -11,6 +11,8 @@ import { OrdersService } from './orders.service.js';
 /** First retry of a cancel the order could not take yet (a pending replace, a refused cancel); doubles. */
 const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 5_000;
+/** A cancel the broker keeps refusing is not hammered: after these refusals the order is left to an alert. */
+const MAX_REFUSALS = 5;
 
 /**
  * `ttlMs` (API.md): cancels an order that is still working `ttlMs` after it was placed (its durable
@@ -23,6 +25,7 @@ const MAX_RETRY_MS = 5_000;
 export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly retryDelays = new Map<string, number>();
+  private readonly refusals = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -75,12 +78,27 @@ export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestro
       }
       await this.orders.cancel(accountId, orderId);
       this.retryDelays.delete(orderId);
+      this.refusals.delete(orderId);
       this.logger.info({ orderId, accountId }, 'order canceled at the end of its time to live');
     } catch (error) {
       const delay = Math.min((this.retryDelays.get(orderId) ?? FIRST_RETRY_MS / 2) * 2, MAX_RETRY_MS);
       this.retryDelays.set(orderId, delay);
-      const expected = error instanceof ApiError && error.code === 'order.not_cancelable';
-      if (!expected) {
+      const notCancelable = error instanceof ApiError && error.code === 'order.not_cancelable';
+      // A pending replace settles by itself: wait for it as long as it takes. A broker refusal may not.
+      const refused = notCancelable && error.extra.orderStatus !== 'pending_replace';
+      if (refused) {
+        const count = (this.refusals.get(orderId) ?? 0) + 1;
+        this.refusals.set(orderId, count);
+        if (count >= MAX_REFUSALS) {
+          this.refusals.delete(orderId);
+          this.retryDelays.delete(orderId);
+          this.logger.error(
+            { orderId, accountId, refusals: count, alert: 'ttl_cancel_refused' },
+            'the broker keeps refusing the time-to-live cancel; the order is left working',
+          );
+          return;
+        }
+      } else if (!notCancelable) {
         this.logger.error({ err: error, orderId, accountId }, 'time-to-live cancel failed; retrying');
       }
       this.schedule(accountId, orderId, this.clock.now() + delay);

@@ -114,13 +114,16 @@ export class OrdersService {
    * cancel answers the current state. `422 order.not_cancelable` when the order is done, a replace is
    * pending, or the broker refuses the cancel (the order then stays as it was, with a `restated` event).
    */
-  async cancel(accountId: string, orderId: string): Promise<OrderDto> {
+  async cancel(accountId: string, orderId: string, options: { onlyIfRequested?: boolean } = {}): Promise<OrderDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await tx.findOrder(orderId);
       if (!order) {
         throw ApiError.orderNotFound(orderId);
       }
       const now = this.clock.now();
+      if (options.onlyIfRequested && order.cancelRequestedAt === null) {
+        return { order, send: false }; // already sent (or refused) by another instance or an earlier pass
+      }
       switch (order.status) {
         case 'pending_cancel':
           return { order, send: false };

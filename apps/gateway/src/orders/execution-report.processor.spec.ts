@@ -1,0 +1,126 @@
+import { Decimal, systemClock } from '@gateway/oms';
+import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
+import { pino } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { loadConfig } from '../config/config.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { createRedis } from '../redis/redis.provider.js';
+import { EventBus } from '../stream/event-bus.js';
+import { ExecutionReportProcessor } from './execution-report.processor.js';
+import { OrderLedger } from './order-ledger.js';
+
+/** Only what the processor uses of a broker: the report stream. */
+class ReportSource implements Pick<ExecutionClient, 'onExecutionReport'> {
+  private listener: ExecutionReportListener = () => undefined;
+  onExecutionReport(listener: ExecutionReportListener): () => void {
+    this.listener = listener;
+    return () => undefined;
+  }
+  emit(report: ExecutionReport): void {
+    this.listener(report);
+  }
+}
+
+let db: TestDatabase;
+let ledger: OrderLedger;
+let accountId: string;
+const redis = createRedis(REDIS_URL, 'spec');
+const subscriber = createRedis(REDIS_URL, 'spec-sub');
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ledger = new OrderLedger(db.dataSource);
+  accountId = (await new AccountsService(db.dataSource).ensurePaperAccount('reports')).id;
+  await Promise.all([redis.connect(), subscriber.connect()]);
+});
+afterAll(async () => {
+  redis.disconnect();
+  subscriber.disconnect();
+  await db?.drop();
+});
+
+async function pendingOrder(clientOrderId: string): Promise<string> {
+  const id = uuidv7();
+  await ledger.inAccount(accountId, (tx) =>
+    tx.insertOrder(
+      {
+        id,
+        clientOrderId,
+        accountId,
+        environment: 'paper',
+        symbol: 'SPY',
+        side: 'buy',
+        type: 'market',
+        timeInForce: 'day',
+        positionEffect: null,
+        quantity: new Decimal(10),
+        limitPrice: null,
+        stopPrice: null,
+        status: 'pending_new',
+        filledQuantity: new Decimal(0),
+        averageFillPrice: null,
+        filledNotional: new Decimal(0),
+        brokerOrderId: null,
+        rejectReason: null,
+        replacesOrderId: null,
+        replacedByOrderId: null,
+        ttlMs: null,
+        cancelRequestedAt: null,
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      },
+      'pending_new',
+      'paper',
+    ),
+  );
+  return id;
+}
+
+const report = (clientOrderId: string, execType: ExecutionReport['execType'], raw: unknown): ExecutionReport => ({
+  venue: 'paper',
+  execType,
+  clientOrderId,
+  brokerOrderId: `B-${clientOrderId}`,
+  symbol: 'SPY',
+  side: 'buy',
+  cumulativeQuantity: new Decimal(0),
+  leavesQuantity: new Decimal(10),
+  transactTime: Date.now(),
+  raw,
+});
+
+describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
+  it('does not let a report the database can never store hold up the reports behind it', async () => {
+    const config = loadConfig({ REDIS_PREFIX: redisPrefix() });
+    const logger = pino({ level: 'silent' });
+    const bus = new EventBus(redis, subscriber, logger, config);
+    const source = new ReportSource();
+    const processor = new ExecutionReportProcessor(
+      ledger,
+      bus,
+      new GatewayMetrics(),
+      source as unknown as ExecutionClient,
+      systemClock,
+      logger,
+    );
+    processor.onModuleInit();
+    const poisoned = await pendingOrder('poisoned');
+    const next = await pendingOrder('next');
+
+    // jsonb refuses a NUL character (SQLSTATE 22P05): no retry can ever store this payload.
+    source.emit(report(poisoned, 'new', { text: 'bad \u0000 byte' }));
+    source.emit(report(next, 'new', { ok: true }));
+    await processor.drained();
+
+    const rows: { id: string; status: string; needs_reconciliation: boolean }[] = await db.dataSource.query(
+      'SELECT id, status, needs_reconciliation FROM orders WHERE id = ANY($1)',
+      [[poisoned, next]],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(next)?.status).toBe('new');
+    expect(byId.get(poisoned)).toMatchObject({ status: 'pending_new', needs_reconciliation: true });
+  }, 15_000);
+});
