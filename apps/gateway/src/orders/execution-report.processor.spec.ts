@@ -1,9 +1,9 @@
 import { Decimal, systemClock } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
 import { pino } from 'pino';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
@@ -42,41 +42,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function pendingOrder(clientOrderId: string): Promise<string> {
-  const id = uuidv7();
-  await ledger.inAccount(accountId, (tx) =>
-    tx.insertOrder(
-      {
-        id,
-        clientOrderId,
-        accountId,
-        environment: 'paper',
-        symbol: 'SPY',
-        side: 'buy',
-        type: 'market',
-        timeInForce: 'day',
-        positionEffect: null,
-        quantity: new Decimal(10),
-        limitPrice: null,
-        stopPrice: null,
-        status: 'pending_new',
-        filledQuantity: new Decimal(0),
-        averageFillPrice: null,
-        filledNotional: new Decimal(0),
-        brokerOrderId: null,
-        rejectReason: null,
-        replacesOrderId: null,
-        replacedByOrderId: null,
-        ttlMs: null,
-        cancelRequestedAt: null,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      },
-      'pending_new',
-      'paper',
-    ),
-  );
-  return id;
+async function insertPendingOrder(clientOrderId: string): Promise<string> {
+  const order = pendingOrder(accountId, clientOrderId, '10');
+  await ledger.inAccount(accountId, (tx) => tx.insertOrder(order, 'pending_new', 'paper'));
+  return order.id;
 }
 
 const report = (clientOrderId: string, execType: ExecutionReport['execType'], raw: unknown): ExecutionReport => ({
@@ -107,8 +76,8 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
       logger,
     );
     processor.onModuleInit();
-    const poisoned = await pendingOrder('poisoned');
-    const next = await pendingOrder('next');
+    const poisoned = await insertPendingOrder('poisoned');
+    const next = await insertPendingOrder('next');
 
     // jsonb refuses a NUL character (SQLSTATE 22P05): no retry can ever store this payload.
     source.emit(report(poisoned, 'new', { text: 'bad \u0000 byte' }));

@@ -1,7 +1,7 @@
-import { Decimal } from '@gateway/oms';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { OrderLedger } from './order-ledger.js';
 
@@ -18,32 +18,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const newOrder = (n: number) => ({
-  id: uuidv7(),
-  clientOrderId: `c-${n}`,
-  accountId,
-  environment: 'paper' as const,
-  symbol: 'SPY',
-  side: 'buy' as const,
-  type: 'market' as const,
-  timeInForce: 'day' as const,
-  positionEffect: null,
-  quantity: new Decimal(1),
-  limitPrice: null,
-  stopPrice: null,
-  status: 'pending_new' as const,
-  filledQuantity: new Decimal(0),
-  averageFillPrice: null,
-  filledNotional: new Decimal(0),
-  brokerOrderId: null,
-  rejectReason: null,
-  replacesOrderId: null,
-  replacedByOrderId: null,
-  ttlMs: null,
-  cancelRequestedAt: null,
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-});
+const newOrder = (n: number) => pendingOrder(accountId, `c-${n}`);
 
 describe('OrderLedger (real PostgreSQL)', () => {
   it('hands out a gapless per-account seq to concurrent transactions', async () => {
