@@ -30,6 +30,33 @@ export type SubmitResult =
   | { readonly kind: 'rejected'; readonly reason: string; readonly raw: unknown }
   | { readonly kind: 'unknown'; readonly reason: string };
 
+/**
+ * CancelReplace (FIX OrderCancelReplaceRequest, 35=G; Alpaca `PATCH /v2/orders/{id}`): replaces a working
+ * order by a new one. `quantity` is the new total of the order chain (FIX OrderQty: it includes what the
+ * old order has already filled); the venue books the replacement for `quantity` minus the old order's
+ * filled quantity at the moment it acts, and refuses when that is not positive. Prices not given keep the
+ * old order's. The old order ends `replaced`; the replacement is a new order with its own client order id.
+ */
+export interface ReplaceOrderCommand {
+  /** The order being replaced: the gateway's id, as sent when it was submitted. */
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string;
+  /** The replacement's client order id (the gateway's id of the new order). */
+  readonly newClientOrderId: string;
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  readonly stopPrice: Decimal | null;
+}
+
+/**
+ * The broker's answer to a replace. `accepted` carries the replacement's broker order id and the quantity
+ * the venue booked it for (new total minus what the old order had filled when the venue acted).
+ */
+export type ReplaceResult =
+  | { readonly kind: 'accepted'; readonly brokerOrderId: string; readonly quantity: Decimal; readonly raw: unknown }
+  | { readonly kind: 'rejected'; readonly reason: string; readonly raw: unknown }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
 export type CancelResult =
   | { readonly kind: 'accepted'; readonly raw: unknown }
   | { readonly kind: 'rejected'; readonly reason: string; readonly raw: unknown }
@@ -48,6 +75,7 @@ export interface ExecutionClient {
   readonly supportsClientOrderId: boolean;
   submitOrder(command: SubmitOrderCommand, signal?: AbortSignal): Promise<SubmitResult>;
   cancelOrder(command: CancelOrderCommand, signal?: AbortSignal): Promise<CancelResult>;
+  replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult>;
   /** Reconciliation: the broker's view of one order by our client order id; null when it has none. */
   getOrderByClientOrderId(clientOrderId: string): Promise<OrderStatusReport | null>;
   /** Reconciliation: orders created at or after `sinceMs` (epoch ms). */

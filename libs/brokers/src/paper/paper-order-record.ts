@@ -1,7 +1,13 @@
 import type { OrderSide, OrderType, TimeInForce } from '@gateway/oms';
 
-/** Status of an order in the paper venue's book (a subset of OrderStatusReport['status']). */
-export type PaperOrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled';
+/**
+ * Status of an order in the paper venue's book (a subset of OrderStatusReport['status']).
+ * - `new`, `partially_filled`: working (in the book).
+ * - `filled`: done; also reached by a late fill of a canceled or replaced order.
+ * - `canceled`: done, by the client, IOC/FOK, or the venue; a late fill may still add to it.
+ * - `replaced`: done, replaced by a new order (CancelReplace); a late fill may still add to it.
+ */
+export type PaperOrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled' | 'replaced';
 
 /** One fill of a paper order, JSON-serialisable. Decimals are canonical decimal strings. */
 export interface PaperFillRecord {
@@ -17,6 +23,14 @@ export interface PaperFillRecord {
   readonly reportedAt: number;
   /** `taker`: against the displayed quote at its price; `maker`: a resting limit order at its own price. */
   readonly liquidity: 'taker' | 'maker';
+}
+
+/** One fill as the venue lists it: the fill record with the order it belongs to (plain JSON). */
+export interface PaperFillListing extends PaperFillRecord {
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
 }
 
 /**
@@ -40,7 +54,7 @@ export interface PaperOrderRecord {
   readonly triggered: boolean;
   /** Limit orders: whether the order rests on the book, so that it fills at its own limit price. */
   readonly resting: boolean;
-  /** Why the order was canceled, in the venue's words; null otherwise. */
+  /** Why the order was canceled (or what replaced it), in the venue's words; null otherwise. */
   readonly reason: string | null;
   /** Epoch ms on the venue's clock. */
   readonly createdAt: number;

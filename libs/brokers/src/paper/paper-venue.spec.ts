@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
-import type { SubmitOrderCommand } from '../execution-client.js';
+import type { ReplaceOrderCommand, SubmitOrderCommand, SubmitResult } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
 import { zonedTimeToEpochMs } from './exchange-time.js';
 import { resolveMarketDataDir } from './market-data-dir.js';
@@ -441,5 +441,244 @@ describe('PaperVenue', () => {
     expect(await venue.getOrderByClientOrderId('aborted')).toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(await venue.getOrderByClientOrderId('aborted')).toMatchObject({ status: 'filled' });
+  });
+});
+
+const brokerId = (result: SubmitResult): string => {
+  if (result.kind !== 'accepted') {
+    throw new Error(`expected accepted, got ${JSON.stringify(result)}`);
+  }
+  return result.brokerOrderId;
+};
+
+describe('PaperVenue replace', () => {
+  it('replaces a partially filled order: books the new total minus the filled quantity, and only the new one works', async () => {
+    const { replay, venue, reports } = paperAt('09:30:05');
+    const quote = quoteAt(spyQuotes, T0930_05);
+    // Takes the displayed ask size at once; 1000 stay working (no new quote while paused).
+    const first = order({
+      clientOrderId: 'chain-1',
+      type: 'limit',
+      limitPrice: quote.ask,
+      quantity: quote.askSize.plus(1000),
+    });
+    const oldId = brokerId(await venue.submitOrder(first));
+    expect((await venue.getOrderByClientOrderId('chain-1'))!.filledQuantity.equals(quote.askSize)).toBe(true);
+
+    const command: ReplaceOrderCommand = {
+      clientOrderId: 'chain-1',
+      brokerOrderId: oldId,
+      newClientOrderId: 'chain-2',
+      quantity: quote.askSize.plus(500),
+      limitPrice: quote.bid,
+      stopPrice: null,
+    };
+    const result = await venue.replaceOrder(command);
+    expect(result.kind).toBe('accepted');
+    const newId = result.kind === 'accepted' ? result.brokerOrderId : '';
+    expect(newId).not.toBe(oldId);
+    expect(result.kind === 'accepted' && result.quantity.toFixed()).toBe('500');
+
+    expect(reports.map((r) => [r.execType, r.clientOrderId])).toEqual([
+      ['new', 'chain-1'],
+      ['trade', 'chain-1'],
+      ['replaced', 'chain-1'],
+      ['new', 'chain-2'],
+    ]);
+    const [, , replaced, booked] = reports as [ExecutionReport, ExecutionReport, ExecutionReport, ExecutionReport];
+    expect(replaced.brokerOrderId).toBe(oldId);
+    expect(replaced.cumulativeQuantity.equals(quote.askSize)).toBe(true);
+    expect(replaced.leavesQuantity.toFixed()).toBe('0');
+    expect(replaced.raw).toMatchObject({
+      event: 'replaced',
+      replacement: { brokerOrderId: newId, clientOrderId: 'chain-2' },
+    });
+    expect(booked.brokerOrderId).toBe(newId);
+    expect(booked.leavesQuantity.toFixed()).toBe('500');
+    expect(booked.cumulativeQuantity.toFixed()).toBe('0');
+
+    const listed = await venue.listOrders(0);
+    expect(listed.map((o) => [o.clientOrderId, o.status, o.quantity.toFixed(), o.limitPrice?.toFixed()])).toEqual([
+      ['chain-1', 'replaced', quote.askSize.plus(1000).toFixed(), quote.ask.toFixed()],
+      ['chain-2', 'new', '500', quote.bid.toFixed()],
+    ]);
+    expect(listed[1]).toMatchObject({ symbol: 'SPY', side: 'buy', type: 'limit', brokerOrderId: newId });
+    expect(venue.receivedReplaces()).toEqual([command]);
+
+    // The replaced order takes nothing more; the replacement rests at its bid and fills there.
+    replay.stepTo('09:31:00');
+    const later = fills(reports).slice(1);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((r) => r.clientOrderId === 'chain-2' && r.execution!.price.equals(quote.bid))).toBe(true);
+    expect((await venue.getOrderByClientOrderId('chain-1'))!.filledQuantity.equals(quote.askSize)).toBe(true);
+  });
+
+  it('keeps the old prices when the command gives none, and matches the replacement right after the answer', async () => {
+    const { venue, reports } = paperAt('09:30:05');
+    const quote = quoteAt(spyQuotes, T0930_05);
+    const resting = order({ clientOrderId: 'keep-1', type: 'limit', limitPrice: quote.bid });
+    const oldId = brokerId(await venue.submitOrder(resting));
+    const kept = await venue.replaceOrder({
+      clientOrderId: 'keep-1',
+      brokerOrderId: oldId,
+      newClientOrderId: 'keep-2',
+      quantity: new Decimal(200),
+      limitPrice: null,
+      stopPrice: null,
+    });
+    expect(kept).toMatchObject({ kind: 'accepted' });
+    expect(await venue.getOrderByClientOrderId('keep-2')).toMatchObject({ status: 'new', limitPrice: quote.bid });
+
+    const pending = venue.replaceOrder({
+      clientOrderId: 'keep-2',
+      brokerOrderId: kept.kind === 'accepted' ? kept.brokerOrderId : '',
+      newClientOrderId: 'keep-3',
+      quantity: new Decimal(100),
+      limitPrice: quote.ask, // now marketable
+      stopPrice: null,
+    });
+    expect(reports.map((r) => r.execType)).toEqual(['new', 'replaced', 'new']); // nothing before the latency
+    expect(await pending).toMatchObject({ kind: 'accepted' });
+    expect(reports.slice(3).map((r) => [r.execType, r.clientOrderId])).toEqual([
+      ['replaced', 'keep-2'],
+      ['new', 'keep-3'],
+      ['trade', 'keep-3'],
+    ]);
+    expect(fillView(reports.at(-1)!)).toMatchObject({ price: quote.ask.toFixed(), quantity: '100' });
+  });
+
+  it('rejects a replace of a done or unknown order, a known new client order id, a total not above the filled quantity and invalid prices', async () => {
+    const { venue, reports } = paperAt('09:30:05');
+    const quote = quoteAt(spyQuotes, T0930_05);
+    const replace = (
+      fields: Partial<ReplaceOrderCommand> & Pick<ReplaceOrderCommand, 'clientOrderId' | 'brokerOrderId'>,
+    ) =>
+      venue.replaceOrder({
+        newClientOrderId: `new-${(sequence += 1)}`,
+        quantity: new Decimal(100),
+        limitPrice: null,
+        stopPrice: null,
+        ...fields,
+      });
+
+    const filled = order();
+    const filledId = brokerId(await venue.submitOrder(filled));
+    expect(await replace({ clientOrderId: filled.clientOrderId, brokerOrderId: filledId })).toMatchObject({
+      kind: 'rejected',
+      reason: 'order already filled',
+    });
+
+    const canceled = order({ type: 'limit', limitPrice: quote.bid });
+    const canceledId = brokerId(await venue.submitOrder(canceled));
+    await venue.cancelOrder({ clientOrderId: canceled.clientOrderId, brokerOrderId: canceledId });
+    expect(await replace({ clientOrderId: canceled.clientOrderId, brokerOrderId: canceledId })).toMatchObject({
+      reason: 'order already canceled',
+    });
+
+    const working = order({ clientOrderId: 'work', type: 'limit', limitPrice: quote.bid });
+    const workingId = brokerId(await venue.submitOrder(working));
+    const ids = { clientOrderId: 'work', brokerOrderId: workingId };
+    expect(await replace({ ...ids, newClientOrderId: filled.clientOrderId })).toMatchObject({
+      reason: 'duplicate client order id',
+    });
+    expect(await replace({ ...ids, newClientOrderId: 'work' })).toMatchObject({ reason: 'duplicate client order id' });
+    venue.forceFill('work', new Decimal(40));
+    expect(await replace({ ...ids, quantity: new Decimal(40) })).toMatchObject({
+      reason: 'new quantity does not exceed the filled quantity',
+    });
+    expect(await replace({ ...ids, stopPrice: new Decimal(170) })).toMatchObject({
+      reason: 'no stop price allowed for a limit order',
+    });
+    expect(await replace({ ...ids, limitPrice: new Decimal(-1) })).toMatchObject({ reason: 'prices must be positive' });
+    expect(await replace({ clientOrderId: 'other', brokerOrderId: workingId })).toMatchObject({
+      reason: 'client order id does not match the order',
+    });
+    expect(await replace({ clientOrderId: 'nope', brokerOrderId: 'nope' })).toMatchObject({
+      reason: 'order not found',
+    });
+    const market = order({ type: 'stop', stopPrice: quote.ask.plus(5) });
+    const marketId = brokerId(await venue.submitOrder(market));
+    expect(
+      await replace({ clientOrderId: market.clientOrderId, brokerOrderId: marketId, limitPrice: new Decimal(1) }),
+    ).toMatchObject({ reason: 'no limit price allowed for a stop order' });
+
+    // Nothing was replaced: the working order is as it was, and a successful replace ends it `replaced`.
+    expect(reports.some((r) => r.execType === 'replaced')).toBe(false);
+    expect(await venue.getOrderByClientOrderId('work')).toMatchObject({ status: 'partially_filled' });
+    expect(await replace({ ...ids, newClientOrderId: 'work-2' })).toMatchObject({ kind: 'accepted' });
+    expect(await replace({ ...ids, newClientOrderId: 'work-3' })).toMatchObject({ reason: 'order already replaced' });
+    expect(venue.receivedReplaces()).toHaveLength(12);
+  });
+});
+
+describe('PaperVenue test hooks', () => {
+  it('forceFill fills a working order at its limit (or the quote) through the normal fill path', async () => {
+    const store = new InMemoryPaperVenueStore();
+    const { venue, reports } = paperAt('09:30:05', { store });
+    const quote = quoteAt(spyQuotes, T0930_05);
+    const resting = order({ clientOrderId: 'hook', type: 'limit', limitPrice: quote.bid });
+    await venue.submitOrder(resting);
+
+    venue.forceFill('hook', new Decimal(30));
+    const fill = reports.at(-1)!;
+    expect(fill).toMatchObject({ execType: 'trade', clientOrderId: 'hook' });
+    expect(fillView(fill)).toMatchObject({ price: quote.bid.toFixed(), quantity: '30' });
+    expect(fill.leavesQuantity.toFixed()).toBe('70');
+    venue.forceFill('hook', new Decimal(10), new Decimal('167.01'));
+    expect(fillView(reports.at(-1)!).price).toBe('167.01');
+    expect((await venue.listFills(0)).map((f) => f.quantity.toFixed())).toEqual(['30', '10']);
+    await venue.flush();
+    expect((await store.load())[0]).toMatchObject({ status: 'partially_filled', filledQuantity: '40' });
+
+    expect(() => venue.forceFill('hook', new Decimal(61))).toThrow(/overfill/);
+    expect(() => venue.forceFill('hook', new Decimal(0))).toThrow(/positive/);
+    expect(() => venue.forceFill('ghost', new Decimal(1))).toThrow(/unknown order/);
+    venue.forceFill('hook', new Decimal(60));
+    expect(await venue.getOrderByClientOrderId('hook')).toMatchObject({ status: 'filled' });
+    expect(() => venue.forceFill('hook', new Decimal(1))).toThrow(Error);
+
+    // A stop order has no limit: the current ask.
+    await venue.submitOrder(order({ clientOrderId: 'stop', type: 'stop', stopPrice: quote.ask.plus(5) }));
+    venue.forceFill('stop', new Decimal(5));
+    expect(fillView(reports.at(-1)!)).toMatchObject({ price: quote.ask.toFixed(), quantity: '5' });
+  });
+
+  it('lateFill fills a canceled or replaced order: trade report with leaves 0, listed, filled only when complete', async () => {
+    const { venue, reports } = paperAt('09:30:05');
+    const quote = quoteAt(spyQuotes, T0930_05);
+    const resting = order({ clientOrderId: 'late', type: 'limit', limitPrice: quote.bid });
+    const id = brokerId(await venue.submitOrder(resting));
+    expect(() => venue.lateFill('late', new Decimal(1))).toThrow(/not canceled or replaced/);
+    await venue.cancelOrder({ clientOrderId: 'late', brokerOrderId: id });
+
+    venue.lateFill('late', new Decimal(40));
+    expect(reports.map((r) => r.execType)).toEqual(['new', 'canceled', 'trade']);
+    const late = reports.at(-1)!;
+    expect(fillView(late)).toMatchObject({ price: quote.bid.toFixed(), quantity: '40' });
+    expect(late.cumulativeQuantity.toFixed()).toBe('40');
+    expect(late.leavesQuantity.toFixed()).toBe('0');
+    expect(await venue.getOrderByClientOrderId('late')).toMatchObject({ status: 'canceled' });
+    expect((await venue.listFills(0)).map((f) => [f.clientOrderId, f.quantity.toFixed()])).toEqual([['late', '40']]);
+
+    expect(() => venue.lateFill('late', new Decimal(61))).toThrow(/overfill/);
+    venue.lateFill('late', new Decimal(60));
+    expect(await venue.getOrderByClientOrderId('late')).toMatchObject({ status: 'filled' });
+    expect(() => venue.lateFill('late', new Decimal(1))).toThrow(Error);
+    expect(() => venue.lateFill('nobody', new Decimal(1))).toThrow(/unknown order/);
+
+    const replacedOrder = order({ clientOrderId: 'old', type: 'limit', limitPrice: quote.bid });
+    const oldId = brokerId(await venue.submitOrder(replacedOrder));
+    await venue.replaceOrder({
+      clientOrderId: 'old',
+      brokerOrderId: oldId,
+      newClientOrderId: 'young',
+      quantity: new Decimal(100),
+      limitPrice: null,
+      stopPrice: null,
+    });
+    venue.lateFill('old', new Decimal(25), new Decimal('167.5'));
+    expect(await venue.getOrderByClientOrderId('old')).toMatchObject({ status: 'replaced' });
+    expect(reports.at(-1)).toMatchObject({ execType: 'trade', clientOrderId: 'old' });
+    expect(reports.at(-1)!.leavesQuantity.toFixed()).toBe('0');
   });
 });

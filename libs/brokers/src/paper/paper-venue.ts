@@ -16,19 +16,21 @@ import type {
   CancelResult,
   ExecutionClient,
   ExecutionReportListener,
+  ReplaceOrderCommand,
+  ReplaceResult,
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
 import type { Quote } from '../market-data.js';
 import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
 import type { MarketReplay } from './market-replay.js';
-import type { PaperFillRecord, PaperOrderRecord, PaperOrderStatus } from './paper-order-record.js';
+import type { PaperFillListing, PaperFillRecord, PaperOrderRecord, PaperOrderStatus } from './paper-order-record.js';
 import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
 import type { TradePrint } from './trade-print.js';
 
 /** Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5, in-memory store, system clock, errors to console.error. */
 export interface PaperVenueConfig {
-  /** Wall-clock ms between a request and the venue's answer (submit and cancel). */
+  /** Wall-clock ms between a request and the venue's answer (submit, cancel and replace). */
   readonly ackLatencyMs?: number;
   readonly store?: PaperVenueStore;
   /** The venue's own clock (epoch ms): order `createdAt`, report `transactTime`, the `sinceMs` filters. */
@@ -40,11 +42,19 @@ export interface PaperVenueConfig {
 /** The `raw` payload of every paper ExecutionReport: the venue's own view, plain JSON. */
 export interface PaperReportPayload {
   readonly venue: 'paper';
-  readonly event: 'new' | 'fill' | 'canceled';
+  readonly event: 'new' | 'fill' | 'canceled' | 'replaced';
   /** The order after the event, without its fills. */
   readonly order: Omit<PaperOrderRecord, 'fills'>;
   readonly fill?: PaperFillRecord;
+  /** On a `replaced` event: the order that replaced this one. */
+  readonly replacement?: { readonly brokerOrderId: string; readonly clientOrderId: string };
 }
+
+/** One request as it reaches the venue (what the fault-injection steps match on). */
+export type VenueRequest =
+  | { readonly kind: 'submit'; readonly command: SubmitOrderCommand }
+  | { readonly kind: 'cancel'; readonly command: CancelOrderCommand }
+  | { readonly kind: 'replace'; readonly command: ReplaceOrderCommand };
 
 /** What the venue does with one request: the answer, and what happens at the venue right after it. */
 export interface HandledRequest<R> {
@@ -114,6 +124,11 @@ function workingLimit(order: BookOrder): Decimal | null {
 function reachesStop(order: BookOrder, price: Decimal): boolean {
   const stop = order.stopPrice;
   return stop !== null && (order.side === 'buy' ? price.greaterThanOrEqualTo(stop) : price.lessThanOrEqualTo(stop));
+}
+
+function orderView(order: BookOrder): Omit<PaperOrderRecord, 'fills'> {
+  const { fills: _fills, ...view } = toRecord(order);
+  return view;
 }
 
 function toRecord(order: BookOrder): PaperOrderRecord {
@@ -186,10 +201,13 @@ function fromRecord(record: PaperOrderRecord): BookOrder {
  *   An arriving stop is checked against the last trade (or the quote) at once. Once triggered it works as
  *   a market / limit order arriving at that moment.
  * - Orders never expire: a day order stays working across replay loops until filled or canceled.
+ * - Replace (CancelReplace): the old order ends `replaced` and a new order, with the new client order id,
+ *   is booked for the new total minus what the old one had filled; it is activated like a submit.
  *
- * The request handling is split into small protected steps (schedule, respond, emitReport, handleSubmit,
- * handleCancel) so that a subclass can inject faults (a late or lost answer, a 5xx after accepting,
- * duplicated or reordered reports, a fill after a cancel).
+ * The request handling is split into small protected steps (roundTrip, exchange, arrive, schedule,
+ * respond, emitReport, handleSubmit, handleCancel, handleReplace) so that a subclass can inject faults
+ * (a late or lost answer, a 5xx after accepting, duplicated or reordered reports, a fill after a cancel);
+ * see FaultyVenue. `forceFill` and `lateFill` are test hooks.
  */
 export class PaperVenue implements ExecutionClient {
   readonly venue = 'paper';
@@ -197,8 +215,9 @@ export class PaperVenue implements ExecutionClient {
 
   protected readonly ackLatencyMs: number;
   protected readonly clock: Clock;
+  /** Receives store errors, errors thrown by report listeners and bugs while handling a request. */
+  protected readonly onError: (error: unknown) => void;
   private readonly store: PaperVenueStore;
-  private readonly onError: (error: unknown) => void;
   private readonly ordersById = new Map<string, BookOrder>();
   private readonly ordersByClientId = new Map<string, BookOrder>();
   /** Working orders by symbol, in time priority. */
@@ -206,6 +225,7 @@ export class PaperVenue implements ExecutionClient {
   private readonly fillLog: { readonly order: BookOrder; readonly fill: PaperFillRecord }[] = [];
   private readonly sides = new Map<string, SideVersions>();
   private readonly received: SubmitOrderCommand[] = [];
+  private readonly receivedReplaceCommands: ReplaceOrderCommand[] = [];
   private readonly listeners = new Set<ExecutionReportListener>();
   private readonly unsubscribe: (() => void)[];
   private saving: Promise<void> = Promise.resolve();
@@ -237,8 +257,8 @@ export class PaperVenue implements ExecutionClient {
     if (signal?.aborted) {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
-    this.received.push(command);
     return this.roundTrip<SubmitResult>(
+      { kind: 'submit', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
       () => this.handleSubmit(command),
@@ -254,9 +274,31 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<CancelResult>(
+      { kind: 'cancel', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
       () => this.handleCancel(command),
+    );
+  }
+
+  /**
+   * Replaces a working order (found by broker order id, else by client order id; the client order id must
+   * match). After the ack latency: `accepted` with the replacement's broker order id and booked quantity
+   * (the new total minus what the old order has filled), then a `replaced` report of the old order and a
+   * `new` report of the replacement, which is matched right after the answer like a submit. `rejected`
+   * when the order is unknown or not working (`order already filled`...), the new client order id is
+   * known (`duplicate client order id`), the new total does not exceed the filled quantity, or the prices
+   * are invalid for the order type (a null price keeps the old order's). Aborts as for submitOrder.
+   */
+  replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult> {
+    if (signal?.aborted) {
+      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+    }
+    return this.roundTrip<ReplaceResult>(
+      { kind: 'replace', command },
+      signal,
+      (reason) => ({ kind: 'unknown', reason }),
+      () => this.handleReplace(command),
     );
   }
 
@@ -278,19 +320,17 @@ export class PaperVenue implements ExecutionClient {
    */
   listFills(sinceMs: number): Promise<FillReport[]> {
     return Promise.resolve(
-      this.fillLog
-        .filter(({ fill }) => fill.reportedAt >= sinceMs)
-        .map(({ order, fill }) => ({
-          brokerExecutionId: fill.brokerExecutionId,
-          quantity: new Decimal(fill.quantity),
-          price: new Decimal(fill.price),
-          executedAt: fill.executedAt,
-          clientOrderId: order.clientOrderId,
-          brokerOrderId: order.brokerOrderId,
-          symbol: order.symbol,
-          side: order.side,
-          raw: { ...fill },
-        })),
+      this.fillRecords(sinceMs).map((listing) => ({
+        brokerExecutionId: listing.brokerExecutionId,
+        quantity: new Decimal(listing.quantity),
+        price: new Decimal(listing.price),
+        executedAt: listing.executedAt,
+        clientOrderId: listing.clientOrderId,
+        brokerOrderId: listing.brokerOrderId,
+        symbol: listing.symbol,
+        side: listing.side,
+        raw: listing,
+      })),
     );
   }
 
@@ -303,9 +343,69 @@ export class PaperVenue implements ExecutionClient {
 
   // ---- venue state ----
 
-  /** Every SubmitOrderCommand the venue received (duplicates and rejected ones included), in order. */
+  /** Every SubmitOrderCommand that reached the venue (duplicates and rejected ones included), in order. */
   receivedOrders(): readonly SubmitOrderCommand[] {
     return [...this.received];
+  }
+
+  /** Every ReplaceOrderCommand that reached the venue (rejected ones included), in order. */
+  receivedReplaces(): readonly ReplaceOrderCommand[] {
+    return [...this.receivedReplaceCommands];
+  }
+
+  /** The venue's record of one order (plain JSON, with its fills), by client order id; null when unknown. */
+  orderRecord(clientOrderId: string): PaperOrderRecord | null {
+    const order = this.ordersByClientId.get(clientOrderId);
+    return order === undefined ? null : toRecord(order);
+  }
+
+  /** The venue's records of the orders created at or after `sinceMs` on its clock, oldest first. */
+  orderRecords(sinceMs: number): PaperOrderRecord[] {
+    return [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map(toRecord);
+  }
+
+  /** Fills that happened at or after `sinceMs` on the venue's clock (`reportedAt`), in order, as plain JSON. */
+  fillRecords(sinceMs: number): PaperFillListing[] {
+    return this.fillLog
+      .filter(({ fill }) => fill.reportedAt >= sinceMs)
+      .map(({ order, fill }) => ({
+        ...fill,
+        clientOrderId: order.clientOrderId,
+        brokerOrderId: order.brokerOrderId,
+        symbol: order.symbol,
+        side: order.side,
+      }));
+  }
+
+  /**
+   * Test hook: fills `quantity` of a working order now, through the normal fill path (a `trade` report,
+   * the fills log, persistence). `price` defaults to the order's limit price, else the current quote's
+   * ask (buy) or bid (sell). Throws Error for an unknown or no longer working order, a non-positive
+   * quantity, a quantity above what is left (never clamped: a test asking for an overfill is wrong), or
+   * when no price is given and none is available.
+   */
+  forceFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
+    const order = this.hookTarget('forceFill', clientOrderId, quantity);
+    if (!isWorking(order)) {
+      throw new Error(`forceFill: order ${clientOrderId} is ${order.status}, not working (use lateFill)`);
+    }
+    this.fillNow(order, quantity, price);
+  }
+
+  /**
+   * Test hook: a fill that raced a cancel or replace at the exchange and arrives after it. Applies
+   * `quantity` to an order that is no longer working (`canceled` or `replaced`): the filled quantity
+   * grows, the status becomes `filled` when complete and stays otherwise, a `trade` report (leaves 0) is
+   * emitted and the fill is listed by listFills. `price` defaults as for forceFill. Throws Error for an
+   * unknown order, a working or already filled order, a non-positive quantity, or a quantity above what
+   * the order has not filled (never clamped).
+   */
+  lateFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
+    const order = this.hookTarget('lateFill', clientOrderId, quantity);
+    if (order.status !== 'canceled' && order.status !== 'replaced') {
+      throw new Error(`lateFill: order ${clientOrderId} is ${order.status}, not canceled or replaced`);
+    }
+    this.fillNow(order, quantity, price);
   }
 
   /**
@@ -314,7 +414,7 @@ export class PaperVenue implements ExecutionClient {
    * Throws Error when the venue has already received an order.
    */
   async restore(): Promise<number> {
-    if (this.received.length > 0 || this.ordersById.size > 0) {
+    if (this.received.length > 0 || this.receivedReplaceCommands.length > 0 || this.ordersById.size > 0) {
       throw new Error('PaperVenue.restore() must run before the venue receives any order');
     }
     const records = await this.store.load();
@@ -348,11 +448,12 @@ export class PaperVenue implements ExecutionClient {
   // ---- request steps (override points for fault injection) ----
 
   /**
-   * One request/response round trip: the venue handles the request after the ack latency and the answer
-   * goes back through `respond`; then the venue carries on (`after`). An abort answers `unknown` at once.
-   * A bug while handling answers `unknown` and goes to onError.
+   * One request/response round trip, the caller's side: the request goes through `exchange` and its
+   * answer settles the promise (through `respond`). An abort answers `unknown` at once; the venue may
+   * still act on the request, as a real broker would.
    */
   protected roundTrip<R>(
+    request: VenueRequest,
     signal: AbortSignal | undefined,
     unknown: (reason: string) => R,
     handle: () => HandledRequest<R>,
@@ -368,23 +469,68 @@ export class PaperVenue implements ExecutionClient {
       };
       const onAbort = (): void => settle(unknown('aborted while waiting for the venue'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.schedule(this.ackLatencyMs, () => {
-        let handled: HandledRequest<R>;
-        try {
-          handled = handle();
-        } catch (error) {
-          this.onError(error);
-          settle(unknown('paper venue internal error'));
-          return;
-        }
-        this.respond(settle, handled.result);
-        try {
-          handled.after?.();
-        } catch (error) {
-          this.onError(error);
-        }
-      });
+      this.exchange(request, unknown, handle, (result) => this.respond(settle, result));
     });
+  }
+
+  /**
+   * The venue's side of a round trip: the request arrives, the venue acts on it after the ack latency,
+   * answers through `answer`, then carries on (`after`).
+   */
+  protected exchange<R>(
+    request: VenueRequest,
+    unknown: (reason: string) => R,
+    handle: () => HandledRequest<R>,
+    answer: (result: R) => void,
+  ): void {
+    this.arrive(request);
+    this.schedule(this.ackLatencyMs, () => {
+      const handled = this.act(unknown, handle);
+      answer(handled.result);
+      this.carryOn(handled);
+    });
+  }
+
+  /** A request reaching the venue: submits and replaces are counted (receivedOrders, receivedReplaces). */
+  protected arrive(request: VenueRequest): void {
+    switch (request.kind) {
+      case 'submit':
+        this.received.push(request.command);
+        return;
+      case 'replace':
+        this.receivedReplaceCommands.push(request.command);
+        return;
+      case 'cancel':
+        return;
+    }
+  }
+
+  /** Runs a request handler; a bug while handling answers `unknown` and goes to onError. */
+  protected act<R>(unknown: (reason: string) => R, handle: () => HandledRequest<R>): HandledRequest<R> {
+    try {
+      return handle();
+    } catch (error) {
+      this.onError(error);
+      return { result: unknown('paper venue internal error') };
+    }
+  }
+
+  /** Runs what the venue does after answering; a bug goes to onError. */
+  protected carryOn(handled: HandledRequest<unknown>): void {
+    try {
+      handled.after?.();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /**
+   * The venue's record of the order a cancel or replace is about: by broker order id, else by client order
+   * id (null when unknown). The client order id is not checked here.
+   */
+  protected lookupOrder(brokerOrderId: string, clientOrderId: string): PaperOrderRecord | null {
+    const order = this.ordersById.get(brokerOrderId) ?? this.ordersByClientId.get(clientOrderId);
+    return order === undefined ? null : toRecord(order);
   }
 
   /** Runs `action` after `delayMs` wall-clock ms. */
@@ -423,40 +569,10 @@ export class PaperVenue implements ExecutionClient {
     if (invalid !== null) {
       return reject(invalid);
     }
-    const now = this.clock.now();
-    const order: BookOrder = {
-      brokerOrderId: randomUUID(),
-      clientOrderId: command.clientOrderId,
-      symbol: command.symbol,
-      side: command.side,
-      type: command.type,
-      timeInForce: command.timeInForce,
-      quantity: command.quantity,
-      limitPrice: command.limitPrice,
-      stopPrice: command.stopPrice,
-      createdAt: now,
-      status: 'new',
-      filledQuantity: ZERO,
-      averageFillPrice: null,
-      filledNotional: ZERO,
-      triggered: false,
-      resting: false,
-      reason: null,
-      updatedAt: now,
-      fills: [],
-      offerVersionUsed: -1,
-    };
-    this.ordersById.set(order.brokerOrderId, order);
-    this.ordersByClientId.set(order.clientOrderId, order);
-    this.bookFor(order.symbol).set(order.brokerOrderId, order);
-    this.persist(order);
-    this.emitReport(this.report(order, 'new', {}));
+    const order = this.book(command);
     return {
-      result: {
-        kind: 'accepted',
-        brokerOrderId: order.brokerOrderId,
-        raw: { status: 'new', brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId },
-      },
+      // raw: the venue's record of the new order as it answered (what the HTTP fake answers with).
+      result: { kind: 'accepted', brokerOrderId: order.brokerOrderId, raw: orderView(order) },
       after: () => this.activate(order),
     };
   }
@@ -488,6 +604,139 @@ export class PaperVenue implements ExecutionClient {
         }
       },
     };
+  }
+
+  /**
+   * The venue receiving a replace: check, end the old order `replaced`, book the replacement (reports
+   * `replaced` then `new`), answer; match the replacement right after the answer.
+   */
+  protected handleReplace(command: ReplaceOrderCommand): HandledRequest<ReplaceResult> {
+    const reject = (reason: string): HandledRequest<ReplaceResult> => ({
+      result: {
+        kind: 'rejected',
+        reason,
+        raw: { status: 'replace_rejected', clientOrderId: command.clientOrderId, reason },
+      },
+    });
+    const old = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
+    if (old === undefined) {
+      return reject('order not found');
+    }
+    if (old.clientOrderId !== command.clientOrderId) {
+      return reject('client order id does not match the order');
+    }
+    if (!isWorking(old)) {
+      return reject(`order already ${old.status}`);
+    }
+    if (this.ordersByClientId.has(command.newClientOrderId)) {
+      return reject('duplicate client order id');
+    }
+    if (!command.quantity.isFinite()) {
+      return reject('quantity must be positive');
+    }
+    // FIX OrderQty on a replace is the chain's new total: the replacement works what is left of it.
+    const quantity = command.quantity.minus(old.filledQuantity);
+    if (!quantity.greaterThan(0)) {
+      return reject('new quantity does not exceed the filled quantity');
+    }
+    const replacement: SubmitOrderCommand = {
+      clientOrderId: command.newClientOrderId,
+      symbol: old.symbol,
+      side: old.side,
+      type: old.type,
+      timeInForce: old.timeInForce,
+      quantity,
+      limitPrice: command.limitPrice ?? old.limitPrice,
+      stopPrice: command.stopPrice ?? old.stopPrice,
+    };
+    const invalid = this.validate(replacement);
+    if (invalid !== null) {
+      return reject(invalid);
+    }
+    const brokerOrderId = randomUUID();
+    old.status = 'replaced';
+    old.reason = `replaced by ${replacement.clientOrderId}`;
+    old.updatedAt = this.clock.now();
+    this.working.get(old.symbol)?.delete(old.brokerOrderId);
+    this.persist(old);
+    this.emitReport(
+      this.report(old, 'replaced', { replacement: { brokerOrderId, clientOrderId: replacement.clientOrderId } }),
+    );
+    const order = this.book(replacement, brokerOrderId);
+    return {
+      result: {
+        kind: 'accepted',
+        brokerOrderId: order.brokerOrderId,
+        quantity: order.quantity,
+        raw: { ...orderView(order), replacesBrokerOrderId: old.brokerOrderId },
+      },
+      after: () => this.activate(order),
+    };
+  }
+
+  // ---- booking and test hooks ----
+
+  /** Books a validated order as `new` (indexed, in the book, persisted, `new` reported). */
+  private book(command: SubmitOrderCommand, brokerOrderId: string = randomUUID()): BookOrder {
+    const now = this.clock.now();
+    const order: BookOrder = {
+      brokerOrderId,
+      clientOrderId: command.clientOrderId,
+      symbol: command.symbol,
+      side: command.side,
+      type: command.type,
+      timeInForce: command.timeInForce,
+      quantity: command.quantity,
+      limitPrice: command.limitPrice,
+      stopPrice: command.stopPrice,
+      createdAt: now,
+      status: 'new',
+      filledQuantity: ZERO,
+      averageFillPrice: null,
+      filledNotional: ZERO,
+      triggered: false,
+      resting: false,
+      reason: null,
+      updatedAt: now,
+      fills: [],
+      offerVersionUsed: -1,
+    };
+    this.ordersById.set(order.brokerOrderId, order);
+    this.ordersByClientId.set(order.clientOrderId, order);
+    this.bookFor(order.symbol).set(order.brokerOrderId, order);
+    this.persist(order);
+    this.emitReport(this.report(order, 'new', {}));
+    return order;
+  }
+
+  /** The order a test hook acts on, with its quantity checked against what the order has not filled. */
+  private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): BookOrder {
+    const order = this.ordersByClientId.get(clientOrderId);
+    if (order === undefined) {
+      throw new Error(`${hook}: unknown order ${JSON.stringify(clientOrderId)}`);
+    }
+    if (!quantity.isFinite() || !quantity.greaterThan(0)) {
+      throw new Error(`${hook}: quantity must be positive, got ${quantity.toString()}`);
+    }
+    const unfilled = order.quantity.minus(order.filledQuantity);
+    if (quantity.greaterThan(unfilled)) {
+      throw new Error(
+        `${hook}: ${quantity.toFixed()} would overfill order ${clientOrderId} (${unfilled.toFixed()} not filled)`,
+      );
+    }
+    return order;
+  }
+
+  /** A test-hook fill: at `price`, else the order's limit, else the current quote's ask (buy) or bid (sell). */
+  private fillNow(order: BookOrder, quantity: Decimal, price: Decimal | undefined): void {
+    const quote = this.replay.getQuote(order.symbol);
+    const quoted = quote === undefined ? undefined : order.side === 'buy' ? quote.ask : quote.bid;
+    const at = price ?? order.limitPrice ?? (quoted?.greaterThan(0) ? quoted : undefined);
+    if (at === undefined || !at.isFinite() || !at.greaterThan(0)) {
+      throw new Error(`no positive price to fill order ${order.clientOrderId} at`);
+    }
+    const own = order.limitPrice !== null && at.equals(order.limitPrice);
+    this.fill(order, quantity, at, own ? 'maker' : 'taker', this.recordedNow(order));
   }
 
   // ---- matching ----
@@ -734,7 +983,8 @@ export class PaperVenue implements ExecutionClient {
     order.filledQuantity = result.filledQuantity;
     order.averageFillPrice = result.averageFillPrice;
     order.filledNotional = result.filledNotional;
-    order.status = result.complete ? 'filled' : 'partially_filled';
+    // A late fill (lateFill) leaves a canceled or replaced order as it is unless it completes it.
+    order.status = result.complete ? 'filled' : isWorking(order) ? 'partially_filled' : order.status;
     order.updatedAt = now;
     order.fills.push(fill);
     this.fillLog.push({ order, fill });
@@ -763,20 +1013,25 @@ export class PaperVenue implements ExecutionClient {
 
   private report(
     order: BookOrder,
-    execType: ExecType,
-    extra: { execution?: ExecutionReport['execution']; fill?: PaperFillRecord; reason?: string },
+    execType: 'new' | 'trade' | 'canceled' | 'replaced',
+    extra: {
+      execution?: ExecutionReport['execution'];
+      fill?: PaperFillRecord;
+      reason?: string;
+      replacement?: PaperReportPayload['replacement'];
+    },
   ): ExecutionReport {
-    const { fills: _fills, ...orderView } = toRecord(order);
-    const event: PaperReportPayload['event'] = execType === 'trade' ? 'fill' : execType === 'new' ? 'new' : 'canceled';
+    const event: PaperReportPayload['event'] = execType === 'trade' ? 'fill' : execType;
     const raw: PaperReportPayload = {
       venue: 'paper',
       event,
-      order: orderView,
+      order: orderView(order),
       ...(extra.fill ? { fill: { ...extra.fill } } : {}),
+      ...(extra.replacement ? { replacement: { ...extra.replacement } } : {}),
     };
     return {
       venue: this.venue,
-      execType,
+      execType: execType satisfies ExecType,
       clientOrderId: order.clientOrderId,
       brokerOrderId: order.brokerOrderId,
       symbol: order.symbol,
