@@ -1,8 +1,71 @@
 import type { Quote } from '@gateway/brokers';
-import type { Decimal } from '@gateway/oms';
+import type { Decimal, OrderSide, OrderType, PositionEffect } from '@gateway/oms';
 import type { TradingState } from './trading-state.js';
 
-/** The account's and the market's state that a risk check needs, gathered by the caller (no I/O here). */
+/**
+ * An order of the account that may still trade, as the exposure checks see it: every order in
+ * `pending_new`, `new`, `partially_filled`, `pending_cancel`, `pending_replace` or `unknown`. An `unknown`
+ * order belongs here with its whole leaves quantity: its fills are not confirmed, so it is not in any
+ * position, but it may be working at the broker.
+ */
+export interface WorkingOrderExposure {
+  /** The same spelling as `OrderIntent.symbol` (equity ticker, padded OSI symbol). */
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  /** Shares or contracts still open: quantity − confirmed fills (FIX LeavesQty, tag 151), ≥ 0. */
+  readonly leavesQuantity: Decimal;
+  /** Set for `limit` and `stop_limit` orders, null otherwise. */
+  readonly limitPrice: Decimal | null;
+  /** Set for `stop` and `stop_limit` orders, null otherwise. */
+  readonly stopPrice: Decimal | null;
+  /** Contract multiplier: 1 for equities, 100 for standard options. */
+  readonly multiplier: Decimal;
+  readonly positionEffect: PositionEffect | null;
+}
+
+/** One of the account's positions, from confirmed fills only. */
+export interface PositionExposure {
+  readonly symbol: string;
+  /** Signed: long > 0, short < 0. */
+  readonly quantity: Decimal;
+  /** What one share or contract is worth now, in USD before the multiplier; null when unknown. */
+  readonly markPrice: Decimal | null;
+  readonly multiplier: Decimal;
+}
+
+/** An order the account placed recently that was accepted (denied ones do not count), for the duplicate check. */
+export interface RecentOrder {
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  readonly stopPrice: Decimal | null;
+  /** Epoch ms, on the same clock as `RiskContext.now`. */
+  readonly createdAt: number;
+}
+
+/** Messages already sent to the broker (new orders, replaces and cancels) in the trailing second and minute. */
+export interface MessageCounts {
+  readonly lastSecond: number;
+  readonly lastMinute: number;
+}
+
+/** Today's profit and loss of the account in USD, signed (a loss is negative). */
+export interface DailyPnl {
+  /** From today's closing fills. */
+  readonly realized: Decimal;
+  /** Open positions at their marks against their cost. */
+  readonly unrealized: Decimal;
+}
+
+/**
+ * The account's and the market's state that a risk check needs, gathered by the caller (no I/O here).
+ * The optional fields feed the account-level checks; a check whose context is absent approves (so
+ * callers that do not gather it keep their behaviour), so a caller that sets a limit must supply its
+ * context: an empty list when there is nothing, never undefined.
+ */
 export interface RiskContext {
   /** The latest quote of the intent's symbol; undefined when the feed has none. */
   readonly quote: Quote | undefined;
@@ -14,6 +77,21 @@ export interface RiskContext {
    * broker reconnect or a restart not yet reconciled (ARCHITECTURE.md). Exits stay possible.
    */
   readonly entriesBlockedReason: string | null;
-  /** The account's signed position in the symbol: long > 0, short < 0, flat 0. */
+  /** The account's signed position in the symbol, from confirmed fills: long > 0, short < 0, flat 0. */
   readonly positionQuantity: Decimal;
+  /** Every working order of the account, all symbols (max position, gross exposure, working orders, reduce-only). */
+  readonly workingOrders?: readonly WorkingOrderExposure[];
+  /**
+   * The account's positions, all symbols, including the intent's (gross exposure). A flat one may be
+   * listed for its mark, which then values working market orders in its symbol.
+   */
+  readonly positions?: readonly PositionExposure[];
+  /** The account's accepted orders of at least the last `duplicateWindowMs` (duplicate check). */
+  readonly recentOrders?: readonly RecentOrder[];
+  /** Now, epoch ms, from the injected Clock (duplicate check). */
+  readonly now?: number;
+  /** Messages already sent, counted over the scope the broker limits (for Schwab: the whole app). */
+  readonly messageCounts?: MessageCounts;
+  /** Today's P&L of the account (daily loss check). */
+  readonly dailyPnl?: DailyPnl;
 }

@@ -15,6 +15,24 @@ export const RISK_CODES = [
   'risk.max_notional',
   /** The order's limit or stop price is too far from the reference price. */
   'risk.price_collar',
+  /** The instrument is not on the account's allow-list, and the order is not an exit. */
+  'risk.instrument_not_allowed',
+  /** The order could take the position in its symbol beyond the per-symbol maximum (working orders counted). */
+  'risk.max_position',
+  /** The account's gross exposure (USD) with the order would be above the maximum. */
+  'risk.max_gross_exposure',
+  /** The account already has the maximum number of working orders. */
+  'risk.max_working_orders',
+  /** An identical order was accepted within the duplicate window. */
+  'risk.duplicate_order',
+  /** One more message would exceed the messages-per-second or per-minute limit. */
+  'risk.message_rate',
+  /** The day's loss reached the limit, and the order does not reduce the position. */
+  'risk.daily_loss',
+  /** An order marked to close does not reduce the confirmed position, counting the other working exits. */
+  'risk.reduce_only',
+  /** The account does not accept market or stop orders. */
+  'risk.market_orders_not_allowed',
 ] as const;
 
 export type RiskCode = (typeof RISK_CODES)[number];

@@ -1,6 +1,10 @@
 import { Decimal } from '@gateway/oms';
 
-/** One account's pre-trade limits. Decimals, never floats. */
+/**
+ * One account's pre-trade limits. Decimals, never floats. The four required limits apply to every
+ * order; each optional one switches its check on (undefined: the check approves everything), so
+ * callers that do not set them keep their behaviour.
+ */
 export interface RiskLimits {
   /** Largest quantity of one order, in shares or contracts (not multiplied). */
   readonly maxOrderQuantity: Decimal;
@@ -10,6 +14,28 @@ export interface RiskLimits {
   readonly priceCollarPercent: Decimal;
   /** The oldest quote, in ms on the market data feed's clock, that still counts as current. */
   readonly maxQuoteAgeMs: number;
+  /**
+   * The instruments this account may trade. An entry is an equity ticker, matched exactly (`SPY`), or
+   * `root:<ROOT>` for every option on that OSI root (`root:SPXW`; `root:SPY` does not allow SPY shares).
+   * An empty list allows nothing. See instrument-allowed.check.ts for exits.
+   */
+  readonly allowedSymbols?: readonly string[];
+  /** Largest absolute position per symbol, in shares or contracts, with working orders at their worst case. */
+  readonly maxPositionQuantity?: Decimal;
+  /** Largest gross exposure of the account in USD: positions plus working orders plus the order. */
+  readonly maxGrossExposure?: Decimal;
+  /** Most working orders of the account at once, all symbols. */
+  readonly maxWorkingOrders?: number;
+  /** An order identical to an accepted one at most this many ms older is a duplicate. */
+  readonly duplicateWindowMs?: number;
+  /** Most messages (orders, replaces, cancels) in any second; keep it under the broker's own limit. */
+  readonly maxMessagesPerSecond?: number;
+  /** Most messages in any minute; keep it under the broker's (Schwab: 120 per minute per app). */
+  readonly maxMessagesPerMinute?: number;
+  /** Largest loss of the day in USD, a positive amount: at realized + unrealized ≤ −maxDailyLoss only exits pass. */
+  readonly maxDailyLoss?: Decimal;
+  /** false: `market` and `stop` orders are denied (send marketable limits instead). Undefined: allowed. */
+  readonly allowMarketOrders?: boolean;
 }
 
 /**
@@ -20,6 +46,7 @@ export interface RiskLimits {
  * - quotes up to 120 s old: the paper venue replays second bars for SPY but minute bars for SPXW options,
  *   so an option quote is up to 60 s old by construction and a quiet strike can miss a bar; two bars.
  *   Live accounts should use a much shorter age for equities.
+ * The optional account-level limits are off: they need per-account values and context the caller gathers.
  */
 export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze({
   maxOrderQuantity: new Decimal('10000'),

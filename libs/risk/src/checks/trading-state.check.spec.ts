@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
 import type { RiskContext } from '../risk-context.js';
-import { context, d, intent, spxwContext, spxwIntent } from '../testing/risk-fixtures.js';
+import { context, d, intent, spxwContext, spxwIntent, working } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
 import { tradingStateCheck } from './trading-state.check.js';
 
@@ -102,5 +102,17 @@ describe('tradingStateCheck', () => {
     expect(blocked.kind === 'denied' && blocked.reason).toContain('buy 1 would open a position from flat');
     const halted = tradingStateCheck(sell('100'), account('halted', '100'));
     expect(halted.kind === 'denied' && halted.reason).toContain('halted');
+  });
+
+  it('sizes an exit against the confirmed position less the working orders on its side (an unknown one too)', () => {
+    // Long 10 with an unknown sell of 6 working: it may fill, so only 4 more may be sold while blocked.
+    const blocked = context({
+      tradingState: 'active',
+      positionQuantity: d('10'),
+      entriesBlockedReason: UNKNOWN,
+      workingOrders: [working({ side: 'sell', leavesQuantity: d('6') })],
+    });
+    expect(outcome(tradingStateCheck(sell('4'), blocked))).toBe('approved');
+    expect(outcome(tradingStateCheck(sell('5'), blocked))).toBe('risk.entries_blocked');
   });
 });

@@ -3,12 +3,21 @@
 import type { Quote } from '@gateway/brokers';
 import { Decimal } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
-import type { RiskContext } from '../risk-context.js';
+import type {
+  DailyPnl,
+  MessageCounts,
+  PositionExposure,
+  RecentOrder,
+  RiskContext,
+  WorkingOrderExposure,
+} from '../risk-context.js';
 import { DEFAULT_RISK_LIMITS, type RiskLimits } from '../risk-limits.js';
 
 export const SPY = 'SPY';
 export const SPXW_CALL = 'SPXW  210104C03700000';
 export const limits: RiskLimits = DEFAULT_RISK_LIMITS;
+/** The clock's now in the specs: the quote's time, 2021-01-04 15:30 UTC. */
+export const NOW = Date.UTC(2021, 0, 4, 15, 30);
 
 export function d(text: string): Decimal {
   return new Decimal(text);
@@ -74,4 +83,69 @@ export function context(overrides: Partial<RiskContext> = {}): RiskContext {
 
 export function spxwContext(overrides: Partial<RiskContext> = {}): RiskContext {
   return context({ quote: spxwQuote(), quoteAgeMs: 30_000, ...overrides });
+}
+
+/** A working SPY buy limit, 100 left at 167.41, no position effect. */
+export function working(overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure {
+  return {
+    symbol: SPY,
+    side: 'buy',
+    type: 'limit',
+    leavesQuantity: d('100'),
+    limitPrice: d('167.41'),
+    stopPrice: null,
+    multiplier: d('1'),
+    positionEffect: null,
+    ...overrides,
+  };
+}
+
+/** A working SPXW call buy limit, 10 left at 4.90. */
+export function spxwWorking(overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure {
+  return working({
+    symbol: SPXW_CALL,
+    leavesQuantity: d('10'),
+    limitPrice: d('4.90'),
+    multiplier: d('100'),
+    ...overrides,
+  });
+}
+
+/** `count` working orders (SPY buy limits of 1 at 160), for the count limit. */
+export function workingOrders(count: number, overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure[] {
+  return Array.from({ length: count }, () => working({ leavesQuantity: d('1'), limitPrice: d('160'), ...overrides }));
+}
+
+/** A long SPY position of 100 marked at 167.41. */
+export function position(overrides: Partial<PositionExposure> = {}): PositionExposure {
+  return { symbol: SPY, quantity: d('100'), markPrice: d('167.41'), multiplier: d('1'), ...overrides };
+}
+
+/** The order `intent()` (buy 100 SPY limit 167.41), accepted `ageMs` before NOW. */
+export function recentOrder(ageMs: number, overrides: Partial<RecentOrder> = {}): RecentOrder {
+  return {
+    symbol: SPY,
+    side: 'buy',
+    type: 'limit',
+    quantity: d('100'),
+    limitPrice: d('167.41'),
+    stopPrice: null,
+    createdAt: NOW - ageMs,
+    ...overrides,
+  };
+}
+
+/** An accepted order just like `order`, `ageMs` before NOW. */
+export function recentOrderLike(order: OrderIntent, ageMs: number): RecentOrder {
+  const { symbol, side, type, quantity, limitPrice, stopPrice } = order;
+  return { symbol, side, type, quantity, limitPrice, stopPrice, createdAt: NOW - ageMs };
+}
+
+export function messageCounts(lastSecond: number, lastMinute: number): MessageCounts {
+  return { lastSecond, lastMinute };
+}
+
+/** Today's P&L in USD, from decimal strings. */
+export function dailyPnl(realized: string, unrealized: string): DailyPnl {
+  return { realized: d(realized), unrealized: d(unrealized) };
 }
