@@ -109,7 +109,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         );
       },
     );
-    cleanup.push(() => Promise.resolve(paper.stop()));
+    cleanup.push(() => paper.stop());
 
     const app = await NestFactory.create(
       AppModule.register({
@@ -154,7 +154,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     await app.listen(config.port, config.host);
     const server = app.getHttpServer() as import('node:http').Server;
     app.get(StreamServer).attach(server);
-    paper.start();
+    await paper.start();
 
     const demoAccountId = config.seedDemoAccount
       ? (await app.get(AccountsService).ensurePaperAccount(DEMO_ACCOUNT)).id

@@ -74,6 +74,30 @@ describe('reconcileOrder', () => {
       ['replace'],
     ],
     ['pending_new rejected by the broker', order('pending_new'), evidence(broker('rejected')), ['reject']],
+    [
+      'a replace the broker never acted on goes back to working',
+      order('pending_replace', 'B1'),
+      evidence(broker('partially_filled', '1'), [fill('e1', 1)]),
+      ['fill', 'replace_not_applied'],
+    ],
+    [
+      'a cancel that may still be in flight waits',
+      order('pending_cancel', 'B1'),
+      { ...evidence(broker('new')), requestMayBeInFlight: true },
+      ['unresolved'],
+    ],
+    [
+      'a replace that may still be in flight waits',
+      order('pending_replace', 'B1'),
+      { ...evidence(broker('new')), requestMayBeInFlight: true },
+      ['unresolved'],
+    ],
+    [
+      'a late fill on a canceled order is applied (account pass)',
+      order('canceled', 'B1', ['e1']),
+      evidence(broker('canceled', '2'), [fill('e1', 1), fill('e2', 2)]),
+      ['fill', 'cancel'],
+    ],
   ])('%s', (_, o, e, expected) => {
     expect(kinds(reconcileOrder(o, e))).toEqual(expected);
   });

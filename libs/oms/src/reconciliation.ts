@@ -37,6 +37,11 @@ export interface ReconciliationEvidence {
    * (Schwab), absence of a match proves nothing and the order stays `unknown`.
    */
   readonly lookupIsConclusive: boolean;
+  /**
+   * Whether our last request about the order (submit, cancel, replace) may still be on its way to the
+   * broker (inside the in-flight window): the broker's silence about it proves nothing yet.
+   */
+  readonly requestMayBeInFlight?: boolean;
 }
 
 /** One correction, applied in order, each through the transition table like a broker report. */
@@ -49,6 +54,8 @@ export type ReconciliationAction =
   | { readonly kind: 'reject'; readonly code: 'broker.rejected' | 'not_submitted'; readonly message: string }
   /** A cancel the broker never acted on: the order goes back to working (`restated`). */
   | { readonly kind: 'cancel_not_applied' }
+  /** A replace the broker never acted on: the order goes back to working (`restated`). */
+  | { readonly kind: 'replace_not_applied' }
   /** No evidence either way: the order stays as it is, and an alert is raised. */
   | { readonly kind: 'unresolved'; readonly reason: string };
 
@@ -57,7 +64,8 @@ export type ReconciliationAction =
  * caller gathers the evidence and applies the actions. The rules:
  * - an order the broker has is brought to the broker's state: its id, every fill not yet applied
  *   (fills are authoritative and de-duplicated by execution id), then its terminal state;
- * - a cancel the broker shows no trace of (the order still working there) goes back to working;
+ * - a cancel or replace the broker shows no trace of (the order still working there) goes back to
+ *   working, once the request cannot still be in flight (until then: `unresolved`, wait);
  * - `pending_new` or `unknown` that a conclusive lookup does not find was never received: `rejected`
  *   with `not_submitted` (never resubmitted under the same intent);
  * - without a conclusive lookup nothing is decided: `unresolved`.
@@ -100,8 +108,15 @@ export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationE
       break;
     case 'new':
     case 'partially_filled':
-      if (order.status === 'pending_cancel') {
-        actions.push({ kind: 'cancel_not_applied' });
+      if (order.status === 'pending_cancel' || order.status === 'pending_replace') {
+        actions.push(
+          evidence.requestMayBeInFlight
+            ? {
+                kind: 'unresolved',
+                reason: `the ${order.status === 'pending_cancel' ? 'cancel' : 'replace'} may still be on its way to the broker`,
+              }
+            : { kind: order.status === 'pending_cancel' ? 'cancel_not_applied' : 'replace_not_applied' },
+        );
       }
       break;
     case 'filled':

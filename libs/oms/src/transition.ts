@@ -25,6 +25,8 @@ const to =
  *   partial one leaves it `canceled`/`expired` with more filled quantity (FIX: LeavesQty stays 0);
  *   a late fill on `replaced` stays `replaced` (the quantity belongs to the old order);
  * - a cancel/replace rejected because the order filled leaves it `filled`;
+ * - `new`/`partially_filled` accept `canceled` and `replaced` from the broker: an unsolicited cancel, or a
+ *   cancel/replace that reconciliation gave up on (after the in-flight window) and the broker confirms late;
  * - `unknown` is settled by broker evidence: an ack, a rejection, fills, a cancel or an expiry;
  * - `denied` accepts nothing: it never left the gateway; `rejected` accepts only broker evidence that it
  *   did reach the broker after all (a late ack or fill), which the caller reports as an alert.
@@ -46,6 +48,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKi
     cancel_requested: to('pending_cancel'),
     canceled: to('canceled'),
     replace_requested: to('pending_replace'),
+    replaced: to('replaced'),
     expired: to('expired'),
   },
   partially_filled: {
@@ -54,6 +57,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKi
     cancel_requested: to('pending_cancel'),
     canceled: to('canceled'),
     replace_requested: to('pending_replace'),
+    replaced: to('replaced'),
     expired: to('expired'),
   },
   pending_cancel: {

@@ -45,6 +45,13 @@ const schema = z.object({
    * that it was never received (`rejected`, `not_submitted`): a request can still be on its way.
    */
   RECONCILE_MISSING_AFTER_MS: intFrom(30_000, 0),
+  /** How far back the account reconciliation pass asks the broker for orders and fills (default 24 h). */
+  RECONCILE_LOOKBACK_MS: intFrom(86_400_000, 1),
+  /**
+   * The paper venue as a separate process (`npm run venue`), spoken to over HTTP; unset: the paper venue
+   * runs inside the gateway. Several gateway instances on one database need the external venue.
+   */
+  PAPER_VENUE_URL: z.url().optional(),
   /** Where the real market data lives; read in place, never copied. */
   MARKET_DATA_DIR: z.string().optional(),
   /** Replay speed: 1 = real time, N = N×, 0 = paused (step it through the replay control route). */
@@ -76,6 +83,16 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?$/)
     .default('10'),
   RISK_MAX_QUOTE_AGE_MS: intFrom(120_000),
+  /**
+   * Largest position per symbol in shares or contracts, counting working orders at their worst case
+   * (`risk.max_position`); unset: no limit. Largest number of working orders per account
+   * (`risk.max_working_orders`); unset: no limit.
+   */
+  RISK_MAX_POSITION_QUANTITY: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .optional(),
+  RISK_MAX_WORKING_ORDERS: z.coerce.number().int().min(1).optional(),
   /** WebSocket: ping interval (a client missing two pings is dropped) and the send buffer cap (close 4408). */
   WS_PING_INTERVAL_MS: intFrom(15_000, 10),
   WS_MAX_BUFFERED_BYTES: intFrom(4 * 1024 * 1024, 1024),
@@ -92,6 +109,8 @@ export interface GatewayConfig {
   readonly bodyLimitBytes: number;
   readonly brokerSubmitTimeoutMs: number;
   readonly reconcileMissingAfterMs: number;
+  readonly reconcileLookbackMs: number;
+  readonly paperVenueUrl: string | null;
   readonly paper: {
     readonly marketDataDir: string;
     readonly speed: number;
@@ -106,6 +125,8 @@ export interface GatewayConfig {
     readonly maxOrderNotional: string;
     readonly priceCollarPercent: string;
     readonly maxQuoteAgeMs: number;
+    readonly maxPositionQuantity: string | null;
+    readonly maxWorkingOrders: number | null;
   };
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
 }
@@ -132,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     brokerSubmitTimeoutMs: e.BROKER_SUBMIT_TIMEOUT_MS,
     reconcileMissingAfterMs: e.RECONCILE_MISSING_AFTER_MS,
+    reconcileLookbackMs: e.RECONCILE_LOOKBACK_MS,
+    paperVenueUrl: e.PAPER_VENUE_URL ?? null,
     paper: {
       marketDataDir: resolve(packageRoot(), e.MARKET_DATA_DIR ?? '../shared/data/market'),
       speed: e.PAPER_SPEED,
@@ -146,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxOrderNotional: e.RISK_MAX_ORDER_NOTIONAL,
       priceCollarPercent: e.RISK_PRICE_COLLAR_PERCENT,
       maxQuoteAgeMs: e.RISK_MAX_QUOTE_AGE_MS,
+      maxPositionQuantity: e.RISK_MAX_POSITION_QUANTITY ?? null,
+      maxWorkingOrders: e.RISK_MAX_WORKING_ORDERS ?? null,
     },
     ws: {
       pingIntervalMs: e.WS_PING_INTERVAL_MS,

@@ -1,6 +1,7 @@
 import { ORDER_EVENT_NAMES, ORDER_STATUSES } from '@gateway/oms';
 import { z } from 'zod';
 import { placeOrderSchema } from '../orders/place-order.request.js';
+import { replaceOrderSchema } from '../orders/replace-order.request.js';
 
 const decimal = { type: 'string', pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$', description: 'decimal string' };
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
@@ -81,6 +82,13 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
         PlaceOrder: z.toJSONSchema(placeOrderSchema, { io: 'input', unrepresentable: 'any' }),
+        ReplaceOrder: {
+          ...z.toJSONSchema(replaceOrderSchema, { io: 'input', unrepresentable: 'any' }),
+          description:
+            "clientOrderId: the replacement's own idempotency key. quantity: the new total, filled included (FIX OrderQty); " +
+            'the replacement works quantity minus what the old order had filled when the broker acted, and its own ' +
+            "`quantity` says so. Prices not given keep the order's. A replacement carries no ttlMs.",
+        },
         Order: {
           type: 'object',
           properties: {
@@ -238,6 +246,47 @@ export function openApiDocument(): Record<string, unknown> {
               ref('Order'),
             ),
             '422': problem('order.not_cancelable: done, a replace pending, or the broker refused the cancel'),
+            ...common,
+          },
+        },
+        patch: {
+          summary:
+            'Replace a working order (role trader): the old one goes pending_replace then replaced (replacedByOrderId); ' +
+            'the replacement has replacesOrderId',
+          parameters: [accountParam, orderParam],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ReplaceOrder') } } },
+          responses: {
+            '200': json('The same request again: the replacement, whatever happened since', ref('Order')),
+            '202': json(
+              'The replacement after the broker answered: new; rejected (the old order back to working, or left filled); unknown (both settled by reconciliation)',
+              ref('Order'),
+            ),
+            '409': problem('idempotency.in_progress'),
+            '422': problem(
+              'order.not_replaceable: not new/partially_filled, a cancel or replace pending, or the new total does not exceed the filled quantity; validation.failed; idempotency.key_reused; risk.<check> (the old order unchanged)',
+            ),
+            ...common,
+          },
+        },
+      },
+      '/v1/accounts/{accountId}/reconcile': {
+        post: {
+          summary:
+            "Run the account reconciliation pass now (role risk or admin): orders and executions against the broker's reports, as at start-up",
+          parameters: [accountParam],
+          responses: {
+            '200': json('The corrections made, per order', {
+              type: 'object',
+              properties: {
+                orders: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { orderId: { type: 'string' }, actions: { type: 'array', items: { type: 'string' } } },
+                  },
+                },
+              },
+            }),
             ...common,
           },
         },

@@ -1,4 +1,6 @@
 import {
+  type ExecutionClient,
+  HttpVenueClient,
   MarketReplay,
   type PaperOrderRecord,
   PaperVenue,
@@ -46,12 +48,19 @@ export class PaperVenueStoreAdapter implements PaperVenueStore {
 
 export interface PaperSetup {
   readonly replay: MarketReplay;
-  readonly venue: PaperVenue;
-  start(): void;
-  stop(): void;
+  readonly venue: ExecutionClient;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-/** Loads the real market data, restores the venue's book and wires the venue to the replay. */
+/**
+ * Loads the real market data for the gateway's quotes and sets up the paper venue: in this process (its
+ * book in the gateway's database), or, with PAPER_VENUE_URL, the separate venue process over HTTP (its
+ * book is its own; the gateway still replays the same recorded data for quotes and risk checks, and the
+ * replay control route moves only the gateway's replay). The HTTP venue's report stream starts after
+ * the venue's current last report, fixed before the app starts: what happened while the gateway was
+ * down is picked up by the start-up account reconciliation pass.
+ */
 export async function createPaperVenue(
   config: GatewayConfig,
   store: PaperVenueStore,
@@ -65,6 +74,27 @@ export async function createPaperVenue(
     startTime: config.paper.startTime,
     onError: (error) => logger.error({ err: error }, 'market replay failed'),
   });
+  if (config.paperVenueUrl !== null) {
+    const client = new HttpVenueClient({
+      baseUrl: config.paperVenueUrl,
+      onError: (error: unknown) => logger.warn({ err: error }, 'paper venue connection'),
+    });
+    // The stream's starting point is fixed now, before the start-up account pass lists the venue's orders
+    // and fills: what happened before is the pass's, what happens after is the stream's (both idempotent).
+    await client.start();
+    return {
+      replay,
+      venue: client,
+      start: () => {
+        replay.start();
+        return Promise.resolve();
+      },
+      stop: async () => {
+        replay.stop();
+        await client.close();
+      },
+    };
+  }
   const venue = new PaperVenue(replay, {
     ackLatencyMs: config.paper.ackLatencyMs,
     store,
@@ -74,10 +104,14 @@ export async function createPaperVenue(
   return {
     replay,
     venue,
-    start: () => replay.start(),
+    start: () => {
+      replay.start();
+      return Promise.resolve();
+    },
     stop: () => {
       replay.stop();
       venue.close?.();
+      return Promise.resolve();
     },
   };
 }

@@ -132,7 +132,17 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       case 'new':
         if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
           this.alertIfRestatingRejection(order, 'acknowledgement');
-          await applyTrigger(tx, order, { kind: 'accepted' }, { ...base, patch: { brokerOrderId } }, this.logger);
+          // A replacement works what the broker booked: the new total minus what the old order had filled
+          // when the broker acted (a fill may have raced the replace). FIX: OrderQty = CumQty + LeavesQty.
+          const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
+          const quantity = order.replacesOrderId !== null && booked.greaterThan(0) ? booked : order.quantity;
+          await applyTrigger(
+            tx,
+            order,
+            { kind: 'accepted' },
+            { ...base, patch: { brokerOrderId, quantity } },
+            this.logger,
+          );
         }
         return;
       case 'trade':

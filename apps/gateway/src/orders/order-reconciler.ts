@@ -1,15 +1,17 @@
 import {
   type BrokerFillEvidence,
   type Clock,
+  Decimal,
   type Order,
   reconcileOrder,
   type ReconciliationAction,
   UNCERTAIN_STATUSES,
 } from '@gateway/oms';
-import type { ExecutionClient, ExecutionReport } from '@gateway/brokers';
+import type { ExecutionClient, ExecutionReport, OrderStatusReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { isUuid } from '../common/ids.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ExecutionEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
@@ -50,6 +52,10 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly graceMs: number;
   private readonly missingAfterMs: number;
   private unsubscribe: (() => void) | undefined;
+  private readonly lookbackMs: number;
+  /** Accounts this instance has run the account pass for since it started (the restart block waits for it). */
+  private readonly passedAccounts = new Set<string>();
+  private startupPass: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -65,6 +71,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   ) {
     this.graceMs = config.brokerSubmitTimeoutMs + 1_000;
     this.missingAfterMs = Math.max(config.reconcileMissingAfterMs, this.graceMs);
+    this.lookbackMs = config.reconcileLookbackMs;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -93,7 +100,33 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     });
     this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
-    void this.sweep();
+    this.startupPass = this.passAllAccounts();
+    void this.startupPass.then(() => this.sweep());
+  }
+
+  /** The start-up account pass, over every account with an order in the look-back window or uncertain. */
+  private async passAllAccounts(): Promise<void> {
+    try {
+      const accounts: { account_id: string }[] = await this.dataSource.query(
+        `SELECT DISTINCT account_id FROM orders WHERE updated_at >= $1 OR status = ANY($2)`,
+        [new Date(this.clock.now() - this.lookbackMs), UNCERTAIN],
+      );
+      for (const { account_id } of accounts) {
+        const results = await this.reconcileAccount(account_id);
+        if (results.length > 0) {
+          this.logger.info({ accountId: account_id, orders: results.length }, 'start-up account reconciliation');
+        }
+      }
+    } catch (error) {
+      // The sweep retries the uncertain orders; the restart block stays until an account pass succeeds.
+      this.logger.error({ err: error }, 'start-up account reconciliation failed; retrying');
+      setTimeout(() => void (this.startupPass = this.passAllAccounts()), SWEEP_INTERVAL_MS).unref();
+    }
+  }
+
+  /** Resolves when the start-up account pass has run (tests). */
+  started(): Promise<void> {
+    return this.startupPass;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -140,30 +173,93 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           });
         }
       }
+      // A restart block is lifted by a clean pass: the account pass ran here, and nothing is uncertain.
       await this.dataSource.query(
         `UPDATE accounts a SET entries_blocked_reason = NULL, updated_at = now()
-          WHERE entries_blocked_reason LIKE $1
+          WHERE entries_blocked_reason LIKE $1 AND a.id = ANY($3::uuid[])
             AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = ANY($2))`,
-        [`${RESTART_BLOCK}%`, UNCERTAIN],
+        [`${RESTART_BLOCK}%`, UNCERTAIN, [...this.passedAccounts]],
       );
     } catch (error) {
       this.logger.error({ err: error }, 'reconciliation pass failed; retrying on the next one');
     }
   }
 
-  /** Settles one order from the broker's evidence; returns the actions taken. */
+  /** Settles one order from the broker's evidence (looked up by client order id); returns the actions taken. */
   async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
     const found = await this.broker.getOrderByClientOrderId(orderId);
     const fills: BrokerFillEvidence[] = found
       ? (await this.broker.listFills(found.createdAt - 60_000)).filter((f) => f.clientOrderId === orderId)
       : [];
+    return this.settle(accountId, orderId, found, fills, { anyStatus: false });
+  }
+
+  /**
+   * The account pass (start-up and on demand): every order of the account the broker reports since
+   * `lookbackMs` ago is brought to the broker's state (missing fills, late fills after a cancel, a
+   * cancel or fill missed while the gateway was down), and every uncertain order of the account is
+   * settled as `reconcile` does. Returns the actions per order (orders without any are left out).
+   */
+  async reconcileAccount(accountId: string): Promise<{ orderId: string; actions: ReconciliationAction[] }[]> {
+    const since = this.clock.now() - this.lookbackMs;
+    const [venueOrders, venueFills] = await Promise.all([this.broker.listOrders(since), this.broker.listFills(since)]);
+    const ids = venueOrders.map((o) => o.clientOrderId).filter(isUuid);
+    const ours: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM orders WHERE account_id = $1 AND (id = ANY($2::uuid[]) OR status = ANY($3)) ORDER BY id`,
+      [accountId, ids, UNCERTAIN],
+    );
+    const byId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
+    const results: { orderId: string; actions: ReconciliationAction[] }[] = [];
+    for (const { id } of ours) {
+      const found = byId.get(id);
+      const actions = await (
+        found
+          ? this.settle(
+              accountId,
+              id,
+              found,
+              venueFills.filter((f) => f.clientOrderId === id),
+              { anyStatus: true },
+            )
+          : this.reconcile(accountId, id)
+      ).catch((error: unknown) => {
+        this.logger.error(
+          { err: error, orderId: id, accountId, alert: 'order_unresolved' },
+          'reconciling an order failed',
+        );
+        return [{ kind: 'unresolved' as const, reason: 'reconciliation failed; see the logs' }];
+      });
+      const taken = actions.filter((a) => a.kind !== 'unresolved' || !found);
+      if (taken.length > 0) {
+        results.push({ orderId: id, actions: taken });
+      }
+    }
+    this.passedAccounts.add(accountId);
+    return results;
+  }
+
+  /**
+   * Applies the broker's evidence about one order under the account lock. `anyStatus`: the account pass
+   * also corrects orders we have as settled (a late fill after a cancel); otherwise only uncertain or
+   * flagged orders are looked at.
+   */
+  private async settle(
+    accountId: string,
+    orderId: string,
+    found: OrderStatusReport | null,
+    fills: readonly BrokerFillEvidence[],
+    options: { anyStatus: boolean },
+  ): Promise<ReconciliationAction[]> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await tx.findOrder(orderId);
       const flagged = await tx.manager.exists(OrderEntity, { where: { id: orderId, needsReconciliation: true } });
-      if (!order || (!UNCERTAIN_STATUSES.has(order.status) && !flagged)) {
+      if (!order || (!options.anyStatus && !UNCERTAIN_STATUSES.has(order.status) && !flagged)) {
         return { actions: [], waiting: false };
       }
-      // "Not found" proves nothing while a request may still be on its way to the broker.
+      if (order.status === 'denied') {
+        return { actions: [], waiting: false };
+      }
+      // "Not found" or "still working" proves nothing while a request may still be on its way to the broker.
       const waiting = this.clock.now() - order.updatedAt < this.missingAfterMs;
       const applied = await tx.manager.find(ExecutionEntity, {
         where: { orderId, venue: this.broker.venue },
@@ -175,10 +271,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           brokerOrderId: order.brokerOrderId,
           appliedExecutionIds: new Set(applied.map((e) => e.brokerExecutionId)),
         },
-        { order: found, fills, lookupIsConclusive: this.broker.supportsClientOrderId && !waiting },
+        {
+          order: found,
+          fills,
+          lookupIsConclusive: this.broker.supportsClientOrderId && !waiting,
+          requestMayBeInFlight: waiting,
+        },
       );
       for (const action of actions) {
-        await this.applyAction(tx, orderId, action, found?.raw ?? null);
+        await this.applyAction(tx, orderId, action, found);
       }
       const after = await tx.findOrder(orderId);
       if (after && order.status === 'pending_new' && after.status !== 'pending_new') {
@@ -199,7 +300,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     const { actions, waiting } = step.result;
     this.bus.publish(step.events);
     const unresolved = actions.find((a) => a.kind === 'unresolved');
-    if (unresolved && waiting && !found) {
+    if (unresolved && waiting) {
       // Inside the in-flight window: look again on the next sweep, no alert yet.
     } else if (unresolved) {
       this.backOff(orderId);
@@ -242,12 +343,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     tx: AccountTransaction,
     orderId: string,
     action: ReconciliationAction,
-    raw: unknown,
+    found: OrderStatusReport | null,
   ): Promise<void> {
     const order = await tx.findOrder(orderId);
     if (!order) {
       return;
     }
+    const raw = found?.raw ?? null;
     const now = this.clock.now();
     const report = (execType: ExecutionReport['execType'], extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
       venue: this.broker.venue,
@@ -264,7 +366,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     });
     switch (action.kind) {
       case 'accept':
-        return this.reports.apply(tx, order, report('new', { brokerOrderId: action.brokerOrderId }));
+        // The broker's booked quantity (a replacement's: new total minus what the old order had filled).
+        return this.reports.apply(
+          tx,
+          order,
+          report('new', {
+            brokerOrderId: action.brokerOrderId,
+            ...(found ? { cumulativeQuantity: new Decimal(0), leavesQuantity: found.quantity } : {}),
+          }),
+        );
       case 'fill':
         return this.reports.apply(tx, order, report('trade', { execution: action.fill }));
       case 'cancel':
@@ -274,17 +384,25 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       case 'replace':
         return this.reports.apply(tx, order, report('replaced'));
       case 'reject':
-        return this.settle(tx, order, { kind: 'rejected' }, now, {
+        return this.restate(tx, order, { kind: 'rejected' }, now, {
           rejectReason: { code: action.code, message: action.message },
         });
       case 'cancel_not_applied':
-        return this.settle(tx, order, { kind: 'cancel_rejected', hasFills: order.filledQuantity.greaterThan(0) }, now);
+        return this.restate(tx, order, { kind: 'cancel_rejected', hasFills: order.filledQuantity.greaterThan(0) }, now);
+      case 'replace_not_applied':
+        return this.restate(
+          tx,
+          order,
+          { kind: 'replace_rejected', hasFills: order.filledQuantity.greaterThan(0) },
+          now,
+          { replacedByOrderId: null },
+        );
       case 'unresolved':
         return;
     }
   }
 
-  private async settle(
+  private async restate(
     tx: AccountTransaction,
     order: Order,
     trigger: Parameters<typeof applyTrigger>[2],

@@ -1,6 +1,6 @@
 import { parseInstrument } from '@gateway/oms';
 import { type MarketDataFeed } from '@gateway/brokers';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { AccountsService } from '../accounts/accounts.service.js';
@@ -15,6 +15,8 @@ import { OrderQueries } from './order-queries.service.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersService } from './orders.service.js';
 import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
+import { OrderReconciler } from './order-reconciler.js';
+import { normaliseReplaceOrder, type ReplaceOrderBody, replaceOrderSchema } from './replace-order.request.js';
 
 const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 const uuid = z.uuid({ error: 'must be an id returned by this API' });
@@ -38,6 +40,7 @@ export class OrdersController {
     private readonly queries: OrderQueries,
     private readonly metrics: GatewayMetrics,
     private readonly ttl: OrderTtlScheduler,
+    private readonly reconciler: OrderReconciler,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
   ) {}
 
@@ -118,6 +121,45 @@ export class OrdersController {
   ): Promise<OrderDto> {
     await this.accounts.getVisible(req.principal, accountId);
     return this.orders.cancel(accountId, orderId);
+  }
+
+  /**
+   * Replaces a working order (API.md `PATCH`): `202` with the replacement (`replacesOrderId` set; `new`
+   * once the broker booked it, or `rejected`/`unknown`), `200` with it again for a retry with the same
+   * `clientOrderId` and body. `422 order.not_replaceable` unless the order is `new` or `partially_filled`
+   * with no cancel pending, or when the new total does not exceed the confirmed filled quantity;
+   * `422 risk.*` when the replacement is denied (the old order is left as it was).
+   */
+  @Patch('orders/:orderId')
+  @RequireRole('trader')
+  @HttpCode(202)
+  async replace(
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @Param('accountId') accountId: string,
+    @Param('orderId') orderId: string,
+    @Body(new ZodPipe(replaceOrderSchema)) body: ReplaceOrderBody,
+  ): Promise<OrderDto> {
+    const account = await this.accounts.getVisible(req.principal, accountId);
+    const outcome = await this.orders.replace(account, orderId, normaliseReplaceOrder(body));
+    res.status(outcome.kind === 'created' ? 202 : 200);
+    return outcome.order;
+  }
+
+  /**
+   * Runs the account reconciliation pass now (the one that runs at start-up): orders and executions
+   * against the broker's reports. `200 { orders: [{ orderId, actions }] }`, the corrections made.
+   */
+  @Post('reconcile')
+  @RequireRole('risk', 'admin')
+  @HttpCode(200)
+  async reconcile(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+  ): Promise<{ orders: { orderId: string; actions: string[] }[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    const results = await this.reconciler.reconcileAccount(accountId);
+    return { orders: results.map((r) => ({ orderId: r.orderId, actions: r.actions.map((a) => a.kind) })) };
   }
 
   /** Cancels every working order of the account: `202 { orders }`. */

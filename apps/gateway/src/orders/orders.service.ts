@@ -1,13 +1,23 @@
-import { type Clock, Decimal, type Order, parseInstrument } from '@gateway/oms';
+import {
+  type Clock,
+  Decimal,
+  OPEN_STATUSES,
+  type Order,
+  parseInstrument,
+  priceFieldsFor,
+  toDecimalString,
+} from '@gateway/oms';
 import {
   type CancelResult,
   type ExecutionClient,
   type MarketDataFeed,
+  type ReplaceResult,
   type SubmitOrderCommand,
   type SubmitResult,
 } from '@gateway/brokers';
-import { type RiskDecision, RiskEngine, type RiskLimits } from '@gateway/risk';
+import { type RiskDecision, RiskEngine, type RiskLimits, type WorkingOrderExposure } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
@@ -19,8 +29,9 @@ import { GatewayMetrics } from '../health/metrics.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { applyTrigger } from './order-updates.js';
-import { type OrderDto, toOrderDto } from './order.mapper.js';
+import { type OrderDto, toDomainOrder, toOrderDto } from './order.mapper.js';
 import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
+import { type ReplaceOrderRequest, replaceRequestHash } from './replace-order.request.js';
 
 /** An idempotency record still `in_progress` after this long belongs to a request that died. */
 const IN_PROGRESS_STALE_MS = 60_000;
@@ -53,29 +64,23 @@ export class OrdersService {
       maxOrderNotional: new Decimal(config.risk.maxOrderNotional),
       priceCollarPercent: new Decimal(config.risk.priceCollarPercent),
       maxQuoteAgeMs: config.risk.maxQuoteAgeMs,
+      ...(config.risk.maxPositionQuantity !== null
+        ? { maxPositionQuantity: new Decimal(config.risk.maxPositionQuantity) }
+        : {}),
+      ...(config.risk.maxWorkingOrders !== null ? { maxWorkingOrders: config.risk.maxWorkingOrders } : {}),
     };
   }
 
   async place(account: AccountEntity, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = requestHash(request);
     const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await tx.manager.findOne(IdempotencyKeyEntity, {
-        where: { accountId: account.id, clientOrderId: request.clientOrderId },
-      });
+      const existing = await this.findIdempotencyKey(tx, request.clientOrderId);
       if (existing) {
         return { kind: 'existing' as const, record: existing };
       }
       const decision = await this.riskCheck(tx, request);
       const order = await this.insertIntent(tx, request, decision);
-      await tx.manager.insert(IdempotencyKeyEntity, {
-        accountId: account.id,
-        clientOrderId: request.clientOrderId,
-        requestHash: hash,
-        orderId: order.id,
-        state: order.status === 'pending_new' ? 'in_progress' : 'completed',
-        createdAt: new Date(this.clock.now()),
-        completedAt: order.status === 'pending_new' ? null : new Date(this.clock.now()),
-      });
+      await this.insertIdempotencyKey(tx, order, hash);
       return { kind: 'new' as const, order, decision };
     });
     if (!intent) {
@@ -95,6 +100,194 @@ export class OrdersService {
     );
     const order = await this.submit(outcome.order);
     return { kind: 'created', order: toOrderDto(order) };
+  }
+
+  /**
+   * Replaces a working order (API.md `PATCH`; FIX OrderCancelReplaceRequest). Under the account lock:
+   * idempotency by the replacement's `clientOrderId`; the order must be `new` or `partially_filled`
+   * with no cancel pending (`422 order.not_replaceable` otherwise: nothing is modified while a cancel or
+   * replace is pending); the new total must exceed the confirmed filled quantity; the replacement is
+   * risk-checked like a new order for the quantity it would work (new total minus filled). It is
+   * inserted `pending_new` with `replacesOrderId`, the old order goes `pending_replace` with
+   * `replacedByOrderId`, and only after the commit is the replace sent, once. The broker's answer:
+   * accepted → old `replaced`, replacement `new` (for the quantity the broker booked); rejected →
+   * replacement `rejected`, old back to working (or left `filled` when it filled meanwhile); unknown →
+   * replacement `unknown`, old stays `pending_replace`, both settled by reconciliation.
+   * A replacement carries no `ttlMs`: a deadline belongs to the order it was set on.
+   */
+  async replace(account: AccountEntity, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const hash = replaceRequestHash(orderId, request);
+    const intent = await this.ledger.inAccount(account.id, async (tx) => {
+      const existing = await this.findIdempotencyKey(tx, request.clientOrderId);
+      if (existing) {
+        return { kind: 'existing' as const, record: existing };
+      }
+      const old = await tx.findOrder(orderId);
+      if (!old) {
+        throw ApiError.orderNotFound(orderId);
+      }
+      const change = this.replacementOf(old, request);
+      const decision = await this.riskCheck(tx, change);
+      const replacement = await this.insertIntent(tx, change, decision, old.id);
+      await this.insertIdempotencyKey(tx, replacement, hash);
+      if (decision.kind === 'approved') {
+        await applyTrigger(
+          tx,
+          old,
+          { kind: 'replace_requested' },
+          { now: this.clock.now(), patch: { replacedByOrderId: replacement.id } },
+          this.logger,
+        );
+      }
+      return { kind: 'new' as const, old, replacement, total: change.total, decision };
+    });
+    if (!intent) {
+      throw ApiError.accountNotFound(account.id);
+    }
+    this.bus.publish(intent.events);
+    const outcome = intent.result;
+    if (outcome.kind === 'existing') {
+      return this.replay(account, outcome.record, hash);
+    }
+    if (outcome.decision.kind === 'denied') {
+      throw this.denial(outcome.replacement, outcome.decision);
+    }
+    this.logger.info(
+      { orderId: outcome.replacement.id, replacesOrderId: outcome.old.id, accountId: account.id },
+      'replace accepted for submission',
+    );
+    const order = await this.sendReplace(outcome.old, outcome.replacement, outcome.total);
+    return { kind: 'created', order: toOrderDto(order) };
+  }
+
+  /** The replacement's request: the old order with the changes, for the quantity it would work. */
+  private replacementOf(old: Order, request: ReplaceOrderRequest): PlaceOrderRequest & { total: Decimal } {
+    const notReplaceable = (detail: string) =>
+      new ApiError(422, 'order.not_replaceable', 'Order not replaceable', detail, {
+        orderId: old.id,
+        orderStatus: old.status,
+      });
+    if (old.status === 'pending_cancel' || old.status === 'pending_replace' || old.cancelRequestedAt !== null) {
+      throw notReplaceable(
+        'A cancel or replace of the order is pending; nothing more is accepted until it is settled.',
+      );
+    }
+    if (old.status !== 'new' && old.status !== 'partially_filled') {
+      throw notReplaceable(
+        old.status === 'pending_new' || old.status === 'unknown'
+          ? `The order is ${old.status}: the broker has not confirmed it yet.`
+          : `The order is ${old.status}.`,
+      );
+    }
+    const wants = priceFieldsFor(old.type);
+    const errors = [
+      ...(request.limitPrice !== null && !wants.limit
+        ? [{ path: 'limitPrice', message: `is not allowed on a ${old.type} order` }]
+        : []),
+      ...(request.stopPrice !== null && !wants.stop
+        ? [{ path: 'stopPrice', message: `is not allowed on a ${old.type} order` }]
+        : []),
+    ];
+    if (errors.length > 0) {
+      throw ApiError.validation(errors);
+    }
+    const total = request.quantity ?? old.quantity;
+    if (!total.greaterThan(old.filledQuantity)) {
+      throw notReplaceable(
+        `The new quantity ${toDecimalString(total)} does not exceed the confirmed filled quantity ${toDecimalString(old.filledQuantity)}.`,
+      );
+    }
+    const limitPrice = request.limitPrice ?? old.limitPrice;
+    const stopPrice = request.stopPrice ?? old.stopPrice;
+    const same = (a: Decimal | null, b: Decimal | null) => (a === null ? b === null : b !== null && a.equals(b));
+    if (total.equals(old.quantity) && same(limitPrice, old.limitPrice) && same(stopPrice, old.stopPrice)) {
+      throw ApiError.validation([{ path: 'quantity', message: 'the replace changes nothing' }]);
+    }
+    return {
+      clientOrderId: request.clientOrderId,
+      symbol: old.symbol,
+      side: old.side,
+      type: old.type,
+      quantity: total.minus(old.filledQuantity),
+      limitPrice,
+      stopPrice,
+      timeInForce: old.timeInForce,
+      positionEffect: old.positionEffect,
+      ttlMs: null,
+      total,
+    };
+  }
+
+  /** Sends a committed replace once, and records the broker's answer on both orders. */
+  private async sendReplace(old: Order, replacement: Order, total: Decimal): Promise<Order> {
+    const brokerOrderId = old.brokerOrderId ?? '';
+    const result = await this.withTimeout<ReplaceResult>((signal) =>
+      this.broker.replaceOrder(
+        {
+          clientOrderId: old.id,
+          brokerOrderId,
+          newClientOrderId: replacement.id,
+          quantity: total,
+          limitPrice: replacement.limitPrice,
+          stopPrice: replacement.stopPrice,
+        },
+        signal,
+      ),
+    );
+    const recorded = await this.recordInAccount(replacement.accountId, replacement.id, async (tx, current) => {
+      const now = this.clock.now();
+      const before = await tx.findOrder(old.id);
+      switch (result.kind) {
+        case 'accepted':
+          if (before && before.status === 'pending_replace') {
+            await applyTrigger(tx, before, { kind: 'replaced' }, { now, brokerPayload: result.raw }, this.logger);
+          }
+          if (current.status === 'pending_new' || current.status === 'unknown') {
+            await applyTrigger(
+              tx,
+              current,
+              { kind: 'accepted' },
+              {
+                now,
+                patch: { brokerOrderId: result.brokerOrderId, quantity: result.quantity },
+                brokerPayload: result.raw,
+              },
+              this.logger,
+            );
+          }
+          break;
+        case 'rejected':
+          await applyTrigger(
+            tx,
+            current,
+            { kind: 'rejected' },
+            {
+              now,
+              patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
+              brokerPayload: result.raw,
+            },
+            this.logger,
+          );
+          if (before && (before.status === 'pending_replace' || before.status === 'filled')) {
+            await applyTrigger(
+              tx,
+              before,
+              { kind: 'replace_rejected', hasFills: before.filledQuantity.greaterThan(0) },
+              { now, patch: { replacedByOrderId: null }, brokerPayload: result.raw },
+              this.logger,
+            );
+          }
+          break;
+        case 'unknown':
+          if (current.status === 'pending_new') {
+            this.alertUnknown(current, result.reason);
+            await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
+          }
+          break;
+      }
+      await this.completeIdempotencyKey(tx, current, now);
+    });
+    return recorded ?? replacement;
   }
 
   /** Orders are visible only through their account; callers check the account first. */
@@ -216,17 +409,66 @@ export class OrdersService {
     return results;
   }
 
+  private findIdempotencyKey(tx: AccountTransaction, clientOrderId: string): Promise<IdempotencyKeyEntity | null> {
+    return tx.manager.findOne(IdempotencyKeyEntity, { where: { accountId: tx.account.id, clientOrderId } });
+  }
+
+  private async insertIdempotencyKey(tx: AccountTransaction, order: Order, hash: string): Promise<void> {
+    const now = new Date(this.clock.now());
+    await tx.manager.insert(IdempotencyKeyEntity, {
+      accountId: tx.account.id,
+      clientOrderId: order.clientOrderId,
+      requestHash: hash,
+      orderId: order.id,
+      state: order.status === 'pending_new' ? 'in_progress' : 'completed',
+      createdAt: now,
+      completedAt: order.status === 'pending_new' ? null : now,
+    });
+  }
+
+  private async completeIdempotencyKey(tx: AccountTransaction, order: Order, now: number): Promise<void> {
+    await tx.manager.update(
+      IdempotencyKeyEntity,
+      { accountId: order.accountId, clientOrderId: order.clientOrderId },
+      { state: 'completed', completedAt: new Date(now) },
+    );
+  }
+
+  private alertUnknown(order: Order, reason: string): void {
+    this.logger.error(
+      { orderId: order.id, accountId: order.accountId, reason, alert: 'order_unknown' },
+      'submission outcome unknown: order is unknown until reconciliation settles it',
+    );
+    this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: order.environment });
+  }
+
   private async riskCheck(tx: AccountTransaction, request: PlaceOrderRequest): Promise<RiskDecision> {
     const instrument = parseInstrument(request.symbol);
     const quote = this.market.getQuote(request.symbol);
     const position = await tx.manager.findOne(PositionEntity, {
       where: { accountId: tx.account.id, symbol: request.symbol },
     });
-    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
-    const unknown = await tx.manager.findOne(OrderEntity, {
-      where: { accountId: tx.account.id, symbol: request.symbol, status: 'unknown' },
-      select: { id: true },
+    // Every order that is or may be working, at its worst case (its whole remaining quantity): read under
+    // the account lock, so racing orders on any instance see each other (max position, working orders,
+    // reduce-only exits sized against confirmed positions).
+    const open = await tx.manager.find(OrderEntity, {
+      where: { accountId: tx.account.id, status: In([...OPEN_STATUSES]) },
     });
+    const workingOrders: WorkingOrderExposure[] = open.map((row) => {
+      const o = toDomainOrder(row);
+      return {
+        symbol: o.symbol,
+        side: o.side,
+        type: o.type,
+        leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
+        limitPrice: o.limitPrice,
+        stopPrice: o.stopPrice,
+        multiplier: parseInstrument(o.symbol)?.multiplier ?? new Decimal(1),
+        positionEffect: o.positionEffect,
+      };
+    });
+    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
+    const unknown = open.find((o) => o.status === 'unknown' && o.symbol === request.symbol);
     const blocked =
       tx.account.entriesBlockedReason ??
       (unknown ? `order ${unknown.id} in ${request.symbol} is unknown until reconciliation settles it` : null);
@@ -247,6 +489,8 @@ export class OrdersService {
         tradingState: tx.account.tradingState,
         entriesBlockedReason: blocked,
         positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
+        workingOrders,
+        now: this.clock.now(),
       },
       this.limits,
     );
@@ -256,6 +500,7 @@ export class OrdersService {
     tx: AccountTransaction,
     request: PlaceOrderRequest,
     decision: RiskDecision,
+    replacesOrderId: string | null = null,
   ): Promise<Order> {
     const now = this.clock.now();
     const denied = decision.kind === 'denied';
@@ -279,7 +524,7 @@ export class OrdersService {
         filledNotional: new Decimal(0),
         brokerOrderId: null,
         rejectReason: denied ? { code: decision.code, message: decision.reason } : null,
-        replacesOrderId: null,
+        replacesOrderId,
         replacedByOrderId: null,
         ttlMs: request.ttlMs,
         cancelRequestedAt: null,
@@ -335,20 +580,12 @@ export class OrdersService {
           break;
         case 'unknown':
           if (current.status === 'pending_new') {
-            this.logger.error(
-              { orderId: current.id, accountId: current.accountId, reason: result.reason, alert: 'order_unknown' },
-              'submission outcome unknown: order is unknown until reconciliation settles it',
-            );
-            this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: current.environment });
+            this.alertUnknown(current, result.reason);
             await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
           }
           break;
       }
-      await tx.manager.update(
-        IdempotencyKeyEntity,
-        { accountId: current.accountId, clientOrderId: current.clientOrderId },
-        { state: 'completed', completedAt: new Date(now) },
-      );
+      await this.completeIdempotencyKey(tx, current, now);
     });
     return recorded ?? order;
   }

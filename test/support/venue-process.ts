@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ROOT } from './gateway-process.js';
+
+export const VENUE_MAIN = fileURLToPath(new URL('../../dist/apps/paper-venue/src/main.js', import.meta.url));
+
+/** The fake broker (paper venue over HTTP, with fault injection) as its own process. */
+export interface VenueProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** GET/POST/DELETE on the venue's routes (test routes under `/v1/test/` included); JSON in and out. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Every submit the venue really received, in order. */
+  received(): Promise<any[]>;
+  addFault(rule: Record<string, unknown>): Promise<string>;
+  clearFaults(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built venue (`dist/apps/paper-venue/src/main.js`) on a free port, paused at the replay's start
+ * by default, and waits for its `paper venue listening on …` line.
+ */
+export async function startVenueProcess(env: Record<string, string> = {}): Promise<VenueProcess> {
+  if (!existsSync(VENUE_MAIN)) {
+    throw new Error(`${VENUE_MAIN} is missing: run "npm run build" first (npm test does)`);
+  }
+  const child = spawn(process.execPath, [VENUE_MAIN], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PAPER_SPEED: '0', PAPER_ACK_LATENCY_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`venue did not start within 30 s:\n${out}`));
+    }, 30_000);
+    const check = () => {
+      const found = /paper venue listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`venue exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+  };
+  return {
+    url,
+    child,
+    output: () => out,
+    call,
+    received: async () => {
+      const res = await call('GET', '/v1/test/received');
+      if (res.status !== 200) {
+        throw new Error(`venue /v1/test/received answered ${res.status}`);
+      }
+      return Array.isArray(res.body) ? res.body : res.body.received;
+    },
+    addFault: async (rule) => {
+      const res = await call('POST', '/v1/test/faults', rule);
+      if (res.status >= 300) {
+        throw new Error(`venue refused the fault ${JSON.stringify(rule)}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      return res.body?.id as string;
+    },
+    clearFaults: async () => {
+      await call('DELETE', '/v1/test/faults');
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
