@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal } from './decimal.js';
 import type { OrderStatus } from './order-status.js';
-import { type BrokerOrderEvidence, reconcileOrder, type ReconciliationEvidence } from './reconciliation.js';
+import {
+  type BrokerOrderCandidate,
+  type BrokerOrderEvidence,
+  matchBrokerOrder,
+  reconcileOrder,
+  type ReconciliationEvidence,
+} from './reconciliation.js';
 
 const fill = (id: string, at: number) => ({
   brokerExecutionId: id,
@@ -115,5 +121,53 @@ describe('reconcileOrder', () => {
     expect(reconcileOrder(order('pending_new'), evidence(null))).toEqual([
       { kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' },
     ]);
+  });
+});
+
+describe('matchBrokerOrder (brokers without lookup by our client order id)', () => {
+  const T = 1_000_000;
+  const ours = {
+    symbol: 'SPY',
+    side: 'buy' as const,
+    quantity: new Decimal(10),
+    limitPrice: new Decimal('167.40'),
+    createdAt: T,
+  };
+  const candidate = (id: string, extra: Partial<BrokerOrderCandidate> = {}): BrokerOrderCandidate => ({
+    brokerOrderId: id,
+    clientOrderId: null,
+    status: 'new',
+    filledQuantity: new Decimal(0),
+    symbol: 'SPY',
+    side: 'buy',
+    quantity: new Decimal(10),
+    limitPrice: new Decimal('167.4'),
+    createdAt: T + 500,
+    ...extra,
+  });
+
+  it('matches the one order with the same symbol, side, quantity and price inside the window', () => {
+    const match = matchBrokerOrder(ours, [candidate('A'), candidate('B', { side: 'sell' })], 5_000);
+    expect(match).toMatchObject({ kind: 'matched', order: { brokerOrderId: 'A' } });
+  });
+
+  it.each<[string, Partial<BrokerOrderCandidate>]>([
+    ['another symbol', { symbol: 'QQQ' }],
+    ['another side', { side: 'sell' }],
+    ['another quantity', { quantity: new Decimal(11) }],
+    ['another price', { limitPrice: new Decimal('167.41') }],
+    ['a market order', { limitPrice: null }],
+    ['created before our intent', { createdAt: T - 1 }],
+    ['created after the window', { createdAt: T + 5_001 }],
+  ])('does not match %s', (_, extra) => {
+    expect(matchBrokerOrder(ours, [candidate('A', extra)], 5_000)).toEqual({ kind: 'none' });
+  });
+
+  it('settles nothing when two orders match, and skips orders another of ours has claimed', () => {
+    expect(matchBrokerOrder(ours, [candidate('A'), candidate('B')], 5_000)).toEqual({ kind: 'ambiguous', count: 2 });
+    expect(matchBrokerOrder(ours, [candidate('A'), candidate('B')], 5_000, new Set(['A']))).toMatchObject({
+      kind: 'matched',
+      order: { brokerOrderId: 'B' },
+    });
   });
 });

@@ -124,3 +124,60 @@ export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationE
   }
   return actions;
 }
+
+/** A broker's order as matching needs it (an adapter's OrderStatusReport satisfies it). */
+export interface BrokerOrderCandidate extends BrokerOrderEvidence {
+  readonly clientOrderId: string | null;
+  readonly symbol: string;
+  readonly side: 'buy' | 'sell';
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  /** Epoch ms the broker created the order. */
+  readonly createdAt: number;
+}
+
+/** What the gateway knows of an order it looks for at a broker that cannot look orders up by our id. */
+export interface MatchedOrder {
+  readonly symbol: string;
+  readonly side: 'buy' | 'sell';
+  readonly quantity: Decimal;
+  readonly limitPrice: Decimal | null;
+  /** Epoch ms the gateway recorded the intent (before it was sent). */
+  readonly createdAt: number;
+}
+
+export type OrderMatch =
+  | { readonly kind: 'matched'; readonly order: BrokerOrderCandidate }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'ambiguous'; readonly count: number };
+
+/**
+ * Finds our order among a broker's orders when the broker cannot look orders up by our client order id
+ * (ARCHITECTURE.md step 4: "a match on account, symbol, side, quantity, price and time window"). A candidate
+ * matches on symbol, side, quantity and limit price exactly, created within `[createdAt, createdAt +
+ * windowMs]`, and not claimed by another of our orders (`claimedBrokerOrderIds`). Exactly one match
+ * settles the order; none or several settle nothing (the caller keeps the order `unknown` and alerts):
+ * guessing between two identical orders could attribute fills to the wrong one.
+ */
+export function matchBrokerOrder(
+  order: MatchedOrder,
+  candidates: readonly BrokerOrderCandidate[],
+  windowMs: number,
+  claimedBrokerOrderIds: ReadonlySet<string> = new Set(),
+): OrderMatch {
+  const samePrice = (a: Decimal | null, b: Decimal | null) => (a === null ? b === null : b !== null && a.equals(b));
+  const matches = candidates.filter(
+    (c) =>
+      !claimedBrokerOrderIds.has(c.brokerOrderId) &&
+      c.symbol === order.symbol &&
+      c.side === order.side &&
+      c.quantity.equals(order.quantity) &&
+      samePrice(c.limitPrice, order.limitPrice) &&
+      c.createdAt >= order.createdAt &&
+      c.createdAt <= order.createdAt + windowMs,
+  );
+  if (matches.length === 1) {
+    return { kind: 'matched', order: matches[0]! };
+  }
+  return matches.length === 0 ? { kind: 'none' } : { kind: 'ambiguous', count: matches.length };
+}

@@ -2,6 +2,7 @@ import {
   type BrokerFillEvidence,
   type Clock,
   Decimal,
+  matchBrokerOrder,
   type Order,
   reconcileOrder,
   type ReconciliationAction,
@@ -27,6 +28,8 @@ const UNCERTAIN = [...UNCERTAIN_STATUSES];
 /** Prefix of the account block set at start-up, cleared by the first clean pass. */
 export const RESTART_BLOCK = 'restart:';
 const SWEEP_INTERVAL_MS = 1_000;
+/** Allowed difference between our clock and a broker's when matching orders by time. */
+const CLOCK_SKEW_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
@@ -187,11 +190,46 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Settles one order from the broker's evidence (looked up by client order id); returns the actions taken. */
   async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
-    const found = await this.broker.getOrderByClientOrderId(orderId);
+    const found = this.broker.supportsClientOrderId
+      ? await this.broker.getOrderByClientOrderId(orderId)
+      : await this.matchAtBroker(accountId, orderId);
     const fills: BrokerFillEvidence[] = found
-      ? (await this.broker.listFills(found.createdAt - 60_000)).filter((f) => f.clientOrderId === orderId)
+      ? (await this.broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
       : [];
     return this.settle(accountId, orderId, found, fills, { anyStatus: false });
+  }
+
+  /**
+   * For a broker that cannot look orders up by our id: the one broker order matching ours on symbol, side,
+   * quantity and price, created within the in-flight window after our intent (allowing for clock skew)
+   * and not already another order's (`matchBrokerOrder`). None or several: no evidence, and an alert.
+   */
+  private async matchAtBroker(accountId: string, orderId: string): Promise<OrderStatusReport | null> {
+    const order = await this.ledger.findOrder(accountId, orderId);
+    if (!order) {
+      return null;
+    }
+    const candidates = await this.broker.listOrders(order.createdAt - CLOCK_SKEW_MS);
+    if (order.brokerOrderId !== null) {
+      return candidates.find((o) => o.brokerOrderId === order.brokerOrderId) ?? null; // known: no guessing
+    }
+    const claimed: { broker_order_id: string }[] = await this.dataSource.query(
+      `SELECT broker_order_id FROM orders WHERE account_id = $1 AND broker_order_id IS NOT NULL`,
+      [accountId],
+    );
+    const match = matchBrokerOrder(
+      { ...order, createdAt: order.createdAt - CLOCK_SKEW_MS },
+      candidates,
+      this.missingAfterMs + CLOCK_SKEW_MS,
+      new Set(claimed.map((c) => c.broker_order_id)),
+    );
+    if (match.kind === 'ambiguous') {
+      this.logger.error(
+        { orderId, accountId, candidates: match.count, alert: 'order_match_ambiguous' },
+        'several broker orders match an unknown order: none is taken',
+      );
+    }
+    return match.kind === 'matched' ? (match.order as OrderStatusReport) : null;
   }
 
   /**
