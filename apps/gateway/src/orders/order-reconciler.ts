@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type BrokerFillEvidence,
   type Clock,
@@ -59,6 +60,9 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   /** Accounts this instance has run the account pass for since it started (the restart block waits for it). */
   private readonly passedAccounts = new Set<string>();
   private startupPass: Promise<void> = Promise.resolve();
+  /** Orders uncertain when this instance started, by account: the restart block waits for these only. */
+  private readonly restartUncertain = new Map<string, Set<string>>();
+  private readonly instanceId = randomUUID().slice(0, 8);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -78,15 +82,22 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const rows: { account_id: string; n: string }[] = await this.dataSource.query(
-      `SELECT account_id, count(*) AS n FROM orders WHERE status = ANY($1) GROUP BY account_id`,
+    const uncertain: { id: string; account_id: string }[] = await this.dataSource.query(
+      `SELECT id, account_id FROM orders WHERE status = ANY($1)`,
       [UNCERTAIN],
     );
-    for (const row of rows) {
+    for (const { id, account_id } of uncertain) {
+      const set = this.restartUncertain.get(account_id) ?? new Set<string>();
+      this.restartUncertain.set(account_id, set.add(id));
+    }
+    const rows = [...this.restartUncertain.entries()];
+    for (const [accountId, ids] of rows) {
+      // The block names this instance: only it lifts it, once the orders uncertain at its start are settled
+      // (a later start on another instance replaces the reason, and with it the set that lifts it).
       await this.dataSource.query(
         `UPDATE accounts SET entries_blocked_reason = $2, updated_at = now()
           WHERE id = $1 AND (entries_blocked_reason IS NULL OR entries_blocked_reason LIKE $3)`,
-        [row.account_id, `${RESTART_BLOCK} ${row.n} uncertain order(s) awaiting reconciliation`, `${RESTART_BLOCK}%`],
+        [accountId, this.restartReason(ids.size), `${RESTART_BLOCK}%`],
       );
     }
     if (rows.length > 0) {
@@ -176,15 +187,38 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           });
         }
       }
-      // A restart block is lifted by a clean pass: the account pass ran here, and nothing is uncertain.
-      await this.dataSource.query(
-        `UPDATE accounts a SET entries_blocked_reason = NULL, updated_at = now()
-          WHERE entries_blocked_reason LIKE $1 AND a.id = ANY($3::uuid[])
-            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = ANY($2))`,
-        [`${RESTART_BLOCK}%`, UNCERTAIN, [...this.passedAccounts]],
-      );
+      await this.liftRestartBlocks();
     } catch (error) {
       this.logger.error({ err: error }, 'reconciliation pass failed; retrying on the next one');
+    }
+  }
+
+  private restartReason(count: number): string {
+    return `${RESTART_BLOCK} ${count} uncertain order(s) awaiting reconciliation (instance ${this.instanceId})`;
+  }
+
+  /**
+   * Lifts this instance's restart blocks after a clean pass: its account pass ran, and every order that
+   * was uncertain when it started is settled. Orders placed since (exits in flight, say) do not hold the
+   * block: they are ordinary uncertain orders, blocking entries in their own symbol if `unknown`.
+   */
+  private async liftRestartBlocks(): Promise<void> {
+    for (const [accountId, ids] of this.restartUncertain) {
+      if (!this.passedAccounts.has(accountId)) {
+        continue;
+      }
+      const left: { n: string }[] = await this.dataSource.query(
+        `SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
+        [[...ids], UNCERTAIN],
+      );
+      if (Number(left[0]?.n ?? 0) === 0) {
+        await this.dataSource.query(
+          `UPDATE accounts SET entries_blocked_reason = NULL, updated_at = now()
+            WHERE id = $1 AND entries_blocked_reason = $2`,
+          [accountId, this.restartReason(ids.size)],
+        );
+        this.restartUncertain.delete(accountId);
+      }
     }
   }
 

@@ -127,7 +127,7 @@ export class OrdersService {
         throw ApiError.orderNotFound(orderId);
       }
       const change = this.replacementOf(old, request);
-      const decision = await this.riskCheck(tx, change);
+      const decision = await this.riskCheck(tx, change, old.id);
       const replacement = await this.insertIntent(tx, change, decision, old.id);
       await this.insertIdempotencyKey(tx, replacement, hash);
       if (decision.kind === 'approved') {
@@ -442,7 +442,16 @@ export class OrdersService {
     this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: order.environment });
   }
 
-  private async riskCheck(tx: AccountTransaction, request: PlaceOrderRequest): Promise<RiskDecision> {
+  /**
+   * Gathers the account's state under its lock and runs the pre-trade checks. `replacing`: the order a
+   * replacement would take the place of, left out of the working orders (the replacement is checked for
+   * what it would work, in its stead).
+   */
+  private async riskCheck(
+    tx: AccountTransaction,
+    request: PlaceOrderRequest,
+    replacing: string | null = null,
+  ): Promise<RiskDecision> {
     const instrument = parseInstrument(request.symbol);
     const quote = this.market.getQuote(request.symbol);
     const position = await tx.manager.findOne(PositionEntity, {
@@ -454,19 +463,21 @@ export class OrdersService {
     const open = await tx.manager.find(OrderEntity, {
       where: { accountId: tx.account.id, status: In([...OPEN_STATUSES]) },
     });
-    const workingOrders: WorkingOrderExposure[] = open.map((row) => {
-      const o = toDomainOrder(row);
-      return {
-        symbol: o.symbol,
-        side: o.side,
-        type: o.type,
-        leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
-        limitPrice: o.limitPrice,
-        stopPrice: o.stopPrice,
-        multiplier: parseInstrument(o.symbol)?.multiplier ?? new Decimal(1),
-        positionEffect: o.positionEffect,
-      };
-    });
+    const workingOrders: WorkingOrderExposure[] = open
+      .filter((row) => row.id !== replacing)
+      .map((row) => {
+        const o = toDomainOrder(row);
+        return {
+          symbol: o.symbol,
+          side: o.side,
+          type: o.type,
+          leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
+          limitPrice: o.limitPrice,
+          stopPrice: o.stopPrice,
+          multiplier: parseInstrument(o.symbol)?.multiplier ?? new Decimal(1),
+          positionEffect: o.positionEffect,
+        };
+      });
     // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
     const unknown = open.find((o) => o.status === 'unknown' && o.symbol === request.symbol);
     const blocked =
