@@ -35,6 +35,19 @@ const sqlState = (error: unknown): string => {
   const code = e?.driverError?.code ?? e?.code;
   return typeof code === 'string' ? code : '';
 };
+/**
+ * The quantity an order works at the broker. A replacement's is what the broker booked: the new total
+ * minus what the old order had filled when the broker acted (a fill may have raced the replace), which
+ * every report of it carries as FIX OrderQty = CumQty + LeavesQty. Read while the gateway has not yet
+ * heard the booking confirmed (`pending_new`, `unknown`, or a first fill before the ack). Other orders:
+ * their own quantity.
+ */
+function bookedQuantity(order: Order, report: ExecutionReport): Decimal {
+  const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
+  const confirmed = order.brokerOrderId !== null && order.status !== 'pending_new' && order.status !== 'unknown';
+  return order.replacesOrderId !== null && !confirmed && booked.greaterThan(0) ? booked : order.quantity;
+}
+
 const isDeterministic = (error: unknown) =>
   error instanceof RangeError || error instanceof TypeError || /^2[23]/.test(sqlState(error));
 
@@ -132,15 +145,11 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       case 'new':
         if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
           this.alertIfRestatingRejection(order, 'acknowledgement');
-          // A replacement works what the broker booked: the new total minus what the old order had filled
-          // when the broker acted (a fill may have raced the replace). FIX: OrderQty = CumQty + LeavesQty.
-          const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
-          const quantity = order.replacesOrderId !== null && booked.greaterThan(0) ? booked : order.quantity;
           await applyTrigger(
             tx,
             order,
             { kind: 'accepted' },
-            { ...base, patch: { brokerOrderId, quantity } },
+            { ...base, patch: { brokerOrderId, quantity: bookedQuantity(order, report) } },
             this.logger,
           );
         }
@@ -185,6 +194,11 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     if (!execution) {
       this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
       return;
+    }
+    // A replacement's fill may come before its acknowledgement: size it by what the broker booked first.
+    const quantity = bookedQuantity(order, report);
+    if (!quantity.equals(order.quantity)) {
+      order = { ...order, quantity };
     }
     const fill = applyFill(order, execution.quantity, execution.price);
     const trigger = { kind: 'fill' as const, complete: fill.complete };
@@ -247,6 +261,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
           averageFillPrice: fill.averageFillPrice,
           filledNotional: fill.filledNotional,
           brokerOrderId,
+          quantity: order.quantity,
         },
         execution: dto,
         brokerPayload: report.raw,

@@ -203,6 +203,14 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    * block: they are ordinary uncertain orders, blocking entries in their own symbol if `unknown`.
    */
   private async liftRestartBlocks(): Promise<void> {
+    // Any instance's block on an account it has passed, with nothing uncertain left at all (its owner may
+    // have seen its orders settle by reports, or be gone).
+    await this.dataSource.query(
+      `UPDATE accounts a SET entries_blocked_reason = NULL, updated_at = now()
+        WHERE entries_blocked_reason LIKE $1 AND a.id = ANY($3::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = ANY($2))`,
+      [`${RESTART_BLOCK}%`, UNCERTAIN, [...this.passedAccounts]],
+    );
     for (const [accountId, ids] of this.restartUncertain) {
       if (!this.passedAccounts.has(accountId)) {
         continue;
@@ -423,6 +431,8 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const raw = found?.raw ?? null;
     const now = this.clock.now();
+    // The broker's booked quantity (a replacement's: new total minus what the old order had filled).
+    const booked = found ? { cumulativeQuantity: new Decimal(0), leavesQuantity: found.quantity } : {};
     const report = (execType: ExecutionReport['execType'], extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
       venue: this.broker.venue,
       execType,
@@ -438,17 +448,9 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     });
     switch (action.kind) {
       case 'accept':
-        // The broker's booked quantity (a replacement's: new total minus what the old order had filled).
-        return this.reports.apply(
-          tx,
-          order,
-          report('new', {
-            brokerOrderId: action.brokerOrderId,
-            ...(found ? { cumulativeQuantity: new Decimal(0), leavesQuantity: found.quantity } : {}),
-          }),
-        );
+        return this.reports.apply(tx, order, report('new', { brokerOrderId: action.brokerOrderId, ...booked }));
       case 'fill':
-        return this.reports.apply(tx, order, report('trade', { execution: action.fill }));
+        return this.reports.apply(tx, order, report('trade', { execution: action.fill, ...booked }));
       case 'cancel':
         return this.reports.apply(tx, order, report('canceled'));
       case 'expire':
