@@ -237,55 +237,19 @@ export class OrdersService {
     const recorded = await this.recordInAccount(replacement.accountId, replacement.id, async (tx, current) => {
       const now = this.clock.now();
       const before = await tx.findOrder(old.id);
-      switch (result.kind) {
-        case 'accepted':
-          if (before && before.status === 'pending_replace') {
-            await applyTrigger(tx, before, { kind: 'replaced' }, { now, brokerPayload: result.raw }, this.logger);
-          }
-          if (current.status === 'pending_new' || current.status === 'unknown') {
-            await applyTrigger(
-              tx,
-              current,
-              { kind: 'accepted' },
-              {
-                now,
-                patch: { brokerOrderId: result.brokerOrderId, quantity: result.quantity },
-                brokerPayload: result.raw,
-              },
-              this.logger,
-            );
-          }
-          break;
-        case 'rejected':
-          await applyTrigger(
-            tx,
-            current,
-            { kind: 'rejected' },
-            {
-              now,
-              patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
-              brokerPayload: result.raw,
-            },
-            this.logger,
-          );
-          if (before && (before.status === 'pending_replace' || before.status === 'filled')) {
-            await applyTrigger(
-              tx,
-              before,
-              { kind: 'replace_rejected', hasFills: before.filledQuantity.greaterThan(0) },
-              { now, patch: { replacedByOrderId: null }, brokerPayload: result.raw },
-              this.logger,
-            );
-          }
-          break;
-        case 'unknown':
-          if (current.status === 'pending_new') {
-            this.alertUnknown(current, result.reason);
-            await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
-          }
-          break;
+      if (result.kind === 'accepted' && before?.status === 'pending_replace') {
+        await applyTrigger(tx, before, { kind: 'replaced' }, { now, brokerPayload: result.raw }, this.logger);
       }
-      await this.completeIdempotencyKey(tx, current, now);
+      await this.recordAnswer(tx, current, result, now);
+      if (result.kind === 'rejected' && (before?.status === 'pending_replace' || before?.status === 'filled')) {
+        await applyTrigger(
+          tx,
+          before,
+          { kind: 'replace_rejected', hasFills: before.filledQuantity.greaterThan(0) },
+          { now, patch: { replacedByOrderId: null }, brokerPayload: result.raw },
+          this.logger,
+        );
+      }
     });
     return recorded ?? replacement;
   }
@@ -562,43 +526,57 @@ export class OrdersService {
     const stopTimer = this.metrics.submitLatency.startTimer({ venue: this.broker.venue });
     const result = await this.withTimeout<SubmitResult>((signal) => this.broker.submitOrder(command, signal));
     stopTimer({ outcome: result.kind });
-    const recorded = await this.recordInAccount(order.accountId, order.id, async (tx, current) => {
-      const now = this.clock.now();
-      switch (result.kind) {
-        case 'accepted':
-          if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
-            await applyTrigger(
-              tx,
-              current,
-              { kind: 'accepted' },
-              { now, patch: { brokerOrderId: result.brokerOrderId }, brokerPayload: result.raw },
-              this.logger,
-            );
-          }
-          break;
-        case 'rejected':
+    const recorded = await this.recordInAccount(order.accountId, order.id, (tx, current) =>
+      this.recordAnswer(tx, current, result, this.clock.now()),
+    );
+    return recorded ?? order;
+  }
+
+  /**
+   * Records the broker's answer to a submit (or, for a replacement, to its replace) on the new order:
+   * accepted → `new` with the broker's id (and a replacement's booked quantity), unless a report got
+   * there first; rejected → `rejected`; unknown → `unknown` with an alert. Completes its idempotency key.
+   */
+  private async recordAnswer(
+    tx: AccountTransaction,
+    current: Order,
+    result: SubmitResult | ReplaceResult,
+    now: number,
+  ): Promise<void> {
+    switch (result.kind) {
+      case 'accepted':
+        if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
+          const quantity = 'quantity' in result ? { quantity: result.quantity } : {};
           await applyTrigger(
             tx,
             current,
-            { kind: 'rejected' },
-            {
-              now,
-              patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
-              brokerPayload: result.raw,
-            },
+            { kind: 'accepted' },
+            { now, patch: { brokerOrderId: result.brokerOrderId, ...quantity }, brokerPayload: result.raw },
             this.logger,
           );
-          break;
-        case 'unknown':
-          if (current.status === 'pending_new') {
-            this.alertUnknown(current, result.reason);
-            await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
-          }
-          break;
-      }
-      await this.completeIdempotencyKey(tx, current, now);
-    });
-    return recorded ?? order;
+        }
+        break;
+      case 'rejected':
+        await applyTrigger(
+          tx,
+          current,
+          { kind: 'rejected' },
+          {
+            now,
+            patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
+            brokerPayload: result.raw,
+          },
+          this.logger,
+        );
+        break;
+      case 'unknown':
+        if (current.status === 'pending_new') {
+          this.alertUnknown(current, result.reason);
+          await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
+        }
+        break;
+    }
+    await this.completeIdempotencyKey(tx, current, now);
   }
 
   /** Runs `work` on the current state of an order under its account lock, publishes, returns the order after. */
