@@ -32,6 +32,11 @@ export interface PositionExposure {
   /** What one share or contract is worth now, in USD before the multiplier; null when unknown. */
   readonly markPrice: Decimal | null;
   readonly multiplier: Decimal;
+  /**
+   * The average open price of the position (`Position.averagePrice`, average-cost method), USD per share
+   * or contract; undefined when the caller does not gather it (position loss check).
+   */
+  readonly averagePrice?: Decimal;
 }
 
 /** An order the account placed recently that was accepted (denied ones do not count), for the duplicate check. */
@@ -88,10 +93,16 @@ export interface RiskContext {
   readonly positions?: readonly PositionExposure[];
   /** The account's accepted orders of at least the last `duplicateWindowMs` (duplicate check). */
   readonly recentOrders?: readonly RecentOrder[];
-  /** Now, epoch ms, from the injected Clock (duplicate check). */
+  /** Now, epoch ms, from the injected Clock (duplicate check; the session checks without `marketNow`). */
   readonly now?: number;
+  /**
+   * Now on the market's clock for the intent's symbol, epoch ms: live, the wall time; on the paper venue,
+   * which replays recorded days, the quote's time plus its age. The product and session checks (expiry,
+   * 0DTE cutoff) use `marketNow ?? now`, and approve when neither is given.
+   */
+  readonly marketNow?: number;
   /** Messages already sent, counted over the scope the broker limits (for Schwab: the whole app). */
   readonly messageCounts?: MessageCounts;
-  /** Today's P&L of the account (daily loss check). */
+  /** Today's P&L of the account (daily loss check). `positions` also feeds the position loss check. */
   readonly dailyPnl?: DailyPnl;
 }

@@ -33,6 +33,18 @@ export const RISK_CODES = [
   'risk.reduce_only',
   /** The account does not accept market or stop orders. */
   'risk.market_orders_not_allowed',
+  /** An option on a root that is not a supported product (`productOf` is null), and the order is not an exit. */
+  'risk.unknown_product',
+  /** The option can no longer trade: its last trading day's session has ended (`expiryTradingEnd`). */
+  'risk.instrument_expired',
+  /** An opening order in an option within `zeroDteCutoffMinutes` of its trading end on its last day. */
+  'risk.opening_cutoff',
+  /** A limit or stop price that is not a whole number of the product's ticks at that price. */
+  'risk.tick_size',
+  /** The position in the symbol has lost `maxPositionLoss` or more, and the order does not reduce it. */
+  'risk.max_position_loss',
+  /** A change of the limits would widen a loss limit (used by the gateway on PUT limits, not by a check). */
+  'risk.loss_limit_widening',
 ] as const;
 
 export type RiskCode = (typeof RISK_CODES)[number];

@@ -3,6 +3,7 @@ import { ORDER_TYPES, type OrderSide } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
 import { dailyLossCheck } from './checks/daily-loss.check.js';
 import { duplicateOrderCheck } from './checks/duplicate-order.check.js';
+import { expiryCheck } from './checks/expiry.check.js';
 import { instrumentAllowedCheck } from './checks/instrument-allowed.check.js';
 import { marketDataCheck } from './checks/market-data.check.js';
 import { marketOrdersCheck } from './checks/market-orders.check.js';
@@ -12,8 +13,11 @@ import { maxPositionCheck } from './checks/max-position.check.js';
 import { maxQuantityCheck } from './checks/max-quantity.check.js';
 import { maxWorkingOrdersCheck } from './checks/max-working-orders.check.js';
 import { messageRateCheck } from './checks/message-rate.check.js';
+import { positionLossCheck } from './checks/position-loss.check.js';
 import { priceCollarCheck } from './checks/price-collar.check.js';
+import { productCheck } from './checks/product.check.js';
 import { reduceOnlyCheck } from './checks/reduce-only.check.js';
+import { tickSizeCheck } from './checks/tick-size.check.js';
 import { tradingStateCheck } from './checks/trading-state.check.js';
 import type { OrderIntent } from './order-intent.js';
 import type { RiskCheck } from './risk-check.js';
@@ -48,7 +52,11 @@ describe('RiskEngine', () => {
     expect(DEFAULT_RISK_CHECKS).toEqual([
       tradingStateCheck,
       dailyLossCheck,
+      positionLossCheck,
       instrumentAllowedCheck,
+      productCheck,
+      expiryCheck,
+      tickSizeCheck,
       marketOrdersCheck,
       duplicateOrderCheck,
       reduceOnlyCheck,
@@ -71,6 +79,14 @@ describe('RiskEngine', () => {
       'risk.max_quantity',
       'risk.max_notional',
       'risk.price_collar',
+    ]);
+    expect(RISK_CODES.slice(15)).toEqual([
+      'risk.unknown_product',
+      'risk.instrument_expired',
+      'risk.opening_cutoff',
+      'risk.tick_size',
+      'risk.max_position_loss',
+      'risk.loss_limit_widening',
     ]);
     expect(new Set(RISK_CODES).size).toBe(RISK_CODES.length);
   });
@@ -168,6 +184,47 @@ describe('RiskEngine', () => {
       context({ quoteAgeMs: STALE, positionQuantity: d('100') }),
       'risk.stale_market_data',
     ],
+    // halted: exits as limit orders inside the collar only, and never without current data
+    [
+      'halted: an exit as a limit inside the collar',
+      intent({ side: 'sell' }),
+      context({ tradingState: 'halted', positionQuantity: d('100') }),
+      'approved',
+    ],
+    [
+      'halted: an exit as a limit outside the collar',
+      intent({ side: 'sell', limitPrice: d('120.00') }),
+      context({ tradingState: 'halted', positionQuantity: d('100') }),
+      'risk.trading_halted',
+    ],
+    [
+      'halted: a limit exit with stale data',
+      intent({ side: 'sell' }),
+      context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: STALE }),
+      'risk.trading_halted',
+    ],
+    // static facts of the order, always on
+    ['an off-tick SPY limit', intent({ limitPrice: d('167.415') }), context(), 'risk.tick_size'],
+    ['an off-tick SPXW limit', spxwIntent({ limitPrice: d('4.95') }), spxwContext(), 'risk.tick_size'],
+    [
+      'an option on an unsupported root',
+      spxwIntent({ symbol: 'NDX   210104C12800000' }),
+      spxwContext({ quote: undefined, quoteAgeMs: null }),
+      'risk.unknown_product',
+    ],
+    [
+      'the tick beats the collar: an off-tick SPY limit far away',
+      intent({ limitPrice: d('184.165') }),
+      context(),
+      'risk.tick_size',
+    ],
+    [
+      'an expired SPXW call (marketNow 16:00 ET) beats stale data',
+      spxwIntent(),
+      spxwContext({ marketNow: Date.UTC(2021, 0, 4, 21), quoteAgeMs: STALE }),
+      'risk.instrument_expired',
+    ],
+    ['without a clock the expiry is not checked', spxwIntent(), spxwContext({ now: undefined }), 'approved'],
   ] as const)('%s → %s', (_name, order, ctx, expected) => {
     expect(outcome(engine.check(order, ctx, limits))).toBe(expected);
   });
@@ -184,6 +241,12 @@ describe('RiskEngine', () => {
       maxWorkingOrders: 3,
       maxMessagesPerSecond: 5,
       maxMessagesPerMinute: 100,
+      maxPositionLoss: d('500'),
+      zeroDteCutoffMinutes: 30,
+      priceCollarAbsolute: d('0.10'),
+      stopCollarPercent: d('20'),
+      productCollars: { 'root:SPXW': { percent: d('20'), absolute: d('0.50') } },
+      maxOrderToTradeRatio: d('50'),
     };
     const accountState: Partial<RiskContext> = {
       workingOrders: [],
@@ -199,6 +262,11 @@ describe('RiskEngine', () => {
     const qqqExit = intent({ symbol: 'QQQ', side: 'sell', quantity: d('500'), limitPrice: d('300') });
     const closeSell100 = intent({ side: 'sell', positionEffect: 'close' });
     const closing100 = working({ side: 'sell', positionEffect: 'close' });
+    // SPY long 100 bought at 175: at the mark 167.41 it has lost 759 (more than 500).
+    const SPY_LOSING = position({ quantity: d('100'), averagePrice: d('175') });
+    const CUTOFF = Date.UTC(2021, 0, 4, 20, 30); // 15:30 ET: 30 minutes before the SPXW call stops trading
+    const spxwFull = (overrides: Partial<RiskContext> = {}): RiskContext =>
+      spxwContext({ ...accountState, marketNow: NOW, ...overrides });
 
     it.each([
       ['an ordinary SPY limit buy', intent(), full(), 'approved'],
@@ -278,6 +346,72 @@ describe('RiskEngine', () => {
         'risk.max_working_orders',
       ],
       ['the message rate, last', intent(), full({ messageCounts: messageCounts(0, 100) }), 'risk.message_rate'],
+      // the position loss: after the daily loss, before the allow-list
+      [
+        'the daily loss beats the position loss',
+        intent(),
+        full({ dailyPnl: LOST, positionQuantity: d('100'), positions: [SPY_LOSING] }),
+        'risk.daily_loss',
+      ],
+      [
+        'the position loss beats the tick',
+        intent({ limitPrice: d('167.415') }),
+        full({ positionQuantity: d('100'), positions: [SPY_LOSING] }),
+        'risk.max_position_loss',
+      ],
+      [
+        'a losing position may still be closed',
+        intent({ side: 'sell' }),
+        full({ positionQuantity: d('100'), positions: [SPY_LOSING] }),
+        'approved',
+      ],
+      // product, expiry and tick: after the allow-list, before market orders
+      [
+        'the allow-list beats the product: an NDX call',
+        spxwIntent({ symbol: 'NDX   210104C12800000' }),
+        spxwFull(),
+        'risk.instrument_not_allowed',
+      ],
+      [
+        'the expiry beats the tick: an off-tick SPXW buy at 16:00 ET',
+        spxwIntent({ limitPrice: d('4.95') }),
+        spxwFull({ marketNow: Date.UTC(2021, 0, 4, 21) }),
+        'risk.instrument_expired',
+      ],
+      [
+        'the 0DTE cutoff beats market orders: an SPXW market buy at 15:30 ET',
+        spxwIntent({ type: 'market', limitPrice: null }),
+        spxwFull({ marketNow: CUTOFF }),
+        'risk.opening_cutoff',
+      ],
+      ['at 15:29:59.999 ET the SPXW buy passes', spxwIntent(), spxwFull({ marketNow: CUTOFF - 1 }), 'approved'],
+      [
+        'after the cutoff an SPXW exit passes',
+        spxwIntent({ side: 'sell', quantity: d('5'), positionEffect: 'close' }),
+        spxwFull({ marketNow: CUTOFF, positionQuantity: d('5') }),
+        'approved',
+      ],
+      [
+        'the tick beats market orders and the collar',
+        intent({ type: 'stop', limitPrice: null, stopPrice: d('250.005') }),
+        full(),
+        'risk.tick_size',
+      ],
+      // collars: the product's for SPXW (±20 % of 4.90 = [3.92, 5.88]); the stop collar (±20 %) for stops
+      ['SPXW buy 5.80, inside its product collar', spxwIntent({ limitPrice: d('5.80') }), spxwFull(), 'approved'],
+      ['SPXW buy 5.90, outside it', spxwIntent({ limitPrice: d('5.90') }), spxwFull(), 'risk.price_collar'],
+      [
+        'a protective SPY buy stop 190 (+13.5 %) inside the stop collar',
+        intent({ type: 'stop_limit', stopPrice: d('190'), limitPrice: d('191') }),
+        full(),
+        'approved',
+      ],
+      [
+        'a protective SPY buy stop 201 (+20.07 %) outside the stop collar',
+        intent({ type: 'stop_limit', stopPrice: d('201'), limitPrice: d('201') }),
+        full(),
+        'risk.price_collar',
+      ],
       // exits: past the loss limit, off the allow-list, over the gross limit, without a quote of their own
       [
         'after the loss limit, QQQ off the list, gross exposure over: sell the QQQ long 500',
@@ -353,17 +487,19 @@ describe('RiskEngine', () => {
     ]);
   });
 
-  it('denies every order of a halted account, whatever it is (property)', () => {
+  it('denies a halted account every order but a limit exit inside the collar (property)', () => {
     const anyIntent = fc
       .record({
         side: fc.constantFrom<OrderSide>('buy', 'sell'),
         type: fc.constantFrom(...ORDER_TYPES),
         quantity: fc.integer({ min: 1, max: 100_000 }),
-        cents: fc.integer({ min: 1, max: 100_000 }),
+        // prices around the SPY mid 167.41, so that both sides of the collar come up
+        cents: fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 14_000, max: 19_500 })),
         position: fc.integer({ min: -100_000, max: 100_000 }),
         effect: fc.constantFrom<OrderIntent['positionEffect']>('open', 'close', null),
+        stale: fc.boolean(),
       })
-      .map(({ side, type, quantity, cents, position, effect }) => ({
+      .map(({ side, type, quantity, cents, position, effect, stale }) => ({
         order: intent({
           side,
           type,
@@ -373,12 +509,31 @@ describe('RiskEngine', () => {
           positionEffect: effect,
         }),
         position: d(String(position)),
+        stale,
       }));
+    const mid = d('167.41');
     fc.assert(
-      fc.property(anyIntent, ({ order, position }) => {
-        expect(
-          outcome(engine.check(order, context({ tradingState: 'halted', positionQuantity: position }), limits)),
-        ).toBe('risk.trading_halted');
+      fc.property(anyIntent, ({ order, position, stale }) => {
+        const ctx = context({
+          tradingState: 'halted',
+          positionQuantity: position,
+          ...(stale ? { quoteAgeMs: STALE } : {}),
+        });
+        const decision = engine.check(order, ctx, limits);
+        const boundedExit =
+          order.type === 'limit' &&
+          order.positionEffect !== 'open' &&
+          !position.isZero() &&
+          (order.side === 'sell') === position.isPositive() &&
+          order.quantity.lessThanOrEqualTo(position.abs()) &&
+          !stale &&
+          order.limitPrice!.minus(mid).abs().lessThanOrEqualTo(mid.times('0.1'));
+        if (!boundedExit) {
+          expect(outcome(decision)).toBe('risk.trading_halted');
+        } else {
+          // the later checks still apply to an exit (size, notional)
+          expect(outcome(decision)).not.toBe('risk.trading_halted');
+        }
       }),
     );
   });

@@ -1,5 +1,6 @@
 import { dailyLossCheck } from './checks/daily-loss.check.js';
 import { duplicateOrderCheck } from './checks/duplicate-order.check.js';
+import { expiryCheck } from './checks/expiry.check.js';
 import { instrumentAllowedCheck } from './checks/instrument-allowed.check.js';
 import { marketDataCheck } from './checks/market-data.check.js';
 import { marketOrdersCheck } from './checks/market-orders.check.js';
@@ -9,8 +10,11 @@ import { maxPositionCheck } from './checks/max-position.check.js';
 import { maxQuantityCheck } from './checks/max-quantity.check.js';
 import { maxWorkingOrdersCheck } from './checks/max-working-orders.check.js';
 import { messageRateCheck } from './checks/message-rate.check.js';
+import { positionLossCheck } from './checks/position-loss.check.js';
 import { priceCollarCheck } from './checks/price-collar.check.js';
+import { productCheck } from './checks/product.check.js';
 import { reduceOnlyCheck } from './checks/reduce-only.check.js';
+import { tickSizeCheck } from './checks/tick-size.check.js';
 import { tradingStateCheck } from './checks/trading-state.check.js';
 import type { OrderIntent } from './order-intent.js';
 import type { RiskCheck } from './risk-check.js';
@@ -21,23 +25,31 @@ import type { RiskLimits } from './risk-limits.js';
 /**
  * The pre-trade checks in the order they run. The first denial wins, so the order decides what the
  * client is told: the most lasting reason first, the most transient last.
- * 1. trading state, 2. daily loss: the account's authority (halted, reducing, blocked, or exits only
- *    after the loss limit) is the overriding fact, and says what to do about it;
- * 3. instrument allow-list, 4. market orders: static permissions of the account, fixed by another
- *    order, never by waiting;
- * 5. duplicate: before every check that counts working orders, since the original is among them and
+ * 1. trading state, 2. daily loss, 3. position loss: the account's authority (halted, reducing, blocked,
+ *    or exits only after a loss limit, of the day or of the position in the symbol) is the overriding
+ *    fact, and says what to do about it;
+ * 4. instrument allow-list: a static permission of the account;
+ * 5. product, 6. expiry (expired; 0DTE opening cutoff), 7. tick size: static facts of the order's
+ *    instrument and prices, true whatever the account or the market does, and the later checks rely on
+ *    the product being known;
+ * 8. market orders: a static permission, answered by sending another type;
+ * 9. duplicate: before every check that counts working orders, since the original is among them and
  *    would otherwise be reported as a position or exposure breach instead of the double send it is;
- * 6. reduce-only: the client's `close` claim, before anything values the order;
- * 7. market data: the checks after it value the order at the quote;
- * 8. max quantity, 9. max notional, 10. price collar: the order's own size and prices;
- * 11. max position, 12. max gross exposure, 13. max working orders: the account with the order added;
- * 14. message rate, last: a denied order is never sent and costs no message, and a rate denial then
+ * 10. reduce-only: the client's `close` claim, before anything values the order;
+ * 11. market data: the checks after it value the order at the quote;
+ * 12. max quantity, 13. max notional, 14. price collar: the order's own size and prices;
+ * 15. max position, 16. max gross exposure, 17. max working orders: the account with the order added;
+ * 18. message rate, last: a denied order is never sent and costs no message, and a rate denial then
  *    means the order is otherwise acceptable and can be sent again later.
  */
 export const DEFAULT_RISK_CHECKS: readonly RiskCheck[] = Object.freeze([
   tradingStateCheck,
   dailyLossCheck,
+  positionLossCheck,
   instrumentAllowedCheck,
+  productCheck,
+  expiryCheck,
+  tickSizeCheck,
   marketOrdersCheck,
   duplicateOrderCheck,
   reduceOnlyCheck,

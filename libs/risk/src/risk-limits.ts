@@ -10,7 +10,10 @@ export interface RiskLimits {
   readonly maxOrderQuantity: Decimal;
   /** Largest notional of one order in USD: price × quantity × multiplier (max-notional.check.ts says which price). */
   readonly maxOrderNotional: Decimal;
-  /** How far a limit or stop price may be from the reference price, in percent: 5 means ±5 %. */
+  /**
+   * How far a limit price (and a stop price that would trigger at once) may be from the reference price,
+   * in percent: 5 means ±5 %. See `priceCollarAbsolute` and `productCollars`, and price-collar.check.ts for stops.
+   */
   readonly priceCollarPercent: Decimal;
   /** The oldest quote, in ms on the market data feed's clock, that still counts as current. */
   readonly maxQuoteAgeMs: number;
@@ -36,6 +39,42 @@ export interface RiskLimits {
   readonly maxDailyLoss?: Decimal;
   /** false: `market` and `stop` orders are denied (send marketable limits instead). Undefined: allowed. */
   readonly allowMarketOrders?: boolean;
+  /**
+   * The collar's floor in USD per share or contract (before the multiplier): the collar's half-width is
+   * max(reference × priceCollarPercent / 100, priceCollarAbsolute), percent or absolute, whichever is
+   * wider (FIA price bands), so a cheap option is not collared to a fraction of its tick (±10 % of a 0.20
+   * SPXW put is 0.02, less than its 0.05 tick). Undefined: 0, the percent alone.
+   */
+  readonly priceCollarAbsolute?: Decimal;
+  /**
+   * Collars per product key (`root:SPXW`, `SPY`: the `allowedSymbols` spelling, see `productKey` in
+   * @gateway/oms), each replacing both `priceCollarPercent` and `priceCollarAbsolute` for that product.
+   * `absolute` in USD per share or contract; 0 for none.
+   */
+  readonly productCollars?: Readonly<Record<string, { readonly percent: Decimal; readonly absolute: Decimal }>>;
+  /**
+   * How far a stop price on its protective side (a buy stop above the reference price, a sell stop below
+   * it: it rests until the market moves to it) may be from the reference price, in percent; the absolute
+   * floor of the product's collar applies too. Undefined: not bounded on that side. A stop on the other
+   * side would trigger at once and is held to the regular collar (price-collar.check.ts).
+   */
+  readonly stopCollarPercent?: Decimal;
+  /**
+   * Largest unrealized loss of one position in USD, a positive amount: once quantity × (mark − average
+   * price) × multiplier ≤ −maxPositionLoss, only orders that reduce that position are accepted in its
+   * symbol (position-loss.check.ts). May be tightened after an entry, never widened (`lossLimitWidenings`).
+   */
+  readonly maxPositionLoss?: Decimal;
+  /**
+   * Minutes before an option's trading end (`expiryTradingEnd` in @gateway/oms) from which opening orders
+   * in it are denied on its last trading day (0DTE); exits pass (expiry.check.ts). Undefined: no cutoff.
+   */
+  readonly zeroDteCutoffMinutes?: number;
+  /**
+   * Highest order-to-trade ratio of the trading day (`orderToTradeRatio`, NSE/BSE OTR). Not an engine
+   * check: the gateway moves the account to `reducing` when `otrCeilingReached`.
+   */
+  readonly maxOrderToTradeRatio?: Decimal;
 }
 
 /**

@@ -11,8 +11,11 @@ export const TRADING_STATES = [
    */
   'reducing',
   /**
-   * No new orders at all, exits included. The kill switch sets it (globally or per account) and also
-   * cancels working orders; cancels stay possible, they are not orders.
+   * The kill switch (globally or per account): new entries are blocked at once and working orders are
+   * cancelled; exits stay possible, but only as bounded marketable limits: a `limit` order that reduces
+   * the position without flipping it, its limit price within the price collar around a current quote
+   * (trading-state.check.ts). Market, stop and unbounded exits are denied. Cancels stay possible, they
+   * are not orders.
    */
   'halted',
 ] as const;

@@ -1,9 +1,10 @@
-import { Decimal, priceFieldsFor, toDecimalString } from '@gateway/oms';
+import { priceFieldsFor, toDecimalString } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
 import { currentMarket } from '../quote-prices.js';
 import type { RiskContext } from '../risk-context.js';
 import { APPROVED, deny, type RiskDecision } from '../risk-decision.js';
 import type { RiskLimits } from '../risk-limits.js';
+import { collarHalfWidth, describeCollar, priceCollarFor } from './price-collar.check.js';
 
 /**
  * With `limits.allowMarketOrders === false`, orders without a limit price (`market`, and `stop`, which
@@ -26,8 +27,6 @@ export function marketOrdersCheck(intent: OrderIntent, context: RiskContext, lim
   );
 }
 
-const ONE = new Decimal(1);
-
 /** The collar's edge on the order's side, as a hint for the reason; '' without current market data. */
 function collarEdge(intent: OrderIntent, context: RiskContext, limits: RiskLimits): string {
   const market = currentMarket(intent.symbol, context, limits);
@@ -35,11 +34,12 @@ function collarEdge(intent: OrderIntent, context: RiskContext, limits: RiskLimit
     return '';
   }
   const reference = market.reference.price;
-  const ratio = limits.priceCollarPercent.dividedBy(100);
-  const edge = intent.side === 'buy' ? reference.times(ratio.plus(1)) : reference.times(ONE.minus(ratio));
+  const collar = priceCollarFor(intent.symbol, limits);
+  const halfWidth = collarHalfWidth(collar, reference);
+  const edge = intent.side === 'buy' ? reference.plus(halfWidth) : reference.minus(halfWidth);
   const bound = intent.side === 'buy' ? 'at most' : 'at least';
   return (
-    ` (a ${intent.side} limit of ${bound} ${toDecimalString(edge)}, ±${toDecimalString(limits.priceCollarPercent)} % ` +
+    ` (a ${intent.side} limit of ${bound} ${toDecimalString(edge)}, ${describeCollar(collar)} ` +
     `around the reference price ${toDecimalString(reference)})`
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
-import { context, d, intent, limits, quote, spxwContext, spxwIntent } from '../testing/risk-fixtures.js';
+import type { RiskLimits } from '../risk-limits.js';
+import { context, d, intent, limits, quote, spxwContext, spxwIntent, spxwQuote } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
 import { priceCollarCheck } from './price-collar.check.js';
 
@@ -11,8 +12,12 @@ const stop = (stopPrice: string, side: OrderIntent['side'] = 'buy') =>
   intent({ type: 'stop', side, limitPrice: null, stopPrice: d(stopPrice) });
 const stopLimit = (stopPrice: string, limitPrice: string) =>
   intent({ type: 'stop_limit', stopPrice: d(stopPrice), limitPrice: d(limitPrice) });
+const qqqContext = context({ quote: quote({ symbol: 'QQQ', bid: d('299.99'), ask: d('300.01'), last: d('300') }) });
+const SPX_CALL = 'SPX   210115C03700000';
+const spxIntent = (limit: string) => spxwIntent({ symbol: SPX_CALL, limitPrice: d(limit) });
+const spxContext = spxwContext({ quote: spxwQuote({ symbol: SPX_CALL }) });
 
-describe('priceCollarCheck (±10 %)', () => {
+describe('priceCollarCheck (±10 %, no stop collar, no absolute floor)', () => {
   it.each([
     ['SPY buy limit at the mid', buyAt('167.41'), context(), 'approved'],
     ['SPY buy limit 184.15 (+9.9994 %)', buyAt('184.15'), context(), 'approved'],
@@ -26,12 +31,34 @@ describe('priceCollarCheck (±10 %)', () => {
     ['SPY sell limit 184.15', sellAt('184.15'), context(), 'approved'],
     ['SPY sell limit 184.16', sellAt('184.16'), context(), 'risk.price_collar'],
     ['SPY sell limit 150.66 (far through the bid)', sellAt('150.66'), context(), 'risk.price_collar'],
-    ['SPY buy stop 184.15', stop('184.15'), context(), 'approved'],
-    ['SPY buy stop 184.16', stop('184.16'), context(), 'risk.price_collar'],
-    ['SPY sell stop 150.66', stop('150.66', 'sell'), context(), 'risk.price_collar'],
-    ['SPY stop_limit, both inside', stopLimit('170', '184.15'), context(), 'approved'],
-    ['SPY stop_limit, limit outside', stopLimit('170', '184.16'), context(), 'risk.price_collar'],
-    ['SPY stop_limit, stop outside', stopLimit('184.16', '170'), context(), 'risk.price_collar'],
+    // stops on the side that triggers at once (a buy stop at or below the market) are held to the collar
+    ['SPY buy stop 150.67 (below the market: triggers at once)', stop('150.67'), context(), 'approved'],
+    ['SPY buy stop 150.66 (below the market: triggers at once)', stop('150.66'), context(), 'risk.price_collar'],
+    ['SPY sell stop 184.15 (above the market: triggers at once)', stop('184.15', 'sell'), context(), 'approved'],
+    [
+      'SPY sell stop 184.16 (above the market: triggers at once)',
+      stop('184.16', 'sell'),
+      context(),
+      'risk.price_collar',
+    ],
+    ['SPY buy stop at the mid', stop('167.41'), context(), 'approved'],
+    // protective stops rest away from the market: without stopCollarPercent they are not bounded
+    ['SPY buy stop 184.16 (protective, no stop collar)', stop('184.16'), context(), 'approved'],
+    ['SPY sell stop 150.66 (protective, no stop collar)', stop('150.66', 'sell'), context(), 'approved'],
+    ['SPY sell stop 16.741 (protective, no stop collar)', stop('16.741', 'sell'), context(), 'approved'],
+    // a stop_limit's limit is collared around its stop price: 170 ± 10 % = [153, 187]
+    ['SPY stop_limit 170, limit 187 (exactly +10 % of the stop)', stopLimit('170', '187'), context(), 'approved'],
+    ['SPY stop_limit 170, limit 187.01', stopLimit('170', '187.01'), context(), 'risk.price_collar'],
+    ['SPY stop_limit 170, limit 153 (exactly −10 % of the stop)', stopLimit('170', '153'), context(), 'approved'],
+    ['SPY stop_limit 170, limit 152.99', stopLimit('170', '152.99'), context(), 'risk.price_collar'],
+    [
+      'SPY stop_limit 170, limit 184.16 (far from the mid, near the stop)',
+      stopLimit('170', '184.16'),
+      context(),
+      'approved',
+    ],
+    ['SPY stop_limit, protective stop 184.16, limit 190', stopLimit('184.16', '190'), context(), 'approved'],
+    ['SPY stop_limit, stop 150.66 below the market', stopLimit('150.66', '150.66'), context(), 'risk.price_collar'],
     ['SPY market order: no price to collar', intent({ type: 'market', limitPrice: null }), context(), 'approved'],
     // one-sided quote: the last trade (160.00) is the reference; ±10 % = [144, 176]
     [
@@ -94,7 +121,111 @@ describe('priceCollarCheck (±10 %)', () => {
     expect(priceCollarCheck(stopLimit('150.66', '170'), context(), limits)).toEqual({
       kind: 'denied',
       code: 'risk.price_collar',
-      reason: 'stop price 150.66 is 10.01 % from the reference price 167.41 (mid); the collar is ±10 %',
+      reason:
+        'stop price 150.66 is 10.01 % from the reference price 167.41 (mid); the collar is ±10 % ' +
+        '(a buy stop at or below the market triggers at once, so it is held to the collar)',
     });
+    expect(priceCollarCheck(stopLimit('170', '187.01'), context(), limits)).toEqual({
+      kind: 'denied',
+      code: 'risk.price_collar',
+      reason: 'limit price 187.01 is 10.01 % from its stop price 170; the collar is ±10 %',
+    });
+  });
+});
+
+describe('priceCollarCheck: stopCollarPercent (20 %)', () => {
+  const stops: RiskLimits = { ...limits, stopCollarPercent: d('20') };
+  // 167.41 ± 20 % = [133.928, 200.892]
+  it.each([
+    ['buy stop 200.89 (protective, +19.9994 %)', stop('200.89'), 'approved'],
+    ['buy stop 200.892 (exactly +20 %)', stop('200.892'), 'approved'],
+    ['buy stop 200.90 (+20.0048 %)', stop('200.90'), 'risk.price_collar'],
+    ['sell stop 133.93 (protective)', stop('133.93', 'sell'), 'approved'],
+    ['sell stop 133.928 (exactly −20 %)', stop('133.928', 'sell'), 'approved'],
+    ['sell stop 133.92', stop('133.92', 'sell'), 'risk.price_collar'],
+    // the other side keeps the regular ±10 %
+    ['buy stop 150.67 (triggers at once)', stop('150.67'), 'approved'],
+    ['buy stop 150.66 (triggers at once)', stop('150.66'), 'risk.price_collar'],
+    ['sell stop 184.16 (triggers at once)', stop('184.16', 'sell'), 'risk.price_collar'],
+  ] as const)('%s → %s', (_name, order, expected) => {
+    expect(outcome(priceCollarCheck(order, context(), stops))).toBe(expected);
+  });
+
+  it('says why', () => {
+    expect(priceCollarCheck(stop('200.90'), context(), stops)).toEqual({
+      kind: 'denied',
+      code: 'risk.price_collar',
+      reason:
+        'stop price 200.9 is 20 % from the reference price 167.41 (mid); a buy stop may rest at most ±20 % away ' +
+        '(the stop collar)',
+    });
+  });
+});
+
+describe('priceCollarCheck: priceCollarAbsolute (percent or absolute, whichever is wider)', () => {
+  // A cheap SPXW put: bid 0.15, ask 0.25, mid 0.20. ±10 % is 0.02, less than the 0.05 tick.
+  const cheap = spxwContext({ quote: spxwQuote({ bid: d('0.15'), ask: d('0.25'), last: d('0.20') }) });
+  const buy = (limit: string) => spxwIntent({ limitPrice: d(limit) });
+  const withFloor: RiskLimits = { ...limits, priceCollarAbsolute: d('0.10') };
+  it.each([
+    ['±10 % only: 0.22 (exactly +10 %)', buy('0.22'), limits, 'approved'],
+    ['±10 % only: 0.25, the ask', buy('0.25'), limits, 'risk.price_collar'],
+    ['±0.10 floor: 0.30 (exactly +0.10)', buy('0.30'), withFloor, 'approved'],
+    ['±0.10 floor: 0.31', buy('0.31'), withFloor, 'risk.price_collar'],
+    ['±0.10 floor: 0.10 (exactly −0.10)', buy('0.10'), withFloor, 'approved'],
+    ['±0.10 floor: 0.09', buy('0.09'), withFloor, 'risk.price_collar'],
+  ] as const)('%s → %s', (_name, order, lim, expected) => {
+    expect(outcome(priceCollarCheck(order, cheap, lim))).toBe(expected);
+  });
+
+  it('lets the percent win where it is wider: SPY ±10 % = ±16.741 beats a 0.10 floor', () => {
+    expect(outcome(priceCollarCheck(buyAt('184.151'), context(), withFloor))).toBe('approved');
+    expect(outcome(priceCollarCheck(buyAt('184.16'), context(), withFloor))).toBe('risk.price_collar');
+  });
+
+  it('says which collar', () => {
+    expect(priceCollarCheck(buy('0.31'), cheap, withFloor)).toEqual({
+      kind: 'denied',
+      code: 'risk.price_collar',
+      reason:
+        'limit price 0.31 is 55 % from the reference price 0.2 (mid); the collar is ±10 % or ±0.1 USD, whichever is wider',
+    });
+  });
+});
+
+describe('priceCollarCheck: productCollars', () => {
+  const perProduct: RiskLimits = {
+    ...limits,
+    priceCollarAbsolute: d('0.10'),
+    productCollars: {
+      'root:SPXW': { percent: d('20'), absolute: d('0.50') },
+      QQQ: { percent: d('2'), absolute: d('0') },
+    },
+  };
+  // SPXW mid 4.90: ±20 % = ±0.98, wider than 0.50: [3.92, 5.88]
+  it.each([
+    ['SPXW buy 5.88 (exactly +20 %)', spxwIntent({ limitPrice: d('5.88') }), spxwContext(), 'approved'],
+    ['SPXW buy 5.89', spxwIntent({ limitPrice: d('5.89') }), spxwContext(), 'risk.price_collar'],
+    ['SPXW buy 3.92 (exactly −20 %)', spxwIntent({ limitPrice: d('3.92') }), spxwContext(), 'approved'],
+    ['SPXW buy 3.91', spxwIntent({ limitPrice: d('3.91') }), spxwContext(), 'risk.price_collar'],
+    // SPY has no entry: the account's ±10 % (or 0.10)
+    ['SPY buy 184.15', buyAt('184.15'), context(), 'approved'],
+    ['SPY buy 184.16', buyAt('184.16'), context(), 'risk.price_collar'],
+    // QQQ at 300.00: ±2 % = [294, 306]; its own absolute 0 replaces the account's 0.10
+    ['QQQ buy 306', intent({ symbol: 'QQQ', limitPrice: d('306') }), qqqContext, 'approved'],
+    ['QQQ buy 306.01', intent({ symbol: 'QQQ', limitPrice: d('306.01') }), qqqContext, 'risk.price_collar'],
+    // root:SPXW is not SPX: an SPX option keeps the account's collar
+    ['SPX buy 5.39 (+10 %)', spxIntent('5.39'), spxContext, 'approved'],
+    ['SPX buy 5.40', spxIntent('5.40'), spxContext, 'risk.price_collar'],
+  ] as const)('%s → %s', (_name, order, ctx, expected) => {
+    expect(outcome(priceCollarCheck(order, ctx, perProduct))).toBe(expected);
+  });
+
+  it('names the product whose collar applied', () => {
+    const denied = priceCollarCheck(spxwIntent({ limitPrice: d('5.89') }), spxwContext(), perProduct);
+    expect(denied.kind === 'denied' && denied.reason).toBe(
+      'limit price 5.89 is 20.2 % from the reference price 4.9 (mid); the collar is ±20 % or ±0.5 USD, ' +
+        'whichever is wider (the collar of root:SPXW)',
+    );
   });
 });

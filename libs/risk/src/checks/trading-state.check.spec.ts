@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
 import type { RiskContext } from '../risk-context.js';
-import { context, d, intent, spxwContext, spxwIntent, working } from '../testing/risk-fixtures.js';
+import type { RiskLimits } from '../risk-limits.js';
+import { context, d, intent, limits, spxwContext, spxwIntent, spxwQuote, working } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
 import { tradingStateCheck } from './trading-state.check.js';
 
@@ -10,6 +11,10 @@ const sell = (quantity: string, extra: Partial<OrderIntent> = {}) =>
   intent({ side: 'sell', quantity: d(quantity), ...extra });
 const buy = (quantity: string, extra: Partial<OrderIntent> = {}) =>
   intent({ side: 'buy', quantity: d(quantity), ...extra });
+const at = (limit: string): Partial<OrderIntent> => ({ limitPrice: d(limit) });
+const MARKET: Partial<OrderIntent> = { type: 'market', limitPrice: null };
+const STOP: Partial<OrderIntent> = { type: 'stop', limitPrice: null, stopPrice: d('160') };
+const STOP_LIMIT: Partial<OrderIntent> = { type: 'stop_limit', limitPrice: d('160'), stopPrice: d('160') };
 const account = (
   tradingState: RiskContext['tradingState'],
   position: string,
@@ -22,10 +27,72 @@ describe('tradingStateCheck', () => {
     ['active, flat, buy opens', buy('100'), account('active', '0'), 'approved'],
     ['active, long, buy increases', buy('100'), account('active', '100'), 'approved'],
     ['active, long, sell flips', sell('300'), account('active', '100'), 'approved'],
-    // halted: nothing, exits included
+    // halted: no entries; exits only as limit orders within the collar (mid 167.41 ± 10 % = [150.669, 184.151])
     ['halted, flat, buy', buy('1'), account('halted', '0'), 'risk.trading_halted'],
-    ['halted, long 100, sell 100 (an exit)', sell('100'), account('halted', '100'), 'risk.trading_halted'],
-    ['halted, also entries blocked', sell('100'), account('halted', '100', UNKNOWN), 'risk.trading_halted'],
+    ['halted, long 100, buy 1 (increases)', buy('1'), account('halted', '100'), 'risk.trading_halted'],
+    ['halted, long 100, sell 101 (flips)', sell('101'), account('halted', '100'), 'risk.trading_halted'],
+    [
+      'halted, long 100, sell 50 marked open',
+      sell('50', { positionEffect: 'open' }),
+      account('halted', '100'),
+      'risk.trading_halted',
+    ],
+    ['halted, long 100, sell 100 limit 167.41 (an exit)', sell('100'), account('halted', '100'), 'approved'],
+    ['halted, long 100, sell 100 limit 150.67', sell('100', at('150.67')), account('halted', '100'), 'approved'],
+    [
+      'halted, long 100, sell 100 limit 150.669 (the edge)',
+      sell('100', at('150.669')),
+      account('halted', '100'),
+      'approved',
+    ],
+    [
+      'halted, long 100, sell 100 limit 150.66',
+      sell('100', at('150.66')),
+      account('halted', '100'),
+      'risk.trading_halted',
+    ],
+    ['halted, long 100, sell 100 limit 184.15', sell('100', at('184.15')), account('halted', '100'), 'approved'],
+    [
+      'halted, long 100, sell 100 limit 184.16',
+      sell('100', at('184.16')),
+      account('halted', '100'),
+      'risk.trading_halted',
+    ],
+    ['halted, long 100, market sell 100', sell('100', MARKET), account('halted', '100'), 'risk.trading_halted'],
+    ['halted, long 100, stop sell 100', sell('100', STOP), account('halted', '100'), 'risk.trading_halted'],
+    ['halted, long 100, stop_limit sell 100', sell('100', STOP_LIMIT), account('halted', '100'), 'risk.trading_halted'],
+    [
+      'halted, long 100, sell 100 limit, quote 120001 ms old',
+      sell('100'),
+      context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: 120_001 }),
+      'risk.trading_halted',
+    ],
+    [
+      'halted, long 100, sell 100 limit, quote 120000 ms old',
+      sell('100'),
+      context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: 120_000 }),
+      'approved',
+    ],
+    [
+      'halted, long 100, sell 100 limit, no quote',
+      sell('100'),
+      context({ tradingState: 'halted', positionQuantity: d('100'), quote: undefined, quoteAgeMs: null }),
+      'risk.trading_halted',
+    ],
+    ['halted, also entries blocked: an exit', sell('100'), account('halted', '100', UNKNOWN), 'approved'],
+    ['halted, also entries blocked: an entry', buy('1'), account('halted', '100', UNKNOWN), 'risk.trading_halted'],
+    [
+      'halted, short 5 SPXW, buy 5 at 5.39 (the collar edge)',
+      spxwIntent({ quantity: d('5'), limitPrice: d('5.39') }),
+      spxwContext({ tradingState: 'halted', positionQuantity: d('-5') }),
+      'approved',
+    ],
+    [
+      'halted, short 5 SPXW, buy 5 at 5.40',
+      spxwIntent({ quantity: d('5'), limitPrice: d('5.40') }),
+      spxwContext({ tradingState: 'halted', positionQuantity: d('-5') }),
+      'risk.trading_halted',
+    ],
     // reducing: only reductions, up to the whole position and not one share beyond
     ['reducing, long 100, sell 100 (closes it)', sell('100'), account('reducing', '100'), 'approved'],
     ['reducing, long 100, sell 101 (flips it)', sell('101'), account('reducing', '100'), 'risk.entries_blocked'],
@@ -84,24 +151,69 @@ describe('tradingStateCheck', () => {
     ['active, entries blocked, long 100, buy 1', buy('1'), account('active', '100', UNKNOWN), 'risk.entries_blocked'],
     ['active, entries blocked, flat, buy 1', buy('1'), account('active', '0', UNKNOWN), 'risk.entries_blocked'],
   ] as const)('%s → %s', (_name, order, ctx, expected) => {
-    expect(outcome(tradingStateCheck(order, ctx))).toBe(expected);
+    expect(outcome(tradingStateCheck(order, ctx, limits))).toBe(expected);
   });
 
   it('says why: the restriction and what the order would do', () => {
-    expect(tradingStateCheck(sell('101'), account('reducing', '100'))).toEqual({
+    expect(tradingStateCheck(sell('101'), account('reducing', '100'), limits)).toEqual({
       kind: 'denied',
       code: 'risk.entries_blocked',
       reason:
         'the account is in reducing state: only orders that reduce the position without flipping it are accepted, ' +
         'and sell 101 would flip the long position of 100',
     });
-    const blocked = tradingStateCheck(buy('1'), account('reducing', '0', UNKNOWN));
+    const blocked = tradingStateCheck(buy('1'), account('reducing', '0', UNKNOWN), limits);
     expect(blocked.kind === 'denied' && blocked.reason).toContain(
       `the account is in reducing state and entries are blocked (${UNKNOWN})`,
     );
     expect(blocked.kind === 'denied' && blocked.reason).toContain('buy 1 would open a position from flat');
-    const halted = tradingStateCheck(sell('100'), account('halted', '100'));
-    expect(halted.kind === 'denied' && halted.reason).toContain('halted');
+  });
+
+  it('says why a halted account refuses an order', () => {
+    const reason = (order: OrderIntent, ctx: RiskContext, lim: RiskLimits = limits) => {
+      const decision = tradingStateCheck(order, ctx, lim);
+      return decision.kind === 'denied' ? `${decision.code}: ${decision.reason}` : 'approved';
+    };
+    expect(reason(buy('1'), account('halted', '0'))).toBe(
+      'risk.trading_halted: trading is halted for this account: no entries are accepted, only exits as limit ' +
+        'orders within the price collar, and buy 1 would open a position from flat',
+    );
+    expect(reason(sell('100', MARKET), account('halted', '100'))).toBe(
+      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
+        'within the price collar, and this is a market order',
+    );
+    expect(
+      reason(
+        sell('100'),
+        context({ tradingState: 'halted', positionQuantity: d('100'), quote: undefined, quoteAgeMs: null }),
+      ),
+    ).toBe(
+      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
+        'within the price collar around the current price, and without current market data it cannot be ' +
+        'bounded (no quote for SPY)',
+    );
+    expect(reason(sell('100', at('150.66')), account('halted', '100'))).toBe(
+      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
+        'within the price collar, and the limit price 150.66 is outside 150.669–184.151 (±10 % around the ' +
+        'reference price 167.41, mid)',
+    );
+  });
+
+  it("bounds a halted account's exits by the account's or the product's collar", () => {
+    // A cheap SPXW call, mid 0.20: ±10 % is 0.02; with a 0.10 floor an exit may sell at 0.10.
+    const cheap = spxwContext({
+      tradingState: 'halted',
+      positionQuantity: d('5'),
+      quote: spxwQuote({ bid: d('0.15'), ask: d('0.25'), last: d('0.20') }),
+    });
+    const exit = (limit: string) => spxwIntent({ side: 'sell', quantity: d('5'), limitPrice: d(limit) });
+    expect(outcome(tradingStateCheck(exit('0.10'), cheap, limits))).toBe('risk.trading_halted');
+    const floor: RiskLimits = { ...limits, priceCollarAbsolute: d('0.10') };
+    expect(outcome(tradingStateCheck(exit('0.10'), cheap, floor))).toBe('approved');
+    expect(outcome(tradingStateCheck(exit('0.05'), cheap, floor))).toBe('risk.trading_halted');
+    const product: RiskLimits = { ...limits, productCollars: { 'root:SPXW': { percent: d('50'), absolute: d('0') } } };
+    expect(outcome(tradingStateCheck(exit('0.10'), cheap, product))).toBe('approved');
+    expect(outcome(tradingStateCheck(exit('0.05'), cheap, product))).toBe('risk.trading_halted');
   });
 
   it('sizes an exit against the confirmed position less the working orders on its side (an unknown one too)', () => {
@@ -112,7 +224,7 @@ describe('tradingStateCheck', () => {
       entriesBlockedReason: UNKNOWN,
       workingOrders: [working({ side: 'sell', leavesQuantity: d('6') })],
     });
-    expect(outcome(tradingStateCheck(sell('4'), blocked))).toBe('approved');
-    expect(outcome(tradingStateCheck(sell('5'), blocked))).toBe('risk.entries_blocked');
+    expect(outcome(tradingStateCheck(sell('4'), blocked, limits))).toBe('approved');
+    expect(outcome(tradingStateCheck(sell('5'), blocked, limits))).toBe('risk.entries_blocked');
   });
 });
