@@ -25,6 +25,11 @@ import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
+import { OrderMessages } from './risk/order-messages.js';
+import { PreTradeRisk } from './risk/pre-trade-risk.js';
+import { RiskController } from './risk/risk.controller.js';
+import { RiskLimitsService } from './risk/risk-limits.service.js';
+import { TradingControlService } from './risk/trading-control.service.js';
 import { EventBus } from './stream/event-bus.js';
 import { StreamServer } from './stream/stream.server.js';
 
@@ -51,6 +56,7 @@ export class AppModule {
       controllers: [
         AccountsController,
         OrdersController,
+        RiskController,
         QuotesController,
         ReplayController,
         HealthController,
@@ -73,6 +79,10 @@ export class AppModule {
         OrderLedger,
         OrderQueries,
         OrdersService,
+        OrderMessages,
+        PreTradeRisk,
+        RiskLimitsService,
+        TradingControlService,
         OrderTtlScheduler,
         OrderReconciler,
         ExecutionReportProcessor,

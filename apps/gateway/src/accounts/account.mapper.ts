@@ -1,4 +1,5 @@
-import type { AccountEntity } from '../database/entities.js';
+import type { AccountEntity, GlobalTradingStateEntity } from '../database/entities.js';
+import { effectiveTradingState } from '../risk/trading-state.store.js';
 
 /** The public Account (API.md). */
 export interface AccountDto {
@@ -6,19 +7,25 @@ export interface AccountDto {
   name: string;
   environment: 'paper' | 'live';
   broker: string;
+  /** The effective state: the account's own, or the global one when that is more restrictive. */
   tradingState: 'active' | 'reducing' | 'halted';
+  /** Why the effective state is not `active`, naming the scope that set it; null when active. */
+  tradingStateReason: string | null;
+  /** True when new entries are refused (the trading state, an unknown order, a restart or reconnect). */
   entriesBlocked: boolean;
   entriesBlockedReason: string | null;
 }
 
-export function toAccountDto(a: AccountEntity): AccountDto {
-  const reason = a.entriesBlockedReason ?? (a.tradingState === 'active' ? null : `trading state is ${a.tradingState}`);
+export function toAccountDto(a: AccountEntity, global: GlobalTradingStateEntity): AccountDto {
+  const trading = effectiveTradingState(a, global);
+  const reason = a.entriesBlockedReason ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
   return {
     id: a.id,
     name: a.name,
     environment: a.environment,
     broker: a.broker,
-    tradingState: a.tradingState,
+    tradingState: trading.state,
+    tradingStateReason: trading.reason,
     entriesBlocked: reason !== null,
     entriesBlockedReason: reason,
   };

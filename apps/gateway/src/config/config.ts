@@ -69,7 +69,10 @@ const schema = z.object({
   AUTH_AUDIENCE: z.string().default('execution-gateway'),
   /** Lifetime of tokens the dev issuer signs, in seconds. */
   DEV_TOKEN_TTL_SECONDS: intFrom(12 * 3600, 60),
-  /** Risk defaults for accounts (per-account limits arrive with the risk issue). */
+  /**
+   * Risk limits of an account that risk staff have not set its own for (version 0 of its limits;
+   * `PUT /v1/accounts/{id}/risk-limits` sets them per account, in PostgreSQL).
+   */
   RISK_MAX_ORDER_QUANTITY: z
     .string()
     .regex(/^\d+(\.\d+)?$/)
@@ -93,6 +96,13 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?$/)
     .optional(),
   RISK_MAX_WORKING_ORDERS: z.coerce.number().int().min(1).optional(),
+  /**
+   * Minutes before an expiring option stops trading after which no opening order in it is accepted
+   * (`risk.opening_cutoff`, 0DTE). 0 switches the cut-off off.
+   */
+  RISK_ZERO_DTE_CUTOFF_MINUTES: z.coerce.number().int().min(0).max(1440).default(10),
+  /** How often each instance looks for working orders of halted accounts to cancel (the kill switch's backstop). */
+  KILL_SWITCH_SWEEP_MS: intFrom(2_000, 10),
   /** WebSocket: ping interval (a client missing two pings is dropped) and the send buffer cap (close 4408). */
   WS_PING_INTERVAL_MS: intFrom(15_000, 10),
   WS_MAX_BUFFERED_BYTES: intFrom(4 * 1024 * 1024, 1024),
@@ -127,7 +137,9 @@ export interface GatewayConfig {
     readonly maxQuoteAgeMs: number;
     readonly maxPositionQuantity: string | null;
     readonly maxWorkingOrders: number | null;
+    readonly zeroDteCutoffMinutes: number | null;
   };
+  readonly killSwitchSweepMs: number;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
 }
 
@@ -171,7 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxQuoteAgeMs: e.RISK_MAX_QUOTE_AGE_MS,
       maxPositionQuantity: e.RISK_MAX_POSITION_QUANTITY ?? null,
       maxWorkingOrders: e.RISK_MAX_WORKING_ORDERS ?? null,
+      zeroDteCutoffMinutes: e.RISK_ZERO_DTE_CUTOFF_MINUTES === 0 ? null : e.RISK_ZERO_DTE_CUTOFF_MINUTES,
     },
+    killSwitchSweepMs: e.KILL_SWITCH_SWEEP_MS,
     ws: {
       pingIntervalMs: e.WS_PING_INTERVAL_MS,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,

@@ -15,6 +15,10 @@ export class AccountEntity {
   @Column('text') broker!: string;
   @Column('text', { name: 'trading_state' }) tradingState!: 'active' | 'reducing' | 'halted';
   @Column('text', { name: 'entries_blocked_reason', nullable: true }) entriesBlockedReason!: string | null;
+  /** Why the account's own trading state is what it is, who set it and when (null: never changed). */
+  @Column('text', { name: 'trading_state_reason', nullable: true }) tradingStateReason!: string | null;
+  @Column('text', { name: 'trading_state_changed_by', nullable: true }) tradingStateChangedBy!: string | null;
+  @Column({ ...timestamptz, name: 'trading_state_changed_at', nullable: true }) tradingStateChangedAt!: Date | null;
   /** The last `seq` handed out to an event of this account (gapless; bumped under the row lock). */
   @Column('bigint', { name: 'last_seq' }) lastSeq!: string;
   @Column({ ...timestamptz, name: 'created_at' }) createdAt!: Date;
@@ -50,6 +54,8 @@ export class OrderEntity {
   @Column('boolean') overfilled!: boolean;
   /** A cancel asked for before the broker acknowledged the order: sent as soon as it is working. */
   @Column({ ...timestamptz, name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+  /** The account's effective trading state when the order was accepted (null: denied, or from before it was kept). */
+  @Column('text', { name: 'accepted_trading_state', nullable: true }) acceptedTradingState!: string | null;
   /** A broker report for this order could not be applied: the reconciliation sweep settles it. */
   @Column('boolean', { name: 'needs_reconciliation' }) needsReconciliation!: boolean;
   @Column({ ...timestamptz, name: 'created_at' }) createdAt!: Date;
@@ -90,6 +96,8 @@ export class ExecutionEntity {
   /** False when kept only as evidence (overfill, or an order that could not take it): not in the order or position. */
   @Column('boolean') applied!: boolean;
   @Column('jsonb', { name: 'broker_payload', nullable: true }) brokerPayload!: unknown;
+  /** The trading day (America/New_York) the execution was received in: the order-to-trade ratio counts it there. */
+  @Column('date', { name: 'trading_day', nullable: true }) tradingDay!: string | null;
 }
 
 @Entity({ name: 'positions' })
@@ -99,6 +107,9 @@ export class PositionEntity {
   @Column('numeric') quantity!: string;
   @Column('numeric', { name: 'average_price' }) averagePrice!: string;
   @Column('numeric', { name: 'realized_pnl' }) realizedPnl!: string;
+  /** The trading day (America/New_York) `realized_pnl` last changed in, and its value at that day's start. */
+  @Column('date', { name: 'trading_day', nullable: true }) tradingDay!: string | null;
+  @Column('numeric', { name: 'day_start_realized_pnl' }) dayStartRealizedPnl!: string;
   @Column({ ...timestamptz, name: 'updated_at' }) updatedAt!: Date;
 }
 
@@ -136,7 +147,58 @@ export class PaperVenueOrderEntity {
   @Column({ ...timestamptz, name: 'updated_at' }) updatedAt!: Date;
 }
 
+/** Every version of an account's risk limits (append-only). `limits` is the API's decimal-string form. */
+@Entity({ name: 'risk_limits' })
+export class RiskLimitsEntity {
+  @PrimaryColumn('uuid', { name: 'account_id' }) accountId!: string;
+  @PrimaryColumn('integer') version!: number;
+  @Column('jsonb') limits!: Record<string, unknown>;
+  @Column('text', { name: 'changed_by' }) changedBy!: string;
+  @Column('text') reason!: string;
+  @Column({ ...timestamptz, name: 'changed_at' }) changedAt!: Date;
+}
+
+/** The one global trading state row (kill switch scope `global`). */
+@Entity({ name: 'global_trading_state' })
+export class GlobalTradingStateEntity {
+  @PrimaryColumn('boolean') singleton!: boolean;
+  @Column('text') state!: 'active' | 'reducing' | 'halted';
+  @Column('text', { nullable: true }) reason!: string | null;
+  @Column('text', { name: 'changed_by', nullable: true }) changedBy!: string | null;
+  @Column({ ...timestamptz, name: 'changed_at' }) changedAt!: Date;
+}
+
+/** Append-only history of trading state changes, global and per account. */
+@Entity({ name: 'trading_state_changes' })
+export class TradingStateChangeEntity {
+  @PrimaryColumn('bigint') id!: string;
+  @Column('text') scope!: 'global' | 'account';
+  @Column('uuid', { name: 'account_id', nullable: true }) accountId!: string | null;
+  @Column('text', { name: 'previous_state' }) previousState!: string;
+  @Column('text') state!: 'active' | 'reducing' | 'halted';
+  /** What changed it: `kill_switch`, `rearm`, `trading_state` (risk staff), `order_to_trade_ratio`. */
+  @Column('text') source!: string;
+  @Column('text') reason!: string;
+  @Column('text', { name: 'changed_by' }) changedBy!: string;
+  @Column({ ...timestamptz, name: 'changed_at' }) changedAt!: Date;
+}
+
+/** Append-only: one row per message to the broker (new order, modification, cancellation). */
+@Entity({ name: 'order_messages' })
+export class OrderMessageEntity {
+  @PrimaryColumn('bigint') id!: string;
+  @Column('uuid', { name: 'account_id' }) accountId!: string;
+  @Column('uuid', { name: 'order_id' }) orderId!: string;
+  @Column('text') kind!: 'order' | 'modification' | 'cancellation';
+  @Column('date', { name: 'trading_day' }) tradingDay!: string;
+  @Column({ ...timestamptz, name: 'sent_at' }) sentAt!: Date;
+}
+
 export const ENTITIES = [
+  RiskLimitsEntity,
+  GlobalTradingStateEntity,
+  TradingStateChangeEntity,
+  OrderMessageEntity,
   AccountEntity,
   OrderEntity,
   OrderEventEntity,

@@ -2,33 +2,19 @@ import { ORDER_EVENT_NAMES, ORDER_STATUSES } from '@gateway/oms';
 import { z } from 'zod';
 import { placeOrderSchema } from '../orders/place-order.request.js';
 import { replaceOrderSchema } from '../orders/replace-order.request.js';
-
-const decimal = { type: 'string', pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$', description: 'decimal string' };
-const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
-const time = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC with milliseconds' };
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
-});
-const json = (description: string, schema: Record<string, unknown>) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const accountParam = { name: 'accountId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const orderParam = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const query = (name: string, schema: Record<string, unknown>, description?: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema,
-  ...(description ? { description } : {}),
-});
-const common = {
-  '401': problem('auth.unauthenticated: missing, invalid or expired token'),
-  '404': problem('account.not_found (also for accounts that are not yours), order.not_found'),
-};
+import {
+  accountParam,
+  common,
+  decimal,
+  json,
+  nullable,
+  orderParam,
+  problem,
+  query,
+  ref,
+  time,
+} from './openapi-parts.js';
+import { riskPaths, riskSchemas } from './openapi-risk.js';
 
 /**
  * The OpenAPI 3.1 document of the v1 contract (API.md), served at `/docs/openapi.json`. It also records
@@ -76,8 +62,17 @@ export function openApiDocument(): Record<string, unknown> {
             name: { type: 'string' },
             environment: { enum: ['paper', 'live'] },
             broker: { type: 'string' },
-            tradingState: { enum: ['active', 'reducing', 'halted'] },
-            entriesBlocked: { type: 'boolean' },
+            tradingState: {
+              enum: ['active', 'reducing', 'halted'],
+              description:
+                "effective: the account's own state, or the global one when more restrictive. active: every order subject to the checks; " +
+                'reducing: only orders that reduce a position without flipping it; halted (kill switch): no entries, exits only as limit orders inside the price collar',
+            },
+            tradingStateReason: nullable({ type: 'string' }),
+            entriesBlocked: {
+              type: 'boolean',
+              description: 'entry authority withdrawn (state, unknown order, restart); exits stay possible',
+            },
             entriesBlockedReason: nullable({ type: 'string' }),
           },
         },
@@ -173,6 +168,7 @@ export function openApiDocument(): Record<string, unknown> {
             source: { type: 'string' },
           },
         },
+        ...riskSchemas(),
       },
     },
     security: [{ bearer: [] }],
@@ -354,6 +350,7 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': json('', { type: 'object' }), '422': problem('validation.failed; replay.out_of_window') },
         },
       },
+      ...riskPaths(),
       '/health/live': { get: { security: [], responses: { '200': json('', { type: 'object' }) } } },
       '/health/ready': {
         get: { security: [], responses: { '200': json('', { type: 'object' }), '503': json('', { type: 'object' }) } },

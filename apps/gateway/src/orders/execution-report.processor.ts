@@ -7,6 +7,7 @@ import {
   flatPosition,
   type Order,
   parseInstrument,
+  tradingDayOf,
   toDecimalString,
 } from '@gateway/oms';
 import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
@@ -215,6 +216,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       price: toDecimalString(execution.price),
       executedAt: new Date(execution.executedAt),
       receivedAt: new Date(now),
+      tradingDay: tradingDayOf(now),
       overfill: fill.overfill,
       applied: applicable,
       brokerPayload: report.raw ?? null,
@@ -306,6 +308,11 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       : flatPosition(order.symbol);
     const multiplier = parseInstrument(order.symbol)?.multiplier ?? new Decimal(1);
     const next = applyFillToPosition(current, order.side, quantity, price, multiplier);
+    // The daily loss check counts realized P&L from the start of the trading day: the first change of a
+    // new day keeps what was realized before it.
+    const tradingDay = tradingDayOf(now);
+    const dayStart =
+      row && row.tradingDay === tradingDay ? row.dayStartRealizedPnl : toDecimalString(current.realizedPnl);
     await tx.manager.upsert(
       PositionEntity,
       {
@@ -314,6 +321,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
         quantity: toDecimalString(next.quantity),
         averagePrice: toDecimalString(next.averagePrice),
         realizedPnl: toDecimalString(next.realizedPnl),
+        tradingDay,
+        dayStartRealizedPnl: dayStart,
         updatedAt: new Date(now),
       },
       ['accountId', 'symbol'],

@@ -30,8 +30,16 @@ export class AccountTransaction {
     return row ? toDomainOrder(row) : null;
   }
 
-  /** Inserts a new order with its first event (`pending_new` or `denied`). */
-  async insertOrder(order: Omit<Order, 'lastSeq'>, event: OrderEventName, venue: string): Promise<Order> {
+  /**
+   * Inserts a new order with its first event (`pending_new` or `denied`). `acceptedTradingState`: the
+   * account's effective trading state it was accepted in (kill switch: what to cancel).
+   */
+  async insertOrder(
+    order: Omit<Order, 'lastSeq'>,
+    event: OrderEventName,
+    venue: string,
+    acceptedTradingState: string | null = null,
+  ): Promise<Order> {
     const seq = this.nextSeq();
     const stored: Order = { ...order, lastSeq: seq };
     await this.manager.insert(OrderEntity, {
@@ -51,6 +59,7 @@ export class AccountTransaction {
       ttlMs: order.ttlMs,
       overfilled: false,
       needsReconciliation: false,
+      acceptedTradingState,
       createdAt: new Date(order.createdAt),
       ...toOrderEntityFields(stored),
     });

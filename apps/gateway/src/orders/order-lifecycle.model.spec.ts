@@ -79,6 +79,9 @@ import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import type { OrderDto } from './order.mapper.js';
 import { OrderReconciler } from './order-reconciler.js';
+import { OrderMessages } from '../risk/order-messages.js';
+import { PreTradeRisk } from '../risk/pre-trade-risk.js';
+import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { OrdersService } from './orders.service.js';
 import type { PlaceOrderRequest } from './place-order.request.js';
 import type { ReplaceOrderRequest } from './replace-order.request.js';
@@ -391,7 +394,21 @@ class Generation {
   static async start(r: Pick<Real, 'ledger' | 'venue' | 'replay' | 'clock'>): Promise<Generation> {
     const { config, logger, metrics, redis, subscriber, db } = shared;
     const bus = new EventBus(redis, subscriber, logger, config);
-    const orders = new OrdersService(r.ledger, bus, r.venue, r.replay, r.clock, config, logger, metrics);
+    const limits = new RiskLimitsService(db.dataSource, r.ledger, r.clock, config);
+    const messages = new OrderMessages(logger);
+    const preTrade = new PreTradeRisk(limits, messages, r.replay, r.clock);
+    const orders = new OrdersService(
+      r.ledger,
+      bus,
+      preTrade,
+      limits,
+      messages,
+      r.venue,
+      r.clock,
+      config,
+      logger,
+      metrics,
+    );
     const processor = new ExecutionReportProcessor(r.ledger, bus, metrics, r.venue, r.clock, logger);
     const reconciler = new OrderReconciler(
       db.dataSource,

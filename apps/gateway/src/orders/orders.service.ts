@@ -1,35 +1,28 @@
-import {
-  type Clock,
-  Decimal,
-  OPEN_STATUSES,
-  type Order,
-  parseInstrument,
-  priceFieldsFor,
-  toDecimalString,
-} from '@gateway/oms';
+import { type Clock, Decimal, type Order, priceFieldsFor, toDecimalString } from '@gateway/oms';
 import {
   type CancelResult,
   type ExecutionClient,
-  type MarketDataFeed,
   type ReplaceResult,
   type SubmitOrderCommand,
   type SubmitResult,
 } from '@gateway/brokers';
-import { type RiskDecision, RiskEngine, type RiskLimits, type WorkingOrderExposure } from '@gateway/risk';
+import type { RiskDecision } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { type AccountEntity, IdempotencyKeyEntity, OrderEntity, PositionEntity } from '../database/entities.js';
-import { CLOCK, EXECUTION_CLIENT, MARKET_DATA } from '../market/market.tokens.js';
+import { type AccountEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
+import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
+import { OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
+import { type PreTradeResult, PreTradeRisk } from '../risk/pre-trade-risk.js';
+import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { applyTrigger } from './order-updates.js';
-import { type OrderDto, toDomainOrder, toOrderDto } from './order.mapper.js';
+import { type OrderDto, toOrderDto } from './order.mapper.js';
 import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
 import { type ReplaceOrderRequest, replaceRequestHash } from './replace-order.request.js';
 
@@ -46,30 +39,18 @@ export type PlaceOrderOutcome = { kind: 'created'; order: OrderDto } | { kind: '
  */
 @Injectable()
 export class OrdersService {
-  private readonly limits: RiskLimits;
-  private readonly risk = new RiskEngine();
-
   constructor(
     private readonly ledger: OrderLedger,
     private readonly bus: EventBus,
+    private readonly preTrade: PreTradeRisk,
+    private readonly riskLimits: RiskLimitsService,
+    private readonly messages: OrderMessages,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
-    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
-  ) {
-    this.limits = {
-      maxOrderQuantity: new Decimal(config.risk.maxOrderQuantity),
-      maxOrderNotional: new Decimal(config.risk.maxOrderNotional),
-      priceCollarPercent: new Decimal(config.risk.priceCollarPercent),
-      maxQuoteAgeMs: config.risk.maxQuoteAgeMs,
-      ...(config.risk.maxPositionQuantity !== null
-        ? { maxPositionQuantity: new Decimal(config.risk.maxPositionQuantity) }
-        : {}),
-      ...(config.risk.maxWorkingOrders !== null ? { maxWorkingOrders: config.risk.maxWorkingOrders } : {}),
-    };
-  }
+  ) {}
 
   async place(account: AccountEntity, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = requestHash(request);
@@ -78,10 +59,11 @@ export class OrdersService {
       if (existing) {
         return { kind: 'existing' as const, record: existing };
       }
-      const decision = await this.riskCheck(tx, request);
-      const order = await this.insertIntent(tx, request, decision);
+      const check = await this.preTrade.check(tx, request, null);
+      const order = await this.insertIntent(tx, request, check);
       await this.insertIdempotencyKey(tx, order, hash);
-      return { kind: 'new' as const, order, decision };
+      await this.countMessage(tx, order, 'order', check);
+      return { kind: 'new' as const, order, decision: check.decision };
     });
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
@@ -127,9 +109,11 @@ export class OrdersService {
         throw ApiError.orderNotFound(orderId);
       }
       const change = this.replacementOf(old, request);
-      const decision = await this.riskCheck(tx, change, old.id);
-      const replacement = await this.insertIntent(tx, change, decision, old.id);
+      const check = await this.preTrade.check(tx, change, old.id);
+      const decision = check.decision;
+      const replacement = await this.insertIntent(tx, change, check, old.id);
       await this.insertIdempotencyKey(tx, replacement, hash);
+      await this.countMessage(tx, replacement, 'modification', check);
       if (decision.kind === 'approved') {
         await applyTrigger(
           tx,
@@ -299,6 +283,7 @@ export class OrdersService {
             { now, patch: { cancelRequestedAt: null } },
             this.logger,
           );
+          await this.countMessage(tx, order, 'cancellation');
           return { order: pending ?? order, send: true };
         }
         case 'pending_replace':
@@ -407,77 +392,33 @@ export class OrdersService {
   }
 
   /**
-   * Gathers the account's state under its lock and runs the pre-trade checks. `replacing`: the order a
-   * replacement would take the place of, left out of the working orders (the replacement is checked for
-   * what it would work, in its stead).
+   * Counts a message to the broker (an accepted order or replace, a cancel being sent) for the message
+   * rate and the order-to-trade ratio, and moves the account to `reducing` when the ratio reaches its
+   * ceiling. A denied order is never sent and counts nothing.
    */
-  private async riskCheck(
+  private async countMessage(
     tx: AccountTransaction,
-    request: PlaceOrderRequest,
-    replacing: string | null = null,
-  ): Promise<RiskDecision> {
-    const instrument = parseInstrument(request.symbol);
-    const quote = this.market.getQuote(request.symbol);
-    const position = await tx.manager.findOne(PositionEntity, {
-      where: { accountId: tx.account.id, symbol: request.symbol },
-    });
-    // Every order that is or may be working, at its worst case (its whole remaining quantity): read under
-    // the account lock, so racing orders on any instance see each other (max position, working orders,
-    // reduce-only exits sized against confirmed positions).
-    const open = await tx.manager.find(OrderEntity, {
-      where: { accountId: tx.account.id, status: In([...OPEN_STATUSES]) },
-    });
-    const workingOrders: WorkingOrderExposure[] = open
-      .filter((row) => row.id !== replacing)
-      .map((row) => {
-        const o = toDomainOrder(row);
-        return {
-          symbol: o.symbol,
-          side: o.side,
-          type: o.type,
-          leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
-          limitPrice: o.limitPrice,
-          stopPrice: o.stopPrice,
-          multiplier: parseInstrument(o.symbol)?.multiplier ?? new Decimal(1),
-          positionEffect: o.positionEffect,
-        };
-      });
-    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
-    const unknown = open.find((o) => o.status === 'unknown' && o.symbol === request.symbol);
-    const blocked =
-      tx.account.entriesBlockedReason ??
-      (unknown ? `order ${unknown.id} in ${request.symbol} is unknown until reconciliation settles it` : null);
-    return this.risk.check(
-      {
-        symbol: request.symbol,
-        side: request.side,
-        type: request.type,
-        quantity: request.quantity,
-        limitPrice: request.limitPrice,
-        stopPrice: request.stopPrice,
-        multiplier: instrument?.multiplier ?? new Decimal(1),
-        positionEffect: request.positionEffect,
-      },
-      {
-        quote,
-        quoteAgeMs: quote ? this.market.quoteAgeMs(quote) : null,
-        tradingState: tx.account.tradingState,
-        entriesBlockedReason: blocked,
-        positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
-        workingOrders,
-        now: this.clock.now(),
-      },
-      this.limits,
-    );
+    order: Order,
+    kind: OrderMessageKind,
+    check?: PreTradeResult,
+  ): Promise<void> {
+    if (check?.decision.kind === 'denied') {
+      return;
+    }
+    const now = this.clock.now();
+    await this.messages.record(tx, order.id, kind, now);
+    const limits = check?.limits ?? (await this.riskLimits.effective(tx.manager, tx.account.id)).limits;
+    await this.messages.enforceCeiling(tx, limits, now);
   }
 
   private async insertIntent(
     tx: AccountTransaction,
     request: PlaceOrderRequest,
-    decision: RiskDecision,
+    check: PreTradeResult,
     replacesOrderId: string | null = null,
   ): Promise<Order> {
     const now = this.clock.now();
+    const decision = check.decision;
     const denied = decision.kind === 'denied';
     return tx.insertOrder(
       {
@@ -508,6 +449,7 @@ export class OrdersService {
       },
       denied ? 'denied' : 'pending_new',
       this.broker.venue,
+      denied ? null : check.tradingState,
     );
   }
 
