@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- risk|orders [connections] [seconds]]`: prints figures; never pass/fail.
- * Needs PostgreSQL and Redis for `orders`.
+ * `npm run bench [-- risk | orders [connections] [seconds] | ttl [clients] [seconds] [ttlMs]]`: prints
+ * figures; never pass/fail. Needs PostgreSQL and Redis for `orders` and `ttl`.
  */
 import { runPlaceOrderBench } from './place-order.bench.js';
 import { runRiskBench } from './risk-engine.bench.js';
+import { runTtlBench } from './ttl.bench.js';
 
 const [which = 'all', ...rest] = process.argv.slice(2);
 if (which === 'risk' || which === 'all') {
@@ -11,5 +12,8 @@ if (which === 'risk' || which === 'all') {
 }
 if (which === 'orders' || which === 'all') {
   await runPlaceOrderBench(Number(rest[0] ?? 8), Number(rest[1] ?? 10));
+}
+if (which === 'ttl' || which === 'all') {
+  await runTtlBench(Number(rest[0] ?? 4), Number(rest[1] ?? 10), Number(rest[2] ?? 200));
 }
 process.exit(0);
