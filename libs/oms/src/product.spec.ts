@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Decimal } from './decimal.js';
 import { parseInstrument, type Instrument, type OptionInstrument } from './instrument.js';
 import {
+  contractMultiplier,
   expiryTradingEnd,
   formatSessionTime,
   isExpired,
@@ -210,5 +211,18 @@ describe('expiryTradingEnd / isExpired / isZeroDte (America/New_York)', () => {
     ['2021-01-05 00:00 ET', '2021-01-05T05:00:00.000Z', false],
   ] as const)('isZeroDte for a 2021-01-04 expiry at %s: %s', (_name, at, expected) => {
     expect(isZeroDte(option('SPXW  210104C03700000'), Date.parse(at))).toBe(expected);
+  });
+});
+
+describe('contractMultiplier', () => {
+  it.each([
+    ['SPY', '1'],
+    ['AAPL', '1'],
+    ['SPXW  210104C03700000', '100'],
+    ['XSP   210104C00370000', '100'],
+    ['SPY   210104C00370000', '100'],
+    ['not a symbol!', '1'],
+  ])('%s → %s', (symbol, multiplier) => {
+    expect(contractMultiplier(symbol).toFixed()).toBe(multiplier);
   });
 });

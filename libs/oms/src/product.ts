@@ -1,5 +1,5 @@
 import { Decimal } from './decimal.js';
-import type { EquityInstrument, Instrument, OptionInstrument } from './instrument.js';
+import { type EquityInstrument, type Instrument, type OptionInstrument, parseInstrument } from './instrument.js';
 import { tradingDayOf } from './trading-day.js';
 
 /**
@@ -395,4 +395,17 @@ function previousWeekday(date: string): string {
     t -= MS_PER_DAY;
   }
   return new Date(t).toISOString().slice(0, 10);
+}
+
+/**
+ * The contract multiplier of a symbol (an equity ticker or an OSI option symbol): its product's, else the
+ * instrument's own (100 for a standard option, 1 for shares), and 1 for text that is neither. Everything
+ * that values an order, a fill or a position takes it from here, so products never borrow each other's.
+ */
+export function contractMultiplier(symbol: string): Decimal {
+  const instrument = parseInstrument(symbol);
+  if (!instrument) {
+    return new Decimal(1);
+  }
+  return productOf(instrument)?.multiplier ?? instrument.multiplier;
 }

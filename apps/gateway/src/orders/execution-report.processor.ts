@@ -1,12 +1,12 @@
 import {
   applyFill,
   applyFillToPosition,
+  contractMultiplier,
   nextStatus,
   type Clock,
   Decimal,
   flatPosition,
   type Order,
-  parseInstrument,
   tradingDayOf,
   toDecimalString,
 } from '@gateway/oms';
@@ -306,7 +306,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
           realizedPnl: new Decimal(row.realizedPnl),
         }
       : flatPosition(order.symbol);
-    const multiplier = parseInstrument(order.symbol)?.multiplier ?? new Decimal(1);
+    const multiplier = contractMultiplier(order.symbol);
     const next = applyFillToPosition(current, order.side, quantity, price, multiplier);
     // The daily loss check counts realized P&L from the start of the trading day: the first change of a
     // new day keeps what was realized before it.

@@ -1,5 +1,5 @@
 import type { MarketDataFeed } from '@gateway/brokers';
-import { type Clock, Decimal, OPEN_STATUSES, parseInstrument, tradingDayOf } from '@gateway/oms';
+import { type Clock, contractMultiplier, Decimal, OPEN_STATUSES, tradingDayOf } from '@gateway/oms';
 import {
   type DailyPnl,
   type PositionExposure,
@@ -30,8 +30,6 @@ export interface PreTradeResult {
   readonly tradingState: TradingState;
   readonly limits: RiskLimits;
 }
-
-const ONE = new Decimal(1);
 
 /**
  * Gathers an account's state for the pre-trade checks in the caller's transaction, under the account
@@ -64,7 +62,7 @@ export class PreTradeRisk {
         quantity: request.quantity,
         limitPrice: request.limitPrice,
         stopPrice: request.stopPrice,
-        multiplier: multiplierOf(request.symbol),
+        multiplier: contractMultiplier(request.symbol),
         positionEffect: request.positionEffect,
       },
       context,
@@ -98,7 +96,7 @@ export class PreTradeRisk {
           leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
           limitPrice: o.limitPrice,
           stopPrice: o.stopPrice,
-          multiplier: multiplierOf(o.symbol),
+          multiplier: contractMultiplier(o.symbol),
           positionEffect: o.positionEffect,
         };
       });
@@ -143,7 +141,7 @@ export class PreTradeRisk {
       symbol: p.symbol,
       quantity: new Decimal(p.quantity),
       markPrice: quote ? (referencePrice(quote)?.price ?? null) : null,
-      multiplier: multiplierOf(p.symbol),
+      multiplier: contractMultiplier(p.symbol),
       averagePrice: new Decimal(p.averagePrice),
     };
   }
@@ -188,8 +186,4 @@ export class PreTradeRisk {
         };
       });
   }
-}
-
-function multiplierOf(symbol: string): Decimal {
-  return parseInstrument(symbol)?.multiplier ?? ONE;
 }

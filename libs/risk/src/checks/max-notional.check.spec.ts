@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseInstrument, productOf } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
 import { context, d, intent, limits, quote, spxwContext, spxwIntent, spxwQuote } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
@@ -147,5 +148,25 @@ describe('maxNotionalCheck (maxOrderNotional 1000000 USD)', () => {
 
   it('treats an order without the price its type needs as a bug', () => {
     expect(() => maxNotionalCheck(spxw('1', { limitPrice: null }), spxwContext(), limits)).toThrow(TypeError);
+  });
+});
+
+describe('maxNotionalCheck for XSP (Mini-SPX: one tenth of the SPX index, multiplier 100 all the same)', () => {
+  const XSP_CALL = 'XSP   210104C00370000';
+  const instrument = parseInstrument(XSP_CALL)!;
+  const multiplier = productOf(instrument)!.multiplier;
+  const xsp = (quantity: string, limitPrice: string) =>
+    intent({ symbol: XSP_CALL, quantity: d(quantity), limitPrice: d(limitPrice), multiplier });
+  const xspContext = context({ quote: quote({ symbol: XSP_CALL, bid: d('4.90'), ask: d('5.10'), last: d('5.00') }) });
+
+  it('takes its multiplier, 100, from the product table', () => {
+    expect(multiplier).toEqual(d('100'));
+  });
+
+  it.each([
+    ['XSP buy 2000 @ 5.00 × 100 = 1000000, at the limit', xsp('2000', '5.00'), 'approved'],
+    ['XSP buy 2000 @ 5.01 × 100 = 1002000', xsp('2000', '5.01'), 'risk.max_notional'],
+  ])('%s → %s', (_name, order, expected) => {
+    expect(outcome(maxNotionalCheck(order, xspContext, limits))).toBe(expected);
   });
 });
