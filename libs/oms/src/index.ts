@@ -8,5 +8,5 @@ export * from './order-status.js';
 export * from './position.js';
 export * from './transition.js';
 export * from './reconciliation.js';
-export * from './trading-day.js';
+export * from './exchange-time.js';
 export * from './product.js';

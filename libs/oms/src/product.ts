@@ -1,6 +1,6 @@
 import { Decimal } from './decimal.js';
 import { type EquityInstrument, type Instrument, type OptionInstrument, parseInstrument } from './instrument.js';
-import { tradingDayOf } from './trading-day.js';
+import { tradingDayOf, zonedTimeToEpochMs } from './exchange-time.js';
 
 /**
  * What a product is: options on a cash index (SPX, SPXW, XSP), options on an ETF (SPY, QQQ, IWM), the
@@ -314,7 +314,7 @@ export function lastTradingDate(product: OptionProduct, option: OptionInstrument
  * Half-day early closes (13:00 ET, or 13:15 for options) and exchange holidays are out of scope.
  */
 export function expiryTradingEnd(product: OptionProduct, option: OptionInstrument): number {
-  return newYorkTimeToEpochMs(lastTradingDate(product, option), product.lastTradingDayClose);
+  return zonedTimeToEpochMs(lastTradingDate(product, option), product.lastTradingDayClose * MS_PER_MINUTE);
 }
 
 /** Whether the option can no longer trade at `now` (epoch ms): `now` is at or after `expiryTradingEnd`. */
@@ -333,59 +333,8 @@ export function formatSessionTime(minutesOfDay: number): string {
   return `${pad(Math.floor(minutesOfDay / 60))}:${pad(minutesOfDay % 60)}`;
 }
 
-// --- America/New_York wall time, with Intl (no time-zone library) ---
-
-const NEW_YORK = 'America/New_York';
 const MS_PER_MINUTE = 60_000;
 const MS_PER_DAY = 86_400_000;
-
-const newYorkParts = new Intl.DateTimeFormat('en-US', {
-  timeZone: NEW_YORK,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
-function partsOf(epochMs: number): Record<string, number> {
-  const parts: Record<string, number> = {};
-  for (const p of newYorkParts.formatToParts(new Date(epochMs))) {
-    if (p.type !== 'literal') {
-      parts[p.type] = Number(p.value);
-    }
-  }
-  return parts;
-}
-
-/** New York's offset from UTC (local − UTC, ms) at noon of each date looked up; capped so it cannot grow unbounded. */
-const noonOffsets = new Map<string, number>();
-
-/**
- * Epoch ms of a New York wall time: `minutesOfDay` after local midnight of `date` (`YYYY-MM-DD`). The
- * offset is the one in force at noon that day: right for every wall time from 03:00 on (the DST change
- * happens at 02:00), so for every session time.
- */
-function newYorkTimeToEpochMs(date: string, minutesOfDay: number): number {
-  const [y, m, day] = date.split('-').map(Number) as [number, number, number];
-  const midnightAsUtc = Date.UTC(y, m - 1, day);
-  let offset = noonOffsets.get(date);
-  if (offset === undefined) {
-    const noonAsUtc = midnightAsUtc + 12 * 60 * MS_PER_MINUTE;
-    // Noon New York is 16:00 or 17:00 UTC; read the local time at 17:00 UTC and take the difference.
-    const probe = noonAsUtc + 5 * 60 * MS_PER_MINUTE;
-    const p = partsOf(probe);
-    const localAsUtc = Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0);
-    offset = localAsUtc - probe;
-    if (noonOffsets.size >= 4096) {
-      noonOffsets.clear();
-    }
-    noonOffsets.set(date, offset);
-  }
-  return midnightAsUtc + minutesOfDay * MS_PER_MINUTE - offset;
-}
 
 /** The weekday before `date` (`YYYY-MM-DD`): Friday for a Monday. */
 function previousWeekday(date: string): string {

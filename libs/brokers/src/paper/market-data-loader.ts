@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Decimal, formatOsiSymbol } from '@gateway/oms';
-import { normaliseTradeDate, zonedTimeToEpochMs } from './exchange-time.js';
+import { normaliseTradeDate, zonedTimeToEpochMs } from '@gateway/oms';
 import type { MarketDataSetSpec } from './market-data-sets.js';
 import { isLastSaleEligible } from './sale-condition.js';
 import { MS_PER_DAY } from './time-of-day.js';

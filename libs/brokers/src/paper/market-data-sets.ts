@@ -1,4 +1,4 @@
-import { normaliseTradeDate } from './exchange-time.js';
+import { normaliseTradeDate } from '@gateway/oms';
 
 /**
  * One file of recorded market data the replay can load. Every kind is QuantConnect Lean's layout with

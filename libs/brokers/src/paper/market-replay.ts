@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '@gateway/oms';
 import type { MarketDataFeed, Quote, QuoteListener } from '../market-data.js';
-import { epochToZonedTimeOfDay, zonedTimeToEpochMs } from './exchange-time.js';
+import { epochToZonedTimeOfDay, zonedTimeToEpochMs } from '@gateway/oms';
 import { type InstrumentData, type LoadedMarketData, type QuoteEvent, loadMarketData } from './market-data-loader.js';
 import { type MarketDataSetSpec, defaultMarketDataSets } from './market-data-sets.js';
 import { formatTimeOfDay, parseTimeOfDay } from './time-of-day.js';

@@ -5,7 +5,7 @@ import { Decimal } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
 import type { ReplaceOrderCommand, SubmitOrderCommand, SubmitResult } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
-import { zonedTimeToEpochMs } from './exchange-time.js';
+import { zonedTimeToEpochMs } from '@gateway/oms';
 import { resolveMarketDataDir } from './market-data-dir.js';
 import { loadMarketData } from './market-data-loader.js';
 import { defaultMarketDataSets } from './market-data-sets.js';

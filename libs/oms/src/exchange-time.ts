@@ -109,3 +109,12 @@ export function epochToZonedTimeOfDay(date: string, epochMs: number, timeZone: s
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   return epochMs + utcOffsetMs(epochMs, timeZone) - Date.UTC(y, m - 1, d);
 }
+
+/**
+ * The trading day of an instant: its calendar date in America/New_York, `YYYY-MM-DD`. The order-to-trade
+ * ratio and the daily loss limit count per trading day (NSE/BSE count OTR per day; US sessions run on
+ * New York time). `epochMs` is epoch milliseconds.
+ */
+export function tradingDayOf(epochMs: number): string {
+  return new Date(epochMs + utcOffsetMs(epochMs, NEW_YORK)).toISOString().slice(0, 10);
+}
