@@ -7,8 +7,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - the global trading state (one row) and who set an account's state and why, plus
  *   `trading_state_changes`, the append-only history of both (kill switch, re-arm, OTR, risk staff).
  * - `order_messages`: one row per message the gateway sent or will send to the broker for an account
- *   (new order, modification, cancellation), append-only: the message-rate check and the
- *   order-to-trade ratio count them.
+ *   (new order, modification, cancellation), append-only, and who sent it: the message-rate check and
+ *   the order-to-trade ratio count the traders' (not the kill switch's cancels).
  * - an order keeps the trading state it was accepted in: the kill switch cancels every order accepted
  *   before the halt and leaves the exits accepted during it.
  * - positions learn the trading day their `realized_pnl` was last changed in and what it was at that
@@ -60,6 +60,7 @@ export class RiskControls1795219200000 implements MigrationInterface {
         account_id uuid NOT NULL REFERENCES accounts(id),
         order_id uuid NOT NULL,
         kind text NOT NULL CHECK (kind IN ('order', 'modification', 'cancellation')),
+        initiator text NOT NULL CHECK (initiator IN ('trader', 'kill_switch')),
         trading_day date NOT NULL,
         sent_at timestamptz NOT NULL
       )`);

@@ -753,3 +753,111 @@ describe('position and working-order limits under racing clients', () => {
     expect(openNow.length).toBeLessThanOrEqual(MAX_WORKING);
   }, 45_000);
 });
+
+describe('re-arming after a kill switch', () => {
+  it('returns an account to the state it had before the halt, and a further re-arm to active; all recorded', async () => {
+    const { id, trader } = await freshAccount('rearm');
+    const state = async () => (await trader.get(`/v1/accounts/${id}`)).body;
+    const put = await risk.request('PUT', `/v1/accounts/${id}/trading-state`, {
+      state: 'reducing',
+      reason: 'wind down',
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const halt = await risk.post('/v1/kill-switch', { scope: 'account', accountId: id, reason: 'desk incident' });
+    expect(halt.status, JSON.stringify(halt.body)).toBe(202);
+    expect(await state()).toMatchObject({ tradingState: 'halted', entriesBlocked: true });
+
+    const rearm = await risk.request('DELETE', '/v1/kill-switch', {
+      scope: 'account',
+      accountId: id,
+      reason: 'incident over',
+    });
+    expect(rearm.status, JSON.stringify(rearm.body)).toBe(200);
+    // Not active: the account was reducing before the halt, and a re-arm restores that.
+    expect(rearm.body).toMatchObject({ scope: 'account', accountId: id, state: 'reducing', reason: 'incident over' });
+    expect(await state()).toMatchObject({ tradingState: 'reducing' });
+
+    const again = await risk.request('DELETE', '/v1/kill-switch', {
+      scope: 'account',
+      accountId: id,
+      reason: 'resume',
+    });
+    expect(again.body).toMatchObject({ state: 'active' });
+    expect(await state()).toMatchObject({ tradingState: 'active', entriesBlocked: false });
+
+    const history = (await trader.get(`/v1/accounts/${id}/trading-state/history`)).body.changes;
+    expect(history.map((c: any) => [c.source, c.previousState, c.state, c.reason, c.changedBy])).toEqual([
+      ['rearm', 'reducing', 'active', 'resume', RISK_SUBJECT],
+      ['rearm', 'halted', 'reducing', 'incident over', RISK_SUBJECT],
+      ['kill_switch', 'reducing', 'halted', 'desk incident', RISK_SUBJECT],
+      ['trading_state', 'active', 'reducing', 'wind down', RISK_SUBJECT],
+    ]);
+  });
+});
+
+describe('loss limits after a day of trading, and the kill switch’s own messages', () => {
+  it('refuses to widen the daily loss limit of a flat account that has traded today; the position limit may be', async () => {
+    const { id, trader } = await freshAccount('flat-after-loss');
+    await changeLimits(risk, id, { maxDailyLoss: '1000', maxPositionLoss: '500' }, 'first day');
+    const bought = await placeOk(trader, id, {
+      clientOrderId: 'in',
+      symbol: 'SPY',
+      side: 'buy',
+      quantity: '1',
+      type: 'market',
+    });
+    await filled(trader, id, bought.id);
+    const sold = await placeOk(trader, id, {
+      clientOrderId: 'out',
+      symbol: 'SPY',
+      side: 'sell',
+      quantity: '1',
+      type: 'market',
+    });
+    await filled(trader, id, sold.id);
+    expect(await positionOf(trader, id, 'SPY')).toBe('0');
+
+    const current = (await risk.get(limitsPath(id))).body;
+    const widen = await putLimits(risk, id, {
+      limits: { ...current.limits, maxDailyLoss: '5000' },
+      reason: 'after the loss',
+      version: current.version,
+    });
+    const problem = expectProblem(widen, 422, 'risk.loss_limit_widening');
+    expect(problem.detail).toContain('executions today');
+    expect((await risk.get(limitsPath(id))).body.version).toBe(current.version);
+    // Flat with nothing working, the per-position limit may be widened for the next entry.
+    const positionLimit = await changeLimits(risk, id, { maxPositionLoss: '800' }, 'next entry');
+    expect(positionLimit.limits).toMatchObject({ maxPositionLoss: '800', maxDailyLoss: '1000' });
+  });
+
+  it('does not count the kill switch’s cancels in the order-to-trade ratio, nor let them make the account reducing', async () => {
+    const { id, trader } = await freshAccount('otr-halt');
+    // Three orders and no trade give a ratio of 3; three more messages would reach the ceiling of 6.
+    await changeLimits(risk, id, { maxOrderToTradeRatio: '6' }, 'tight ratio');
+    const bid = new D((await trader.get('/v1/quotes/SPY')).body.bid);
+    const resting = [];
+    for (const n of [1, 2, 3]) {
+      resting.push(
+        await placeOk(trader, id, {
+          clientOrderId: `rest-${n}`,
+          symbol: 'SPY',
+          side: 'buy',
+          quantity: '1',
+          type: 'limit',
+          limitPrice: dec(bid.minus('1')),
+        }),
+      );
+    }
+    const halt = await risk.post('/v1/kill-switch', { scope: 'account', accountId: id, reason: 'test halt' });
+    expect(halt.status).toBe(202);
+    for (const o of resting) {
+      await orderWhen(trader, id, o.id, (x) => x.status === 'canceled', 'canceled by the kill switch');
+    }
+    const otr = (await trader.get(`/v1/accounts/${id}/order-to-trade`)).body;
+    expect(otr).toMatchObject({ orders: 3, modifications: 0, cancellations: 0, trades: 0, ratio: '3' });
+    const rearm = await risk.request('DELETE', '/v1/kill-switch', { scope: 'account', accountId: id, reason: 'over' });
+    expect(rearm.body).toMatchObject({ state: 'active' });
+    expect((await trader.get(`/v1/accounts/${id}`)).body.tradingState).toBe('active');
+  });
+});

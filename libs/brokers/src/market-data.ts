@@ -30,5 +30,12 @@ export interface MarketDataFeed {
    * the same time of day), so it is never a wall-clock difference.
    */
   quoteAgeMs(quote: Quote): number;
+  /**
+   * Now on the feed's clock for `symbol`, epoch ms: what session, expiry and 0DTE rules compare with. A
+   * replay answers the replay's time of day on the day the symbol's data was recorded (an SPXW option of a
+   * replayed expiry day is 0DTE whatever the wall clock says); null for a symbol the feed does not carry
+   * (the caller then uses the wall clock, as a live feed would).
+   */
+  marketNow(symbol: string): number | null;
   onQuote(listener: QuoteListener): () => void;
 }

@@ -101,7 +101,7 @@ export interface RiskContext {
    * 0DTE cutoff) use `marketNow ?? now`, and approve when neither is given.
    */
   readonly marketNow?: number;
-  /** Messages already sent, counted over the scope the broker limits (for Schwab: the whole app). */
+  /** Messages the account's traders already sent (orders, replaces, cancels; not the kill switch's cancels). */
   readonly messageCounts?: MessageCounts;
   /** Today's P&L of the account (daily loss check). `positions` also feeds the position loss check. */
   readonly dailyPnl?: DailyPnl;

@@ -184,22 +184,28 @@ describe('RiskEngine', () => {
       context({ quoteAgeMs: STALE, positionQuantity: d('100') }),
       'risk.stale_market_data',
     ],
-    // halted: exits as limit orders inside the collar only, and never without current data
+    // halted: exits as marketable limit orders inside the collar only, and never without current data
     [
-      'halted: an exit as a limit inside the collar',
-      intent({ side: 'sell' }),
+      'halted: an exit as a marketable limit inside the collar',
+      intent({ side: 'sell', limitPrice: d('167.40') }),
       context({ tradingState: 'halted', positionQuantity: d('100') }),
       'approved',
     ],
     [
-      'halted: an exit as a limit outside the collar',
-      intent({ side: 'sell', limitPrice: d('120.00') }),
+      'halted: an exit resting above the bid',
+      intent({ side: 'sell', limitPrice: d('167.41') }),
       context({ tradingState: 'halted', positionQuantity: d('100') }),
       'risk.trading_halted',
     ],
     [
+      'halted: a marketable exit outside the collar',
+      intent({ side: 'sell', limitPrice: d('120.00') }),
+      context({ tradingState: 'halted', positionQuantity: d('100') }),
+      'risk.price_collar',
+    ],
+    [
       'halted: a limit exit with stale data',
-      intent({ side: 'sell' }),
+      intent({ side: 'sell', limitPrice: d('167.40') }),
       context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: STALE }),
       'risk.trading_halted',
     ],
@@ -487,7 +493,7 @@ describe('RiskEngine', () => {
     ]);
   });
 
-  it('denies a halted account every order but a limit exit inside the collar (property)', () => {
+  it('denies a halted account every order but a marketable limit exit inside the collar (property)', () => {
     const anyIntent = fc
       .record({
         side: fc.constantFrom<OrderSide>('buy', 'sell'),
@@ -520,16 +526,22 @@ describe('RiskEngine', () => {
           ...(stale ? { quoteAgeMs: STALE } : {}),
         });
         const decision = engine.check(order, ctx, limits);
-        const boundedExit =
+        const exit =
           order.type === 'limit' &&
           order.positionEffect !== 'open' &&
           !position.isZero() &&
           (order.side === 'sell') === position.isPositive() &&
           order.quantity.lessThanOrEqualTo(position.abs()) &&
-          !stale &&
-          order.limitPrice!.minus(mid).abs().lessThanOrEqualTo(mid.times('0.1'));
-        if (!boundedExit) {
+          !stale;
+        // marketable against bid 167.40 / ask 167.42
+        const marketable =
+          exit && (order.side === 'sell' ? order.limitPrice!.lte('167.40') : order.limitPrice!.gte('167.42'));
+        const insideCollar = marketable && order.limitPrice!.minus(mid).abs().lessThanOrEqualTo(mid.times('0.1'));
+        if (!marketable) {
           expect(outcome(decision)).toBe('risk.trading_halted');
+        } else if (!insideCollar) {
+          // denied by the collar, or by a size check that runs before it
+          expect(['risk.price_collar', 'risk.max_quantity', 'risk.max_notional']).toContain(outcome(decision));
         } else {
           // the later checks still apply to an exit (size, notional)
           expect(outcome(decision)).not.toBe('risk.trading_halted');

@@ -33,7 +33,7 @@ export interface RiskLimits {
   readonly duplicateWindowMs?: number;
   /** Most messages (orders, replaces, cancels) in any second; keep it under the broker's own limit. */
   readonly maxMessagesPerSecond?: number;
-  /** Most messages in any minute; keep it under the broker's (Schwab: 120 per minute per app). */
+  /** Most messages in any minute, per account; keep the accounts' sum under the broker's (Schwab: 120 per minute per app). */
   readonly maxMessagesPerMinute?: number;
   /** Largest loss of the day in USD, a positive amount: at realized + unrealized ≤ −maxDailyLoss only exits pass. */
   readonly maxDailyLoss?: Decimal;

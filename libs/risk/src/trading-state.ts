@@ -25,3 +25,13 @@ export type TradingState = (typeof TRADING_STATES)[number];
 export function isTradingState(value: string): value is TradingState {
   return (TRADING_STATES as readonly string[]).includes(value);
 }
+
+const RANK: Readonly<Record<TradingState, number>> = { active: 0, reducing: 1, halted: 2 };
+
+/**
+ * The more restrictive of two trading states (halted over reducing over active): an account's
+ * effective state under a global one.
+ */
+export function mostRestrictive(a: TradingState, b: TradingState): TradingState {
+  return RANK[a] >= RANK[b] ? a : b;
+}

@@ -190,6 +190,8 @@ export class OrderMessageEntity {
   @Column('uuid', { name: 'account_id' }) accountId!: string;
   @Column('uuid', { name: 'order_id' }) orderId!: string;
   @Column('text') kind!: 'order' | 'modification' | 'cancellation';
+  /** `trader` (counted for the rate and the OTR) or `kill_switch`. */
+  @Column('text') initiator!: 'trader' | 'kill_switch';
   @Column('date', { name: 'trading_day' }) tradingDay!: string;
   @Column({ ...timestamptz, name: 'sent_at' }) sentAt!: Date;
 }

@@ -176,7 +176,7 @@ export function riskPaths(): Record<string, unknown> {
     '/v1/kill-switch': {
       post: {
         summary:
-          'Halt (role risk or admin): new entries refused at once on every instance, every working order accepted before the halt canceled; exits stay possible as limit orders inside the price collar',
+          'Halt (role risk or admin): new entries refused at once on every instance, every working order accepted before the halt canceled; exits stay possible as marketable limit orders inside the price collar',
         requestBody: { required: true, content: { 'application/json': { schema: ref('KillSwitch') } } },
         responses: {
           '202': json('Halted; the cancels are under way (watch the orders or the stream)', ref('TradingState')),
@@ -186,7 +186,8 @@ export function riskPaths(): Record<string, unknown> {
         },
       },
       delete: {
-        summary: 'Re-arm (role risk or admin): back to active for the scope. Nothing re-arms by itself.',
+        summary:
+          'Re-arm (role risk or admin): the scope returns to the state it had before the halt (reducing if it was, else active). Nothing re-arms by itself.',
         requestBody: { required: true, content: { 'application/json': { schema: ref('KillSwitch') } } },
         responses: {
           '200': json('', ref('TradingState')),

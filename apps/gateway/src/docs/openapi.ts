@@ -66,7 +66,7 @@ export function openApiDocument(): Record<string, unknown> {
               enum: ['active', 'reducing', 'halted'],
               description:
                 "effective: the account's own state, or the global one when more restrictive. active: every order subject to the checks; " +
-                'reducing: only orders that reduce a position without flipping it; halted (kill switch): no entries, exits only as limit orders inside the price collar',
+                'reducing: only orders that reduce a position without flipping it; halted (kill switch): no entries, exits only as marketable limit orders inside the price collar',
             },
             tradingStateReason: nullable({ type: 'string' }),
             entriesBlocked: {

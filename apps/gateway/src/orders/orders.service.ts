@@ -16,7 +16,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { type AccountEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
-import { OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
+import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
 import { type PreTradeResult, PreTradeRisk } from '../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { EventBus } from '../stream/event-bus.js';
@@ -255,7 +255,11 @@ export class OrdersService {
    * cancel answers the current state. `422 order.not_cancelable` when the order is done, a replace is
    * pending, or the broker refuses the cancel (the order then stays as it was, with a `restated` event).
    */
-  async cancel(accountId: string, orderId: string, options: { onlyIfRequested?: boolean } = {}): Promise<OrderDto> {
+  async cancel(
+    accountId: string,
+    orderId: string,
+    options: { onlyIfRequested?: boolean; initiator?: MessageInitiator } = {},
+  ): Promise<OrderDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await tx.findOrder(orderId);
       if (!order) {
@@ -283,7 +287,7 @@ export class OrdersService {
             { now, patch: { cancelRequestedAt: null } },
             this.logger,
           );
-          await this.countMessage(tx, order, 'cancellation');
+          await this.countMessage(tx, order, 'cancellation', undefined, options.initiator);
           return { order: pending ?? order, send: true };
         }
         case 'pending_replace':
@@ -392,21 +396,25 @@ export class OrdersService {
   }
 
   /**
-   * Counts a message to the broker (an accepted order or replace, a cancel being sent) for the message
-   * rate and the order-to-trade ratio, and moves the account to `reducing` when the ratio reaches its
-   * ceiling. A denied order is never sent and counts nothing.
+   * Records a message to the broker (an accepted order or replace, a cancel being sent); the trader's
+   * count toward the message rate and the order-to-trade ratio, and move the account to `reducing` when
+   * the ratio reaches its ceiling. A denied order is never sent and counts nothing.
    */
   private async countMessage(
     tx: AccountTransaction,
     order: Order,
     kind: OrderMessageKind,
     check?: PreTradeResult,
+    initiator: MessageInitiator = 'trader',
   ): Promise<void> {
     if (check?.decision.kind === 'denied') {
       return;
     }
     const now = this.clock.now();
-    await this.messages.record(tx, order.id, kind, now);
+    await this.messages.record(tx, order.id, kind, now, initiator);
+    if (initiator !== 'trader') {
+      return;
+    }
     const limits = check?.limits ?? (await this.riskLimits.effective(tx.manager, tx.account.id)).limits;
     await this.messages.enforceCeiling(tx, limits, now);
   }

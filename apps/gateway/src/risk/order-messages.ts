@@ -15,6 +15,12 @@ import type { AccountTransaction } from '../orders/order-ledger.js';
 import { recordTradingStateChange } from './trading-state.store.js';
 
 export type OrderMessageKind = 'order' | 'modification' | 'cancellation';
+/**
+ * Who sent a message: the account's traders (their orders, replaces and cancels, `ttlMs` cancels
+ * included), or the kill switch. Only the traders' count toward the message rate and the ratio: the
+ * kill switch's cancels must not lock a halted account's exits out nor push it to `reducing`.
+ */
+export type MessageInitiator = 'trader' | 'kill_switch';
 
 /** `GET /v1/accounts/{id}/order-to-trade`: one trading day's counts and ratio. */
 export interface OrderToTradeDto extends OrderToTradeCounts {
@@ -39,27 +45,34 @@ export interface OrderToTradeDto extends OrderToTradeCounts {
 export class OrderMessages {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
-  async record(tx: AccountTransaction, orderId: string, kind: OrderMessageKind, now: number): Promise<void> {
+  async record(
+    tx: AccountTransaction,
+    orderId: string,
+    kind: OrderMessageKind,
+    now: number,
+    initiator: MessageInitiator,
+  ): Promise<void> {
     await tx.manager.insert(OrderMessageEntity, {
       accountId: tx.account.id,
       orderId,
       kind,
+      initiator,
       tradingDay: tradingDayOf(now),
       sentAt: new Date(now),
     });
   }
 
-  /** Messages of the account in the trailing second and minute before `now` (epoch ms). */
+  /** The traders' messages of the account in the trailing second and minute before `now` (epoch ms). */
   async rateCounts(manager: EntityManager, accountId: string, now: number): Promise<MessageCounts> {
     const [row] = await manager.query<{ second: string; minute: string }[]>(
       `SELECT count(*) FILTER (WHERE sent_at > $2) AS second, count(*) AS minute
-         FROM order_messages WHERE account_id = $1 AND sent_at > $3`,
+         FROM order_messages WHERE account_id = $1 AND sent_at > $3 AND initiator = 'trader'`,
       [accountId, new Date(now - 1_000), new Date(now - 60_000)],
     );
     return { lastSecond: Number(row?.second ?? 0), lastMinute: Number(row?.minute ?? 0) };
   }
 
-  /** The order-to-trade counts of one trading day (`YYYY-MM-DD`). */
+  /** The order-to-trade counts of one trading day (`YYYY-MM-DD`): the traders' messages, applied executions. */
   async orderToTrade(manager: EntityManager, accountId: string, tradingDay: string): Promise<OrderToTradeCounts> {
     const [row] = await manager.query<
       { orders: string; modifications: string; cancellations: string; trades: string }[]
@@ -68,7 +81,7 @@ export class OrderMessages {
               count(*) FILTER (WHERE m.kind = 'modification') AS modifications,
               count(*) FILTER (WHERE m.kind = 'cancellation') AS cancellations,
               (SELECT count(*) FROM executions e WHERE e.account_id = $1 AND e.trading_day = $2 AND e.applied) AS trades
-         FROM order_messages m WHERE m.account_id = $1 AND m.trading_day = $2`,
+         FROM order_messages m WHERE m.account_id = $1 AND m.trading_day = $2 AND m.initiator = 'trader'`,
       [accountId, tradingDay],
     );
     return {

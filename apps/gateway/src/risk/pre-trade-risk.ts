@@ -13,7 +13,7 @@ import {
   type WorkingOrderExposure,
 } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
-import { In, MoreThan, Not } from 'typeorm';
+import { In, MoreThanOrEqual, Not } from 'typeorm';
 import { OrderEntity, PositionEntity } from '../database/entities.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountTransaction } from '../orders/order-ledger.js';
@@ -53,6 +53,9 @@ export class PreTradeRisk {
    */
   async check(tx: AccountTransaction, request: PlaceOrderRequest, replacing: string | null): Promise<PreTradeResult> {
     const { limits } = await this.limitsService.effective(tx.manager, tx.account.id);
+    // A ratio already at its ceiling (staff re-activated the account, or lowered the ceiling) makes the
+    // account `reducing` before this order is checked, not after it has been accepted.
+    await this.messages.enforceCeiling(tx, limits, this.clock.now());
     const context = await this.context(tx, request, replacing, limits);
     const decision = this.engine.check(
       {
@@ -117,8 +120,8 @@ export class PreTradeRisk {
     return {
       quote,
       quoteAgeMs,
-      // A replay's market clock is the quote's recorded day at the replay's time of day.
-      ...(quote && quoteAgeMs !== null ? { marketNow: quote.ts + quoteAgeMs } : {}),
+      // The feed's clock for the symbol: a replay's time of day on the day the symbol was recorded.
+      marketNow: this.market.marketNow(request.symbol) ?? now,
       tradingState: trading.state,
       entriesBlockedReason: blocked,
       positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
@@ -169,7 +172,13 @@ export class PreTradeRisk {
 
   private async recentOrders(tx: AccountTransaction, since: number, replacing: string | null): Promise<RecentOrder[]> {
     const rows = await tx.manager.find(OrderEntity, {
-      where: { accountId: tx.account.id, createdAt: MoreThan(new Date(since)), status: Not('denied') },
+      // The window's edge counts (duplicate-order.check.ts); an order the broker refused or never got
+      // (`rejected`, `denied`) is no duplicate to protect against: its retry is legitimate.
+      where: {
+        accountId: tx.account.id,
+        createdAt: MoreThanOrEqual(new Date(since)),
+        status: Not(In(['denied', 'rejected'])),
+      },
     });
     return rows
       .filter((r) => r.id !== replacing)

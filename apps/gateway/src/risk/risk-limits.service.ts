@@ -1,11 +1,11 @@
-import { type Clock, OPEN_STATUSES } from '@gateway/oms';
+import { type Clock, OPEN_STATUSES, tradingDayOf } from '@gateway/oms';
 import { lossLimitWidenings, type RiskLimits } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { OrderEntity, PositionEntity, RiskLimitsEntity } from '../database/entities.js';
+import { ExecutionEntity, OrderEntity, PositionEntity, RiskLimitsEntity } from '../database/entities.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { OrderLedger } from '../orders/order-ledger.js';
 import {
@@ -38,9 +38,9 @@ export interface EffectiveRiskLimits {
  * with who set it, when and why. A change is made under the account's lock, so it is ordered with the
  * account's orders: the order after it is checked against it, on every instance. A loss limit
  * (`maxDailyLoss`, `maxPositionLoss`) may be tightened while the account has a position or a working
- * order, never widened or switched off (`422 risk.loss_limit_widening`; ARCHITECTURE.md "Limits on
- * loss may be tightened after an entry, never widened"); a flat account with nothing working may set
- * any limits.
+ * order (and the daily one once the account has traded today), never widened or switched off
+ * (`422 risk.loss_limit_widening`; ARCHITECTURE.md "Limits on loss may be tightened after an entry,
+ * never widened"); a flat account with nothing working may set any limits.
  */
 @Injectable()
 export class RiskLimitsService {
@@ -107,12 +107,13 @@ export class RiskLimitsService {
       }
       const before = latest ? riskLimitsSchema.parse(latest.limits) : this.defaults;
       const widened = lossLimitWidenings(toRiskLimits(before), toRiskLimits(body.limits));
-      if (widened.length > 0 && (await this.hasExposure(tx.manager, accountId))) {
+      const lockedBy = widened.length > 0 ? await this.lossLimitsLockedBy(tx.manager, accountId, widened) : null;
+      if (lockedBy !== null) {
         throw new ApiError(
           422,
           'risk.loss_limit_widening',
           'Loss limit may not be widened',
-          `The account has a position or a working order: ${widened.join(' and ')} may be tightened, never widened or switched off.`,
+          `The account has ${lockedBy}: ${widened.join(' and ')} may be tightened, never widened or switched off.`,
           {},
           widened.map((path) => ({ path: `limits.${path}`, message: 'would widen a loss limit' })),
         );
@@ -138,12 +139,31 @@ export class RiskLimitsService {
     return manager.findOne(RiskLimitsEntity, { where: { accountId }, order: { version: 'DESC' } });
   }
 
-  private async hasExposure(manager: EntityManager, accountId: string): Promise<boolean> {
+  /**
+   * Why the account's loss limits may only be tightened now, or null when they may be widened: a
+   * position or a working order (an entry is on), and for the daily limit any execution today (a loss
+   * already taken today must not be followed by a wider limit after flattening).
+   */
+  private async lossLimitsLockedBy(
+    manager: EntityManager,
+    accountId: string,
+    widened: readonly string[],
+  ): Promise<string | null> {
     const position = await manager
       .createQueryBuilder(PositionEntity, 'p')
       .where('p.account_id = :accountId AND p.quantity <> 0', { accountId })
       .getExists();
-    return position || (await manager.exists(OrderEntity, { where: { accountId, status: In([...OPEN_STATUSES]) } }));
+    if (position || (await manager.exists(OrderEntity, { where: { accountId, status: In([...OPEN_STATUSES]) } }))) {
+      return 'a position or a working order';
+    }
+    const tradingDay = tradingDayOf(this.clock.now());
+    if (
+      widened.includes('maxDailyLoss') &&
+      (await manager.exists(ExecutionEntity, { where: { accountId, tradingDay } }))
+    ) {
+      return `executions today (${tradingDay})`;
+    }
+    return null;
   }
 
   private toDto(row: RiskLimitsEntity): RiskLimitsVersionDto {

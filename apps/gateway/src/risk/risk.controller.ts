@@ -167,7 +167,10 @@ export class RiskController {
     return this.control.setState(req.principal, scope, 'halted', body.reason, 'kill_switch');
   }
 
-  /** Re-arms: back to `active` for the scope, recorded with who and why. Nothing re-arms by itself. */
+  /**
+   * Re-arms: the scope returns to the state it had before its halt (`active`, or `reducing` when it was),
+   * recorded with who and why. Nothing re-arms by itself.
+   */
   @Delete('kill-switch')
   @RequireRole('risk', 'admin')
   async rearm(
@@ -175,7 +178,7 @@ export class RiskController {
     @Body(new ZodPipe(killSwitchSchema)) body: KillSwitchBody,
   ): Promise<TradingStateDto> {
     const scope = await this.scope(req.principal, body);
-    return this.control.setState(req.principal, scope, 'active', body.reason, 'rearm');
+    return this.control.setState(req.principal, scope, 'rearm', body.reason, 'rearm');
   }
 
   private async scope(principal: Principal, body: KillSwitchBody): Promise<Scope> {

@@ -4,7 +4,7 @@ import type { TradingState } from '@gateway/risk';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
@@ -14,7 +14,8 @@ import { CLOCK } from '../market/market.tokens.js';
 import { OrderLedger } from '../orders/order-ledger.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.provider.js';
-import { readGlobalTradingState, recordTradingStateChange } from './trading-state.store.js';
+import { forEachLimited } from '../common/concurrency.js';
+import { effectiveTradingState, readGlobalTradingState, recordTradingStateChange } from './trading-state.store.js';
 
 /** A trading state as the API shows it: global, or one account's own. */
 export interface TradingStateDto {
@@ -40,8 +41,18 @@ export interface TradingStateChangeDto {
 
 export type Scope = { scope: 'global' } | { scope: 'account'; accountId: string };
 
-/** Orders the kill switch cancels: open, and accepted before the halt (exits accepted during it stay). */
-const CANCELABLE = `status IN ('pending_new', 'new', 'partially_filled', 'unknown')`;
+const OPEN = `o.status IN ('pending_new', 'new', 'partially_filled', 'unknown', 'pending_cancel', 'pending_replace')`;
+/**
+ * Orders the kill switch cancels: open, not already being canceled, and accepted outside a halt (the
+ * exits accepted during it stay). A pending replace is reached through its replacement, and through the
+ * old order once the replace is settled.
+ */
+const TO_CANCEL = `o.status IN ('pending_new', 'new', 'partially_filled', 'unknown') AND o.cancel_requested_at IS NULL
+  AND o.accepted_trading_state IS DISTINCT FROM 'halted'`;
+/** Accounts worked on at once by a cancel pass, and cancels in flight at once per account. */
+const ACCOUNTS_AT_ONCE = 4;
+const CANCELS_AT_ONCE_PER_ACCOUNT = 8;
+const RECHECK_AFTER_HALT_MS = 500;
 
 /**
  * Trading authority (ARCHITECTURE.md; issue 4 "Trading state and authority"). PostgreSQL holds the
@@ -97,15 +108,7 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
 
   /** `GET /v1/trading-state`: the global state. */
   async globalState(): Promise<TradingStateDto> {
-    const g = await readGlobalTradingState(this.dataSource.manager);
-    return {
-      scope: 'global',
-      accountId: null,
-      state: g.state,
-      reason: g.reason,
-      changedBy: g.changedBy,
-      changedAt: g.changedAt.toISOString(),
-    };
+    return globalStateDto(await readGlobalTradingState(this.dataSource.manager));
   }
 
   /** The history of trading state changes, newest first: the global ones, or one account's. */
@@ -130,13 +133,16 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
 
   /**
    * Sets a trading state, recorded with who and why (`source` says through which route). Setting
-   * `halted` also cancels every working order accepted before it (the kill switch). Setting the state
-   * it already has is recorded too and changes nothing else (the original time of a halt is kept).
+   * `halted` also cancels every working order accepted before it (the kill switch); a halt of a scope
+   * already halted is recorded and changes nothing else. `rearm` returns the scope to the state it had
+   * before its halt (an account `reducing` before it stays `reducing`), or `active` when not halted.
+   * Leaving `halted`, the exits accepted during it become ordinary working orders, which a later halt
+   * cancels like any other.
    */
   async setState(
     principal: Principal,
     target: Scope,
-    state: TradingState,
+    state: TradingState | 'rearm',
     reason: string,
     source: 'kill_switch' | 'rearm' | 'trading_state',
   ): Promise<TradingStateDto> {
@@ -145,14 +151,26 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
     const result =
       target.scope === 'global' ? await this.setGlobal(change) : await this.setAccount(target.accountId, change);
     this.logger.warn(
-      { scope: target.scope, accountId: result.accountId, state, source, changedBy: principal.subject, reason },
+      {
+        scope: target.scope,
+        accountId: result.accountId,
+        state: result.state,
+        source,
+        changedBy: principal.subject,
+        reason,
+      },
       'trading state changed',
     );
-    if (state === 'halted') {
+    if (result.state === 'halted') {
       this.redis.publish(this.channel, `${this.instanceId}:${target.scope}`).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'Redis publish failed: other instances cancel on their next sweep');
       });
       void this.enforce();
+      // An order whose transaction read the state just before the halt committed may commit just after
+      // this pass looked: one more pass once such a transaction has had time to end (the sweep is the backstop).
+      setTimeout(() => void this.enforce(), RECHECK_AFTER_HALT_MS).unref();
+    } else {
+      await this.relabelExits(target.scope === 'account' ? target.accountId : null);
     }
     return result;
   }
@@ -164,37 +182,39 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
         .setLock('pessimistic_write')
         .where('g.singleton')
         .getOneOrFail();
+      const state = change.state === 'rearm' ? await this.stateBeforeHalt(manager, current.state, null) : change.state;
       await recordTradingStateChange(manager, {
         scope: 'global',
         accountId: null,
         previousState: current.state,
         ...change,
+        state,
       });
-      const next = current.state === change.state ? current : { ...current, ...this.stateFields(change) };
-      await manager.update(GlobalTradingStateEntity, { singleton: true }, this.stateFields(next));
-      return {
-        scope: 'global' as const,
-        accountId: null,
-        state: next.state,
-        reason: next.reason,
-        changedBy: next.changedBy,
-        changedAt: next.changedAt.toISOString(),
-      };
+      const next = current.state === state ? current : { ...current, ...change, state };
+      await manager.update(
+        GlobalTradingStateEntity,
+        { singleton: true },
+        { state: next.state, reason: next.reason, changedBy: next.changedBy, changedAt: next.changedAt },
+      );
+      return globalStateDto(next);
     });
   }
 
   private async setAccount(accountId: string, change: Change): Promise<TradingStateDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const a = tx.account;
+      const state =
+        change.state === 'rearm' ? await this.stateBeforeHalt(tx.manager, a.tradingState, accountId) : change.state;
       await recordTradingStateChange(tx.manager, {
         scope: 'account',
         accountId,
         previousState: a.tradingState,
         ...change,
+        state,
       });
-      if (a.tradingState !== change.state || a.tradingStateChangedAt === null) {
+      if (a.tradingState !== state || a.tradingStateChangedAt === null) {
         const fields = {
-          tradingState: change.state,
+          tradingState: state,
           tradingStateReason: change.reason,
           tradingStateChangedBy: change.changedBy,
           tradingStateChangedAt: change.changedAt,
@@ -210,13 +230,27 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
     return step.result;
   }
 
-  private stateFields(c: { state: TradingState; reason: string | null; changedBy: string | null; changedAt: Date }) {
-    return { state: c.state, reason: c.reason, changedBy: c.changedBy, changedAt: c.changedAt };
+  /** What a re-arm returns a scope to: the state before its latest halt, or `active` when it is not halted. */
+  private async stateBeforeHalt(
+    manager: EntityManager,
+    current: TradingState,
+    accountId: string | null,
+  ): Promise<TradingState> {
+    if (current !== 'halted') {
+      return 'active';
+    }
+    const [row] = await manager.query<{ previous_state: TradingState }[]>(
+      `SELECT previous_state FROM trading_state_changes
+        WHERE scope = $1 AND account_id IS NOT DISTINCT FROM $2 AND state = 'halted' AND previous_state <> 'halted'
+        ORDER BY id DESC LIMIT 1`,
+      [accountId === null ? 'global' : 'account', accountId],
+    );
+    return row?.previous_state ?? 'active';
   }
 
   /**
-   * Cancels every order accepted before a halt that is still open, in every halted scope. Single-flight:
-   * a request while a pass runs queues one more pass (it may have missed a just-committed order).
+   * Cancels every order accepted before a halt that is still open, in every halted scope, then relabels
+   * the exits of scopes no longer halted. Single-flight: a request while a pass runs queues one more.
    */
   enforce(): Promise<void> {
     if (this.enforcing) {
@@ -237,50 +271,84 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
 
   private async enforcePass(): Promise<void> {
     const global = await readGlobalTradingState(this.dataSource.manager);
-    const accounts = await this.dataSource.getRepository(AccountEntity).find({
-      where: global.state === 'halted' ? {} : { tradingState: 'halted' },
-      select: { id: true },
-    });
-    await Promise.all(accounts.map((a) => this.cancelAcceptedBeforeHalt(a.id)));
+    // Found without locks (cheap enough for every sweep); each account's list is then read under its lock.
+    const accounts = await this.dataSource.query<{ account_id: string }[]>(
+      `SELECT DISTINCT o.account_id FROM orders o JOIN accounts a ON a.id = o.account_id
+        WHERE ${TO_CANCEL} AND ($1 OR a.trading_state = 'halted')`,
+      [global.state === 'halted'],
+    );
+    await forEachLimited(accounts, ACCOUNTS_AT_ONCE, (a) => this.cancelAcceptedBeforeHalt(a.account_id));
+    await this.relabelExits(null);
   }
 
   /**
    * Under the account's lock (so every order accepted before the halt is committed and every later one
-   * sees it), the open orders to cancel; then each cancel, concurrently: the database steps queue on
-   * the lock, the broker calls overlap.
+   * sees it), the open orders to cancel; then the cancels, a few at a time: the database steps queue on
+   * the lock, the broker calls overlap, and the broker is not flooded. They are the gateway's own
+   * messages: they count toward neither the account's message rate nor its order-to-trade ratio.
    */
   private async cancelAcceptedBeforeHalt(accountId: string): Promise<void> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const global = await readGlobalTradingState(tx.manager);
-      const haltedAt = [
-        global.state === 'halted' ? global.changedAt : null,
-        tx.account.tradingState === 'halted' ? tx.account.tradingStateChangedAt : null,
-      ].filter((d): d is Date => d !== null);
-      if (haltedAt.length === 0) {
+      if (effectiveTradingState(tx.account, global).state !== 'halted') {
         return [];
       }
-      const since = new Date(Math.min(...haltedAt.map((d) => d.getTime())));
-      const rows: { id: string }[] = await tx.manager.query(
-        `SELECT id FROM orders WHERE account_id = $1 AND ${CANCELABLE} AND cancel_requested_at IS NULL
-           AND (accepted_trading_state IS DISTINCT FROM 'halted' OR created_at < $2) ORDER BY id`,
-        [accountId, since],
+      const rows = await tx.manager.query<{ id: string }[]>(
+        `SELECT o.id FROM orders o WHERE o.account_id = $1 AND ${TO_CANCEL} ORDER BY o.id`,
+        [accountId],
       );
       return rows.map((r) => r.id);
     });
-    const ids = step?.result ?? [];
-    await Promise.all(
-      ids.map((id) =>
-        this.orders.cancel(accountId, id).catch((error: unknown) => {
+    await forEachLimited(step?.result ?? [], CANCELS_AT_ONCE_PER_ACCOUNT, (id) =>
+      this.orders.cancel(accountId, id, { initiator: 'kill_switch' }).then(
+        () => undefined,
+        (error: unknown) => {
           if (!(error instanceof ApiError) || error.code !== 'order.not_cancelable') {
             this.logger.warn({ err: error, orderId: id, accountId }, 'kill switch cancel failed; the sweep retries');
           }
-        }),
+        },
       ),
     );
   }
+
+  /**
+   * Once a scope is no longer halted, its open orders accepted during the halt (exits) become ordinary
+   * working orders (labelled with the state now in force), so that the next halt cancels them too.
+   * Under each account's lock, so an exit being accepted at the same moment is relabelled as well.
+   */
+  private async relabelExits(accountId: string | null): Promise<void> {
+    const rows = await this.dataSource.query<{ account_id: string }[]>(
+      `SELECT DISTINCT account_id FROM orders o
+        WHERE o.accepted_trading_state = 'halted' AND ${OPEN} AND ($1::uuid IS NULL OR o.account_id = $1)`,
+      [accountId],
+    );
+    await forEachLimited(rows, ACCOUNTS_AT_ONCE, async ({ account_id: id }) => {
+      await this.ledger.inAccount(id, async (tx) => {
+        const effective = effectiveTradingState(tx.account, await readGlobalTradingState(tx.manager));
+        if (effective.state !== 'halted') {
+          await tx.manager.query(
+            `UPDATE orders o SET accepted_trading_state = $2
+              WHERE o.account_id = $1 AND o.accepted_trading_state = 'halted' AND ${OPEN}`,
+            [id, effective.state],
+          );
+        }
+      });
+    });
+  }
 }
 
-type Change = { state: TradingState; source: string; reason: string; changedBy: string; changedAt: Date };
+type Change = { state: TradingState | 'rearm'; source: string; reason: string; changedBy: string; changedAt: Date };
+
+export function globalStateDto(g: GlobalTradingStateEntity): TradingStateDto {
+  return {
+    scope: 'global',
+    accountId: null,
+    state: g.state,
+    reason: g.reason,
+    changedBy: g.changedBy,
+    changedAt: g.changedAt.toISOString(),
+  };
+}
 
 export function accountStateDto(a: AccountEntity): TradingStateDto {
   return {

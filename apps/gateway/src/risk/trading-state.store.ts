@@ -1,13 +1,6 @@
-import type { TradingState } from '@gateway/risk';
+import { mostRestrictive, type TradingState } from '@gateway/risk';
 import type { EntityManager } from 'typeorm';
 import { type AccountEntity, GlobalTradingStateEntity, TradingStateChangeEntity } from '../database/entities.js';
-
-const RANK: Record<TradingState, number> = { active: 0, reducing: 1, halted: 2 };
-
-/** The more restrictive of two trading states: halted over reducing over active. */
-export function mostRestrictive(a: TradingState, b: TradingState): TradingState {
-  return RANK[a] >= RANK[b] ? a : b;
-}
 
 /** The global trading state row (kill switch scope `global`), read in the caller's transaction. */
 export function readGlobalTradingState(manager: EntityManager): Promise<GlobalTradingStateEntity> {
@@ -26,7 +19,8 @@ export function effectiveTradingState(account: AccountEntity, global: GlobalTrad
   if (state === 'active') {
     return { state, reason: null };
   }
-  const globalWins = RANK[global.state] > RANK[account.tradingState];
+  const globalWins =
+    global.state !== account.tradingState && mostRestrictive(global.state, account.tradingState) === global.state;
   const why = globalWins ? global.reason : account.tradingStateReason;
   return {
     state,

@@ -182,6 +182,11 @@ export class MarketReplay implements MarketDataFeed {
     return age < 0 ? age + this.windowLength : age;
   }
 
+  marketNow(symbol: string): number | null {
+    const instrument = this.instruments.get(symbol);
+    return instrument === undefined ? null : zonedTimeToEpochMs(instrument.date, this.nowMs);
+  }
+
   onQuote(listener: QuoteListener): () => void {
     this.quoteListeners.add(listener);
     return () => {

@@ -27,7 +27,8 @@ describe('tradingStateCheck', () => {
     ['active, flat, buy opens', buy('100'), account('active', '0'), 'approved'],
     ['active, long, buy increases', buy('100'), account('active', '100'), 'approved'],
     ['active, long, sell flips', sell('300'), account('active', '100'), 'approved'],
-    // halted: no entries; exits only as limit orders within the collar (mid 167.41 ± 10 % = [150.669, 184.151])
+    // halted: no entries; exits only as marketable limit orders (bid 167.40, ask 167.42), with current data;
+    // how far through the market is the price collar check's (engine test)
     ['halted, flat, buy', buy('1'), account('halted', '0'), 'risk.trading_halted'],
     ['halted, long 100, buy 1 (increases)', buy('1'), account('halted', '100'), 'risk.trading_halted'],
     ['halted, long 100, sell 101 (flips)', sell('101'), account('halted', '100'), 'risk.trading_halted'],
@@ -37,24 +38,27 @@ describe('tradingStateCheck', () => {
       account('halted', '100'),
       'risk.trading_halted',
     ],
-    ['halted, long 100, sell 100 limit 167.41 (an exit)', sell('100'), account('halted', '100'), 'approved'],
-    ['halted, long 100, sell 100 limit 150.67', sell('100', at('150.67')), account('halted', '100'), 'approved'],
     [
-      'halted, long 100, sell 100 limit 150.669 (the edge)',
-      sell('100', at('150.669')),
+      'halted, long 100, sell 100 limit 167.40 (at the bid)',
+      sell('100', at('167.40')),
       account('halted', '100'),
       'approved',
     ],
     [
-      'halted, long 100, sell 100 limit 150.66',
-      sell('100', at('150.66')),
+      'halted, long 100, sell 100 limit 167.41 (rests above the bid)',
+      sell('100'),
       account('halted', '100'),
       'risk.trading_halted',
     ],
-    ['halted, long 100, sell 100 limit 184.15', sell('100', at('184.15')), account('halted', '100'), 'approved'],
     [
-      'halted, long 100, sell 100 limit 184.16',
-      sell('100', at('184.16')),
+      'halted, long 100, sell 100 limit 150.67 (through the bid)',
+      sell('100', at('150.67')),
+      account('halted', '100'),
+      'approved',
+    ],
+    [
+      'halted, long 100, sell 100 limit 184.15',
+      sell('100', at('184.15')),
       account('halted', '100'),
       'risk.trading_halted',
     ],
@@ -62,34 +66,34 @@ describe('tradingStateCheck', () => {
     ['halted, long 100, stop sell 100', sell('100', STOP), account('halted', '100'), 'risk.trading_halted'],
     ['halted, long 100, stop_limit sell 100', sell('100', STOP_LIMIT), account('halted', '100'), 'risk.trading_halted'],
     [
-      'halted, long 100, sell 100 limit, quote 120001 ms old',
-      sell('100'),
+      'halted, long 100, sell 100 limit at the bid, quote 120001 ms old',
+      sell('100', at('167.40')),
       context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: 120_001 }),
       'risk.trading_halted',
     ],
     [
-      'halted, long 100, sell 100 limit, quote 120000 ms old',
-      sell('100'),
+      'halted, long 100, sell 100 limit at the bid, quote 120000 ms old',
+      sell('100', at('167.40')),
       context({ tradingState: 'halted', positionQuantity: d('100'), quoteAgeMs: 120_000 }),
       'approved',
     ],
     [
       'halted, long 100, sell 100 limit, no quote',
-      sell('100'),
+      sell('100', at('167.40')),
       context({ tradingState: 'halted', positionQuantity: d('100'), quote: undefined, quoteAgeMs: null }),
       'risk.trading_halted',
     ],
-    ['halted, also entries blocked: an exit', sell('100'), account('halted', '100', UNKNOWN), 'approved'],
+    ['halted, also entries blocked: an exit', sell('100', at('167.40')), account('halted', '100', UNKNOWN), 'approved'],
     ['halted, also entries blocked: an entry', buy('1'), account('halted', '100', UNKNOWN), 'risk.trading_halted'],
     [
-      'halted, short 5 SPXW, buy 5 at 5.39 (the collar edge)',
-      spxwIntent({ quantity: d('5'), limitPrice: d('5.39') }),
+      'halted, short 5 SPXW, buy 5 at 5.00 (the ask)',
+      spxwIntent({ quantity: d('5'), limitPrice: d('5.00') }),
       spxwContext({ tradingState: 'halted', positionQuantity: d('-5') }),
       'approved',
     ],
     [
-      'halted, short 5 SPXW, buy 5 at 5.40',
-      spxwIntent({ quantity: d('5'), limitPrice: d('5.40') }),
+      'halted, short 5 SPXW, buy 5 at 4.95 (below the ask)',
+      spxwIntent({ quantity: d('5'), limitPrice: d('4.95') }),
       spxwContext({ tradingState: 'halted', positionQuantity: d('-5') }),
       'risk.trading_halted',
     ],
@@ -175,45 +179,46 @@ describe('tradingStateCheck', () => {
       return decision.kind === 'denied' ? `${decision.code}: ${decision.reason}` : 'approved';
     };
     expect(reason(buy('1'), account('halted', '0'))).toBe(
-      'risk.trading_halted: trading is halted for this account: no entries are accepted, only exits as limit ' +
-        'orders within the price collar, and buy 1 would open a position from flat',
+      'risk.trading_halted: trading is halted: no entries are accepted, only exits as marketable limit ' +
+        'orders inside the price collar, and buy 1 would open a position from flat',
     );
     expect(reason(sell('100', MARKET), account('halted', '100'))).toBe(
-      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
-        'within the price collar, and this is a market order',
+      'risk.trading_halted: trading is halted: only exits as marketable limit orders inside the price collar ' +
+        'are accepted, and this is a market order',
     );
     expect(
       reason(
-        sell('100'),
+        sell('100', at('167.40')),
         context({ tradingState: 'halted', positionQuantity: d('100'), quote: undefined, quoteAgeMs: null }),
       ),
     ).toBe(
-      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
-        'within the price collar around the current price, and without current market data it cannot be ' +
-        'bounded (no quote for SPY)',
+      'risk.trading_halted: trading is halted: only exits as marketable limit orders inside the price collar ' +
+        'are accepted, and without current market data an exit cannot be bounded (no quote for SPY)',
     );
-    expect(reason(sell('100', at('150.66')), account('halted', '100'))).toBe(
-      'risk.trading_halted: trading is halted for this account: an exit is accepted only as a limit order ' +
-        'within the price collar, and the limit price 150.66 is outside 150.669–184.151 (±10 % around the ' +
-        'reference price 167.41, mid)',
+    expect(reason(sell('100', at('167.41')), account('halted', '100'))).toBe(
+      'risk.trading_halted: trading is halted: only exits as marketable limit orders inside the price collar ' +
+        'are accepted, and a sell limit of 167.41 is not marketable against the bid 167.4',
     );
   });
 
-  it("bounds a halted account's exits by the account's or the product's collar", () => {
-    // A cheap SPXW call, mid 0.20: ±10 % is 0.02; with a 0.10 floor an exit may sell at 0.10.
+  it("takes a halted account's exits at the other side of the book only", () => {
     const cheap = spxwContext({
       tradingState: 'halted',
       positionQuantity: d('5'),
       quote: spxwQuote({ bid: d('0.15'), ask: d('0.25'), last: d('0.20') }),
     });
     const exit = (limit: string) => spxwIntent({ side: 'sell', quantity: d('5'), limitPrice: d(limit) });
-    expect(outcome(tradingStateCheck(exit('0.10'), cheap, limits))).toBe('risk.trading_halted');
-    const floor: RiskLimits = { ...limits, priceCollarAbsolute: d('0.10') };
-    expect(outcome(tradingStateCheck(exit('0.10'), cheap, floor))).toBe('approved');
-    expect(outcome(tradingStateCheck(exit('0.05'), cheap, floor))).toBe('risk.trading_halted');
-    const product: RiskLimits = { ...limits, productCollars: { 'root:SPXW': { percent: d('50'), absolute: d('0') } } };
-    expect(outcome(tradingStateCheck(exit('0.10'), cheap, product))).toBe('approved');
-    expect(outcome(tradingStateCheck(exit('0.05'), cheap, product))).toBe('risk.trading_halted');
+    expect(outcome(tradingStateCheck(exit('0.15'), cheap, limits))).toBe('approved');
+    expect(outcome(tradingStateCheck(exit('0.10'), cheap, limits))).toBe('approved'); // the collar bounds it
+    expect(outcome(tradingStateCheck(exit('0.20'), cheap, limits))).toBe('risk.trading_halted');
+    const noBid = spxwContext({
+      tradingState: 'halted',
+      positionQuantity: d('5'),
+      quote: spxwQuote({ bid: d('0'), ask: d('0.25'), last: d('0.20') }),
+    });
+    // an empty bid: the reference price stands in for it
+    expect(outcome(tradingStateCheck(exit('0.20'), noBid, limits))).toBe('approved');
+    expect(outcome(tradingStateCheck(exit('0.25'), noBid, limits))).toBe('risk.trading_halted');
   });
 
   it('sizes an exit against the confirmed position less the working orders on its side (an unknown one too)', () => {
