@@ -1,5 +1,12 @@
 import { InitialSchema1763596800000 } from './1763596800000-initial-schema.js';
 import { RiskControls1795219200000 } from './1795219200000-risk-controls.js';
+import { AuditLog1795305600000 } from './1795305600000-audit-log.js';
+import { GrantsAndLive1795392000000 } from './1795392000000-grants-and-live.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [InitialSchema1763596800000, RiskControls1795219200000];
+export const MIGRATIONS = [
+  InitialSchema1763596800000,
+  RiskControls1795219200000,
+  AuditLog1795305600000,
+  GrantsAndLive1795392000000,
+];

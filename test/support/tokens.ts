@@ -10,6 +10,8 @@ export interface TokenShape {
   sub?: string;
   roles?: string[];
   accounts?: string[];
+  /** The `environments` claim; absent: the claim is left out (the gateway then grants `paper` only). */
+  environments?: string[];
   issuer?: string;
   audience?: string;
   /** Expiry as epoch seconds (may be in the past). Default: one hour from now. */
@@ -17,7 +19,11 @@ export interface TokenShape {
 }
 
 async function sign(key: CryptoKey | Uint8Array, kid: string, t: TokenShape): Promise<string> {
-  return new SignJWT({ roles: t.roles ?? ['trader'], accounts: t.accounts ?? ['*'] })
+  return new SignJWT({
+    roles: t.roles ?? ['trader'],
+    accounts: t.accounts ?? ['*'],
+    ...(t.environments ? { environments: t.environments } : {}),
+  })
     .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
     .setIssuer(t.issuer ?? DEV_ISSUER)
     .setAudience(t.audience ?? DEV_AUDIENCE)

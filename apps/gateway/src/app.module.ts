@@ -7,6 +7,10 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AccountsService } from './accounts/accounts.service.js';
+import { AuditContextGuard } from './audit/audit-context.guard.js';
+import { AuditLogRepository } from './audit/audit-log.repository.js';
+import { AuditRecorder } from './audit/audit-recorder.js';
+import { AuditController } from './audit/audit.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { LOGGER } from './common/logger.js';
@@ -24,6 +28,11 @@ import { OrderReconciler } from './orders/order-reconciler.js';
 import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
+import { AddressRateLimitGuard } from './rate-limit/address-rate-limit.guard.js';
+import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
+import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
+import { RequestRateLimiter } from './rate-limit/request-rate-limiter.js';
+import { StreamLimiter } from './rate-limit/stream-limiter.js';
 import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
 import { OrderMessages } from './risk/order-messages.js';
 import { PreTradeRisk } from './risk/pre-trade-risk.js';
@@ -61,6 +70,7 @@ export class AppModule {
         ReplayController,
         HealthController,
         DocsController,
+        AuditController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: deps.config },
@@ -73,7 +83,12 @@ export class AppModule {
         { provide: MARKET_DATA, useValue: deps.marketData },
         { provide: PAPER_REPLAY, useValue: deps.paperReplay },
         { provide: CLOCK, useValue: deps.clock },
+        // Before AuthGuard (global guards run in this order): the audit entry of a refused request needs it too.
+        { provide: APP_GUARD, useClass: AuditContextGuard },
+        // Requests without a valid token are limited per IP before the token check, the rest per subject after it.
+        { provide: APP_GUARD, useClass: AddressRateLimitGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
         AccountsService,
         OrderLedger,
@@ -88,6 +103,11 @@ export class AppModule {
         ExecutionReportProcessor,
         EventBus,
         StreamServer,
+        RateLimitMetrics,
+        RequestRateLimiter,
+        StreamLimiter,
+        AuditLogRepository,
+        AuditRecorder,
       ],
     };
   }

@@ -10,11 +10,13 @@ import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { AppModule } from './app.module.js';
 import { DevIssuer } from './auth/dev-issuer.js';
-import { TokenVerifier } from './auth/token-verifier.js';
+import { DEV_ISSUER, TokenVerifier } from './auth/token-verifier.js';
+import { unservedAccounts } from './accounts/environments.js';
 import { createLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { requestIdMiddleware } from './common/request-id.middleware.js';
 import { type GatewayConfig } from './config/config.js';
+import { GatewayMetrics } from './health/metrics.js';
 import { openDatabase } from './database/data-source.js';
 import { createPaperVenue, PaperVenueStoreAdapter } from './market/paper-venue.factory.js';
 import { createRedis } from './redis/redis.provider.js';
@@ -97,11 +99,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
   try {
+    const unserved = await unservedAccounts(dataSource, config);
+    if (unserved !== null) {
+      throw new StartupError(unserved);
+    }
     const redis = await connectRedis(config, 'gateway', logger);
     cleanup.push(() => redis.quit().catch(() => undefined));
     const redisSubscriber = await connectRedis(config, 'gateway-subscriber', logger);
     cleanup.push(() => redisSubscriber.quit().catch(() => undefined));
-    const issuer = await DevIssuer.load(dataSource, config.auth.issuer, config.auth.audience);
+    // Always its own issuer name: with an OIDC AUTH_ISSUER its tokens are refused, never mistaken for the IdP's.
+    const issuer = await DevIssuer.load(dataSource, DEV_ISSUER, config.auth.audience);
+    const verifier = TokenVerifier.create(config.auth, issuer, logger);
     const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(dataSource), logger).catch(
       (error: unknown) => {
         throw new StartupError(
@@ -118,7 +126,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         dataSource,
         redis,
         redisSubscriber,
-        verifier: new TokenVerifier(issuer),
+        verifier,
         executionClient: paper.venue,
         marketData: paper.replay,
         paperReplay: paper.replay,
@@ -126,6 +134,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       }),
       { bodyParser: false, logger: ['error', 'warn'] },
     );
+    verifier.countFailuresIn(app.get(GatewayMetrics).authFailures);
     (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
     app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
     const problems = new ProblemFilter(logger);

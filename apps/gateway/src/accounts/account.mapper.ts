@@ -7,6 +7,8 @@ export interface AccountDto {
   name: string;
   environment: 'paper' | 'live';
   broker: string;
+  /** A live account takes orders only when this is set (an admin's decision); always false for paper. */
+  liveEnabled: boolean;
   /** The effective state: the account's own, or the global one when that is more restrictive. */
   tradingState: 'active' | 'reducing' | 'halted';
   /** Why the effective state is not `active`, naming the scope that set it; null when active. */
@@ -24,6 +26,7 @@ export function toAccountDto(a: AccountEntity, global: GlobalTradingStateEntity)
     name: a.name,
     environment: a.environment,
     broker: a.broker,
+    liveEnabled: a.environment === 'live' && a.liveEnabled,
     tradingState: trading.state,
     tradingStateReason: trading.reason,
     entriesBlocked: reason !== null,

@@ -1,9 +1,35 @@
-import { Controller, Get, Param, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import { z } from 'zod';
+import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
+import { type Role, ROLES } from '../auth/principal.js';
+import { ZodPipe } from '../common/zod-body.pipe.js';
+import { AccountEntity, type AccountGrantEntity } from '../database/entities.js';
+import { readGlobalTradingState } from '../risk/trading-state.store.js';
 import { type AccountDto, toAccountDto } from './account.mapper.js';
 import { AccountsService } from './accounts.service.js';
-import { readGlobalTradingState } from '../risk/trading-state.store.js';
+
+const grantSchema = z.strictObject({
+  roles: z.array(z.enum(ROLES as unknown as [Role, ...Role[]])).min(1),
+});
+const accountPatchSchema = z.strictObject({ liveEnabled: z.boolean() });
+const subjectParam = z.string().min(1).max(256);
+
+export interface GrantDto {
+  subject: string;
+  accountId: string;
+  roles: string[];
+  grantedBy: string;
+  grantedAt: string;
+}
+
+const toGrantDto = (g: AccountGrantEntity): GrantDto => ({
+  subject: g.subject,
+  accountId: g.accountId,
+  roles: g.roles,
+  grantedBy: g.grantedBy,
+  grantedAt: g.grantedAt.toISOString(),
+});
 
 @Controller('v1/accounts')
 export class AccountsController {
@@ -24,5 +50,55 @@ export class AccountsController {
   async get(@Req() req: AuthenticatedRequest, @Param('accountId') accountId: string): Promise<AccountDto> {
     const account = await this.accounts.getVisible(req.principal, accountId);
     return toAccountDto(account, await readGlobalTradingState(this.dataSource.manager));
+  }
+
+  /** `PATCH /v1/accounts/{accountId}` `{ liveEnabled }` (role admin): whether a live account takes orders. */
+  @Patch(':accountId')
+  @RequireRole('admin')
+  async patch(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Body(new ZodPipe(accountPatchSchema)) body: z.infer<typeof accountPatchSchema>,
+  ): Promise<AccountDto> {
+    await this.accounts.getVisible(req.principal, accountId);
+    await this.dataSource.getRepository(AccountEntity).update({ id: accountId }, { liveEnabled: body.liveEnabled });
+    return this.get(req, accountId);
+  }
+
+  /** `GET /v1/accounts/{accountId}/grants` (role admin): who may act on the account, with which roles. */
+  @Get(':accountId/grants')
+  @RequireRole('admin')
+  async grants(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+  ): Promise<{ grants: GrantDto[] }> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return { grants: (await this.accounts.listGrants(accountId)).map(toGrantDto) };
+  }
+
+  /** `PUT /v1/accounts/{accountId}/grants/{subject}` `{ roles }` (role admin): grants or replaces. */
+  @Put(':accountId/grants/:subject')
+  @RequireRole('admin')
+  async putGrant(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Param('subject', new ZodPipe(subjectParam)) subject: string,
+    @Body(new ZodPipe(grantSchema)) body: z.infer<typeof grantSchema>,
+  ): Promise<GrantDto> {
+    await this.accounts.getVisible(req.principal, accountId);
+    return toGrantDto(await this.accounts.putGrant(req.principal, accountId, subject, body.roles));
+  }
+
+  /** `DELETE /v1/accounts/{accountId}/grants/{subject}` (role admin): withdraws the grant (204). */
+  @Delete(':accountId/grants/:subject')
+  @HttpCode(204)
+  @RequireRole('admin')
+  async deleteGrant(
+    @Req() req: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Param('subject', new ZodPipe(subjectParam)) subject: string,
+  ): Promise<void> {
+    await this.accounts.getVisible(req.principal, accountId);
+    await this.accounts.deleteGrant(accountId, subject);
   }
 }

@@ -1,35 +1,138 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { DataSource, In } from 'typeorm';
-import type { Principal } from '../auth/principal.js';
+import type { Environment, Principal, Role } from '../auth/principal.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/ids.js';
-import { AccountEntity } from '../database/entities.js';
+import { AccountEntity, AccountGrantEntity } from '../database/entities.js';
 
+/**
+ * Which accounts a caller reaches. An account is visible when the token is granted it and its
+ * environment, and the deployment serves that environment (`GATEWAY_ENVIRONMENTS`); anything else answers
+ * exactly as an account that does not exist (404, no existence leak). Every route and the stream resolve
+ * accounts here, so a paper-only token never reads, places or cancels anything of a live account.
+ */
 @Injectable()
 export class AccountsService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly environments: ReadonlySet<Environment>;
 
-  /** The accounts the principal may see, by name. */
-  async listVisible(principal: Principal): Promise<AccountEntity[]> {
-    const repo = this.dataSource.getRepository(AccountEntity);
-    if (principal.accounts === '*') {
-      return repo.find({ order: { name: 'ASC' } });
-    }
-    const ids = [...principal.accounts].filter((id) => isUuid(id));
-    return ids.length === 0 ? [] : repo.find({ where: { id: In(ids) }, order: { name: 'ASC' } });
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.environments = new Set(config.environments);
   }
 
-  /** The account, if it exists and the principal may see it; otherwise 404 `account.not_found` either way. */
+  /** The accounts the principal may see (its token's `accounts` claim and its database grants), by name. */
+  async listVisible(principal: Principal): Promise<AccountEntity[]> {
+    const repo = this.dataSource.getRepository(AccountEntity);
+    const environments = [...this.environments].filter((e) => principal.canUseEnvironment(e));
+    if (environments.length === 0) {
+      return [];
+    }
+    if (principal.accounts === '*') {
+      return repo.find({ where: { environment: In(environments) }, order: { name: 'ASC' } });
+    }
+    const granted = await this.dataSource
+      .getRepository(AccountGrantEntity)
+      .find({ where: { subject: principal.subject }, select: { accountId: true } });
+    const ids = [...new Set([...principal.accounts, ...granted.map((g) => g.accountId)])].filter((id) => isUuid(id));
+    return ids.length === 0
+      ? []
+      : repo.find({ where: { id: In(ids), environment: In(environments) }, order: { name: 'ASC' } });
+  }
+
+  /**
+   * The account, if the principal may see it: granted by its token's `accounts` claim (with all the
+   * token's roles) or by a database grant (with the token's roles cut down to the grant's), in an
+   * environment the token and the deployment both have. Otherwise `404 account.not_found`, exactly as
+   * for a missing account. Visible through a grant whose roles, cut down to the token's, include none the
+   * route needs (`principal.routeRoles`; any role for a read): `403 auth.forbidden`.
+   */
   async getVisible(principal: Principal, accountId: string): Promise<AccountEntity> {
-    if (!isUuid(accountId) || !principal.canSeeAccount(accountId)) {
+    if (!isUuid(accountId)) {
+      throw ApiError.accountNotFound(accountId);
+    }
+    const grant = principal.canSeeAccount(accountId)
+      ? null
+      : await this.dataSource
+          .getRepository(AccountGrantEntity)
+          .findOne({ where: { subject: principal.subject, accountId } });
+    if (!principal.canSeeAccount(accountId) && !grant) {
       throw ApiError.accountNotFound(accountId);
     }
     const account = await this.dataSource.getRepository(AccountEntity).findOne({ where: { id: accountId } });
-    if (!account) {
+    if (!account || !this.environments.has(account.environment) || !principal.canUseEnvironment(account.environment)) {
       throw ApiError.accountNotFound(accountId);
     }
+    // Through a database grant the token's roles are cut down to the granted ones.
+    const effective = grant ? grant.roles.filter((r) => principal.hasRole(r as Role)) : null;
+    if (effective && !principal.routeRoles.some((r) => effective.includes(r))) {
+      throw ApiError.forbidden(
+        `On account ${accountId} you may act as ${effective.join(', ') || 'nothing'} (your token's roles within your grant); this needs one of: ${principal.routeRoles.join(', ')}.`,
+      );
+    }
     return account;
+  }
+
+  /** `GET /v1/accounts/{id}/grants`: the account's database grants. */
+  listGrants(accountId: string): Promise<AccountGrantEntity[]> {
+    return this.dataSource.getRepository(AccountGrantEntity).find({ where: { accountId }, order: { subject: 'ASC' } });
+  }
+
+  /** Grants `subject` the `roles` on the account (replacing an earlier grant); recorded with who granted it. */
+  async putGrant(
+    by: Principal,
+    accountId: string,
+    subject: string,
+    roles: readonly Role[],
+  ): Promise<AccountGrantEntity> {
+    const grant: AccountGrantEntity = {
+      subject,
+      accountId,
+      roles: [...new Set(roles)],
+      grantedBy: by.subject,
+      grantedAt: new Date(),
+    };
+    await this.dataSource.getRepository(AccountGrantEntity).upsert(grant, ['subject', 'accountId']);
+    return grant;
+  }
+
+  /** Withdraws a grant; 404 `grant.not_found` when there is none. */
+  async deleteGrant(accountId: string, subject: string): Promise<void> {
+    const result = await this.dataSource.getRepository(AccountGrantEntity).delete({ subject, accountId });
+    if (!result.affected) {
+      throw new ApiError(404, 'grant.not_found', 'Grant not found', `${subject} has no grant on account ${accountId}.`);
+    }
+  }
+
+  /**
+   * Refuses orders for an account that may not trade through this gateway: a live account without its
+   * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account at all while no live broker is
+   * configured (`503 service.unavailable`): the paper venue never receives a live account's order.
+   */
+  assertTradable(account: AccountEntity): void {
+    if (account.environment !== 'live') {
+      return;
+    }
+    if (!account.liveEnabled) {
+      throw new ApiError(
+        403,
+        'account.live_not_enabled',
+        'Live trading not enabled',
+        `Account ${account.id} is live and its liveEnabled flag is off: no order is accepted.`,
+      );
+    }
+    throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
+  }
+
+  /** Ids of the live accounts in the database (a paper-only deployment refuses to start with any). */
+  async liveAccountIds(): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(AccountEntity)
+      .find({ where: { environment: 'live' }, select: { id: true } });
+    return rows.map((r) => r.id);
   }
 
   /** Creates the named paper account on the paper venue if it is missing; returns it either way. */
@@ -44,6 +147,7 @@ export class AccountsService {
         name,
         environment: 'paper',
         broker: 'paper',
+        liveEnabled: false,
         tradingState: 'active',
         entriesBlockedReason: null,
         tradingStateReason: null,

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadat
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
-import { type Principal, type Role } from './principal.js';
+import { type Principal, type Role, ROLES } from './principal.js';
 import { bearerToken, TokenVerifier } from './token-verifier.js';
 
 const ROLES_KEY = 'gateway:roles';
@@ -33,9 +33,12 @@ export class AuthGuard implements CanActivate {
     if (!token) {
       throw ApiError.unauthenticated();
     }
-    req.principal = await this.verifier.verify(token);
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    if (roles && !roles.some((r) => req.principal.hasRole(r))) {
+    const principal = await this.verifier.verify(token);
+    // A route without @RequireRole is a read: any role of the gateway reads (viewer is the read role,
+    // and every other role includes reading); a token with none reads nothing.
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? ROLES;
+    req.principal = principal.forRoute(roles);
+    if (!roles.some((r) => principal.hasRole(r))) {
       throw ApiError.forbidden(`This needs one of the roles: ${roles.join(', ')}.`);
     }
     return true;

@@ -11,7 +11,7 @@ import {
 } from 'jose';
 import type { DataSource } from 'typeorm';
 import { SigningKeyEntity } from '../database/entities.js';
-import { type Role } from './principal.js';
+import { type Environment, type Role } from './principal.js';
 
 const ALG = 'ES256';
 
@@ -20,6 +20,8 @@ export interface TokenRequest {
   readonly roles: readonly Role[];
   /** Account ids the token is granted, or `*` for all. */
   readonly accounts: readonly string[];
+  /** Environments the token is granted (claim `environments`); default `paper` only. */
+  readonly environments?: readonly Environment[];
   readonly ttlSeconds: number;
 }
 
@@ -63,7 +65,11 @@ export class DevIssuer {
 
   /** Signs an RFC 9068 access token (`typ: at+jwt`) with roles and account grants as claims. */
   async sign(request: TokenRequest): Promise<string> {
-    return new SignJWT({ roles: [...request.roles], accounts: [...request.accounts] })
+    return new SignJWT({
+      roles: [...request.roles],
+      accounts: [...request.accounts],
+      environments: [...(request.environments ?? ['paper'])],
+    })
       .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
       .setAudience(this.audience)

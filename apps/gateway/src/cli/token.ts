@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
 import { DevIssuer } from '../auth/dev-issuer.js';
-import { ROLES, type Role } from '../auth/principal.js';
+import { ENVIRONMENTS, type Environment, ROLES, type Role } from '../auth/principal.js';
 import { loadConfig } from '../config/config.js';
 import { openDatabase } from '../database/data-source.js';
 
 /**
- * `npm run token -- --sub <name> --role <role> [--account <accountId|*>]` prints an access token of the
+ * `npm run token -- --sub <name> --role <role> [--account <accountId|*>] [--environment paper live]` prints an access token of the
  * dev issuer (API.md "Auth"). Development only: a deployment with a real OIDC issuer does not use it.
  */
 const program = new Command('token')
@@ -13,8 +13,13 @@ const program = new Command('token')
   .requiredOption('--sub <subject>', 'the subject (user or client) the token is for')
   .addOption(new Option('--role <role...>', 'role(s)').choices([...ROLES]).default(['trader']))
   .option('--account <id...>', 'account id(s) granted, or * for every account', ['*'])
+  .addOption(
+    new Option('--environment <env...>', 'environment(s) granted; live must be asked for')
+      .choices([...ENVIRONMENTS])
+      .default(['paper']),
+  )
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number.parseInt(v, 10))
-  .action(async (opts: { sub: string; role: Role[]; account: string[]; ttl?: number }) => {
+  .action(async (opts: { sub: string; role: Role[]; account: string[]; environment: Environment[]; ttl?: number }) => {
     const config = loadConfig();
     const dataSource = await openDatabase(config.databaseUrl);
     try {
@@ -23,6 +28,7 @@ const program = new Command('token')
         subject: opts.sub,
         roles: opts.role,
         accounts: opts.account,
+        environments: opts.environment,
         ttlSeconds: opts.ttl ?? config.auth.devTokenTtlSeconds,
       });
       process.stdout.write(`${token}\n`);

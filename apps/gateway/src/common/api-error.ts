@@ -45,4 +45,10 @@ export class ApiError extends Error {
   static unavailable(detail: string): ApiError {
     return new ApiError(503, 'service.unavailable', 'Service unavailable', detail);
   }
+
+  /** An abuse limit was reached (rate-limit/): 429; the caller sets `Retry-After` to `retryAfterSeconds`. */
+  static rateLimited(retryAfterSeconds: number, detail = 'Too many requests.'): ApiError {
+    const text = `${detail} Retry after ${retryAfterSeconds} s.`;
+    return new ApiError(429, 'rate_limit.exceeded', 'Too many requests', text, { retryAfterSeconds });
+  }
 }

@@ -45,7 +45,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId, method: req.method, path: req.path }, 'request failed');
     }
-    if (problem.status === 429 || problem.status === 503) {
+    // A default only: the rate limiter sets the real wait (rate-limit/rate-limit.http.ts).
+    if ((problem.status === 429 || problem.status === 503) && !res.hasHeader('Retry-After')) {
       res.setHeader('Retry-After', '1');
     }
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));

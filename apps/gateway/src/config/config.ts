@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { type RateLimitConfig, rateRulesFrom } from '../rate-limit/rate-rules.js';
 
 /** The package root (the folder holding package.json), found from this file whether run from src or dist. */
 export function packageRoot(): string {
@@ -65,10 +66,43 @@ const schema = z.object({
     .default('20210104'),
   /** Create the `paper-demo` account on first start. */
   SEED_DEMO_ACCOUNT: bool(true),
+  /**
+   * The environments this deployment serves, comma-separated (`paper`, `live`). Without `live` the
+   * gateway refuses to start when the database holds a live account, and no live account is ever
+   * visible or tradable through it. Default `paper`: live trading is switched on deliberately.
+   */
+  GATEWAY_ENVIRONMENTS: z
+    .string()
+    .default('paper')
+    .transform((v) => [...new Set(v.split(',').map((x) => x.trim()))])
+    .pipe(z.array(z.enum(['paper', 'live'])).min(1)),
   AUTH_ISSUER: z.string().default('urn:gateway:dev-issuer'),
   AUTH_AUDIENCE: z.string().default('execution-gateway'),
   /** Lifetime of tokens the dev issuer signs, in seconds. */
   DEV_TOKEN_TTL_SECONDS: intFrom(12 * 3600, 60),
+  /**
+   * OAuth2/OIDC access tokens, when AUTH_ISSUER is not the dev issuer: the JWKS address (unset: the
+   * `jwks_uri` of AUTH_ISSUER's discovery document), the JWS algorithms accepted (asymmetric only), the
+   * clock skew allowed on `exp`/`nbf`, the claim holding roles (a dotted name reaches into objects), the
+   * scope prefix that grants roles too (`gateway:trader`; empty: scopes grant none), and the JWKS
+   * refetch cooldown on an unknown `kid`, cache age and HTTP timeout.
+   */
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_ALGORITHMS: z
+    .string()
+    .default('RS256,PS256,ES256,EdDSA')
+    .transform((v) => [...new Set(v.split(',').map((x) => x.trim()))])
+    .pipe(
+      z
+        .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+        .min(1),
+    ),
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+  AUTH_ROLE_SCOPE_PREFIX: z.string().default('gateway:'),
+  AUTH_JWKS_COOLDOWN_MS: intFrom(30_000),
+  AUTH_JWKS_CACHE_MAX_AGE_MS: intFrom(600_000, 1_000),
+  AUTH_HTTP_TIMEOUT_MS: intFrom(5_000, 100),
   /**
    * Risk limits of an account that risk staff have not set its own for (version 0 of its limits;
    * `PUT /v1/accounts/{id}/risk-limits` sets them per account, in PostgreSQL).
@@ -107,6 +141,20 @@ const schema = z.object({
   WS_PING_INTERVAL_MS: intFrom(15_000, 10),
   WS_MAX_BUFFERED_BYTES: intFrom(4 * 1024 * 1024, 1024),
   WS_AUTH_TIMEOUT_MS: intFrom(5_000, 10),
+  /**
+   * Abuse limits (rate-limit/), shared by every instance through Redis: comma-separated
+   * `<requests>/<window>` rules (window `1s`, `10s`, `1m`, `1h`...), all enforced, or `off`. REQUESTS:
+   * every non-public request per token subject; ORDERS: order placements and replacements per subject,
+   * on top; UNAUTHENTICATED: requests refused for want of a valid token, per remote IP. Over one: 429
+   * `rate_limit.exceeded` with Retry-After. Generous by default (trading pace is the risk engine's
+   * message-rate check); the stream allows WS_MAX_SUBSCRIPTIONS per connection (more: an error frame)
+   * and WS_MAX_CONNECTIONS_PER_PRINCIPAL per subject across instances (more: close 4429).
+   */
+  RATE_LIMIT_REQUESTS: rateRulesFrom('1000/1s,50000/1m'),
+  RATE_LIMIT_ORDERS: rateRulesFrom('500/1s,25000/1m'),
+  RATE_LIMIT_UNAUTHENTICATED: rateRulesFrom('50/1s,600/1m'),
+  WS_MAX_SUBSCRIPTIONS: intFrom(200, 1),
+  WS_MAX_CONNECTIONS_PER_PRINCIPAL: intFrom(20, 1),
 });
 
 export interface GatewayConfig {
@@ -129,7 +177,20 @@ export interface GatewayConfig {
     readonly spxwDate: string;
   };
   readonly seedDemoAccount: boolean;
-  readonly auth: { readonly issuer: string; readonly audience: string; readonly devTokenTtlSeconds: number };
+  readonly environments: readonly ('paper' | 'live')[];
+  readonly auth: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly devTokenTtlSeconds: number;
+    readonly jwksUrl: string | null;
+    readonly algorithms: readonly string[];
+    readonly clockToleranceSeconds: number;
+    readonly rolesClaim: string;
+    readonly roleScopePrefix: string | null;
+    readonly jwksCooldownMs: number;
+    readonly jwksCacheMaxAgeMs: number;
+    readonly httpTimeoutMs: number;
+  };
   readonly risk: {
     readonly maxOrderQuantity: string;
     readonly maxOrderNotional: string;
@@ -141,6 +202,7 @@ export interface GatewayConfig {
   };
   readonly killSwitchSweepMs: number;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
+  readonly rateLimit: RateLimitConfig;
 }
 
 export class ConfigError extends Error {
@@ -175,7 +237,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       spxwDate: e.PAPER_SPXW_DATE,
     },
     seedDemoAccount: e.SEED_DEMO_ACCOUNT,
-    auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, devTokenTtlSeconds: e.DEV_TOKEN_TTL_SECONDS },
+    environments: e.GATEWAY_ENVIRONMENTS,
+    auth: {
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      devTokenTtlSeconds: e.DEV_TOKEN_TTL_SECONDS,
+      jwksUrl: e.AUTH_JWKS_URL ?? null,
+      algorithms: e.AUTH_ALGORITHMS,
+      clockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_SECONDS,
+      rolesClaim: e.AUTH_ROLES_CLAIM,
+      roleScopePrefix: e.AUTH_ROLE_SCOPE_PREFIX === '' ? null : e.AUTH_ROLE_SCOPE_PREFIX,
+      jwksCooldownMs: e.AUTH_JWKS_COOLDOWN_MS,
+      jwksCacheMaxAgeMs: e.AUTH_JWKS_CACHE_MAX_AGE_MS,
+      httpTimeoutMs: e.AUTH_HTTP_TIMEOUT_MS,
+    },
     risk: {
       maxOrderQuantity: e.RISK_MAX_ORDER_QUANTITY,
       maxOrderNotional: e.RISK_MAX_ORDER_NOTIONAL,
@@ -190,6 +265,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       pingIntervalMs: e.WS_PING_INTERVAL_MS,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
+    },
+    rateLimit: {
+      requests: e.RATE_LIMIT_REQUESTS,
+      orders: e.RATE_LIMIT_ORDERS,
+      unauthenticated: e.RATE_LIMIT_UNAUTHENTICATED,
+      wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      wsMaxConnectionsPerPrincipal: e.WS_MAX_CONNECTIONS_PER_PRINCIPAL,
     },
   };
 }

@@ -13,6 +13,8 @@ export class AccountEntity {
   @Column('text') name!: string;
   @Column('text') environment!: 'paper' | 'live';
   @Column('text') broker!: string;
+  /** A live account takes orders only once an admin has set this (paper accounts ignore it). */
+  @Column('boolean', { name: 'live_enabled' }) liveEnabled!: boolean;
   @Column('text', { name: 'trading_state' }) tradingState!: 'active' | 'reducing' | 'halted';
   @Column('text', { name: 'entries_blocked_reason', nullable: true }) entriesBlockedReason!: string | null;
   /** Why the account's own trading state is what it is, who set it and when (null: never changed). */
@@ -196,7 +198,42 @@ export class OrderMessageEntity {
   @Column({ ...timestamptz, name: 'sent_at' }) sentAt!: Date;
 }
 
+/**
+ * Append-only, hash-chained audit log (issue 5; audit/audit-chain.ts). The chain is read and written
+ * with SQL in audit/audit-log.repository.ts, which needs every column as the exact text that was hashed.
+ */
+@Entity({ name: 'audit_log' })
+export class AuditLogEntity {
+  @PrimaryColumn('bigint') seq!: string;
+  @Column({ ...timestamptz, name: 'occurred_at' }) occurredAt!: Date;
+  @Column('text') kind!: 'change' | 'security';
+  @Column('text', { name: 'request_id', nullable: true }) requestId!: string | null;
+  @Column('text', { nullable: true }) subject!: string | null;
+  @Column('text', { name: 'client_id', nullable: true }) clientId!: string | null;
+  @Column('text') method!: string;
+  @Column('text') route!: string;
+  @Column('text', { nullable: true }) action!: string | null;
+  @Column('text', { name: 'account_id', nullable: true }) accountId!: string | null;
+  @Column('text', { nullable: true }) environment!: string | null;
+  @Column('jsonb') target!: Record<string, string>;
+  @Column('integer', { nullable: true }) status!: number | null;
+  @Column('text', { nullable: true }) code!: string | null;
+  @Column('text', { name: 'prev_hash' }) prevHash!: string;
+  @Column('text') hash!: string;
+}
+
+/** Which subject may act on which account, with which roles there (issue 5 grants). */
+@Entity({ name: 'account_grants' })
+export class AccountGrantEntity {
+  @PrimaryColumn('text') subject!: string;
+  @PrimaryColumn('uuid', { name: 'account_id' }) accountId!: string;
+  @Column('text', { array: true }) roles!: string[];
+  @Column('text', { name: 'granted_by' }) grantedBy!: string;
+  @Column({ type: 'timestamptz', name: 'granted_at' }) grantedAt!: Date;
+}
+
 export const ENTITIES = [
+  AccountGrantEntity,
   RiskLimitsEntity,
   GlobalTradingStateEntity,
   TradingStateChangeEntity,
@@ -209,4 +246,5 @@ export const ENTITIES = [
   IdempotencyKeyEntity,
   SigningKeyEntity,
   PaperVenueOrderEntity,
+  AuditLogEntity,
 ];

@@ -14,6 +14,7 @@ import {
   ref,
   time,
 } from './openapi-parts.js';
+import { auditPaths, auditSchemas } from './openapi-audit.js';
 import { riskPaths, riskSchemas } from './openapi-risk.js';
 
 /**
@@ -31,7 +32,7 @@ export function openApiDocument(): Record<string, unknown> {
         'Decimals are strings; times ISO-8601 UTC; errors RFC 9457 problem+json with a stable `code`.',
         'Validation: malformed JSON → 400 `validation.malformed_json`; a body or query that does not match the',
         'schema (missing or unknown fields, bad decimals, unknown symbol) → 422 `validation.failed` with `errors[]`;',
-        'an oversized body → 413 `validation.body_too_large`. A broker rejection is not an HTTP error: the order',
+        'an oversized body → 413 `validation.body_too_large`; over a rate limit → 429 `rate_limit.exceeded` with `Retry-After` (seconds). A broker rejection is not an HTTP error: the order',
         'is answered 201 with status `rejected` and `rejectReason.code` `broker.rejected`.',
       ].join(' '),
     },
@@ -62,6 +63,10 @@ export function openApiDocument(): Record<string, unknown> {
             name: { type: 'string' },
             environment: { enum: ['paper', 'live'] },
             broker: { type: 'string' },
+            liveEnabled: {
+              type: 'boolean',
+              description: 'a live account takes orders only when set (403 account.live_not_enabled otherwise)',
+            },
             tradingState: {
               enum: ['active', 'reducing', 'halted'],
               description:
@@ -74,6 +79,16 @@ export function openApiDocument(): Record<string, unknown> {
               description: 'entry authority withdrawn (state, unknown order, restart); exits stay possible',
             },
             entriesBlockedReason: nullable({ type: 'string' }),
+          },
+        },
+        Grant: {
+          type: 'object',
+          properties: {
+            subject: { type: 'string' },
+            accountId: { type: 'string' },
+            roles: { type: 'array', items: { enum: ['viewer', 'trader', 'risk', 'admin'] } },
+            grantedBy: { type: 'string' },
+            grantedAt: time,
           },
         },
         PlaceOrder: z.toJSONSchema(placeOrderSchema, { io: 'input', unrepresentable: 'any' }),
@@ -169,6 +184,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
         ...riskSchemas(),
+        ...auditSchemas(),
       },
     },
     security: [{ bearer: [] }],
@@ -181,6 +197,66 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/accounts/{accountId}': {
         get: { parameters: [accountParam], responses: { '200': json('', ref('Account')), ...common } },
+        patch: {
+          summary: 'Switch live trading of a live account on or off (role admin)',
+          parameters: [accountParam],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['liveEnabled'], properties: { liveEnabled: { type: 'boolean' } } },
+              },
+            },
+          },
+          responses: { '200': json('', ref('Account')), '403': problem('auth.forbidden'), ...common },
+        },
+      },
+      '/v1/accounts/{accountId}/grants': {
+        get: {
+          summary: 'Who may act on the account, with which roles there (role admin)',
+          parameters: [accountParam],
+          responses: {
+            '200': json('', { type: 'object', properties: { grants: { type: 'array', items: ref('Grant') } } }),
+            '403': problem('auth.forbidden'),
+            ...common,
+          },
+        },
+      },
+      '/v1/accounts/{accountId}/grants/{subject}': {
+        put: {
+          summary:
+            "Grant a subject (user or client id) the account with these roles (role admin); its token's roles are cut down to them there",
+          parameters: [accountParam, { name: 'subject', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['roles'],
+                  properties: {
+                    roles: { type: 'array', minItems: 1, items: { enum: ['viewer', 'trader', 'risk', 'admin'] } },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': json('', ref('Grant')),
+            '403': problem('auth.forbidden'),
+            '422': problem('validation.failed'),
+            ...common,
+          },
+        },
+        delete: {
+          summary: 'Withdraw a grant (role admin)',
+          parameters: [accountParam, { name: 'subject', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '204': { description: 'withdrawn' },
+            '403': problem('auth.forbidden'),
+            '404': problem('grant.not_found; account.not_found'),
+          },
+        },
       },
       '/v1/accounts/{accountId}/orders': {
         post: {
@@ -351,6 +427,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       ...riskPaths(),
+      ...auditPaths(),
       '/health/live': { get: { security: [], responses: { '200': json('', { type: 'object' }) } } },
       '/health/ready': {
         get: { security: [], responses: { '200': json('', { type: 'object' }), '503': json('', { type: 'object' }) } },

@@ -41,6 +41,12 @@ export class GatewayMetrics {
     labelNames: ['venue'],
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'gateway_auth_failures_total',
+    help: 'Bearer access tokens refused, by reason (expired, bad_signature, bad_issuer, unknown_key, ...)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly submitLatency = new Histogram({
     name: 'gateway_broker_submit_seconds',
     help: 'Time from durable intent to the broker answer, by outcome',

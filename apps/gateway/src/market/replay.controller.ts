@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { RequireRole } from '../auth/auth.guard.js';
+import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { PAPER_REPLAY } from './market.tokens.js';
@@ -26,13 +26,14 @@ export class ReplayController {
   constructor(@Inject(PAPER_REPLAY) private readonly replay: PaperReplayControl | null) {}
 
   @Get()
-  state(): unknown {
-    return this.control().state();
+  state(@Req() req: AuthenticatedRequest): unknown {
+    return this.control(req).state();
   }
 
   @Post()
-  update(@Body(new ZodPipe(command)) body: z.infer<typeof command>): unknown {
-    const replay = this.control();
+  @HttpCode(200)
+  update(@Req() req: AuthenticatedRequest, @Body(new ZodPipe(command)) body: z.infer<typeof command>): unknown {
+    const replay = this.control(req);
     if (body.paused === true) {
       replay.pause();
     }
@@ -56,7 +57,13 @@ export class ReplayController {
     return replay.state();
   }
 
-  private control(): PaperReplayControl {
+  /** Every account shares the replay: controlling it is a global operation, for an admin granted every account. */
+  private control(req: AuthenticatedRequest): PaperReplayControl {
+    if (req.principal.accounts !== '*') {
+      throw ApiError.forbidden(
+        'The paper replay is shared by every account: controlling it needs a grant on every account (*).',
+      );
+    }
     if (!this.replay) {
       throw new ApiError(404, 'venue.not_found', 'No paper venue', 'This gateway does not run the paper venue.');
     }

@@ -33,7 +33,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 beforeAll(async () => {
   db = await createTestDatabase();
   ledger = new OrderLedger(db.dataSource);
-  accountId = (await new AccountsService(db.dataSource).ensurePaperAccount('reports')).id;
+  accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
+import { loadConfig } from '../config/config.js';
 import { OrderLedger } from './order-ledger.js';
 
 let db: TestDatabase;
@@ -12,7 +13,7 @@ let accountId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   ledger = new OrderLedger(db.dataSource);
-  accountId = (await new AccountsService(db.dataSource).ensurePaperAccount('ledger-test')).id;
+  accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {
   await db?.drop();

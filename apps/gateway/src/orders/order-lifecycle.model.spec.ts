@@ -370,7 +370,7 @@ beforeAll(async () => {
     metrics: new GatewayMetrics(),
     logger: pino({ level: 'warn', base: null }, logSink),
     data: loadMarketData(config.paper.marketDataDir, sets),
-    accounts: new AccountsService(db.dataSource),
+    accounts: new AccountsService(db.dataSource, config),
   };
 }, 60_000);
 

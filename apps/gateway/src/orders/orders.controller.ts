@@ -58,6 +58,7 @@ export class OrdersController {
     @Body(new ZodPipe(placeOrderSchema)) body: PlaceOrderBody,
   ): Promise<OrderDto> {
     const account = await this.accounts.getVisible(req.principal, accountId);
+    this.accounts.assertTradable(account);
     const instrument = parseInstrument(body.symbol);
     if (!instrument) {
       throw ApiError.validation([{ path: 'symbol', message: 'is not an equity ticker or an OCC/OSI option symbol' }]);
@@ -141,6 +142,7 @@ export class OrdersController {
     @Body(new ZodPipe(replaceOrderSchema)) body: ReplaceOrderBody,
   ): Promise<OrderDto> {
     const account = await this.accounts.getVisible(req.principal, accountId);
+    this.accounts.assertTradable(account);
     const outcome = await this.orders.replace(account, orderId, normaliseReplaceOrder(body));
     res.status(outcome.kind === 'created' ? 202 : 200);
     return outcome.order;

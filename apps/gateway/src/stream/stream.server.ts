@@ -6,6 +6,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { type Principal } from '../auth/principal.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
@@ -15,13 +16,24 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { MARKET_DATA } from '../market/market.tokens.js';
 import { toQuoteDto } from '../market/quote.mapper.js';
 import { OrderQueries } from '../orders/order-queries.service.js';
+import { type StreamLease, StreamLimiter } from '../rate-limit/stream-limiter.js';
 import { EventBus } from './event-bus.js';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
 
 export const STREAM_PATH = '/v1/stream';
 
-/** Close codes (API.md): 4401 not authenticated in time or bad token, 4408 slow consumer. */
-export const CLOSE = { unauthenticated: 4401, slowConsumer: 4408, badMessage: 4400 } as const;
+/**
+ * Close codes (API.md): 4401 not authenticated in time or bad token, 4403 a token with no role of the
+ * gateway, 4408 slow consumer, 4429 more
+ * connections than WS_MAX_CONNECTIONS_PER_PRINCIPAL for the token's subject.
+ */
+export const CLOSE = {
+  unauthenticated: 4401,
+  forbidden: 4403,
+  slowConsumer: 4408,
+  badMessage: 4400,
+  tooManyConnections: 4429,
+} as const;
 
 const clientMessage = z.union([
   z.object({ op: z.literal('auth'), token: z.string().min(1).max(8192) }),
@@ -36,8 +48,24 @@ const clientMessage = z.union([
   z.object({ op: z.literal('unsubscribe'), channel: z.literal('quotes'), symbol: z.string().min(1).max(32) }),
 ]);
 
+/** Order accounts plus quote symbols the connection is subscribed to (WS_MAX_SUBSCRIPTIONS). */
+function subscriptionCount(session: StreamSession): number {
+  return session.cursors.size + session.quoteSymbols.size;
+}
+
+function tooManySubscriptions(target: Record<string, string>) {
+  return {
+    type: 'error',
+    code: 'rate_limit.exceeded',
+    ...target,
+    message: 'too many subscriptions on this connection: unsubscribe first',
+  };
+}
+
 class StreamSession {
   principal: Principal | null = null;
+  /** This connection's slot in its subject's connection limit, once authenticated. */
+  lease: StreamLease | null = null;
   readonly cursors = new Map<string, AccountCursor>();
   readonly quoteSymbols = new Set<string>();
   missedPongs = 0;
@@ -69,6 +97,8 @@ export class StreamServer implements OnModuleDestroy {
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly limits: StreamLimiter,
+    private readonly audit: AuditRecorder,
   ) {}
 
   attach(server: Server): void {
@@ -142,6 +172,9 @@ export class StreamServer implements OnModuleDestroy {
       clearTimeout(authTimer);
       session.cursors.forEach((c) => c.close());
       this.sessions.delete(session);
+      if (session.lease) {
+        this.limits.release(session.lease);
+      }
     });
     socket.on('error', (error) => this.logger.debug({ err: error }, 'stream socket error'));
   }
@@ -165,12 +198,30 @@ export class StreamServer implements OnModuleDestroy {
     }
     const msg = parsed.data;
     if (msg.op === 'auth') {
+      let principal: Principal;
       try {
-        session.principal = await this.verifier.verify(msg.token);
-        this.sendJson(session, { type: 'authenticated' });
+        principal = await this.verifier.verify(msg.token);
       } catch {
+        this.audit.streamSecurityEvent({ action: 'stream.auth', code: 'auth.unauthenticated' });
         session.socket.close(CLOSE.unauthenticated, 'invalid token');
+        return;
       }
+      if (!principal.hasAnyRole()) {
+        this.audit.streamSecurityEvent({
+          action: 'stream.auth',
+          code: 'auth.forbidden',
+          status: 403,
+          subject: principal.subject,
+        });
+        session.socket.close(CLOSE.forbidden, 'the token has no role of the gateway');
+        return;
+      }
+      if (!(await this.takeConnectionSlot(session, principal))) {
+        session.socket.close(CLOSE.tooManyConnections, 'too many connections for this principal');
+        return;
+      }
+      session.principal = principal;
+      this.sendJson(session, { type: 'authenticated' });
       return;
     }
     const principal = session.principal;
@@ -182,6 +233,10 @@ export class StreamServer implements OnModuleDestroy {
       const symbol = parseInstrument(msg.symbol)?.symbol ?? msg.symbol;
       if (msg.op === 'unsubscribe') {
         session.quoteSymbols.delete(symbol);
+        return;
+      }
+      if (!session.quoteSymbols.has(symbol) && !this.limits.allowsSubscription(subscriptionCount(session))) {
+        this.sendJson(session, tooManySubscriptions({ channel: 'quotes', symbol }));
         return;
       }
       session.quoteSymbols.add(symbol);
@@ -197,7 +252,31 @@ export class StreamServer implements OnModuleDestroy {
       session.cursors.delete(msg.accountId);
       return;
     }
+    if (!session.cursors.has(msg.accountId) && !this.limits.allowsSubscription(subscriptionCount(session))) {
+      this.sendJson(session, tooManySubscriptions({ channel: 'orders', accountId: msg.accountId }));
+      return;
+    }
     await this.subscribeOrders(session, principal, msg.accountId, msg.fromSeq);
+  }
+
+  /** Holds a slot of the subject's connection limit for this connection; false when none is left. */
+  private async takeConnectionSlot(session: StreamSession, principal: Principal): Promise<boolean> {
+    if (session.lease?.subject === principal.subject) {
+      return true;
+    }
+    const lease = await this.limits.acquire(principal.subject);
+    if (!lease) {
+      return false;
+    }
+    if (session.lease) {
+      this.limits.release(session.lease);
+    }
+    session.lease = lease;
+    if (session.socket.readyState !== WebSocket.OPEN) {
+      // Closed while the slot was being taken: its close handler may have run already.
+      this.limits.release(lease);
+    }
+    return true;
   }
 
   private async subscribeOrders(
@@ -211,6 +290,13 @@ export class StreamServer implements OnModuleDestroy {
       latest = Number((await this.accounts.getVisible(principal, accountId)).lastSeq);
     } catch (error) {
       if (error instanceof ApiError) {
+        this.audit.streamSecurityEvent({
+          action: 'stream.subscribe',
+          code: 'auth.forbidden',
+          status: 403,
+          subject: principal.subject,
+          accountId,
+        });
         this.sendJson(session, { type: 'error', code: 'auth.forbidden', accountId, message: 'not your account' });
         return;
       }
