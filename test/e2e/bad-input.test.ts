@@ -553,7 +553,9 @@ describe('request ids, health and metrics', () => {
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(String(metrics.body)).toContain('gateway_orders_total');
     // The one order placed by this file counts as created; the bad requests above never did.
-    expect(String(metrics.body)).toMatch(/^gateway_orders_total\{outcome="created",environment="paper"\} 1$/m);
+    expect(String(metrics.body)).toMatch(
+      /^gateway_orders_total\{outcome="created",environment="paper",environments="paper"\} 1$/m,
+    );
   });
 
   it('answers an unknown route with a problem', async () => {

@@ -50,7 +50,7 @@ afterAll(async () => {
 async function authFailures(): Promise<Record<string, number>> {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   const counts: Record<string, number> = {};
-  for (const m of text.matchAll(/^gateway_auth_failures_total\{reason="(\w+)"\} (\d+)$/gm)) {
+  for (const m of text.matchAll(/^gateway_auth_failures_total\{reason="(\w+)",environments="paper"\} (\d+)$/gm)) {
     counts[m[1]!] = Number(m[2]);
   }
   return counts;

@@ -170,7 +170,7 @@ describe('request limits shared by two instances', () => {
       expect((await new Api(g.url, tokens.burst).get('/v1/accounts')).status).toBe(200);
     }
     const metrics = await new Api(via(0).url).get('/metrics');
-    expect(metrics.body).toMatch(/gateway_rate_limited_total\{scope="requests"\} [1-9]/);
+    expect(metrics.body).toMatch(/gateway_rate_limited_total\{scope="requests",environments="paper"\} [1-9]/);
   });
 
   it('gives order placement its own tighter budget; a refused order is never placed', async () => {

@@ -95,7 +95,7 @@ async function connectRedis(config: GatewayConfig, name: string, logger: Logger)
  * dependency is missing.
  */
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.environments);
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
   try {

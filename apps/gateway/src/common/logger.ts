@@ -3,13 +3,16 @@ import { pino, type Logger } from 'pino';
 export const LOGGER = Symbol('LOGGER');
 
 /**
- * The process logger (JSON lines on stdout). Credentials are redacted wherever they could appear:
+ * The process logger (JSON lines on stdout), every line stamped with the deployment's environments
+ * (`GATEWAY_ENVIRONMENTS`). Credentials are redacted wherever they could appear:
  * request headers, token fields and anything named like a secret.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, environments: readonly string[] = ['paper']): Logger {
   return pino({
     level,
-    base: { service: 'execution-gateway' },
+    // Every line says which environments this deployment serves (issue 5); lines about one order or
+    // account also name that account's `environment`.
+    base: { service: 'execution-gateway', environments: environments.join(',') },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
       paths: [

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 
 /** Prometheus metrics of the gateway (`GET /metrics`). Labels never carry ids or secrets. */
 @Injectable()
@@ -55,7 +56,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /**
+   * Every series carries the deployment's environments (`environments="paper"`, issue 5); the order
+   * metrics also carry the order's own `environment`.
+   */
+  constructor(@Optional() @Inject(GATEWAY_CONFIG) config?: GatewayConfig) {
+    this.registry.setDefaultLabels({ environments: (config?.environments ?? ['paper']).join(',') });
     collectDefaultMetrics({ register: this.registry });
   }
 }

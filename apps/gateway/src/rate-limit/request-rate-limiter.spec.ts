@@ -83,8 +83,8 @@ describe('RequestRateLimiter (real Redis)', () => {
       const decisions = await Promise.all(Array.from({ length: 5 }, () => limiter.consumeClient('dave', false)));
       expect(decisions.map((d) => d.kind)).toEqual(['allowed', 'allowed', 'allowed', 'limited', 'limited']);
       const text = await metrics.registry.metrics();
-      expect(text).toMatch(/gateway_rate_limit_fallback_total 5/);
-      expect(text).toMatch(/gateway_rate_limited_total\{scope="requests"\} 2/);
+      expect(text).toMatch(/gateway_rate_limit_fallback_total\{environments="paper"\} 5/);
+      expect(text).toMatch(/gateway_rate_limited_total\{scope="requests",environments="paper"\} 2/);
     } finally {
       down.disconnect();
     }
@@ -97,7 +97,7 @@ describe('RequestRateLimiter (real Redis)', () => {
       const { limiter, metrics } = instance(prefix(), off, down);
       expect(await count(Array.from({ length: 50 }, () => limiter.consumeClient('erin', true)))).toBe(50);
       expect(await limiter.checkAddress('10.0.0.3')).toEqual({ kind: 'allowed' });
-      expect(await metrics.registry.metrics()).toMatch(/gateway_rate_limit_fallback_total 0/);
+      expect(await metrics.registry.metrics()).toMatch(/gateway_rate_limit_fallback_total\{environments="paper"\} 0/);
     } finally {
       down.disconnect();
     }
