@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem } from '../support/e2e.js';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
+import { restingSpyBuy } from '../support/orders.js';
 import { Api, eventually } from '../support/http.js';
 import { signWithDevKey } from '../support/tokens.js';
 
@@ -16,14 +17,7 @@ let admin: Api;
 let alice: Api;
 let trader: Api;
 
-const order = (clientOrderId: string) => ({
-  clientOrderId,
-  symbol: 'SPY',
-  side: 'buy',
-  quantity: '1',
-  type: 'limit',
-  limitPrice: '160.00',
-});
+const order = restingSpyBuy;
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -1,3 +1,4 @@
+import { OPEN_STATUSES as OMS_OPEN_STATUSES, UNCERTAIN_STATUSES as OMS_UNCERTAIN_STATUSES } from '@gateway/oms';
 import { expect } from 'vitest';
 import { type Api, type JsonResponse } from './http.js';
 import { D } from './market-data.js';
@@ -8,17 +9,10 @@ import type { VenueProcess } from './venue-process.js';
  * that may fail without throwing, and the venue's and the gateway's records read whole.
  */
 
-/** Statuses whose outcome is not settled (ARCHITECTURE.md, "Placing an order", step 5). */
-export const UNCERTAIN_STATUSES: readonly string[] = ['pending_new', 'pending_cancel', 'pending_replace', 'unknown'];
-/** Statuses of an order that may still trade (API.md; libs/oms OPEN_STATUSES). */
-export const OPEN_STATUSES: readonly string[] = [
-  'pending_new',
-  'new',
-  'partially_filled',
-  'pending_cancel',
-  'pending_replace',
-  'unknown',
-];
+/** Statuses whose outcome is not settled (libs/oms, ARCHITECTURE.md "Placing an order", step 5), as a list. */
+export const UNCERTAIN_STATUSES: readonly string[] = [...OMS_UNCERTAIN_STATUSES];
+/** Statuses of an order that may still trade (libs/oms), as a list. */
+export const OPEN_STATUSES: readonly string[] = [...OMS_OPEN_STATUSES];
 
 /** A small seeded PRNG (mulberry32), so that a failing run can be replayed with its seed. */
 export class SeededRandom {

@@ -31,3 +31,8 @@ export function pendingOrder(accountId: string, clientOrderId: string, quantity 
     updatedAt: now,
   };
 }
+
+/** A place-order body that rests at the paper venue: buy 1 SPY, limit 160.00, far below the replayed market. */
+export function restingSpyBuy(clientOrderId: string): Record<string, string> {
+  return { clientOrderId, symbol: 'SPY', side: 'buy', quantity: '1', type: 'limit', limitPrice: '160.00' };
+}

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import {
   type ExecutionReport,
   FAULT_KINDS,
   type FaultKind,
   FaultyVenue,
   MarketReplay,
+  packageRoot,
   type VenueAnswer,
   type WireReport,
   fromReplaceBody,
@@ -594,19 +593,6 @@ export interface PaperVenueProcessConfig {
   readonly ackLatencyMs: number;
   readonly latency: { readonly minMs: number; readonly maxMs: number };
   readonly seed: number | null;
-}
-
-/** The package root (the folder holding package.json), from this file whether run from src or dist. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) {
-      return process.cwd();
-    }
-    dir = parent;
-  }
-  return dir;
 }
 
 /** Parses the environment; throws Error naming every bad variable. */

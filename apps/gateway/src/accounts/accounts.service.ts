@@ -127,14 +127,6 @@ export class AccountsService {
     throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
   }
 
-  /** Ids of the live accounts in the database (a paper-only deployment refuses to start with any). */
-  async liveAccountIds(): Promise<string[]> {
-    const rows = await this.dataSource
-      .getRepository(AccountEntity)
-      .find({ where: { environment: 'live' }, select: { id: true } });
-    return rows.map((r) => r.id);
-  }
-
   /** Creates the named paper account on the paper venue if it is missing; returns it either way. */
   async ensurePaperAccount(name: string): Promise<AccountEntity> {
     const repo = this.dataSource.getRepository(AccountEntity);

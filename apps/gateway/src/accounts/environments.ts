@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { type DataSource, In, Not } from 'typeorm';
 import type { GatewayConfig } from '../config/config.js';
 import { AccountEntity } from '../database/entities.js';
 
@@ -8,17 +8,18 @@ import { AccountEntity } from '../database/entities.js';
  * deployment is never pointed at live accounts by mistake. Returns the reason to refuse, or null.
  */
 export async function unservedAccounts(dataSource: DataSource, config: GatewayConfig): Promise<string | null> {
-  const served = new Set(config.environments);
-  const rows = await dataSource
-    .getRepository(AccountEntity)
-    .find({ select: { id: true, name: true, environment: true } });
-  const foreign = rows.filter((a) => !served.has(a.environment));
-  if (foreign.length === 0) {
+  const [foreign, count] = await dataSource.getRepository(AccountEntity).findAndCount({
+    where: { environment: Not(In([...config.environments])) },
+    select: { id: true, name: true, environment: true },
+    order: { name: 'ASC' },
+    take: 5,
+  });
+  if (count === 0) {
     return null;
   }
-  const names = foreign.slice(0, 5).map((a) => `${a.name} (${a.environment})`);
+  const names = foreign.map((a) => `${a.name} (${a.environment})`);
   return (
-    `GATEWAY_ENVIRONMENTS=${config.environments.join(',')} but the database holds ${foreign.length} account(s) ` +
-    `of another environment: ${names.join(', ')}${foreign.length > 5 ? ', …' : ''}; refusing to start`
+    `GATEWAY_ENVIRONMENTS=${config.environments.join(',')} but the database holds ${count} account(s) ` +
+    `of another environment: ${names.join(', ')}${count > 5 ? ', …' : ''}; refusing to start`
   );
 }

@@ -1,14 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JSONWebKeySet,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from 'jose';
+import { exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import { SigningKeyEntity } from '../database/entities.js';
 import { type Environment, type Role } from './principal.js';
@@ -78,17 +69,5 @@ export class DevIssuer {
       .setJti(randomUUID())
       .setExpirationTime(`${request.ttlSeconds}s`)
       .sign(this.privateKey);
-  }
-
-  /** Verifies signature, algorithm, issuer, audience and expiry (30 s skew). Throws on any failure. */
-  async verify(token: string): Promise<Record<string, unknown>> {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks), {
-      issuer: this.issuer,
-      audience: this.audience,
-      algorithms: [ALG],
-      clockTolerance: 30,
-      requiredClaims: ['sub', 'exp'],
-    });
-    return payload;
   }
 }

@@ -54,27 +54,12 @@ export class OrdersService {
 
   async place(account: AccountEntity, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = requestHash(request);
-    const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await this.findIdempotencyKey(tx, request.clientOrderId);
-      if (existing) {
-        return { kind: 'existing' as const, record: existing };
-      }
+    const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
       const check = await this.preTrade.check(tx, request, null);
-      const order = await this.insertIntent(tx, request, check);
-      await this.insertIdempotencyKey(tx, order, hash);
-      await this.countMessage(tx, order, 'order', check);
-      return { kind: 'new' as const, order, decision: check.decision };
+      return { order: await this.recordIntent(tx, request, check, hash, 'order'), decision: check.decision };
     });
-    if (!intent) {
-      throw ApiError.accountNotFound(account.id);
-    }
-    this.bus.publish(intent.events);
-    const outcome = intent.result;
-    if (outcome.kind === 'existing') {
-      return this.replay(account, outcome.record, hash);
-    }
-    if (outcome.decision.kind === 'denied') {
-      throw this.denial(outcome.order, outcome.decision);
+    if (outcome.kind !== 'new') {
+      return outcome;
     }
     this.logger.info(
       { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
@@ -99,22 +84,15 @@ export class OrdersService {
    */
   async replace(account: AccountEntity, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = replaceRequestHash(orderId, request);
-    const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await this.findIdempotencyKey(tx, request.clientOrderId);
-      if (existing) {
-        return { kind: 'existing' as const, record: existing };
-      }
+    const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
       const old = await tx.findOrder(orderId);
       if (!old) {
         throw ApiError.orderNotFound(orderId);
       }
       const change = this.replacementOf(old, request);
       const check = await this.preTrade.check(tx, change, old.id);
-      const decision = check.decision;
-      const replacement = await this.insertIntent(tx, change, check, old.id);
-      await this.insertIdempotencyKey(tx, replacement, hash);
-      await this.countMessage(tx, replacement, 'modification', check);
-      if (decision.kind === 'approved') {
+      const replacement = await this.recordIntent(tx, change, check, hash, 'modification', old.id);
+      if (check.decision.kind === 'approved') {
         await applyTrigger(
           tx,
           old,
@@ -123,7 +101,34 @@ export class OrdersService {
           this.logger,
         );
       }
-      return { kind: 'new' as const, old, replacement, total: change.total, decision };
+      return { order: replacement, decision: check.decision, old, total: change.total };
+    });
+    if (outcome.kind !== 'new') {
+      return outcome;
+    }
+    this.logger.info(
+      { orderId: outcome.order.id, replacesOrderId: outcome.old.id, accountId: account.id },
+      'replace accepted for submission',
+    );
+    const order = await this.sendReplace(outcome.old, outcome.order, outcome.total);
+    return { kind: 'created', order: toOrderDto(order) };
+  }
+
+  /**
+   * The first step of a place or a replace, under the account lock: a `clientOrderId` already used
+   * answers from its idempotency record (200 with the same order, 409 while it runs, 422 for another
+   * body); otherwise `work` records the new intent. After the commit the events are published, and a
+   * denial is thrown (`422 risk.*`, the denied order kept). What is left is an order to send.
+   */
+  private async intake<T extends { order: Order; decision: RiskDecision }>(
+    account: AccountEntity,
+    clientOrderId: string,
+    hash: string,
+    work: (tx: AccountTransaction) => Promise<T>,
+  ): Promise<PlaceOrderOutcome | ({ kind: 'new' } & T)> {
+    const intent = await this.ledger.inAccount(account.id, async (tx) => {
+      const existing = await this.findIdempotencyKey(tx, clientOrderId);
+      return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
     });
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
@@ -134,14 +139,24 @@ export class OrdersService {
       return this.replay(account, outcome.record, hash);
     }
     if (outcome.decision.kind === 'denied') {
-      throw this.denial(outcome.replacement, outcome.decision);
+      throw this.denial(outcome.order, outcome.decision);
     }
-    this.logger.info(
-      { orderId: outcome.replacement.id, replacesOrderId: outcome.old.id, accountId: account.id },
-      'replace accepted for submission',
-    );
-    const order = await this.sendReplace(outcome.old, outcome.replacement, outcome.total);
-    return { kind: 'created', order: toOrderDto(order) };
+    return outcome;
+  }
+
+  /** Records a checked intent: the order (`pending_new` or `denied`), its idempotency key, its message. */
+  private async recordIntent(
+    tx: AccountTransaction,
+    request: PlaceOrderRequest,
+    check: PreTradeResult,
+    hash: string,
+    kind: 'order' | 'modification',
+    replacesOrderId: string | null = null,
+  ): Promise<Order> {
+    const order = await this.insertIntent(tx, request, check, replacesOrderId);
+    await this.insertIdempotencyKey(tx, order, hash);
+    await this.countMessage(tx, order, kind, check);
+    return order;
   }
 
   /** The replacement's request: the old order with the changes, for the quantity it would work. */

@@ -1,33 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { Decimal } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
-import type { SubmitOrderCommand, SubmitResult } from '../execution-client.js';
+import type { SubmitResult } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
 import { FaultyVenue, type FaultyVenueConfig, seededRandom } from './faulty-venue.js';
 import { resolveMarketDataDir } from './market-data-dir.js';
 import { loadMarketData } from './market-data-loader.js';
 import { defaultMarketDataSets } from './market-data-sets.js';
 import { MarketReplay } from './market-replay.js';
+import { submitOrders } from '../testing/submit-orders.js';
 
 const dataDir = resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url)));
 const data = loadMarketData(dataDir, defaultMarketDataSets());
 const CALL_0DTE = 'SPXW  210104C03700000';
 
-let sequence = 0;
-function order(fields: Partial<SubmitOrderCommand> = {}): SubmitOrderCommand {
-  sequence += 1;
-  return {
-    clientOrderId: `f-${sequence}`,
-    symbol: 'SPY',
-    side: 'buy',
-    type: 'market',
-    timeInForce: 'day',
-    quantity: new Decimal(100),
-    limitPrice: null,
-    stopPrice: null,
-    ...fields,
-  };
-}
+const order = submitOrders('f');
 
 interface Harness {
   readonly venue: FaultyVenue;

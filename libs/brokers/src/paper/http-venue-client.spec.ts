@@ -3,7 +3,7 @@ import { Decimal } from '@gateway/oms';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 // The fake broker itself: the client is tested against the real server, at its own protocol.
 import { type PaperVenueServer, ReportLog, startPaperVenueServer } from '../../../../apps/paper-venue/src/server.js';
-import type { ReplaceOrderCommand, SubmitOrderCommand } from '../execution-client.js';
+import type { ReplaceOrderCommand } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
 import { FaultyVenue } from './faulty-venue.js';
 import { HttpVenueClient, type HttpVenueClientConfig } from './http-venue-client.js';
@@ -11,6 +11,7 @@ import { resolveMarketDataDir } from './market-data-dir.js';
 import { loadMarketData } from './market-data-loader.js';
 import { defaultMarketDataSets } from './market-data-sets.js';
 import { MarketReplay } from './market-replay.js';
+import { submitOrders } from '../testing/submit-orders.js';
 
 const data = loadMarketData(
   resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url))),
@@ -63,21 +64,7 @@ async function serve(): Promise<Harness> {
   return { venue, server, client, emitted, delivered, errors, bid: replay.getQuote('SPY')!.bid, newClient };
 }
 
-let sequence = 0;
-function order(fields: Partial<SubmitOrderCommand> = {}): SubmitOrderCommand {
-  sequence += 1;
-  return {
-    clientOrderId: `h-${sequence}`,
-    symbol: 'SPY',
-    side: 'buy',
-    type: 'market',
-    timeInForce: 'day',
-    quantity: new Decimal(100),
-    limitPrice: null,
-    stopPrice: null,
-    ...fields,
-  };
-}
+const order = submitOrders('h');
 
 const ids = (reports: readonly ExecutionReport[]) => reports.map((r) => `${r.clientOrderId}:${r.execType}`);
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
-import type { ReplaceOrderCommand, SubmitOrderCommand, SubmitResult } from '../execution-client.js';
+import type { ReplaceOrderCommand, SubmitResult } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
 import { zonedTimeToEpochMs } from '@gateway/oms';
 import { resolveMarketDataDir } from './market-data-dir.js';
@@ -15,6 +15,7 @@ import { PaperVenue, type PaperVenueConfig } from './paper-venue.js';
 import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
 import { isLastSaleEligible } from './sale-condition.js';
 import { parseTimeOfDay } from './time-of-day.js';
+import { submitOrders } from '../testing/submit-orders.js';
 
 const dataDir = resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url)));
 const data = loadMarketData(dataDir, defaultMarketDataSets());
@@ -75,21 +76,7 @@ const spyEpoch = (t: number): number => zonedTimeToEpochMs('2013-10-07', t);
 
 // ---- harness ----
 
-let sequence = 0;
-function order(fields: Partial<SubmitOrderCommand> = {}): SubmitOrderCommand {
-  sequence += 1;
-  return {
-    clientOrderId: `ord-${sequence}`,
-    symbol: 'SPY',
-    side: 'buy',
-    type: 'market',
-    timeInForce: 'day',
-    quantity: new Decimal(100),
-    limitPrice: null,
-    stopPrice: null,
-    ...fields,
-  };
-}
+const order = submitOrders('ord');
 
 function paperAt(
   time: string,
@@ -550,11 +537,12 @@ describe('PaperVenue replace', () => {
   it('rejects a replace of a done or unknown order, a known new client order id, a total not above the filled quantity and invalid prices', async () => {
     const { venue, reports } = paperAt('09:30:05');
     const quote = quoteAt(spyQuotes, T0930_05);
+    let replaces = 0;
     const replace = (
       fields: Partial<ReplaceOrderCommand> & Pick<ReplaceOrderCommand, 'clientOrderId' | 'brokerOrderId'>,
     ) =>
       venue.replaceOrder({
-        newClientOrderId: `new-${(sequence += 1)}`,
+        newClientOrderId: `new-${(replaces += 1)}`,
         quantity: new Decimal(100),
         limitPrice: null,
         stopPrice: null,
