@@ -10,8 +10,7 @@
  *   comparison.
  * `npm run bench -- risk`
  */
-import { Decimal, formatOsiSymbol } from '@gateway/oms';
-import type { Quote } from '@gateway/brokers';
+import { Decimal, formatOsiSymbol, type Quote } from '@gateway/oms';
 import {
   DEFAULT_RISK_LIMITS,
   type OrderIntent,

@@ -2,6 +2,7 @@ export * from './clock.js';
 export * from './decimal.js';
 export * from './fills.js';
 export * from './instrument.js';
+export * from './market-data.js';
 export * from './order.js';
 export * from './order-event.js';
 export * from './order-status.js';

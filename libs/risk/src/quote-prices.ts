@@ -1,5 +1,4 @@
-import type { Quote } from '@gateway/brokers';
-import { toDecimalString, type Decimal, type OrderSide } from '@gateway/oms';
+import { toDecimalString, type Decimal, type OrderSide, type Quote } from '@gateway/oms';
 import type { RiskContext } from './risk-context.js';
 import type { RiskLimits } from './risk-limits.js';
 

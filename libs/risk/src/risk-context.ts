@@ -1,5 +1,4 @@
-import type { Quote } from '@gateway/brokers';
-import type { Decimal, OrderSide, OrderType, PositionEffect } from '@gateway/oms';
+import type { Decimal, OrderSide, OrderType, PositionEffect, Quote } from '@gateway/oms';
 import type { TradingState } from './trading-state.js';
 
 /**

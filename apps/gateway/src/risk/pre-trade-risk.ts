@@ -1,5 +1,11 @@
-import type { MarketDataFeed } from '@gateway/brokers';
-import { type Clock, contractMultiplier, Decimal, OPEN_STATUSES, tradingDayOf } from '@gateway/oms';
+import {
+  type Clock,
+  contractMultiplier,
+  Decimal,
+  type MarketDataFeed,
+  OPEN_STATUSES,
+  tradingDayOf,
+} from '@gateway/oms';
 import {
   type DailyPnl,
   type PositionExposure,

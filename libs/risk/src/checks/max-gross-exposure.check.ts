@@ -1,5 +1,4 @@
-import type { Quote } from '@gateway/brokers';
-import { Decimal, toDecimalString } from '@gateway/oms';
+import { Decimal, type Quote, toDecimalString } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
 import type { PositionExposure, RiskContext, WorkingOrderExposure } from '../risk-context.js';
 import { APPROVED, deny, type RiskDecision } from '../risk-decision.js';

@@ -1,5 +1,4 @@
-import type { Quote } from '@gateway/brokers';
-import { Decimal, toDecimalString } from '@gateway/oms';
+import { Decimal, type Quote, toDecimalString } from '@gateway/oms';
 import { limitPriceOf, stopPriceOf, type OrderIntent } from '../order-intent.js';
 import { marketablePrice } from '../quote-prices.js';
 import type { RiskContext } from '../risk-context.js';

@@ -1,7 +1,6 @@
 // Builders for the risk specs (not exported from index.ts). Prices are realistic: SPY around 167.41,
 // an SPXW 0DTE call around 4.90 with a 20-cent spread, multiplier 100.
-import type { Quote } from '@gateway/brokers';
-import { Decimal } from '@gateway/oms';
+import { Decimal, type Quote } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
 import type {
   DailyPnl,
