@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { packageRoot } from '@gateway/brokers';
 import { z } from 'zod';
-import { type RateLimitConfig, rateRulesFrom } from '../rate-limit/rate-rules.js';
+import { type RateLimitConfig, rateRulesFrom } from './rate-rules.js';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>

@@ -12,7 +12,7 @@ import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { REDIS } from '../redis/redis.provider.js';
 import { RateLimitMetrics } from './rate-limit.metrics.js';
-import type { RateRule } from './rate-rules.js';
+import type { RateRule } from '../config/rate-rules.js';
 
 /** Which budget a request was counted against (also the `scope` label of the metrics). */
 export type RateLimitScope = 'requests' | 'orders' | 'unauthenticated';

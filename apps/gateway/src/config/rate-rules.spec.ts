@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from './config.js';
 import { parseRateRules } from './rate-rules.js';
 
 describe('parseRateRules', () => {
