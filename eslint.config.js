@@ -17,6 +17,9 @@ const FRAMEWORKS_AND_IO = {
     'nestjs-pino',
     'prom-client',
     'rate-limiter-flexible',
+    'jose',
+    'rxjs',
+    'reflect-metadata',
   ],
   message: 'Libraries under libs/ use no framework or IO client (docs/module-boundaries.md).',
 };
