@@ -2,18 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Req } from 
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
-import { type Role, ROLES } from '../auth/principal.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { AccountEntity, type AccountGrantEntity } from '../database/entities.js';
 import { readGlobalTradingState } from '../risk/trading-state.store.js';
 import { type AccountDto, toAccountDto } from './account.mapper.js';
+import { accountPatchSchema, grantSchema, subjectParam } from './account.schema.js';
 import { AccountsService } from './accounts.service.js';
-
-const grantSchema = z.strictObject({
-  roles: z.array(z.enum(ROLES as unknown as [Role, ...Role[]])).min(1),
-});
-const accountPatchSchema = z.strictObject({ liveEnabled: z.boolean() });
-const subjectParam = z.string().min(1).max(256);
 
 export interface GrantDto {
   subject: string;

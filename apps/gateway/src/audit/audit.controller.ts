@@ -4,11 +4,7 @@ import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { type AuditEntryDto, AuditLogRepository } from './audit-log.repository.js';
-
-const auditQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
+import { auditQuery } from './audit.schema.js';
 
 /** The audit log over REST (issue 5): role `admin` with a grant on every account, since it spans them all. */
 @Controller('v1/audit')

@@ -3,18 +3,9 @@ import { z } from 'zod';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
+import { replayCommandSchema as command } from './market.schema.js';
 import { PAPER_REPLAY } from './market.tokens.js';
 import { type PaperReplayControl } from './paper-venue.factory.js';
-
-const command = z.strictObject({
-  paused: z.boolean().optional(),
-  speed: z.number().min(0).max(10_000).optional(),
-  /** Process every recorded event up to and including this time of day (America/New_York). */
-  stepTo: z
-    .string()
-    .regex(/^\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?$/, 'expected HH:MM:SS[.mmm]')
-    .optional(),
-});
 
 /**
  * Control of the paper venue's market-data replay (admin only): pause, resume, change speed, step to a

@@ -11,25 +11,13 @@ import { GatewayMetrics } from '../health/metrics.js';
 import { MARKET_DATA } from '../market/market.tokens.js';
 import type { StreamEvent } from '../stream/stream-event.js';
 import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
+import { eventsQuery, executionsQuery, listQuery } from './order.schema.js';
 import { OrderQueries } from './order-queries.service.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersService } from './orders.service.js';
 import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
 import { OrderReconciler } from './order-reconciler.js';
 import { normaliseReplaceOrder, type ReplaceOrderBody, replaceOrderSchema } from './replace-order.request.js';
-
-const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
-const uuid = z.uuid({ error: 'must be an id returned by this API' });
-
-const listQuery = z.strictObject({
-  status: z.enum(['open', 'closed', 'all']).default('all'),
-  symbol: z.string().min(1).max(32).optional(),
-  limit: limit(100, 500),
-  after: uuid.optional(),
-  clientOrderId: z.string().min(1).max(64).optional(),
-});
-const executionsQuery = z.strictObject({ after: uuid.optional(), limit: limit(100, 1000) });
-const eventsQuery = z.strictObject({ after: z.coerce.number().int().min(0).default(0), limit: limit(100, 1000) });
 
 /** Orders, executions, positions and events of one account (API.md "Orders", "Executions, positions, events"). */
 @Controller('v1/accounts/:accountId')

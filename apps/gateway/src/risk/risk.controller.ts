@@ -1,5 +1,4 @@
 import { tradingDayOf, type Clock } from '@gateway/oms';
-import { TRADING_STATES, type TradingState } from '@gateway/risk';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { OrderMessages, type OrderToTradeDto } from './order-messages.js';
 import { type PutRiskLimitsBody, putRiskLimitsSchema } from './risk-limits.schema.js';
+import { historyQuery, type KillSwitchBody, killSwitchSchema, otrQuery, tradingStateSchema } from './risk.schema.js';
 import { RiskLimitsService, type RiskLimitsVersionDto } from './risk-limits.service.js';
 import {
   type Scope,
@@ -18,27 +18,6 @@ import {
   type TradingStateChangeDto,
   type TradingStateDto,
 } from './trading-control.service.js';
-
-const reason = z.string().trim().min(1).max(500);
-const killSwitchSchema = z
-  .strictObject({
-    scope: z.enum(['global', 'account']),
-    accountId: z.uuid({ error: 'must be an account id' }).optional(),
-    reason,
-  })
-  .refine((b) => (b.scope === 'account') === (b.accountId !== undefined), {
-    path: ['accountId'],
-    message: 'is required with scope "account" and not allowed with scope "global"',
-  });
-type KillSwitchBody = z.infer<typeof killSwitchSchema>;
-const tradingStateSchema = z.strictObject({
-  state: z.enum(TRADING_STATES as unknown as [TradingState, ...TradingState[]]),
-  reason,
-});
-const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-const otrQuery = z.strictObject({
-  tradingDay: z.iso.date({ error: 'must be a date, YYYY-MM-DD' }).optional(),
-});
 
 /**
  * Risk staff's controls (issue 4): per-account limits, trading states, the kill switch and the
