@@ -4,6 +4,7 @@ export * from './market-data-dir.js';
 export * from './market-data-loader.js';
 export * from './market-data-sets.js';
 export * from './market-replay.js';
+export * from './matching-engine.js';
 export * from './paper-order-record.js';
 export * from './paper-venue.js';
 export * from './paper-venue-wire.js';

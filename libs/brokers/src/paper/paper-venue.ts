@@ -1,16 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Clock,
-  Decimal,
-  type OrderSide,
-  type OrderType,
-  type TimeInForce,
-  applyFill,
-  parseInstrument,
-  priceFieldsFor,
-  systemClock,
-  toDecimalString,
-} from '@gateway/oms';
+import { type Clock, Decimal, systemClock, toDecimalString } from '@gateway/oms';
 import type {
   CancelOrderCommand,
   CancelResult,
@@ -24,7 +13,17 @@ import type {
 import type { Quote } from '../market-data.js';
 import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
 import type { MarketReplay } from './market-replay.js';
-import type { PaperFillListing, PaperFillRecord, PaperOrderRecord, PaperOrderStatus } from './paper-order-record.js';
+import {
+  type EngineEvent,
+  type EngineFill,
+  type EngineOrder,
+  type MarketState,
+  MatchingEngine,
+  isWorking,
+  leavesOf,
+  validateOrder,
+} from './matching-engine.js';
+import type { PaperFillListing, PaperFillRecord, PaperOrderRecord } from './paper-order-record.js';
 import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
 import type { TradePrint } from './trade-print.js';
 
@@ -62,76 +61,25 @@ export interface HandledRequest<R> {
   readonly after?: () => void;
 }
 
-/** One order in the book, mutable, with decimals. */
-interface BookOrder {
-  readonly brokerOrderId: string;
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly type: OrderType;
-  readonly timeInForce: TimeInForce;
-  readonly quantity: Decimal;
-  readonly limitPrice: Decimal | null;
-  readonly stopPrice: Decimal | null;
-  readonly createdAt: number;
-  status: PaperOrderStatus;
-  filledQuantity: Decimal;
-  averageFillPrice: Decimal | null;
-  /** Σ quantity × price of the fills, unrounded, so the average stays the exact rounded VWAP. */
-  filledNotional: Decimal;
-  triggered: boolean;
-  resting: boolean;
-  reason: string | null;
-  updatedAt: number;
-  fills: PaperFillRecord[];
-  /** Side version of the last quote this order took liquidity from (each quote update offers once per order). */
-  offerVersionUsed: number;
-}
-
-/** The venue's view of one symbol's quote: a side's version changes only when its price or size changes. */
-interface SideVersions {
-  quote: Quote;
-  askVersion: number;
-  bidVersion: number;
-}
-
-interface Offer {
-  readonly price: Decimal;
-  readonly size: Decimal;
-  readonly version: number;
-}
-
 const ZERO = new Decimal(0);
 
-function isStopType(order: BookOrder): boolean {
-  return order.type === 'stop' || order.type === 'stop_limit';
+function toFillRecord(fill: EngineFill): PaperFillRecord {
+  return {
+    brokerExecutionId: fill.brokerExecutionId,
+    quantity: toDecimalString(fill.quantity),
+    price: toDecimalString(fill.price),
+    executedAt: fill.executedAt,
+    reportedAt: fill.reportedAt,
+    liquidity: fill.liquidity,
+  };
 }
 
-function isWorking(order: BookOrder): boolean {
-  return order.status === 'new' || order.status === 'partially_filled';
-}
-
-function leaves(order: BookOrder): Decimal {
-  return isWorking(order) ? Decimal.max(order.quantity.minus(order.filledQuantity), 0) : ZERO;
-}
-
-/** The limit the order works with now: its limit price for limit and (triggered) stop-limit, none for market and stop. */
-function workingLimit(order: BookOrder): Decimal | null {
-  return order.type === 'limit' || order.type === 'stop_limit' ? order.limitPrice : null;
-}
-
-/** Whether a print or quote at `price` reaches the stop: buy stops at or above, sell stops at or below. */
-function reachesStop(order: BookOrder, price: Decimal): boolean {
-  const stop = order.stopPrice;
-  return stop !== null && (order.side === 'buy' ? price.greaterThanOrEqualTo(stop) : price.lessThanOrEqualTo(stop));
-}
-
-function orderView(order: BookOrder): Omit<PaperOrderRecord, 'fills'> {
+function orderView(order: EngineOrder): Omit<PaperOrderRecord, 'fills'> {
   const { fills: _fills, ...view } = toRecord(order);
   return view;
 }
 
-function toRecord(order: BookOrder): PaperOrderRecord {
+function toRecord(order: EngineOrder): PaperOrderRecord {
   return {
     brokerOrderId: order.brokerOrderId,
     clientOrderId: order.clientOrderId,
@@ -150,11 +98,11 @@ function toRecord(order: BookOrder): PaperOrderRecord {
     reason: order.reason,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
-    fills: order.fills.map((f) => ({ ...f })),
+    fills: order.fills.map(toFillRecord),
   };
 }
 
-function fromRecord(record: PaperOrderRecord): BookOrder {
+function fromRecord(record: PaperOrderRecord): EngineOrder {
   const decimalOrNull = (text: string | null): Decimal | null => (text === null ? null : new Decimal(text));
   return {
     brokerOrderId: record.brokerOrderId,
@@ -175,8 +123,14 @@ function fromRecord(record: PaperOrderRecord): BookOrder {
     resting: record.resting,
     reason: record.reason,
     updatedAt: record.updatedAt,
-    fills: record.fills.map((f) => ({ ...f })),
-    offerVersionUsed: -1,
+    fills: record.fills.map((f) => ({
+      brokerExecutionId: f.brokerExecutionId,
+      quantity: new Decimal(f.quantity),
+      price: new Decimal(f.price),
+      executedAt: f.executedAt,
+      reportedAt: f.reportedAt,
+      liquidity: f.liquidity,
+    })),
   };
 }
 
@@ -185,24 +139,8 @@ function fromRecord(record: PaperOrderRecord): BookOrder {
  * the recorded data or the order's own limit price. Answers come after `ackLatencyMs` (a timer), as a
  * broker's would; execution reports are delivered synchronously to listeners.
  *
- * Matching (per order; liquidity is not shared between orders, and queue position is not modelled):
- * - Taker: a market order, or a limit order marketable on arrival (buy limit ≥ ask, sell limit ≤ bid),
- *   fills at the ask (bid) up to the displayed size. A day/gtc remainder takes again from each later
- *   quote update while marketable, at that quote's price: a quote update offers its displayed size once
- *   per order, and a side whose price and size did not change is not a new offer.
- * - Maker: a limit order that was not marketable at some point rests at its limit price. It fills at its
- *   limit price when a last-sale-eligible trade prints at or through it (up to the trade's size), or when
- *   a later quote update reaches it (ask ≤ buy limit, bid ≥ sell limit; up to the displayed size).
- * - IOC: takes what the current quote offers, the remainder is canceled. FOK: fills whole from the
- *   current quote or is canceled whole. (Both are applied when the order becomes active: on arrival, or
- *   when a stop triggers.)
- * - Stop / stop-limit: triggered by a trade at or through the stop (buy ≥ stop, sell ≤ stop); for an
- *   instrument without trade data, by the quote (ask ≥ stop for a buy, a non-zero bid ≤ stop for a sell).
- *   An arriving stop is checked against the last trade (or the quote) at once. Once triggered it works as
- *   a market / limit order arriving at that moment.
- * - Orders never expire: a day order stays working across replay loops until filled or canceled.
- * - Replace (CancelReplace): the old order ends `replaced` and a new order, with the new client order id,
- *   is booked for the new total minus what the old one had filled; it is activated like a submit.
+ * Matching is done by one MatchingEngine per symbol (matching-engine.ts: the fill rules); this class
+ * feeds it the replay's quotes and trades and carries out what it reports (store, reports, fills log).
  *
  * The request handling is split into small protected steps (roundTrip, exchange, arrive, schedule,
  * respond, emitReport, handleSubmit, handleCancel, handleReplace) so that a subclass can inject faults
@@ -218,12 +156,11 @@ export class PaperVenue implements ExecutionClient {
   /** Receives store errors, errors thrown by report listeners and bugs while handling a request. */
   protected readonly onError: (error: unknown) => void;
   private readonly store: PaperVenueStore;
-  private readonly ordersById = new Map<string, BookOrder>();
-  private readonly ordersByClientId = new Map<string, BookOrder>();
-  /** Working orders by symbol, in time priority. */
-  private readonly working = new Map<string, Map<string, BookOrder>>();
-  private readonly fillLog: { readonly order: BookOrder; readonly fill: PaperFillRecord }[] = [];
-  private readonly sides = new Map<string, SideVersions>();
+  private readonly ordersById = new Map<string, EngineOrder>();
+  private readonly ordersByClientId = new Map<string, EngineOrder>();
+  /** One matching engine per symbol. */
+  private readonly engines = new Map<string, MatchingEngine>();
+  private readonly fillLog: { readonly order: EngineOrder; readonly fill: PaperFillRecord }[] = [];
   private readonly received: SubmitOrderCommand[] = [];
   private readonly receivedReplaceCommands: ReplaceOrderCommand[] = [];
   private readonly listeners = new Set<ExecutionReportListener>();
@@ -417,20 +354,17 @@ export class PaperVenue implements ExecutionClient {
     if (this.received.length > 0 || this.receivedReplaceCommands.length > 0 || this.ordersById.size > 0) {
       throw new Error('PaperVenue.restore() must run before the venue receives any order');
     }
-    const records = await this.store.load();
-    const orders = records.map(fromRecord).sort((a, b) => a.createdAt - b.createdAt);
-    for (const order of orders) {
-      this.ordersById.set(order.brokerOrderId, order);
-      this.ordersByClientId.set(order.clientOrderId, order);
-      if (isWorking(order)) {
-        this.bookFor(order.symbol).set(order.brokerOrderId, order);
-      }
-      for (const fill of order.fills) {
-        this.fillLog.push({ order, fill });
+    const records = [...(await this.store.load())].sort((a, b) => a.createdAt - b.createdAt);
+    for (const record of records) {
+      const engine = this.engineFor(record.symbol);
+      engine.restore(fromRecord(record));
+      const order = this.index(engine, record.brokerOrderId);
+      for (const fill of record.fills) {
+        this.fillLog.push({ order, fill: { ...fill } });
       }
     }
     this.fillLog.sort((a, b) => a.fill.reportedAt - b.fill.reportedAt);
-    return orders.length;
+    return records.length;
   }
 
   /** Resolves once every save so far has been handed to the store (failures go to onError). */
@@ -565,7 +499,7 @@ export class PaperVenue implements ExecutionClient {
     if (this.replay.instrument(command.symbol) === undefined) {
       return reject(`unknown symbol: no market data for ${JSON.stringify(command.symbol)}`);
     }
-    const invalid = this.validate(command);
+    const invalid = validateOrder(command);
     if (invalid !== null) {
       return reject(invalid);
     }
@@ -599,9 +533,7 @@ export class PaperVenue implements ExecutionClient {
     return {
       result: { kind: 'accepted', raw: { status: 'pending_cancel', brokerOrderId: order.brokerOrderId } },
       after: () => {
-        if (isWorking(order)) {
-          this.cancel(order, 'canceled by client');
-        }
+        this.apply(this.engineFor(order.symbol).cancel(order.brokerOrderId, 'canceled by client', this.clock.now()));
       },
     };
   }
@@ -649,20 +581,15 @@ export class PaperVenue implements ExecutionClient {
       limitPrice: command.limitPrice ?? old.limitPrice,
       stopPrice: command.stopPrice ?? old.stopPrice,
     };
-    const invalid = this.validate(replacement);
+    const invalid = validateOrder(replacement);
     if (invalid !== null) {
       return reject(invalid);
     }
     const brokerOrderId = randomUUID();
-    old.status = 'replaced';
-    old.reason = `replaced by ${replacement.clientOrderId}`;
-    old.updatedAt = this.clock.now();
-    this.working.get(old.symbol)?.delete(old.brokerOrderId);
-    this.persist(old);
-    this.emitReport(
-      this.report(old, 'replaced', { replacement: { brokerOrderId, clientOrderId: replacement.clientOrderId } }),
-    );
-    const order = this.book(replacement, brokerOrderId);
+    const engine = this.engineFor(old.symbol);
+    const events = engine.replace(old.brokerOrderId, { ...replacement, brokerOrderId }, this.clock.now());
+    const order = this.index(engine, brokerOrderId);
+    this.apply(events);
     return {
       result: {
         kind: 'accepted',
@@ -674,43 +601,65 @@ export class PaperVenue implements ExecutionClient {
     };
   }
 
-  // ---- booking and test hooks ----
+  // ---- booking, matching and test hooks ----
 
-  /** Books a validated order as `new` (indexed, in the book, persisted, `new` reported). */
-  private book(command: SubmitOrderCommand, brokerOrderId: string = randomUUID()): BookOrder {
+  /** The matching engine of a symbol (created on first use). */
+  private engineFor(symbol: string): MatchingEngine {
+    let engine = this.engines.get(symbol);
+    if (engine === undefined) {
+      engine = new MatchingEngine({ symbol });
+      this.engines.set(symbol, engine);
+    }
+    return engine;
+  }
+
+  /** What the engine of `symbol` is told about the time and the market now. */
+  private market(symbol: string): MarketState {
     const now = this.clock.now();
-    const order: BookOrder = {
-      brokerOrderId,
-      clientOrderId: command.clientOrderId,
-      symbol: command.symbol,
-      side: command.side,
-      type: command.type,
-      timeInForce: command.timeInForce,
-      quantity: command.quantity,
-      limitPrice: command.limitPrice,
-      stopPrice: command.stopPrice,
-      createdAt: now,
-      status: 'new',
-      filledQuantity: ZERO,
-      averageFillPrice: null,
-      filledNotional: ZERO,
-      triggered: false,
-      resting: false,
-      reason: null,
-      updatedAt: now,
-      fills: [],
-      offerVersionUsed: -1,
+    return {
+      now,
+      quote: this.replay.getQuote(symbol),
+      lastTrade: this.replay.lastTrade(symbol),
+      recordedAt: this.replay.recordedEpochMs(symbol) ?? now,
+      hasTrades: (this.replay.instrument(symbol)?.tradeSource ?? null) !== null,
     };
+  }
+
+  /** Indexes an order the engine has just booked (by broker and client order id). */
+  private index(engine: MatchingEngine, brokerOrderId: string): EngineOrder {
+    const order = engine.order(brokerOrderId)!;
     this.ordersById.set(order.brokerOrderId, order);
     this.ordersByClientId.set(order.clientOrderId, order);
-    this.bookFor(order.symbol).set(order.brokerOrderId, order);
-    this.persist(order);
-    this.emitReport(this.report(order, 'new', {}));
     return order;
   }
 
+  /** Books a validated order as `new` (indexed, in the book, persisted, `new` reported). */
+  private book(command: SubmitOrderCommand, brokerOrderId: string = randomUUID()): EngineOrder {
+    const engine = this.engineFor(command.symbol);
+    const events = engine.submit({ ...command, brokerOrderId }, this.clock.now());
+    const order = this.index(engine, brokerOrderId);
+    this.apply(events);
+    return order;
+  }
+
+  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
+  private activate(order: EngineOrder): void {
+    this.apply(this.engineFor(order.symbol).activate(order.brokerOrderId, this.market(order.symbol)));
+  }
+
+  private onQuote(quote: Quote): void {
+    this.apply(this.engineFor(quote.symbol).onQuote(quote, this.market(quote.symbol)));
+  }
+
+  private onTrade(trade: TradePrint): void {
+    const engine = this.engines.get(trade.symbol);
+    if (engine !== undefined && trade.lastSaleEligible) {
+      this.apply(engine.onTrade(trade, this.market(trade.symbol)));
+    }
+  }
+
   /** The order a test hook acts on, with its quantity checked against what the order has not filled. */
-  private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): BookOrder {
+  private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): EngineOrder {
     const order = this.ordersByClientId.get(clientOrderId);
     if (order === undefined) {
       throw new Error(`${hook}: unknown order ${JSON.stringify(clientOrderId)}`);
@@ -728,291 +677,68 @@ export class PaperVenue implements ExecutionClient {
   }
 
   /** A test-hook fill: at `price`, else the order's limit, else the current quote's ask (buy) or bid (sell). */
-  private fillNow(order: BookOrder, quantity: Decimal, price: Decimal | undefined): void {
-    const quote = this.replay.getQuote(order.symbol);
-    const quoted = quote === undefined ? undefined : order.side === 'buy' ? quote.ask : quote.bid;
+  private fillNow(order: EngineOrder, quantity: Decimal, price: Decimal | undefined): void {
+    const market = this.market(order.symbol);
+    const quoted = market.quote === undefined ? undefined : order.side === 'buy' ? market.quote.ask : market.quote.bid;
     const at = price ?? order.limitPrice ?? (quoted?.greaterThan(0) ? quoted : undefined);
     if (at === undefined || !at.isFinite() || !at.greaterThan(0)) {
       throw new Error(`no positive price to fill order ${order.clientOrderId} at`);
     }
     const own = order.limitPrice !== null && at.equals(order.limitPrice);
-    this.fill(order, quantity, at, own ? 'maker' : 'taker', this.recordedNow(order));
-  }
-
-  // ---- matching ----
-
-  private validate(command: SubmitOrderCommand): string | null {
-    if (!command.quantity.isFinite() || !command.quantity.greaterThan(0)) {
-      return 'quantity must be positive';
-    }
-    if (parseInstrument(command.symbol)?.kind === 'option' && !command.quantity.isInteger()) {
-      return 'option quantity must be a whole number of contracts';
-    }
-    const needs = priceFieldsFor(command.type);
-    if (needs.limit !== (command.limitPrice !== null)) {
-      return needs.limit
-        ? `limit price required for a ${command.type} order`
-        : `no limit price allowed for a ${command.type} order`;
-    }
-    if (needs.stop !== (command.stopPrice !== null)) {
-      return needs.stop
-        ? `stop price required for a ${command.type} order`
-        : `no stop price allowed for a ${command.type} order`;
-    }
-    for (const price of [command.limitPrice, command.stopPrice]) {
-      if (price !== null && (!price.isFinite() || !price.greaterThan(0))) {
-        return 'prices must be positive';
-      }
-    }
-    return null;
-  }
-
-  private bookFor(symbol: string): Map<string, BookOrder> {
-    let book = this.working.get(symbol);
-    if (book === undefined) {
-      book = new Map();
-      this.working.set(symbol, book);
-    }
-    return book;
-  }
-
-  /** Tracks quote updates: a side's version moves only when its price or displayed size changes. */
-  private track(quote: Quote): SideVersions {
-    const known = this.sides.get(quote.symbol);
-    if (known === undefined) {
-      const fresh = { quote, askVersion: 0, bidVersion: 0 };
-      this.sides.set(quote.symbol, fresh);
-      return fresh;
-    }
-    if (!known.quote.ask.equals(quote.ask) || !known.quote.askSize.equals(quote.askSize)) {
-      known.askVersion++;
-    }
-    if (!known.quote.bid.equals(quote.bid) || !known.quote.bidSize.equals(quote.bidSize)) {
-      known.bidVersion++;
-    }
-    known.quote = quote;
-    return known;
-  }
-
-  /** What the quote offers to this order's side; null when that side is empty (price or size 0). */
-  private offer(order: BookOrder, quote: Quote): Offer | null {
-    const versions = this.sides.get(quote.symbol) ?? this.track(quote);
-    const [price, size, version] =
-      order.side === 'buy'
-        ? [quote.ask, quote.askSize, versions.askVersion]
-        : [quote.bid, quote.bidSize, versions.bidVersion];
-    return price.greaterThan(0) && size.greaterThan(0) ? { price, size, version } : null;
-  }
-
-  private marketable(order: BookOrder, price: Decimal): boolean {
-    const limit = workingLimit(order);
-    return (
-      limit === null || (order.side === 'buy' ? limit.greaterThanOrEqualTo(price) : limit.lessThanOrEqualTo(price))
+    this.apply(
+      this.engineFor(order.symbol).fill(
+        order.brokerOrderId,
+        quantity,
+        at,
+        own ? 'maker' : 'taker',
+        market.recordedAt,
+        market.now,
+      ),
     );
   }
 
-  private hasTrades(symbol: string): boolean {
-    return (this.replay.instrument(symbol)?.tradeSource ?? null) !== null;
-  }
-
-  /** A stop checked on arrival: against the last trade, or the quote for an instrument without trades. */
-  private stopReachedNow(order: BookOrder): boolean {
-    if (this.hasTrades(order.symbol)) {
-      const last = this.replay.lastTrade(order.symbol);
-      return last !== undefined && reachesStop(order, last.price);
-    }
-    const quote = this.replay.getQuote(order.symbol);
-    return quote !== undefined && this.quoteReachesStop(order, quote);
-  }
-
-  private quoteReachesStop(order: BookOrder, quote: Quote): boolean {
-    const price = order.side === 'buy' ? quote.ask : quote.bid;
-    return price.greaterThan(0) && reachesStop(order, price);
-  }
-
-  private trigger(order: BookOrder): void {
-    order.triggered = true;
-    order.updatedAt = this.clock.now();
-    this.persist(order);
-  }
-
-  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
-  private activate(order: BookOrder): void {
-    if (!isWorking(order)) {
-      return;
-    }
-    if (isStopType(order) && !order.triggered) {
-      if (!this.stopReachedNow(order)) {
-        return;
-      }
-      this.trigger(order);
-    }
-    const quote = this.replay.getQuote(order.symbol);
-    const offer = quote === undefined ? null : this.offer(order, quote);
-    const marketable = offer !== null && this.marketable(order, offer.price);
-    switch (order.timeInForce) {
-      case 'fok':
-        if (offer !== null && marketable && offer.size.greaterThanOrEqualTo(leaves(order))) {
-          this.fill(order, leaves(order), offer.price, 'taker', this.recordedNow(order));
-        } else {
-          this.cancel(
-            order,
-            offer === null || !marketable ? 'FOK: not marketable' : 'FOK: displayed size does not cover the order',
-          );
-        }
-        return;
-      case 'ioc':
-        if (offer !== null && marketable) {
-          this.take(order, offer);
-        }
-        if (isWorking(order)) {
-          this.cancel(order, order.filledQuantity.isZero() ? 'IOC: not marketable' : 'IOC: remainder canceled');
-        }
-        return;
-      case 'day':
-      case 'gtc':
-        if (offer !== null && marketable) {
-          this.take(order, offer);
-        } else {
-          this.rest(order); // a limit order rests at its price; a market order waits for a quote
-        }
-        return;
-    }
-  }
-
-  /** Takes liquidity from a quote offer at the quote's price (a resting order: at its own limit). */
-  private take(order: BookOrder, offer: Offer): void {
-    order.offerVersionUsed = offer.version;
-    const limit = workingLimit(order);
-    const resting = order.resting && limit !== null;
-    this.fill(
-      order,
-      Decimal.min(leaves(order), offer.size),
-      resting ? limit : offer.price,
-      resting ? 'maker' : 'taker',
-      this.recordedNow(order),
-    );
-  }
-
-  private rest(order: BookOrder): void {
-    if (!order.resting && workingLimit(order) !== null) {
-      order.resting = true;
-      order.updatedAt = this.clock.now();
+  /** Carries out what the engine did: persists every change and reports `new`, fills, cancels and replaces. */
+  private apply(events: readonly EngineEvent[]): void {
+    for (const event of events) {
+      const order = event.order;
       this.persist(order);
-    }
-  }
-
-  private onQuote(quote: Quote): void {
-    this.track(quote);
-    const book = this.working.get(quote.symbol);
-    if (book === undefined) {
-      return;
-    }
-    for (const order of book.values()) {
-      if (isStopType(order) && !order.triggered) {
-        if (!this.hasTrades(order.symbol) && this.quoteReachesStop(order, quote)) {
-          this.trigger(order);
-          this.activate(order);
+      switch (event.kind) {
+        case 'accepted':
+          this.emitReport(this.report(order, 'new', {}));
+          break;
+        case 'filled': {
+          const fill = toFillRecord(event.fill);
+          this.fillLog.push({ order: this.ordersById.get(order.brokerOrderId) ?? order, fill });
+          this.emitReport(
+            this.report(order, 'trade', {
+              execution: {
+                brokerExecutionId: fill.brokerExecutionId,
+                quantity: event.fill.quantity,
+                price: event.fill.price,
+                executedAt: fill.executedAt,
+              },
+              fill,
+            }),
+          );
+          break;
         }
-        continue;
-      }
-      const offer = this.offer(order, quote);
-      if (offer === null || offer.version === order.offerVersionUsed) {
-        continue;
-      }
-      if (this.marketable(order, offer.price)) {
-        this.take(order, offer);
-      } else {
-        this.rest(order);
-      }
-    }
-  }
-
-  private onTrade(trade: TradePrint): void {
-    if (!trade.lastSaleEligible) {
-      return;
-    }
-    const book = this.working.get(trade.symbol);
-    if (book === undefined) {
-      return;
-    }
-    for (const order of book.values()) {
-      if (isStopType(order) && !order.triggered) {
-        if (reachesStop(order, trade.price)) {
-          this.trigger(order);
-          this.activate(order);
-        }
-        continue;
-      }
-      const limit = workingLimit(order);
-      if (!order.resting || limit === null) {
-        continue;
-      }
-      const through =
-        order.side === 'buy' ? trade.price.lessThanOrEqualTo(limit) : trade.price.greaterThanOrEqualTo(limit);
-      if (through) {
-        this.fill(order, Decimal.min(leaves(order), trade.size), limit, 'maker', trade.ts);
+        case 'canceled':
+          this.emitReport(this.report(order, 'canceled', { reason: event.reason }));
+          break;
+        case 'replaced':
+          this.emitReport(this.report(order, 'replaced', { replacement: event.by }));
+          break;
+        case 'triggered':
+        case 'rested':
+          break;
       }
     }
-  }
-
-  private recordedNow(order: BookOrder): number {
-    return this.replay.recordedEpochMs(order.symbol) ?? this.clock.now();
-  }
-
-  private fill(
-    order: BookOrder,
-    quantity: Decimal,
-    price: Decimal,
-    liquidity: PaperFillRecord['liquidity'],
-    executedAt: number,
-  ): void {
-    if (!quantity.greaterThan(0)) {
-      return;
-    }
-    const result = applyFill(order, quantity, price);
-    const now = this.clock.now();
-    const fill: PaperFillRecord = {
-      brokerExecutionId: randomUUID(),
-      quantity: toDecimalString(quantity),
-      price: toDecimalString(price),
-      executedAt,
-      reportedAt: now,
-      liquidity,
-    };
-    order.filledQuantity = result.filledQuantity;
-    order.averageFillPrice = result.averageFillPrice;
-    order.filledNotional = result.filledNotional;
-    // A late fill (lateFill) leaves a canceled or replaced order as it is unless it completes it.
-    order.status = result.complete ? 'filled' : isWorking(order) ? 'partially_filled' : order.status;
-    order.updatedAt = now;
-    order.fills.push(fill);
-    this.fillLog.push({ order, fill });
-    if (result.complete) {
-      this.working.get(order.symbol)?.delete(order.brokerOrderId);
-    }
-    this.persist(order);
-    this.emitReport(
-      this.report(order, 'trade', {
-        execution: { brokerExecutionId: fill.brokerExecutionId, quantity, price, executedAt },
-        fill,
-      }),
-    );
-  }
-
-  private cancel(order: BookOrder, reason: string): void {
-    order.status = 'canceled';
-    order.reason = reason;
-    order.updatedAt = this.clock.now();
-    this.working.get(order.symbol)?.delete(order.brokerOrderId);
-    this.persist(order);
-    this.emitReport(this.report(order, 'canceled', { reason }));
   }
 
   // ---- reports and persistence ----
 
   private report(
-    order: BookOrder,
+    order: EngineOrder,
     execType: 'new' | 'trade' | 'canceled' | 'replaced',
     extra: {
       execution?: ExecutionReport['execution'];
@@ -1037,7 +763,7 @@ export class PaperVenue implements ExecutionClient {
       symbol: order.symbol,
       side: order.side,
       cumulativeQuantity: order.filledQuantity,
-      leavesQuantity: leaves(order),
+      leavesQuantity: leavesOf(order),
       ...(extra.execution ? { execution: extra.execution } : {}),
       ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
       transactTime: this.clock.now(),
@@ -1045,7 +771,7 @@ export class PaperVenue implements ExecutionClient {
     };
   }
 
-  private statusReport(order: BookOrder): OrderStatusReport {
+  private statusReport(order: EngineOrder): OrderStatusReport {
     return {
       clientOrderId: order.clientOrderId,
       brokerOrderId: order.brokerOrderId,
@@ -1063,7 +789,7 @@ export class PaperVenue implements ExecutionClient {
   }
 
   /** Saves a snapshot of the order; saves run one at a time, in order; a failure goes to onError. */
-  private persist(order: BookOrder): void {
+  private persist(order: EngineOrder): void {
     const record = toRecord(order);
     this.saving = this.saving.then(() => this.store.save(record)).catch((error: unknown) => this.onError(error));
   }
