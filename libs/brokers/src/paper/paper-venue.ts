@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type Clock, Decimal, systemClock, toDecimalString } from '@gateway/oms';
+import { type Decimal, Decimal as DecimalValue } from '@gateway/oms';
 import type {
   CancelOrderCommand,
   CancelResult,
@@ -10,175 +9,76 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { Quote } from '../market-data.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import type { ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
 import type { MarketReplay } from './market-replay.js';
+import type { EngineOrder } from './matching-engine.js';
+import { PaperExchange, type PaperExchangeConfig, toPaperRecord } from './paper-exchange.js';
+import type { PaperFillListing, PaperOrderRecord } from './paper-order-record.js';
 import {
-  type EngineEvent,
-  type EngineFill,
-  type EngineOrder,
-  type MarketState,
-  MatchingEngine,
-  isWorking,
-  leavesOf,
-  validateOrder,
-} from './matching-engine.js';
-import type { PaperFillListing, PaperFillRecord, PaperOrderRecord } from './paper-order-record.js';
-import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
-import type { TradePrint } from './trade-print.js';
+  type FaultModel,
+  type LatencyModel,
+  type VenueAnswer,
+  type VenueRequest,
+  fixedLatency,
+} from './venue-models.js';
 
-/** Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5, in-memory store, system clock, errors to console.error. */
-export interface PaperVenueConfig {
-  /** Wall-clock ms between a request and the venue's answer (submit, cancel and replace). */
+/**
+ * Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5 (a fixed latency), no faults, in-memory
+ * store, system clock, errors to console.error.
+ */
+export interface PaperVenueConfig extends Pick<PaperExchangeConfig, 'store' | 'clock' | 'onError'> {
+  /** Wall-clock ms between a request and the venue's answer (submit, cancel and replace); see latencyModel. */
   readonly ackLatencyMs?: number;
-  readonly store?: PaperVenueStore;
-  /** The venue's own clock (epoch ms): order `createdAt`, report `transactTime`, the `sinceMs` filters. */
-  readonly clock?: Clock;
-  /** Receives store errors and errors thrown by report listeners; the venue goes on. */
-  readonly onError?: (error: unknown) => void;
+  /** How long the venue takes to answer; default fixedLatency(ackLatencyMs). */
+  readonly latencyModel?: LatencyModel;
+  /** How the venue misbehaves; default noFaults (the fault tests use the rule model of `@gateway/brokers/testing`). */
+  readonly faultModel?: FaultModel;
 }
 
-/** The `raw` payload of every paper ExecutionReport: the venue's own view, plain JSON. */
-export interface PaperReportPayload {
-  readonly venue: 'paper';
-  readonly event: 'new' | 'fill' | 'canceled' | 'replaced';
-  /** The order after the event, without its fills. */
-  readonly order: Omit<PaperOrderRecord, 'fills'>;
-  readonly fill?: PaperFillRecord;
-  /** On a `replaced` event: the order that replaced this one. */
-  readonly replacement?: { readonly brokerOrderId: string; readonly clientOrderId: string };
-}
-
-/** One request as it reaches the venue (what the fault-injection steps match on). */
-export type VenueRequest =
-  | { readonly kind: 'submit'; readonly command: SubmitOrderCommand }
-  | { readonly kind: 'cancel'; readonly command: CancelOrderCommand }
-  | { readonly kind: 'replace'; readonly command: ReplaceOrderCommand };
-
-/** What the venue does with one request: the answer, and what happens at the venue right after it. */
-export interface HandledRequest<R> {
-  readonly result: R;
-  readonly after?: () => void;
-}
-
-const ZERO = new Decimal(0);
-
-function toFillRecord(fill: EngineFill): PaperFillRecord {
+function statusReport(order: EngineOrder): OrderStatusReport {
   return {
-    brokerExecutionId: fill.brokerExecutionId,
-    quantity: toDecimalString(fill.quantity),
-    price: toDecimalString(fill.price),
-    executedAt: fill.executedAt,
-    reportedAt: fill.reportedAt,
-    liquidity: fill.liquidity,
-  };
-}
-
-function orderView(order: EngineOrder): Omit<PaperOrderRecord, 'fills'> {
-  const { fills: _fills, ...view } = toRecord(order);
-  return view;
-}
-
-function toRecord(order: EngineOrder): PaperOrderRecord {
-  return {
-    brokerOrderId: order.brokerOrderId,
     clientOrderId: order.clientOrderId,
+    brokerOrderId: order.brokerOrderId,
     symbol: order.symbol,
     side: order.side,
     type: order.type,
-    timeInForce: order.timeInForce,
-    quantity: toDecimalString(order.quantity),
-    limitPrice: order.limitPrice === null ? null : toDecimalString(order.limitPrice),
-    stopPrice: order.stopPrice === null ? null : toDecimalString(order.stopPrice),
+    quantity: order.quantity,
+    limitPrice: order.limitPrice,
     status: order.status,
-    filledQuantity: toDecimalString(order.filledQuantity),
-    averageFillPrice: order.averageFillPrice === null ? null : toDecimalString(order.averageFillPrice),
-    triggered: order.triggered,
-    resting: order.resting,
-    reason: order.reason,
+    filledQuantity: order.filledQuantity,
+    averageFillPrice: order.averageFillPrice,
     createdAt: order.createdAt,
-    updatedAt: order.updatedAt,
-    fills: order.fills.map(toFillRecord),
-  };
-}
-
-function fromRecord(record: PaperOrderRecord): EngineOrder {
-  const decimalOrNull = (text: string | null): Decimal | null => (text === null ? null : new Decimal(text));
-  return {
-    brokerOrderId: record.brokerOrderId,
-    clientOrderId: record.clientOrderId,
-    symbol: record.symbol,
-    side: record.side,
-    type: record.type,
-    timeInForce: record.timeInForce,
-    quantity: new Decimal(record.quantity),
-    limitPrice: decimalOrNull(record.limitPrice),
-    stopPrice: decimalOrNull(record.stopPrice),
-    createdAt: record.createdAt,
-    status: record.status,
-    filledQuantity: new Decimal(record.filledQuantity),
-    averageFillPrice: decimalOrNull(record.averageFillPrice),
-    filledNotional: record.fills.reduce((sum, f) => sum.plus(new Decimal(f.quantity).times(f.price)), ZERO),
-    triggered: record.triggered,
-    resting: record.resting,
-    reason: record.reason,
-    updatedAt: record.updatedAt,
-    fills: record.fills.map((f) => ({
-      brokerExecutionId: f.brokerExecutionId,
-      quantity: new Decimal(f.quantity),
-      price: new Decimal(f.price),
-      executedAt: f.executedAt,
-      reportedAt: f.reportedAt,
-      liquidity: f.liquidity,
-    })),
+    raw: toPaperRecord(order),
   };
 }
 
 /**
- * A paper venue (`venue: 'paper'`) that executes orders against a MarketReplay, with prices only from
- * the recorded data or the order's own limit price. Answers come after `ackLatencyMs` (a timer), as a
- * broker's would; execution reports are delivered synchronously to listeners.
+ * The paper venue as an ExecutionClient, in process: requests go to its PaperExchange (the book, the
+ * matching engines, the latency and fault models, the report stream; see paper-exchange.ts) and its
+ * answers come back as a broker's would, after the latency. An answer fault of the fault model becomes
+ * what an HTTP client would conclude: `ack_lost` never answers (only the caller's abort settles it, as
+ * `unknown`), `error_after_accept`, `accepted_without_id` and `connection_reset` answer `unknown`.
  *
- * Matching is done by one MatchingEngine per symbol (matching-engine.ts: the fill rules); this class
- * feeds it the replay's quotes and trades and carries out what it reports (store, reports, fills log).
- *
- * The request handling is split into small protected steps (roundTrip, exchange, arrive, schedule,
- * respond, emitReport, handleSubmit, handleCancel, handleReplace) so that a subclass can inject faults
- * (a late or lost answer, a 5xx after accepting, duplicated or reordered reports, a fill after a cancel);
- * see FaultyVenue. `forceFill` and `lateFill` are test hooks.
+ * Faults and latency are injected models (PaperVenueConfig). `arrive`, `schedule` and `emitReport`
+ * are left to subclasses that observe the venue (the model-based test counts its timers and parks
+ * requests); they are not how faults are made.
  */
 export class PaperVenue implements ExecutionClient {
   readonly venue = 'paper';
   readonly supportsClientOrderId = true;
+  /** The exchange behind this client: the book, the store and the report stream. */
+  readonly exchange: PaperExchange;
 
-  protected readonly ackLatencyMs: number;
-  protected readonly clock: Clock;
-  /** Receives store errors, errors thrown by report listeners and bugs while handling a request. */
-  protected readonly onError: (error: unknown) => void;
-  private readonly store: PaperVenueStore;
-  private readonly ordersById = new Map<string, EngineOrder>();
-  private readonly ordersByClientId = new Map<string, EngineOrder>();
-  /** One matching engine per symbol. */
-  private readonly engines = new Map<string, MatchingEngine>();
-  private readonly fillLog: { readonly order: EngineOrder; readonly fill: PaperFillRecord }[] = [];
-  private readonly received: SubmitOrderCommand[] = [];
-  private readonly receivedReplaceCommands: ReplaceOrderCommand[] = [];
-  private readonly listeners = new Set<ExecutionReportListener>();
-  private readonly unsubscribe: (() => void)[];
-  private saving: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly replay: MarketReplay,
-    config: PaperVenueConfig = {},
-  ) {
-    this.ackLatencyMs = config.ackLatencyMs ?? 5;
-    if (!Number.isFinite(this.ackLatencyMs) || this.ackLatencyMs < 0) {
-      throw new RangeError(`PaperVenue: ackLatencyMs must be ≥ 0, got ${this.ackLatencyMs}`);
-    }
-    this.store = config.store ?? new InMemoryPaperVenueStore();
-    this.clock = config.clock ?? systemClock;
-    this.onError = config.onError ?? ((error) => console.error('[paper-venue]', error));
-    this.unsubscribe = [replay.onQuote((q) => this.onQuote(q)), replay.onTrade((t) => this.onTrade(t))];
+  constructor(replay: MarketReplay, config: PaperVenueConfig = {}) {
+    this.exchange = new PaperExchange(replay, {
+      latency: config.latencyModel ?? fixedLatency(config.ackLatencyMs ?? 5),
+      ...(config.faultModel === undefined ? {} : { faults: config.faultModel }),
+      ...(config.store === undefined ? {} : { store: config.store }),
+      ...(config.clock === undefined ? {} : { clock: config.clock }),
+      ...(config.onError === undefined ? {} : { onError: config.onError }),
+      schedule: (delayMs, action) => this.schedule(delayMs, action),
+      onArrive: (request) => this.arrive(request),
+    });
   }
 
   // ---- ExecutionClient ----
@@ -195,10 +95,9 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<SubmitResult>(
-      { kind: 'submit', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleSubmit(command),
+      (answer) => this.exchange.submit(command, answer),
     );
   }
 
@@ -211,10 +110,9 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<CancelResult>(
-      { kind: 'cancel', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleCancel(command),
+      (answer) => this.exchange.cancel(command, answer),
     );
   }
 
@@ -232,23 +130,20 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<ReplaceResult>(
-      { kind: 'replace', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleReplace(command),
+      (answer) => this.exchange.replace(command, answer),
     );
   }
 
   getOrderByClientOrderId(clientOrderId: string): Promise<OrderStatusReport | null> {
-    const order = this.ordersByClientId.get(clientOrderId);
-    return Promise.resolve(order === undefined ? null : this.statusReport(order));
+    const order = this.exchange.order(clientOrderId);
+    return Promise.resolve(order === undefined ? null : statusReport(order));
   }
 
   /** Orders created at or after `sinceMs` on the venue's clock, oldest first. */
   listOrders(sinceMs: number): Promise<OrderStatusReport[]> {
-    return Promise.resolve(
-      [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map((o) => this.statusReport(o)),
-    );
+    return Promise.resolve(this.exchange.orders(sinceMs).map(statusReport));
   }
 
   /**
@@ -257,10 +152,10 @@ export class PaperVenue implements ExecutionClient {
    */
   listFills(sinceMs: number): Promise<FillReport[]> {
     return Promise.resolve(
-      this.fillRecords(sinceMs).map((listing) => ({
+      this.exchange.fillRecords(sinceMs).map((listing) => ({
         brokerExecutionId: listing.brokerExecutionId,
-        quantity: new Decimal(listing.quantity),
-        price: new Decimal(listing.price),
+        quantity: new DecimalValue(listing.quantity),
+        price: new DecimalValue(listing.price),
         executedAt: listing.executedAt,
         clientOrderId: listing.clientOrderId,
         brokerOrderId: listing.brokerOrderId,
@@ -272,125 +167,87 @@ export class PaperVenue implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.exchange.onExecutionReport(listener);
   }
 
   // ---- venue state ----
 
   /** Every SubmitOrderCommand that reached the venue (duplicates and rejected ones included), in order. */
   receivedOrders(): readonly SubmitOrderCommand[] {
-    return [...this.received];
+    return this.exchange.receivedOrders();
   }
 
   /** Every ReplaceOrderCommand that reached the venue (rejected ones included), in order. */
   receivedReplaces(): readonly ReplaceOrderCommand[] {
-    return [...this.receivedReplaceCommands];
+    return this.exchange.receivedReplaces();
   }
 
   /** The venue's record of one order (plain JSON, with its fills), by client order id; null when unknown. */
   orderRecord(clientOrderId: string): PaperOrderRecord | null {
-    const order = this.ordersByClientId.get(clientOrderId);
-    return order === undefined ? null : toRecord(order);
+    return this.exchange.orderRecord(clientOrderId);
   }
 
   /** The venue's records of the orders created at or after `sinceMs` on its clock, oldest first. */
   orderRecords(sinceMs: number): PaperOrderRecord[] {
-    return [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map(toRecord);
+    return this.exchange.orderRecords(sinceMs);
   }
 
   /** Fills that happened at or after `sinceMs` on the venue's clock (`reportedAt`), in order, as plain JSON. */
   fillRecords(sinceMs: number): PaperFillListing[] {
-    return this.fillLog
-      .filter(({ fill }) => fill.reportedAt >= sinceMs)
-      .map(({ order, fill }) => ({
-        ...fill,
-        clientOrderId: order.clientOrderId,
-        brokerOrderId: order.brokerOrderId,
-        symbol: order.symbol,
-        side: order.side,
-      }));
+    return this.exchange.fillRecords(sinceMs);
   }
 
-  /**
-   * Test hook: fills `quantity` of a working order now, through the normal fill path (a `trade` report,
-   * the fills log, persistence). `price` defaults to the order's limit price, else the current quote's
-   * ask (buy) or bid (sell). Throws Error for an unknown or no longer working order, a non-positive
-   * quantity, a quantity above what is left (never clamped: a test asking for an overfill is wrong), or
-   * when no price is given and none is available.
-   */
+  /** Test hook: see PaperExchange.forceFill. */
   forceFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    const order = this.hookTarget('forceFill', clientOrderId, quantity);
-    if (!isWorking(order)) {
-      throw new Error(`forceFill: order ${clientOrderId} is ${order.status}, not working (use lateFill)`);
-    }
-    this.fillNow(order, quantity, price);
+    this.exchange.forceFill(clientOrderId, quantity, price);
   }
 
-  /**
-   * Test hook: a fill that raced a cancel or replace at the exchange and arrives after it. Applies
-   * `quantity` to an order that is no longer working (`canceled` or `replaced`): the filled quantity
-   * grows, the status becomes `filled` when complete and stays otherwise, a `trade` report (leaves 0) is
-   * emitted and the fill is listed by listFills. `price` defaults as for forceFill. Throws Error for an
-   * unknown order, a working or already filled order, a non-positive quantity, or a quantity above what
-   * the order has not filled (never clamped).
-   */
+  /** Test hook: see PaperExchange.lateFill. */
   lateFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    const order = this.hookTarget('lateFill', clientOrderId, quantity);
-    if (order.status !== 'canceled' && order.status !== 'replaced') {
-      throw new Error(`lateFill: order ${clientOrderId} is ${order.status}, not canceled or replaced`);
-    }
-    this.fillNow(order, quantity, price);
+    this.exchange.lateFill(clientOrderId, quantity, price);
   }
 
-  /**
-   * Loads the book from the store (after a restart): every order, with the working ones back in matching
-   * (a restored order may take once more from the current quote). Returns the number of orders loaded.
-   * Throws Error when the venue has already received an order.
-   */
-  async restore(): Promise<number> {
-    if (this.received.length > 0 || this.receivedReplaceCommands.length > 0 || this.ordersById.size > 0) {
-      throw new Error('PaperVenue.restore() must run before the venue receives any order');
-    }
-    const records = [...(await this.store.load())].sort((a, b) => a.createdAt - b.createdAt);
-    for (const record of records) {
-      const engine = this.engineFor(record.symbol);
-      engine.restore(fromRecord(record));
-      const order = this.index(engine, record.brokerOrderId);
-      for (const fill of record.fills) {
-        this.fillLog.push({ order, fill: { ...fill } });
-      }
-    }
-    this.fillLog.sort((a, b) => a.fill.reportedAt - b.fill.reportedAt);
-    return records.length;
+  /** Loads the book from the store (after a restart); see PaperExchange.restore. */
+  restore(): Promise<number> {
+    return this.exchange.restore();
   }
 
   /** Resolves once every save so far has been handed to the store (failures go to onError). */
   flush(): Promise<void> {
-    return this.saving;
+    return this.exchange.flush();
   }
 
   /** Stops listening to the replay. Answers already scheduled are still delivered. */
   close(): void {
-    for (const off of this.unsubscribe) {
-      off();
-    }
+    this.exchange.close();
   }
 
-  // ---- request steps (override points for fault injection) ----
+  // ---- observation points ----
+
+  /** Told of every request that reached the venue (after it was counted), before the venue schedules it. */
+  protected arrive(_request: VenueRequest): void {}
+
+  /** Runs `action` after `delayMs` wall-clock ms: every timer of the venue. */
+  protected schedule(delayMs: number, action: () => void): void {
+    setTimeout(action, delayMs);
+  }
+
+  /** Sends a report to the listeners as the venue would (through the fault model's report stage). */
+  protected emitReport(report: ExecutionReport): void {
+    this.exchange.publish(report);
+  }
+
+  // ---- the round trip ----
 
   /**
-   * One request/response round trip, the caller's side: the request goes through `exchange` and its
-   * answer settles the promise (through `respond`). An abort answers `unknown` at once; the venue may
-   * still act on the request, as a real broker would.
+   * One request/response round trip, the caller's side: `send` hands the request to the exchange, whose
+   * answer settles the promise (an answer fault as an HTTP client would see it). An abort answers
+   * `unknown` at once; the venue may still act on the request, as a real broker would.
    */
-  protected roundTrip<R>(
-    request: VenueRequest,
+  private roundTrip<R>(
     signal: AbortSignal | undefined,
     unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
+    send: (answer: (outcome: VenueAnswer<R>) => void) => void,
   ): Promise<R> {
     return new Promise<R>((resolve) => {
       let settled = false;
@@ -403,394 +260,24 @@ export class PaperVenue implements ExecutionClient {
       };
       const onAbort = (): void => settle(unknown('aborted while waiting for the venue'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.exchange(request, unknown, handle, (result) => this.respond(settle, result));
-    });
-  }
-
-  /**
-   * The venue's side of a round trip: the request arrives, the venue acts on it after the ack latency,
-   * answers through `answer`, then carries on (`after`).
-   */
-  protected exchange<R>(
-    request: VenueRequest,
-    unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
-    answer: (result: R) => void,
-  ): void {
-    this.arrive(request);
-    this.schedule(this.ackLatencyMs, () => {
-      const handled = this.act(unknown, handle);
-      answer(handled.result);
-      this.carryOn(handled);
-    });
-  }
-
-  /** A request reaching the venue: submits and replaces are counted (receivedOrders, receivedReplaces). */
-  protected arrive(request: VenueRequest): void {
-    switch (request.kind) {
-      case 'submit':
-        this.received.push(request.command);
-        return;
-      case 'replace':
-        this.receivedReplaceCommands.push(request.command);
-        return;
-      case 'cancel':
-        return;
-    }
-  }
-
-  /** Runs a request handler; a bug while handling answers `unknown` and goes to onError. */
-  protected act<R>(unknown: (reason: string) => R, handle: () => HandledRequest<R>): HandledRequest<R> {
-    try {
-      return handle();
-    } catch (error) {
-      this.onError(error);
-      return { result: unknown('paper venue internal error') };
-    }
-  }
-
-  /** Runs what the venue does after answering; a bug goes to onError. */
-  protected carryOn(handled: HandledRequest<unknown>): void {
-    try {
-      handled.after?.();
-    } catch (error) {
-      this.onError(error);
-    }
-  }
-
-  /**
-   * The venue's record of the order a cancel or replace is about: by broker order id, else by client order
-   * id (null when unknown). The client order id is not checked here.
-   */
-  protected lookupOrder(brokerOrderId: string, clientOrderId: string): PaperOrderRecord | null {
-    const order = this.ordersById.get(brokerOrderId) ?? this.ordersByClientId.get(clientOrderId);
-    return order === undefined ? null : toRecord(order);
-  }
-
-  /** Runs `action` after `delayMs` wall-clock ms. */
-  protected schedule(delayMs: number, action: () => void): void {
-    setTimeout(action, delayMs);
-  }
-
-  /** Delivers an answer to the caller. */
-  protected respond<R>(deliver: (result: R) => void, result: R): void {
-    deliver(result);
-  }
-
-  /** Delivers an execution report to every listener (a throwing listener goes to onError). */
-  protected emitReport(report: ExecutionReport): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.onError(error);
-      }
-    }
-  }
-
-  /** The venue receiving a submit: validate, book the order, report `new`; match right after the answer. */
-  protected handleSubmit(command: SubmitOrderCommand): HandledRequest<SubmitResult> {
-    const reject = (reason: string): HandledRequest<SubmitResult> => ({
-      result: { kind: 'rejected', reason, raw: { status: 'rejected', clientOrderId: command.clientOrderId, reason } },
-    });
-    if (this.ordersByClientId.has(command.clientOrderId)) {
-      return reject('duplicate client order id');
-    }
-    if (this.replay.instrument(command.symbol) === undefined) {
-      return reject(`unknown symbol: no market data for ${JSON.stringify(command.symbol)}`);
-    }
-    const invalid = validateOrder(command);
-    if (invalid !== null) {
-      return reject(invalid);
-    }
-    const order = this.book(command);
-    return {
-      // raw: the venue's record of the new order as it answered (what the HTTP fake answers with).
-      result: { kind: 'accepted', brokerOrderId: order.brokerOrderId, raw: orderView(order) },
-      after: () => this.activate(order),
-    };
-  }
-
-  /** The venue receiving a cancel: answer, then cancel the order. */
-  protected handleCancel(command: CancelOrderCommand): HandledRequest<CancelResult> {
-    const reject = (reason: string): HandledRequest<CancelResult> => ({
-      result: {
-        kind: 'rejected',
-        reason,
-        raw: { status: 'cancel_rejected', clientOrderId: command.clientOrderId, reason },
-      },
-    });
-    const order = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
-    if (order === undefined) {
-      return reject('order not found');
-    }
-    if (order.clientOrderId !== command.clientOrderId) {
-      return reject('client order id does not match the order');
-    }
-    if (!isWorking(order)) {
-      return reject(`order already ${order.status}`);
-    }
-    return {
-      result: { kind: 'accepted', raw: { status: 'pending_cancel', brokerOrderId: order.brokerOrderId } },
-      after: () => {
-        this.apply(this.engineFor(order.symbol).cancel(order.brokerOrderId, 'canceled by client', this.clock.now()));
-      },
-    };
-  }
-
-  /**
-   * The venue receiving a replace: check, end the old order `replaced`, book the replacement (reports
-   * `replaced` then `new`), answer; match the replacement right after the answer.
-   */
-  protected handleReplace(command: ReplaceOrderCommand): HandledRequest<ReplaceResult> {
-    const reject = (reason: string): HandledRequest<ReplaceResult> => ({
-      result: {
-        kind: 'rejected',
-        reason,
-        raw: { status: 'replace_rejected', clientOrderId: command.clientOrderId, reason },
-      },
-    });
-    const old = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
-    if (old === undefined) {
-      return reject('order not found');
-    }
-    if (old.clientOrderId !== command.clientOrderId) {
-      return reject('client order id does not match the order');
-    }
-    if (!isWorking(old)) {
-      return reject(`order already ${old.status}`);
-    }
-    if (this.ordersByClientId.has(command.newClientOrderId)) {
-      return reject('duplicate client order id');
-    }
-    if (!command.quantity.isFinite()) {
-      return reject('quantity must be positive');
-    }
-    // FIX OrderQty on a replace is the chain's new total: the replacement works what is left of it.
-    const quantity = command.quantity.minus(old.filledQuantity);
-    if (!quantity.greaterThan(0)) {
-      return reject('new quantity does not exceed the filled quantity');
-    }
-    const replacement: SubmitOrderCommand = {
-      clientOrderId: command.newClientOrderId,
-      symbol: old.symbol,
-      side: old.side,
-      type: old.type,
-      timeInForce: old.timeInForce,
-      quantity,
-      limitPrice: command.limitPrice ?? old.limitPrice,
-      stopPrice: command.stopPrice ?? old.stopPrice,
-    };
-    const invalid = validateOrder(replacement);
-    if (invalid !== null) {
-      return reject(invalid);
-    }
-    const brokerOrderId = randomUUID();
-    const engine = this.engineFor(old.symbol);
-    const events = engine.replace(old.brokerOrderId, { ...replacement, brokerOrderId }, this.clock.now());
-    const order = this.index(engine, brokerOrderId);
-    this.apply(events);
-    return {
-      result: {
-        kind: 'accepted',
-        brokerOrderId: order.brokerOrderId,
-        quantity: order.quantity,
-        raw: { ...orderView(order), replacesBrokerOrderId: old.brokerOrderId },
-      },
-      after: () => this.activate(order),
-    };
-  }
-
-  // ---- booking, matching and test hooks ----
-
-  /** The matching engine of a symbol (created on first use). */
-  private engineFor(symbol: string): MatchingEngine {
-    let engine = this.engines.get(symbol);
-    if (engine === undefined) {
-      engine = new MatchingEngine({ symbol });
-      this.engines.set(symbol, engine);
-    }
-    return engine;
-  }
-
-  /** What the engine of `symbol` is told about the time and the market now. */
-  private market(symbol: string): MarketState {
-    const now = this.clock.now();
-    return {
-      now,
-      quote: this.replay.getQuote(symbol),
-      lastTrade: this.replay.lastTrade(symbol),
-      recordedAt: this.replay.recordedEpochMs(symbol) ?? now,
-      hasTrades: (this.replay.instrument(symbol)?.tradeSource ?? null) !== null,
-    };
-  }
-
-  /** Indexes an order the engine has just booked (by broker and client order id). */
-  private index(engine: MatchingEngine, brokerOrderId: string): EngineOrder {
-    const order = engine.order(brokerOrderId)!;
-    this.ordersById.set(order.brokerOrderId, order);
-    this.ordersByClientId.set(order.clientOrderId, order);
-    return order;
-  }
-
-  /** Books a validated order as `new` (indexed, in the book, persisted, `new` reported). */
-  private book(command: SubmitOrderCommand, brokerOrderId: string = randomUUID()): EngineOrder {
-    const engine = this.engineFor(command.symbol);
-    const events = engine.submit({ ...command, brokerOrderId }, this.clock.now());
-    const order = this.index(engine, brokerOrderId);
-    this.apply(events);
-    return order;
-  }
-
-  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
-  private activate(order: EngineOrder): void {
-    this.apply(this.engineFor(order.symbol).activate(order.brokerOrderId, this.market(order.symbol)));
-  }
-
-  private onQuote(quote: Quote): void {
-    this.apply(this.engineFor(quote.symbol).onQuote(quote, this.market(quote.symbol)));
-  }
-
-  private onTrade(trade: TradePrint): void {
-    const engine = this.engines.get(trade.symbol);
-    if (engine !== undefined && trade.lastSaleEligible) {
-      this.apply(engine.onTrade(trade, this.market(trade.symbol)));
-    }
-  }
-
-  /** The order a test hook acts on, with its quantity checked against what the order has not filled. */
-  private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): EngineOrder {
-    const order = this.ordersByClientId.get(clientOrderId);
-    if (order === undefined) {
-      throw new Error(`${hook}: unknown order ${JSON.stringify(clientOrderId)}`);
-    }
-    if (!quantity.isFinite() || !quantity.greaterThan(0)) {
-      throw new Error(`${hook}: quantity must be positive, got ${quantity.toString()}`);
-    }
-    const unfilled = order.quantity.minus(order.filledQuantity);
-    if (quantity.greaterThan(unfilled)) {
-      throw new Error(
-        `${hook}: ${quantity.toFixed()} would overfill order ${clientOrderId} (${unfilled.toFixed()} not filled)`,
-      );
-    }
-    return order;
-  }
-
-  /** A test-hook fill: at `price`, else the order's limit, else the current quote's ask (buy) or bid (sell). */
-  private fillNow(order: EngineOrder, quantity: Decimal, price: Decimal | undefined): void {
-    const market = this.market(order.symbol);
-    const quoted = market.quote === undefined ? undefined : order.side === 'buy' ? market.quote.ask : market.quote.bid;
-    const at = price ?? order.limitPrice ?? (quoted?.greaterThan(0) ? quoted : undefined);
-    if (at === undefined || !at.isFinite() || !at.greaterThan(0)) {
-      throw new Error(`no positive price to fill order ${order.clientOrderId} at`);
-    }
-    const own = order.limitPrice !== null && at.equals(order.limitPrice);
-    this.apply(
-      this.engineFor(order.symbol).fill(
-        order.brokerOrderId,
-        quantity,
-        at,
-        own ? 'maker' : 'taker',
-        market.recordedAt,
-        market.now,
-      ),
-    );
-  }
-
-  /** Carries out what the engine did: persists every change and reports `new`, fills, cancels and replaces. */
-  private apply(events: readonly EngineEvent[]): void {
-    for (const event of events) {
-      const order = event.order;
-      this.persist(order);
-      switch (event.kind) {
-        case 'accepted':
-          this.emitReport(this.report(order, 'new', {}));
-          break;
-        case 'filled': {
-          const fill = toFillRecord(event.fill);
-          this.fillLog.push({ order: this.ordersById.get(order.brokerOrderId) ?? order, fill });
-          this.emitReport(
-            this.report(order, 'trade', {
-              execution: {
-                brokerExecutionId: fill.brokerExecutionId,
-                quantity: event.fill.quantity,
-                price: event.fill.price,
-                executedAt: fill.executedAt,
-              },
-              fill,
-            }),
-          );
-          break;
+      send((outcome) => {
+        switch (outcome.fault) {
+          case null:
+            settle(outcome.result);
+            return;
+          case 'ack_lost':
+            return; // no answer, ever: only the caller's abort settles it
+          case 'error_after_accept':
+            settle(unknown('venue answered a server error (HTTP 500)'));
+            return;
+          case 'accepted_without_id':
+            settle(unknown('venue answered success without an order id'));
+            return;
+          case 'connection_reset':
+            settle(unknown('connection reset by the venue'));
+            return;
         }
-        case 'canceled':
-          this.emitReport(this.report(order, 'canceled', { reason: event.reason }));
-          break;
-        case 'replaced':
-          this.emitReport(this.report(order, 'replaced', { replacement: event.by }));
-          break;
-        case 'triggered':
-        case 'rested':
-          break;
-      }
-    }
-  }
-
-  // ---- reports and persistence ----
-
-  private report(
-    order: EngineOrder,
-    execType: 'new' | 'trade' | 'canceled' | 'replaced',
-    extra: {
-      execution?: ExecutionReport['execution'];
-      fill?: PaperFillRecord;
-      reason?: string;
-      replacement?: PaperReportPayload['replacement'];
-    },
-  ): ExecutionReport {
-    const event: PaperReportPayload['event'] = execType === 'trade' ? 'fill' : execType;
-    const raw: PaperReportPayload = {
-      venue: 'paper',
-      event,
-      order: orderView(order),
-      ...(extra.fill ? { fill: { ...extra.fill } } : {}),
-      ...(extra.replacement ? { replacement: { ...extra.replacement } } : {}),
-    };
-    return {
-      venue: this.venue,
-      execType: execType satisfies ExecType,
-      clientOrderId: order.clientOrderId,
-      brokerOrderId: order.brokerOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      cumulativeQuantity: order.filledQuantity,
-      leavesQuantity: leavesOf(order),
-      ...(extra.execution ? { execution: extra.execution } : {}),
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      transactTime: this.clock.now(),
-      raw,
-    };
-  }
-
-  private statusReport(order: EngineOrder): OrderStatusReport {
-    return {
-      clientOrderId: order.clientOrderId,
-      brokerOrderId: order.brokerOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      type: order.type,
-      quantity: order.quantity,
-      limitPrice: order.limitPrice,
-      status: order.status,
-      filledQuantity: order.filledQuantity,
-      averageFillPrice: order.averageFillPrice,
-      createdAt: order.createdAt,
-      raw: toRecord(order),
-    };
-  }
-
-  /** Saves a snapshot of the order; saves run one at a time, in order; a failure goes to onError. */
-  private persist(order: EngineOrder): void {
-    const record = toRecord(order);
-    this.saving = this.saving.then(() => this.store.save(record)).catch((error: unknown) => this.onError(error));
+      });
+    });
   }
 }
