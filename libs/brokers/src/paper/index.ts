@@ -1,4 +1,3 @@
-export * from './faulty-venue.js';
 export * from './http-venue-client.js';
 export * from './market-data-dir.js';
 export * from './market-data-loader.js';

@@ -1,4 +1,4 @@
-import { type Decimal, Decimal as DecimalValue } from '@gateway/oms';
+import { Decimal } from '@gateway/oms';
 import type {
   CancelOrderCommand,
   CancelResult,
@@ -154,8 +154,8 @@ export class PaperVenue implements ExecutionClient {
     return Promise.resolve(
       this.exchange.fillRecords(sinceMs).map((listing) => ({
         brokerExecutionId: listing.brokerExecutionId,
-        quantity: new DecimalValue(listing.quantity),
-        price: new DecimalValue(listing.price),
+        quantity: new Decimal(listing.quantity),
+        price: new Decimal(listing.price),
         executedAt: listing.executedAt,
         clientOrderId: listing.clientOrderId,
         brokerOrderId: listing.brokerOrderId,
@@ -195,16 +195,6 @@ export class PaperVenue implements ExecutionClient {
   /** Fills that happened at or after `sinceMs` on the venue's clock (`reportedAt`), in order, as plain JSON. */
   fillRecords(sinceMs: number): PaperFillListing[] {
     return this.exchange.fillRecords(sinceMs);
-  }
-
-  /** Test hook: see PaperExchange.forceFill. */
-  forceFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    this.exchange.forceFill(clientOrderId, quantity, price);
-  }
-
-  /** Test hook: see PaperExchange.lateFill. */
-  lateFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    this.exchange.lateFill(clientOrderId, quantity, price);
   }
 
   /** Loads the book from the store (after a restart); see PaperExchange.restore. */

@@ -9,9 +9,9 @@ import type {
   SubmitResult,
 } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
-import type { MarketReplay } from './market-replay.js';
-import type { PaperOrderRecord } from './paper-order-record.js';
-import { PaperVenue, type PaperVenueConfig } from './paper-venue.js';
+import type { MarketReplay } from '../paper/market-replay.js';
+import type { PaperOrderRecord } from '../paper/paper-order-record.js';
+import type { PaperVenueConfig } from '../paper/paper-venue.js';
 import {
   type FaultContext,
   type FaultModel,
@@ -21,7 +21,8 @@ import {
   type VenueRequest,
   fixedLatency,
   uniformLatency,
-} from './venue-models.js';
+} from '../paper/venue-models.js';
+import { TestPaperVenue } from './test-paper-venue.js';
 
 /**
  * A way real brokers misbehave. What each kind acts on (FAULT_TARGETS):
@@ -464,7 +465,7 @@ export class RuleFaultModel implements FaultModel {
  * `connection_reset` the request is not in receivedOrders()/receivedReplaces(). A transport (the HTTP
  * fake broker) calls receiveSubmit/receiveCancel/receiveReplace instead and realises the answer fault itself.
  */
-export class FaultyVenue extends PaperVenue {
+export class FaultyVenue extends TestPaperVenue {
   /** The rules in force and their firings. */
   readonly faultModel: RuleFaultModel;
 
