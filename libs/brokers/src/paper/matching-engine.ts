@@ -20,7 +20,7 @@ import type { TradePrint } from './trade-print.js';
  *   Any fake broker can drive it with its own wire protocol.
  * - paper-exchange.ts: the exchange around the engines: one engine per symbol fed by the MarketReplay,
  *   the order store (indexes, fills log, persistence), the execution-report stream, the request
- *   pipeline with its LatencyModel and FaultModel (venue-models.ts), and the fills of test hooks.
+ *   pipeline with its LatencyModel and FaultModel (venue-models.ts), and the out-of-band fills (fault models, test hooks).
  * - paper-venue.ts: the ExecutionClient adapter over the exchange (aborts, answers, status reports).
  * - libs/brokers/src/testing: the rule-driven fault model and the FaultyVenue (`@gateway/brokers/testing`).
  * The design follows NautilusTrader's backtest exchange and matching engine

@@ -304,8 +304,8 @@ export class PaperExchange implements FaultContext {
   }
 
   /**
-   * Test hook: fills `quantity` of a working order now, through the normal fill path (a `trade` report,
-   * the fills log, persistence). `price` defaults to the order's limit price, else the current quote's
+   * A fill out of the market data (for fault models and TestPaperVenue): fills `quantity` of a working
+   * order now, through the normal fill path (a `trade` report, the fills log, persistence). `price` defaults to the order's limit price, else the current quote's
    * ask (buy) or bid (sell). Throws Error for an unknown or no longer working order, a non-positive
    * quantity, a quantity above what is left (never clamped: a test asking for an overfill is wrong), or
    * when no price is given and none is available.
@@ -319,8 +319,8 @@ export class PaperExchange implements FaultContext {
   }
 
   /**
-   * Test hook: a fill that raced a cancel or replace at the exchange and arrives after it. Applies
-   * `quantity` to an order that is no longer working (`canceled` or `replaced`): the filled quantity
+   * A late fill (for fault models and TestPaperVenue): a fill that raced a cancel or replace at the
+   * exchange and arrives after it. Applies `quantity` to an order that is no longer working (`canceled` or `replaced`): the filled quantity
    * grows, the status becomes `filled` when complete and stays otherwise, a `trade` report (leaves 0) is
    * emitted and the fill is listed by listFills. `price` defaults as for forceFill. Throws Error for an
    * unknown order, a working or already filled order, a non-positive quantity, or a quantity above what
@@ -555,7 +555,7 @@ export class PaperExchange implements FaultContext {
     };
   }
 
-  // ---- booking, matching and test hooks ----
+  // ---- booking, matching and out-of-band fills ----
 
   /** The matching engine of a symbol (created on first use). */
   private engineFor(symbol: string): MatchingEngine {
@@ -612,7 +612,7 @@ export class PaperExchange implements FaultContext {
     }
   }
 
-  /** The order a test hook acts on, with its quantity checked against what the order has not filled. */
+  /** The order an out-of-band fill acts on, with its quantity checked against what the order has not filled. */
   private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): EngineOrder {
     const order = this.ordersByClientId.get(clientOrderId);
     if (order === undefined) {
