@@ -8,6 +8,8 @@ export default defineConfig({
     alias: {
       '@gateway/oms': lib('oms'),
       '@gateway/risk': lib('risk'),
+      // Before '@gateway/brokers': the first alias whose prefix matches wins.
+      '@gateway/brokers/testing': fileURLToPath(new URL('./libs/brokers/src/testing/index.ts', import.meta.url)),
       '@gateway/brokers': lib('brokers'),
       '@gateway/migrations': fileURLToPath(new URL('./migrations/index.ts', import.meta.url)),
     },

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import {
-  FaultyVenue,
   HttpVenueClient,
   MarketReplay,
   defaultMarketDataSets,
   loadMarketData,
   resolveMarketDataDir,
 } from '@gateway/brokers';
+import { FaultyVenue } from '@gateway/brokers/testing';
 import { Decimal } from '@gateway/oms';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type PaperVenueServer, ReportLog, loadPaperVenueConfig, startPaperVenueServer } from './server.js';

@@ -4,9 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import {
   type ExecutionReport,
-  FAULT_KINDS,
-  type FaultKind,
-  FaultyVenue,
   MarketReplay,
   packageRoot,
   type VenueAnswer,
@@ -14,11 +11,15 @@ import {
   fromReplaceBody,
   fromSubmitBody,
   replaceBodySchema,
-  seededRandom,
   submitBodySchema,
   toWireCommand,
   toWireReport,
 } from '@gateway/brokers';
+// The paper venue process is a fake broker for the fault tests, so it takes the FaultyVenue from the
+// testing entry point. tsconfig.build.json's `**/testing/**` exclude only keeps testing files from being
+// built on their own: the files this import reaches are compiled into dist with the app, and tsc-alias
+// rewrites the alias; the gateway itself never imports `@gateway/brokers/testing`.
+import { FAULT_KINDS, type FaultKind, FaultyVenue, seededRandom } from '@gateway/brokers/testing';
 import { DECIMAL_PATTERN, Decimal } from '@gateway/oms';
 import { z } from 'zod';
 

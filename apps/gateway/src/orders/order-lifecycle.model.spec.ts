@@ -38,9 +38,6 @@ import {
   type CancelResult,
   defaultMarketDataSets,
   type ExecutionReport,
-  FaultyVenue,
-  type FaultKind,
-  type FaultyVenueConfig,
   loadMarketData,
   type LoadedMarketData,
   MarketReplay,
@@ -50,6 +47,7 @@ import {
   type SubmitResult,
   type VenueRequest,
 } from '@gateway/brokers';
+import { type FaultKind, FaultyVenue, type FaultyVenueConfig } from '@gateway/brokers/testing';
 import {
   type Clock,
   Decimal,

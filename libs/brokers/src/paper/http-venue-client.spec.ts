@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type PaperVenueServer, ReportLog, startPaperVenueServer } from '../../../../apps/paper-venue/src/server.js';
 import type { ReplaceOrderCommand } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
-import { FaultyVenue } from './faulty-venue.js';
+import { FaultyVenue } from '../testing/faulty-venue.js';
 import { HttpVenueClient, type HttpVenueClientConfig } from './http-venue-client.js';
 import { resolveMarketDataDir } from './market-data-dir.js';
 import { loadMarketData } from './market-data-loader.js';

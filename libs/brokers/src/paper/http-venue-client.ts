@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, handleAll, noJitterGenerator, retry } from 'cockatiel';
 import { Decimal } from '@gateway/oms';
 import { z } from 'zod';
 import type {
@@ -81,8 +81,8 @@ export class HttpVenueClient implements ExecutionClient {
 
   private readonly baseUrl: string;
   private readonly pollWaitMs: number;
-  private readonly retryInitialMs: number;
-  private readonly retryMaxMs: number;
+  /** Backoff while the venue is unreachable: doubling from retryInitialMs up to retryMaxMs, no jitter. */
+  private readonly backoff: ExponentialBackoff<number>;
   private readonly requestTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
   private readonly listeners = new Set<ExecutionReportListener>();
@@ -97,8 +97,11 @@ export class HttpVenueClient implements ExecutionClient {
   constructor(config: HttpVenueClientConfig) {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.pollWaitMs = config.pollWaitMs ?? 20_000;
-    this.retryInitialMs = config.retryInitialMs ?? 100;
-    this.retryMaxMs = config.retryMaxMs ?? 5_000;
+    this.backoff = new ExponentialBackoff({
+      initialDelay: config.retryInitialMs ?? 100,
+      maxDelay: config.retryMaxMs ?? 5_000,
+      generator: noJitterGenerator,
+    });
     this.requestTimeoutMs = config.requestTimeoutMs ?? 10_000;
     this.onError = config.onError ?? ((error) => console.error('[http-venue-client]', error));
   }
@@ -301,30 +304,36 @@ export class HttpVenueClient implements ExecutionClient {
     return page.data;
   }
 
-  /** Runs `attempt` until it succeeds (backoff doubling up to retryMaxMs) or the client closes (null). */
-  private async withRetry<T>(attempt: () => Promise<T>): Promise<T | null> {
-    let delay = this.retryInitialMs;
-    let failures = 0;
-    while (!this.stopping.signal.aborted) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (this.stopping.signal.aborted) {
-          return null;
-        }
-        failures += 1;
-        if (failures === 1) {
-          this.onError(error); // once per outage, not once per retry
-        }
-      }
-      try {
-        await sleep(delay, undefined, { signal: this.stopping.signal });
-      } catch {
-        return null;
-      }
-      delay = Math.min(delay * 2, this.retryMaxMs);
+  /**
+   * Runs `attempt` until it succeeds (the retry policy's backoff) or the client closes (null, at once).
+   * The first failure of an outage goes to onError, not every retry.
+   */
+  private withRetry<T>(attempt: () => Promise<T>): Promise<T | null> {
+    const stopping = this.stopping.signal;
+    if (stopping.aborted) {
+      return Promise.resolve(null);
     }
-    return null;
+    // Unref'd: a closed client resolves at once (below); its pending backoff timer must not hold the process.
+    const policy = retry(handleAll, {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      backoff: this.backoff,
+    }).dangerouslyUnref();
+    policy.onRetry((event) => {
+      if (event.attempt === 1 && 'error' in event) {
+        this.onError(event.error); // once per outage, not once per retry
+      }
+    });
+    return new Promise<T | null>((resolve) => {
+      const onAbort = (): void => resolve(null);
+      stopping.addEventListener('abort', onAbort, { once: true });
+      policy
+        .execute(() => attempt(), stopping)
+        .then(
+          (value) => resolve(value),
+          () => resolve(null), // given up only once the client closed
+        )
+        .finally(() => stopping.removeEventListener('abort', onAbort));
+    });
   }
 
   /** One HTTP exchange; never throws. */

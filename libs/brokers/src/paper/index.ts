@@ -1,9 +1,10 @@
-export * from './faulty-venue.js';
 export * from './http-venue-client.js';
 export * from './market-data-dir.js';
 export * from './market-data-loader.js';
 export * from './market-data-sets.js';
 export * from './market-replay.js';
+export * from './matching-engine.js';
+export * from './paper-exchange.js';
 export * from './paper-order-record.js';
 export * from './paper-venue.js';
 export * from './paper-venue-wire.js';
@@ -11,3 +12,4 @@ export * from './paper-venue-store.js';
 export * from './sale-condition.js';
 export * from './time-of-day.js';
 export * from './trade-print.js';
+export * from './venue-models.js';

@@ -11,11 +11,12 @@ import { loadMarketData } from './market-data-loader.js';
 import { defaultMarketDataSets } from './market-data-sets.js';
 import { MarketReplay } from './market-replay.js';
 import type { PaperOrderRecord } from './paper-order-record.js';
-import { PaperVenue, type PaperVenueConfig } from './paper-venue.js';
+import type { PaperVenueConfig } from './paper-venue.js';
 import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
 import { isLastSaleEligible } from './sale-condition.js';
 import { parseTimeOfDay } from './time-of-day.js';
 import { submitOrders } from '../testing/submit-orders.js';
+import { TestPaperVenue } from '../testing/test-paper-venue.js';
 
 const dataDir = resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url)));
 const data = loadMarketData(dataDir, defaultMarketDataSets());
@@ -81,9 +82,9 @@ const order = submitOrders('ord');
 function paperAt(
   time: string,
   config: PaperVenueConfig = {},
-): { replay: MarketReplay; venue: PaperVenue; reports: ExecutionReport[] } {
+): { replay: MarketReplay; venue: TestPaperVenue; reports: ExecutionReport[] } {
   const replay = new MarketReplay({ data, paused: true, startTime: time });
-  const venue = new PaperVenue(replay, { ackLatencyMs: 1, ...config });
+  const venue = new TestPaperVenue(replay, { ackLatencyMs: 1, ...config });
   const reports: ExecutionReport[] = [];
   venue.onExecutionReport((r) => reports.push(r));
   return { replay, venue, reports };

@@ -1,16 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import {
-  type Clock,
-  Decimal,
-  type OrderSide,
-  type OrderType,
-  type TimeInForce,
-  applyFill,
-  parseInstrument,
-  priceFieldsFor,
-  systemClock,
-  toDecimalString,
-} from '@gateway/oms';
+import { Decimal } from '@gateway/oms';
 import type {
   CancelOrderCommand,
   CancelResult,
@@ -21,227 +9,76 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { Quote } from '../market-data.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import type { ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
 import type { MarketReplay } from './market-replay.js';
-import type { PaperFillListing, PaperFillRecord, PaperOrderRecord, PaperOrderStatus } from './paper-order-record.js';
-import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
-import type { TradePrint } from './trade-print.js';
+import type { EngineOrder } from './matching-engine.js';
+import { PaperExchange, type PaperExchangeConfig, toPaperRecord } from './paper-exchange.js';
+import type { PaperFillListing, PaperOrderRecord } from './paper-order-record.js';
+import {
+  type FaultModel,
+  type LatencyModel,
+  type VenueAnswer,
+  type VenueRequest,
+  fixedLatency,
+} from './venue-models.js';
 
-/** Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5, in-memory store, system clock, errors to console.error. */
-export interface PaperVenueConfig {
-  /** Wall-clock ms between a request and the venue's answer (submit, cancel and replace). */
+/**
+ * Configuration of a PaperVenue. Defaults: `ackLatencyMs` 5 (a fixed latency), no faults, in-memory
+ * store, system clock, errors to console.error.
+ */
+export interface PaperVenueConfig extends Pick<PaperExchangeConfig, 'store' | 'clock' | 'onError'> {
+  /** Wall-clock ms between a request and the venue's answer (submit, cancel and replace); see latencyModel. */
   readonly ackLatencyMs?: number;
-  readonly store?: PaperVenueStore;
-  /** The venue's own clock (epoch ms): order `createdAt`, report `transactTime`, the `sinceMs` filters. */
-  readonly clock?: Clock;
-  /** Receives store errors and errors thrown by report listeners; the venue goes on. */
-  readonly onError?: (error: unknown) => void;
+  /** How long the venue takes to answer; default fixedLatency(ackLatencyMs). */
+  readonly latencyModel?: LatencyModel;
+  /** How the venue misbehaves; default noFaults (the fault tests use the rule model of `@gateway/brokers/testing`). */
+  readonly faultModel?: FaultModel;
 }
 
-/** The `raw` payload of every paper ExecutionReport: the venue's own view, plain JSON. */
-export interface PaperReportPayload {
-  readonly venue: 'paper';
-  readonly event: 'new' | 'fill' | 'canceled' | 'replaced';
-  /** The order after the event, without its fills. */
-  readonly order: Omit<PaperOrderRecord, 'fills'>;
-  readonly fill?: PaperFillRecord;
-  /** On a `replaced` event: the order that replaced this one. */
-  readonly replacement?: { readonly brokerOrderId: string; readonly clientOrderId: string };
-}
-
-/** One request as it reaches the venue (what the fault-injection steps match on). */
-export type VenueRequest =
-  | { readonly kind: 'submit'; readonly command: SubmitOrderCommand }
-  | { readonly kind: 'cancel'; readonly command: CancelOrderCommand }
-  | { readonly kind: 'replace'; readonly command: ReplaceOrderCommand };
-
-/** What the venue does with one request: the answer, and what happens at the venue right after it. */
-export interface HandledRequest<R> {
-  readonly result: R;
-  readonly after?: () => void;
-}
-
-/** One order in the book, mutable, with decimals. */
-interface BookOrder {
-  readonly brokerOrderId: string;
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly type: OrderType;
-  readonly timeInForce: TimeInForce;
-  readonly quantity: Decimal;
-  readonly limitPrice: Decimal | null;
-  readonly stopPrice: Decimal | null;
-  readonly createdAt: number;
-  status: PaperOrderStatus;
-  filledQuantity: Decimal;
-  averageFillPrice: Decimal | null;
-  /** Σ quantity × price of the fills, unrounded, so the average stays the exact rounded VWAP. */
-  filledNotional: Decimal;
-  triggered: boolean;
-  resting: boolean;
-  reason: string | null;
-  updatedAt: number;
-  fills: PaperFillRecord[];
-  /** Side version of the last quote this order took liquidity from (each quote update offers once per order). */
-  offerVersionUsed: number;
-}
-
-/** The venue's view of one symbol's quote: a side's version changes only when its price or size changes. */
-interface SideVersions {
-  quote: Quote;
-  askVersion: number;
-  bidVersion: number;
-}
-
-interface Offer {
-  readonly price: Decimal;
-  readonly size: Decimal;
-  readonly version: number;
-}
-
-const ZERO = new Decimal(0);
-
-function isStopType(order: BookOrder): boolean {
-  return order.type === 'stop' || order.type === 'stop_limit';
-}
-
-function isWorking(order: BookOrder): boolean {
-  return order.status === 'new' || order.status === 'partially_filled';
-}
-
-function leaves(order: BookOrder): Decimal {
-  return isWorking(order) ? Decimal.max(order.quantity.minus(order.filledQuantity), 0) : ZERO;
-}
-
-/** The limit the order works with now: its limit price for limit and (triggered) stop-limit, none for market and stop. */
-function workingLimit(order: BookOrder): Decimal | null {
-  return order.type === 'limit' || order.type === 'stop_limit' ? order.limitPrice : null;
-}
-
-/** Whether a print or quote at `price` reaches the stop: buy stops at or above, sell stops at or below. */
-function reachesStop(order: BookOrder, price: Decimal): boolean {
-  const stop = order.stopPrice;
-  return stop !== null && (order.side === 'buy' ? price.greaterThanOrEqualTo(stop) : price.lessThanOrEqualTo(stop));
-}
-
-function orderView(order: BookOrder): Omit<PaperOrderRecord, 'fills'> {
-  const { fills: _fills, ...view } = toRecord(order);
-  return view;
-}
-
-function toRecord(order: BookOrder): PaperOrderRecord {
+function statusReport(order: EngineOrder): OrderStatusReport {
   return {
-    brokerOrderId: order.brokerOrderId,
     clientOrderId: order.clientOrderId,
+    brokerOrderId: order.brokerOrderId,
     symbol: order.symbol,
     side: order.side,
     type: order.type,
-    timeInForce: order.timeInForce,
-    quantity: toDecimalString(order.quantity),
-    limitPrice: order.limitPrice === null ? null : toDecimalString(order.limitPrice),
-    stopPrice: order.stopPrice === null ? null : toDecimalString(order.stopPrice),
+    quantity: order.quantity,
+    limitPrice: order.limitPrice,
     status: order.status,
-    filledQuantity: toDecimalString(order.filledQuantity),
-    averageFillPrice: order.averageFillPrice === null ? null : toDecimalString(order.averageFillPrice),
-    triggered: order.triggered,
-    resting: order.resting,
-    reason: order.reason,
+    filledQuantity: order.filledQuantity,
+    averageFillPrice: order.averageFillPrice,
     createdAt: order.createdAt,
-    updatedAt: order.updatedAt,
-    fills: order.fills.map((f) => ({ ...f })),
-  };
-}
-
-function fromRecord(record: PaperOrderRecord): BookOrder {
-  const decimalOrNull = (text: string | null): Decimal | null => (text === null ? null : new Decimal(text));
-  return {
-    brokerOrderId: record.brokerOrderId,
-    clientOrderId: record.clientOrderId,
-    symbol: record.symbol,
-    side: record.side,
-    type: record.type,
-    timeInForce: record.timeInForce,
-    quantity: new Decimal(record.quantity),
-    limitPrice: decimalOrNull(record.limitPrice),
-    stopPrice: decimalOrNull(record.stopPrice),
-    createdAt: record.createdAt,
-    status: record.status,
-    filledQuantity: new Decimal(record.filledQuantity),
-    averageFillPrice: decimalOrNull(record.averageFillPrice),
-    filledNotional: record.fills.reduce((sum, f) => sum.plus(new Decimal(f.quantity).times(f.price)), ZERO),
-    triggered: record.triggered,
-    resting: record.resting,
-    reason: record.reason,
-    updatedAt: record.updatedAt,
-    fills: record.fills.map((f) => ({ ...f })),
-    offerVersionUsed: -1,
+    raw: toPaperRecord(order),
   };
 }
 
 /**
- * A paper venue (`venue: 'paper'`) that executes orders against a MarketReplay, with prices only from
- * the recorded data or the order's own limit price. Answers come after `ackLatencyMs` (a timer), as a
- * broker's would; execution reports are delivered synchronously to listeners.
+ * The paper venue as an ExecutionClient, in process: requests go to its PaperExchange (the book, the
+ * matching engines, the latency and fault models, the report stream; see paper-exchange.ts) and its
+ * answers come back as a broker's would, after the latency. An answer fault of the fault model becomes
+ * what an HTTP client would conclude: `ack_lost` never answers (only the caller's abort settles it, as
+ * `unknown`), `error_after_accept`, `accepted_without_id` and `connection_reset` answer `unknown`.
  *
- * Matching (per order; liquidity is not shared between orders, and queue position is not modelled):
- * - Taker: a market order, or a limit order marketable on arrival (buy limit ≥ ask, sell limit ≤ bid),
- *   fills at the ask (bid) up to the displayed size. A day/gtc remainder takes again from each later
- *   quote update while marketable, at that quote's price: a quote update offers its displayed size once
- *   per order, and a side whose price and size did not change is not a new offer.
- * - Maker: a limit order that was not marketable at some point rests at its limit price. It fills at its
- *   limit price when a last-sale-eligible trade prints at or through it (up to the trade's size), or when
- *   a later quote update reaches it (ask ≤ buy limit, bid ≥ sell limit; up to the displayed size).
- * - IOC: takes what the current quote offers, the remainder is canceled. FOK: fills whole from the
- *   current quote or is canceled whole. (Both are applied when the order becomes active: on arrival, or
- *   when a stop triggers.)
- * - Stop / stop-limit: triggered by a trade at or through the stop (buy ≥ stop, sell ≤ stop); for an
- *   instrument without trade data, by the quote (ask ≥ stop for a buy, a non-zero bid ≤ stop for a sell).
- *   An arriving stop is checked against the last trade (or the quote) at once. Once triggered it works as
- *   a market / limit order arriving at that moment.
- * - Orders never expire: a day order stays working across replay loops until filled or canceled.
- * - Replace (CancelReplace): the old order ends `replaced` and a new order, with the new client order id,
- *   is booked for the new total minus what the old one had filled; it is activated like a submit.
- *
- * The request handling is split into small protected steps (roundTrip, exchange, arrive, schedule,
- * respond, emitReport, handleSubmit, handleCancel, handleReplace) so that a subclass can inject faults
- * (a late or lost answer, a 5xx after accepting, duplicated or reordered reports, a fill after a cancel);
- * see FaultyVenue. `forceFill` and `lateFill` are test hooks.
+ * Faults and latency are injected models (PaperVenueConfig). `arrive`, `schedule` and `emitReport`
+ * are left to subclasses that observe the venue (the model-based test counts its timers and parks
+ * requests); they are not how faults are made.
  */
 export class PaperVenue implements ExecutionClient {
   readonly venue = 'paper';
   readonly supportsClientOrderId = true;
+  /** The exchange behind this client: the book, the store and the report stream. */
+  readonly exchange: PaperExchange;
 
-  protected readonly ackLatencyMs: number;
-  protected readonly clock: Clock;
-  /** Receives store errors, errors thrown by report listeners and bugs while handling a request. */
-  protected readonly onError: (error: unknown) => void;
-  private readonly store: PaperVenueStore;
-  private readonly ordersById = new Map<string, BookOrder>();
-  private readonly ordersByClientId = new Map<string, BookOrder>();
-  /** Working orders by symbol, in time priority. */
-  private readonly working = new Map<string, Map<string, BookOrder>>();
-  private readonly fillLog: { readonly order: BookOrder; readonly fill: PaperFillRecord }[] = [];
-  private readonly sides = new Map<string, SideVersions>();
-  private readonly received: SubmitOrderCommand[] = [];
-  private readonly receivedReplaceCommands: ReplaceOrderCommand[] = [];
-  private readonly listeners = new Set<ExecutionReportListener>();
-  private readonly unsubscribe: (() => void)[];
-  private saving: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly replay: MarketReplay,
-    config: PaperVenueConfig = {},
-  ) {
-    this.ackLatencyMs = config.ackLatencyMs ?? 5;
-    if (!Number.isFinite(this.ackLatencyMs) || this.ackLatencyMs < 0) {
-      throw new RangeError(`PaperVenue: ackLatencyMs must be ≥ 0, got ${this.ackLatencyMs}`);
-    }
-    this.store = config.store ?? new InMemoryPaperVenueStore();
-    this.clock = config.clock ?? systemClock;
-    this.onError = config.onError ?? ((error) => console.error('[paper-venue]', error));
-    this.unsubscribe = [replay.onQuote((q) => this.onQuote(q)), replay.onTrade((t) => this.onTrade(t))];
+  constructor(replay: MarketReplay, config: PaperVenueConfig = {}) {
+    this.exchange = new PaperExchange(replay, {
+      latency: config.latencyModel ?? fixedLatency(config.ackLatencyMs ?? 5),
+      ...(config.faultModel === undefined ? {} : { faults: config.faultModel }),
+      ...(config.store === undefined ? {} : { store: config.store }),
+      ...(config.clock === undefined ? {} : { clock: config.clock }),
+      ...(config.onError === undefined ? {} : { onError: config.onError }),
+      schedule: (delayMs, action) => this.schedule(delayMs, action),
+      onArrive: (request) => this.arrive(request),
+    });
   }
 
   // ---- ExecutionClient ----
@@ -258,10 +95,9 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<SubmitResult>(
-      { kind: 'submit', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleSubmit(command),
+      (answer) => this.exchange.submit(command, answer),
     );
   }
 
@@ -274,10 +110,9 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<CancelResult>(
-      { kind: 'cancel', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleCancel(command),
+      (answer) => this.exchange.cancel(command, answer),
     );
   }
 
@@ -295,23 +130,20 @@ export class PaperVenue implements ExecutionClient {
       return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
     }
     return this.roundTrip<ReplaceResult>(
-      { kind: 'replace', command },
       signal,
       (reason) => ({ kind: 'unknown', reason }),
-      () => this.handleReplace(command),
+      (answer) => this.exchange.replace(command, answer),
     );
   }
 
   getOrderByClientOrderId(clientOrderId: string): Promise<OrderStatusReport | null> {
-    const order = this.ordersByClientId.get(clientOrderId);
-    return Promise.resolve(order === undefined ? null : this.statusReport(order));
+    const order = this.exchange.order(clientOrderId);
+    return Promise.resolve(order === undefined ? null : statusReport(order));
   }
 
   /** Orders created at or after `sinceMs` on the venue's clock, oldest first. */
   listOrders(sinceMs: number): Promise<OrderStatusReport[]> {
-    return Promise.resolve(
-      [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map((o) => this.statusReport(o)),
-    );
+    return Promise.resolve(this.exchange.orders(sinceMs).map(statusReport));
   }
 
   /**
@@ -320,7 +152,7 @@ export class PaperVenue implements ExecutionClient {
    */
   listFills(sinceMs: number): Promise<FillReport[]> {
     return Promise.resolve(
-      this.fillRecords(sinceMs).map((listing) => ({
+      this.exchange.fillRecords(sinceMs).map((listing) => ({
         brokerExecutionId: listing.brokerExecutionId,
         quantity: new Decimal(listing.quantity),
         price: new Decimal(listing.price),
@@ -335,128 +167,77 @@ export class PaperVenue implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.exchange.onExecutionReport(listener);
   }
 
   // ---- venue state ----
 
   /** Every SubmitOrderCommand that reached the venue (duplicates and rejected ones included), in order. */
   receivedOrders(): readonly SubmitOrderCommand[] {
-    return [...this.received];
+    return this.exchange.receivedOrders();
   }
 
   /** Every ReplaceOrderCommand that reached the venue (rejected ones included), in order. */
   receivedReplaces(): readonly ReplaceOrderCommand[] {
-    return [...this.receivedReplaceCommands];
+    return this.exchange.receivedReplaces();
   }
 
   /** The venue's record of one order (plain JSON, with its fills), by client order id; null when unknown. */
   orderRecord(clientOrderId: string): PaperOrderRecord | null {
-    const order = this.ordersByClientId.get(clientOrderId);
-    return order === undefined ? null : toRecord(order);
+    return this.exchange.orderRecord(clientOrderId);
   }
 
   /** The venue's records of the orders created at or after `sinceMs` on its clock, oldest first. */
   orderRecords(sinceMs: number): PaperOrderRecord[] {
-    return [...this.ordersById.values()].filter((o) => o.createdAt >= sinceMs).map(toRecord);
+    return this.exchange.orderRecords(sinceMs);
   }
 
   /** Fills that happened at or after `sinceMs` on the venue's clock (`reportedAt`), in order, as plain JSON. */
   fillRecords(sinceMs: number): PaperFillListing[] {
-    return this.fillLog
-      .filter(({ fill }) => fill.reportedAt >= sinceMs)
-      .map(({ order, fill }) => ({
-        ...fill,
-        clientOrderId: order.clientOrderId,
-        brokerOrderId: order.brokerOrderId,
-        symbol: order.symbol,
-        side: order.side,
-      }));
+    return this.exchange.fillRecords(sinceMs);
   }
 
-  /**
-   * Test hook: fills `quantity` of a working order now, through the normal fill path (a `trade` report,
-   * the fills log, persistence). `price` defaults to the order's limit price, else the current quote's
-   * ask (buy) or bid (sell). Throws Error for an unknown or no longer working order, a non-positive
-   * quantity, a quantity above what is left (never clamped: a test asking for an overfill is wrong), or
-   * when no price is given and none is available.
-   */
-  forceFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    const order = this.hookTarget('forceFill', clientOrderId, quantity);
-    if (!isWorking(order)) {
-      throw new Error(`forceFill: order ${clientOrderId} is ${order.status}, not working (use lateFill)`);
-    }
-    this.fillNow(order, quantity, price);
-  }
-
-  /**
-   * Test hook: a fill that raced a cancel or replace at the exchange and arrives after it. Applies
-   * `quantity` to an order that is no longer working (`canceled` or `replaced`): the filled quantity
-   * grows, the status becomes `filled` when complete and stays otherwise, a `trade` report (leaves 0) is
-   * emitted and the fill is listed by listFills. `price` defaults as for forceFill. Throws Error for an
-   * unknown order, a working or already filled order, a non-positive quantity, or a quantity above what
-   * the order has not filled (never clamped).
-   */
-  lateFill(clientOrderId: string, quantity: Decimal, price?: Decimal): void {
-    const order = this.hookTarget('lateFill', clientOrderId, quantity);
-    if (order.status !== 'canceled' && order.status !== 'replaced') {
-      throw new Error(`lateFill: order ${clientOrderId} is ${order.status}, not canceled or replaced`);
-    }
-    this.fillNow(order, quantity, price);
-  }
-
-  /**
-   * Loads the book from the store (after a restart): every order, with the working ones back in matching
-   * (a restored order may take once more from the current quote). Returns the number of orders loaded.
-   * Throws Error when the venue has already received an order.
-   */
-  async restore(): Promise<number> {
-    if (this.received.length > 0 || this.receivedReplaceCommands.length > 0 || this.ordersById.size > 0) {
-      throw new Error('PaperVenue.restore() must run before the venue receives any order');
-    }
-    const records = await this.store.load();
-    const orders = records.map(fromRecord).sort((a, b) => a.createdAt - b.createdAt);
-    for (const order of orders) {
-      this.ordersById.set(order.brokerOrderId, order);
-      this.ordersByClientId.set(order.clientOrderId, order);
-      if (isWorking(order)) {
-        this.bookFor(order.symbol).set(order.brokerOrderId, order);
-      }
-      for (const fill of order.fills) {
-        this.fillLog.push({ order, fill });
-      }
-    }
-    this.fillLog.sort((a, b) => a.fill.reportedAt - b.fill.reportedAt);
-    return orders.length;
+  /** Loads the book from the store (after a restart); see PaperExchange.restore. */
+  restore(): Promise<number> {
+    return this.exchange.restore();
   }
 
   /** Resolves once every save so far has been handed to the store (failures go to onError). */
   flush(): Promise<void> {
-    return this.saving;
+    return this.exchange.flush();
   }
 
   /** Stops listening to the replay. Answers already scheduled are still delivered. */
   close(): void {
-    for (const off of this.unsubscribe) {
-      off();
-    }
+    this.exchange.close();
   }
 
-  // ---- request steps (override points for fault injection) ----
+  // ---- observation points ----
+
+  /** Told of every request that reached the venue (after it was counted), before the venue schedules it. */
+  protected arrive(_request: VenueRequest): void {}
+
+  /** Runs `action` after `delayMs` wall-clock ms: every timer of the venue. */
+  protected schedule(delayMs: number, action: () => void): void {
+    setTimeout(action, delayMs);
+  }
+
+  /** Sends a report to the listeners as the venue would (through the fault model's report stage). */
+  protected emitReport(report: ExecutionReport): void {
+    this.exchange.publish(report);
+  }
+
+  // ---- the round trip ----
 
   /**
-   * One request/response round trip, the caller's side: the request goes through `exchange` and its
-   * answer settles the promise (through `respond`). An abort answers `unknown` at once; the venue may
-   * still act on the request, as a real broker would.
+   * One request/response round trip, the caller's side: `send` hands the request to the exchange, whose
+   * answer settles the promise (an answer fault as an HTTP client would see it). An abort answers
+   * `unknown` at once; the venue may still act on the request, as a real broker would.
    */
-  protected roundTrip<R>(
-    request: VenueRequest,
+  private roundTrip<R>(
     signal: AbortSignal | undefined,
     unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
+    send: (answer: (outcome: VenueAnswer<R>) => void) => void,
   ): Promise<R> {
     return new Promise<R>((resolve) => {
       let settled = false;
@@ -469,602 +250,24 @@ export class PaperVenue implements ExecutionClient {
       };
       const onAbort = (): void => settle(unknown('aborted while waiting for the venue'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.exchange(request, unknown, handle, (result) => this.respond(settle, result));
+      send((outcome) => {
+        switch (outcome.fault) {
+          case null:
+            settle(outcome.result);
+            return;
+          case 'ack_lost':
+            return; // no answer, ever: only the caller's abort settles it
+          case 'error_after_accept':
+            settle(unknown('venue answered a server error (HTTP 500)'));
+            return;
+          case 'accepted_without_id':
+            settle(unknown('venue answered success without an order id'));
+            return;
+          case 'connection_reset':
+            settle(unknown('connection reset by the venue'));
+            return;
+        }
+      });
     });
-  }
-
-  /**
-   * The venue's side of a round trip: the request arrives, the venue acts on it after the ack latency,
-   * answers through `answer`, then carries on (`after`).
-   */
-  protected exchange<R>(
-    request: VenueRequest,
-    unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
-    answer: (result: R) => void,
-  ): void {
-    this.arrive(request);
-    this.schedule(this.ackLatencyMs, () => {
-      const handled = this.act(unknown, handle);
-      answer(handled.result);
-      this.carryOn(handled);
-    });
-  }
-
-  /** A request reaching the venue: submits and replaces are counted (receivedOrders, receivedReplaces). */
-  protected arrive(request: VenueRequest): void {
-    switch (request.kind) {
-      case 'submit':
-        this.received.push(request.command);
-        return;
-      case 'replace':
-        this.receivedReplaceCommands.push(request.command);
-        return;
-      case 'cancel':
-        return;
-    }
-  }
-
-  /** Runs a request handler; a bug while handling answers `unknown` and goes to onError. */
-  protected act<R>(unknown: (reason: string) => R, handle: () => HandledRequest<R>): HandledRequest<R> {
-    try {
-      return handle();
-    } catch (error) {
-      this.onError(error);
-      return { result: unknown('paper venue internal error') };
-    }
-  }
-
-  /** Runs what the venue does after answering; a bug goes to onError. */
-  protected carryOn(handled: HandledRequest<unknown>): void {
-    try {
-      handled.after?.();
-    } catch (error) {
-      this.onError(error);
-    }
-  }
-
-  /**
-   * The venue's record of the order a cancel or replace is about: by broker order id, else by client order
-   * id (null when unknown). The client order id is not checked here.
-   */
-  protected lookupOrder(brokerOrderId: string, clientOrderId: string): PaperOrderRecord | null {
-    const order = this.ordersById.get(brokerOrderId) ?? this.ordersByClientId.get(clientOrderId);
-    return order === undefined ? null : toRecord(order);
-  }
-
-  /** Runs `action` after `delayMs` wall-clock ms. */
-  protected schedule(delayMs: number, action: () => void): void {
-    setTimeout(action, delayMs);
-  }
-
-  /** Delivers an answer to the caller. */
-  protected respond<R>(deliver: (result: R) => void, result: R): void {
-    deliver(result);
-  }
-
-  /** Delivers an execution report to every listener (a throwing listener goes to onError). */
-  protected emitReport(report: ExecutionReport): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.onError(error);
-      }
-    }
-  }
-
-  /** The venue receiving a submit: validate, book the order, report `new`; match right after the answer. */
-  protected handleSubmit(command: SubmitOrderCommand): HandledRequest<SubmitResult> {
-    const reject = (reason: string): HandledRequest<SubmitResult> => ({
-      result: { kind: 'rejected', reason, raw: { status: 'rejected', clientOrderId: command.clientOrderId, reason } },
-    });
-    if (this.ordersByClientId.has(command.clientOrderId)) {
-      return reject('duplicate client order id');
-    }
-    if (this.replay.instrument(command.symbol) === undefined) {
-      return reject(`unknown symbol: no market data for ${JSON.stringify(command.symbol)}`);
-    }
-    const invalid = this.validate(command);
-    if (invalid !== null) {
-      return reject(invalid);
-    }
-    const order = this.book(command);
-    return {
-      // raw: the venue's record of the new order as it answered (what the HTTP fake answers with).
-      result: { kind: 'accepted', brokerOrderId: order.brokerOrderId, raw: orderView(order) },
-      after: () => this.activate(order),
-    };
-  }
-
-  /** The venue receiving a cancel: answer, then cancel the order. */
-  protected handleCancel(command: CancelOrderCommand): HandledRequest<CancelResult> {
-    const reject = (reason: string): HandledRequest<CancelResult> => ({
-      result: {
-        kind: 'rejected',
-        reason,
-        raw: { status: 'cancel_rejected', clientOrderId: command.clientOrderId, reason },
-      },
-    });
-    const order = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
-    if (order === undefined) {
-      return reject('order not found');
-    }
-    if (order.clientOrderId !== command.clientOrderId) {
-      return reject('client order id does not match the order');
-    }
-    if (!isWorking(order)) {
-      return reject(`order already ${order.status}`);
-    }
-    return {
-      result: { kind: 'accepted', raw: { status: 'pending_cancel', brokerOrderId: order.brokerOrderId } },
-      after: () => {
-        if (isWorking(order)) {
-          this.cancel(order, 'canceled by client');
-        }
-      },
-    };
-  }
-
-  /**
-   * The venue receiving a replace: check, end the old order `replaced`, book the replacement (reports
-   * `replaced` then `new`), answer; match the replacement right after the answer.
-   */
-  protected handleReplace(command: ReplaceOrderCommand): HandledRequest<ReplaceResult> {
-    const reject = (reason: string): HandledRequest<ReplaceResult> => ({
-      result: {
-        kind: 'rejected',
-        reason,
-        raw: { status: 'replace_rejected', clientOrderId: command.clientOrderId, reason },
-      },
-    });
-    const old = this.ordersById.get(command.brokerOrderId) ?? this.ordersByClientId.get(command.clientOrderId);
-    if (old === undefined) {
-      return reject('order not found');
-    }
-    if (old.clientOrderId !== command.clientOrderId) {
-      return reject('client order id does not match the order');
-    }
-    if (!isWorking(old)) {
-      return reject(`order already ${old.status}`);
-    }
-    if (this.ordersByClientId.has(command.newClientOrderId)) {
-      return reject('duplicate client order id');
-    }
-    if (!command.quantity.isFinite()) {
-      return reject('quantity must be positive');
-    }
-    // FIX OrderQty on a replace is the chain's new total: the replacement works what is left of it.
-    const quantity = command.quantity.minus(old.filledQuantity);
-    if (!quantity.greaterThan(0)) {
-      return reject('new quantity does not exceed the filled quantity');
-    }
-    const replacement: SubmitOrderCommand = {
-      clientOrderId: command.newClientOrderId,
-      symbol: old.symbol,
-      side: old.side,
-      type: old.type,
-      timeInForce: old.timeInForce,
-      quantity,
-      limitPrice: command.limitPrice ?? old.limitPrice,
-      stopPrice: command.stopPrice ?? old.stopPrice,
-    };
-    const invalid = this.validate(replacement);
-    if (invalid !== null) {
-      return reject(invalid);
-    }
-    const brokerOrderId = randomUUID();
-    old.status = 'replaced';
-    old.reason = `replaced by ${replacement.clientOrderId}`;
-    old.updatedAt = this.clock.now();
-    this.working.get(old.symbol)?.delete(old.brokerOrderId);
-    this.persist(old);
-    this.emitReport(
-      this.report(old, 'replaced', { replacement: { brokerOrderId, clientOrderId: replacement.clientOrderId } }),
-    );
-    const order = this.book(replacement, brokerOrderId);
-    return {
-      result: {
-        kind: 'accepted',
-        brokerOrderId: order.brokerOrderId,
-        quantity: order.quantity,
-        raw: { ...orderView(order), replacesBrokerOrderId: old.brokerOrderId },
-      },
-      after: () => this.activate(order),
-    };
-  }
-
-  // ---- booking and test hooks ----
-
-  /** Books a validated order as `new` (indexed, in the book, persisted, `new` reported). */
-  private book(command: SubmitOrderCommand, brokerOrderId: string = randomUUID()): BookOrder {
-    const now = this.clock.now();
-    const order: BookOrder = {
-      brokerOrderId,
-      clientOrderId: command.clientOrderId,
-      symbol: command.symbol,
-      side: command.side,
-      type: command.type,
-      timeInForce: command.timeInForce,
-      quantity: command.quantity,
-      limitPrice: command.limitPrice,
-      stopPrice: command.stopPrice,
-      createdAt: now,
-      status: 'new',
-      filledQuantity: ZERO,
-      averageFillPrice: null,
-      filledNotional: ZERO,
-      triggered: false,
-      resting: false,
-      reason: null,
-      updatedAt: now,
-      fills: [],
-      offerVersionUsed: -1,
-    };
-    this.ordersById.set(order.brokerOrderId, order);
-    this.ordersByClientId.set(order.clientOrderId, order);
-    this.bookFor(order.symbol).set(order.brokerOrderId, order);
-    this.persist(order);
-    this.emitReport(this.report(order, 'new', {}));
-    return order;
-  }
-
-  /** The order a test hook acts on, with its quantity checked against what the order has not filled. */
-  private hookTarget(hook: string, clientOrderId: string, quantity: Decimal): BookOrder {
-    const order = this.ordersByClientId.get(clientOrderId);
-    if (order === undefined) {
-      throw new Error(`${hook}: unknown order ${JSON.stringify(clientOrderId)}`);
-    }
-    if (!quantity.isFinite() || !quantity.greaterThan(0)) {
-      throw new Error(`${hook}: quantity must be positive, got ${quantity.toString()}`);
-    }
-    const unfilled = order.quantity.minus(order.filledQuantity);
-    if (quantity.greaterThan(unfilled)) {
-      throw new Error(
-        `${hook}: ${quantity.toFixed()} would overfill order ${clientOrderId} (${unfilled.toFixed()} not filled)`,
-      );
-    }
-    return order;
-  }
-
-  /** A test-hook fill: at `price`, else the order's limit, else the current quote's ask (buy) or bid (sell). */
-  private fillNow(order: BookOrder, quantity: Decimal, price: Decimal | undefined): void {
-    const quote = this.replay.getQuote(order.symbol);
-    const quoted = quote === undefined ? undefined : order.side === 'buy' ? quote.ask : quote.bid;
-    const at = price ?? order.limitPrice ?? (quoted?.greaterThan(0) ? quoted : undefined);
-    if (at === undefined || !at.isFinite() || !at.greaterThan(0)) {
-      throw new Error(`no positive price to fill order ${order.clientOrderId} at`);
-    }
-    const own = order.limitPrice !== null && at.equals(order.limitPrice);
-    this.fill(order, quantity, at, own ? 'maker' : 'taker', this.recordedNow(order));
-  }
-
-  // ---- matching ----
-
-  private validate(command: SubmitOrderCommand): string | null {
-    if (!command.quantity.isFinite() || !command.quantity.greaterThan(0)) {
-      return 'quantity must be positive';
-    }
-    if (parseInstrument(command.symbol)?.kind === 'option' && !command.quantity.isInteger()) {
-      return 'option quantity must be a whole number of contracts';
-    }
-    const needs = priceFieldsFor(command.type);
-    if (needs.limit !== (command.limitPrice !== null)) {
-      return needs.limit
-        ? `limit price required for a ${command.type} order`
-        : `no limit price allowed for a ${command.type} order`;
-    }
-    if (needs.stop !== (command.stopPrice !== null)) {
-      return needs.stop
-        ? `stop price required for a ${command.type} order`
-        : `no stop price allowed for a ${command.type} order`;
-    }
-    for (const price of [command.limitPrice, command.stopPrice]) {
-      if (price !== null && (!price.isFinite() || !price.greaterThan(0))) {
-        return 'prices must be positive';
-      }
-    }
-    return null;
-  }
-
-  private bookFor(symbol: string): Map<string, BookOrder> {
-    let book = this.working.get(symbol);
-    if (book === undefined) {
-      book = new Map();
-      this.working.set(symbol, book);
-    }
-    return book;
-  }
-
-  /** Tracks quote updates: a side's version moves only when its price or displayed size changes. */
-  private track(quote: Quote): SideVersions {
-    const known = this.sides.get(quote.symbol);
-    if (known === undefined) {
-      const fresh = { quote, askVersion: 0, bidVersion: 0 };
-      this.sides.set(quote.symbol, fresh);
-      return fresh;
-    }
-    if (!known.quote.ask.equals(quote.ask) || !known.quote.askSize.equals(quote.askSize)) {
-      known.askVersion++;
-    }
-    if (!known.quote.bid.equals(quote.bid) || !known.quote.bidSize.equals(quote.bidSize)) {
-      known.bidVersion++;
-    }
-    known.quote = quote;
-    return known;
-  }
-
-  /** What the quote offers to this order's side; null when that side is empty (price or size 0). */
-  private offer(order: BookOrder, quote: Quote): Offer | null {
-    const versions = this.sides.get(quote.symbol) ?? this.track(quote);
-    const [price, size, version] =
-      order.side === 'buy'
-        ? [quote.ask, quote.askSize, versions.askVersion]
-        : [quote.bid, quote.bidSize, versions.bidVersion];
-    return price.greaterThan(0) && size.greaterThan(0) ? { price, size, version } : null;
-  }
-
-  private marketable(order: BookOrder, price: Decimal): boolean {
-    const limit = workingLimit(order);
-    return (
-      limit === null || (order.side === 'buy' ? limit.greaterThanOrEqualTo(price) : limit.lessThanOrEqualTo(price))
-    );
-  }
-
-  private hasTrades(symbol: string): boolean {
-    return (this.replay.instrument(symbol)?.tradeSource ?? null) !== null;
-  }
-
-  /** A stop checked on arrival: against the last trade, or the quote for an instrument without trades. */
-  private stopReachedNow(order: BookOrder): boolean {
-    if (this.hasTrades(order.symbol)) {
-      const last = this.replay.lastTrade(order.symbol);
-      return last !== undefined && reachesStop(order, last.price);
-    }
-    const quote = this.replay.getQuote(order.symbol);
-    return quote !== undefined && this.quoteReachesStop(order, quote);
-  }
-
-  private quoteReachesStop(order: BookOrder, quote: Quote): boolean {
-    const price = order.side === 'buy' ? quote.ask : quote.bid;
-    return price.greaterThan(0) && reachesStop(order, price);
-  }
-
-  private trigger(order: BookOrder): void {
-    order.triggered = true;
-    order.updatedAt = this.clock.now();
-    this.persist(order);
-  }
-
-  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
-  private activate(order: BookOrder): void {
-    if (!isWorking(order)) {
-      return;
-    }
-    if (isStopType(order) && !order.triggered) {
-      if (!this.stopReachedNow(order)) {
-        return;
-      }
-      this.trigger(order);
-    }
-    const quote = this.replay.getQuote(order.symbol);
-    const offer = quote === undefined ? null : this.offer(order, quote);
-    const marketable = offer !== null && this.marketable(order, offer.price);
-    switch (order.timeInForce) {
-      case 'fok':
-        if (offer !== null && marketable && offer.size.greaterThanOrEqualTo(leaves(order))) {
-          this.fill(order, leaves(order), offer.price, 'taker', this.recordedNow(order));
-        } else {
-          this.cancel(
-            order,
-            offer === null || !marketable ? 'FOK: not marketable' : 'FOK: displayed size does not cover the order',
-          );
-        }
-        return;
-      case 'ioc':
-        if (offer !== null && marketable) {
-          this.take(order, offer);
-        }
-        if (isWorking(order)) {
-          this.cancel(order, order.filledQuantity.isZero() ? 'IOC: not marketable' : 'IOC: remainder canceled');
-        }
-        return;
-      case 'day':
-      case 'gtc':
-        if (offer !== null && marketable) {
-          this.take(order, offer);
-        } else {
-          this.rest(order); // a limit order rests at its price; a market order waits for a quote
-        }
-        return;
-    }
-  }
-
-  /** Takes liquidity from a quote offer at the quote's price (a resting order: at its own limit). */
-  private take(order: BookOrder, offer: Offer): void {
-    order.offerVersionUsed = offer.version;
-    const limit = workingLimit(order);
-    const resting = order.resting && limit !== null;
-    this.fill(
-      order,
-      Decimal.min(leaves(order), offer.size),
-      resting ? limit : offer.price,
-      resting ? 'maker' : 'taker',
-      this.recordedNow(order),
-    );
-  }
-
-  private rest(order: BookOrder): void {
-    if (!order.resting && workingLimit(order) !== null) {
-      order.resting = true;
-      order.updatedAt = this.clock.now();
-      this.persist(order);
-    }
-  }
-
-  private onQuote(quote: Quote): void {
-    this.track(quote);
-    const book = this.working.get(quote.symbol);
-    if (book === undefined) {
-      return;
-    }
-    for (const order of book.values()) {
-      if (isStopType(order) && !order.triggered) {
-        if (!this.hasTrades(order.symbol) && this.quoteReachesStop(order, quote)) {
-          this.trigger(order);
-          this.activate(order);
-        }
-        continue;
-      }
-      const offer = this.offer(order, quote);
-      if (offer === null || offer.version === order.offerVersionUsed) {
-        continue;
-      }
-      if (this.marketable(order, offer.price)) {
-        this.take(order, offer);
-      } else {
-        this.rest(order);
-      }
-    }
-  }
-
-  private onTrade(trade: TradePrint): void {
-    if (!trade.lastSaleEligible) {
-      return;
-    }
-    const book = this.working.get(trade.symbol);
-    if (book === undefined) {
-      return;
-    }
-    for (const order of book.values()) {
-      if (isStopType(order) && !order.triggered) {
-        if (reachesStop(order, trade.price)) {
-          this.trigger(order);
-          this.activate(order);
-        }
-        continue;
-      }
-      const limit = workingLimit(order);
-      if (!order.resting || limit === null) {
-        continue;
-      }
-      const through =
-        order.side === 'buy' ? trade.price.lessThanOrEqualTo(limit) : trade.price.greaterThanOrEqualTo(limit);
-      if (through) {
-        this.fill(order, Decimal.min(leaves(order), trade.size), limit, 'maker', trade.ts);
-      }
-    }
-  }
-
-  private recordedNow(order: BookOrder): number {
-    return this.replay.recordedEpochMs(order.symbol) ?? this.clock.now();
-  }
-
-  private fill(
-    order: BookOrder,
-    quantity: Decimal,
-    price: Decimal,
-    liquidity: PaperFillRecord['liquidity'],
-    executedAt: number,
-  ): void {
-    if (!quantity.greaterThan(0)) {
-      return;
-    }
-    const result = applyFill(order, quantity, price);
-    const now = this.clock.now();
-    const fill: PaperFillRecord = {
-      brokerExecutionId: randomUUID(),
-      quantity: toDecimalString(quantity),
-      price: toDecimalString(price),
-      executedAt,
-      reportedAt: now,
-      liquidity,
-    };
-    order.filledQuantity = result.filledQuantity;
-    order.averageFillPrice = result.averageFillPrice;
-    order.filledNotional = result.filledNotional;
-    // A late fill (lateFill) leaves a canceled or replaced order as it is unless it completes it.
-    order.status = result.complete ? 'filled' : isWorking(order) ? 'partially_filled' : order.status;
-    order.updatedAt = now;
-    order.fills.push(fill);
-    this.fillLog.push({ order, fill });
-    if (result.complete) {
-      this.working.get(order.symbol)?.delete(order.brokerOrderId);
-    }
-    this.persist(order);
-    this.emitReport(
-      this.report(order, 'trade', {
-        execution: { brokerExecutionId: fill.brokerExecutionId, quantity, price, executedAt },
-        fill,
-      }),
-    );
-  }
-
-  private cancel(order: BookOrder, reason: string): void {
-    order.status = 'canceled';
-    order.reason = reason;
-    order.updatedAt = this.clock.now();
-    this.working.get(order.symbol)?.delete(order.brokerOrderId);
-    this.persist(order);
-    this.emitReport(this.report(order, 'canceled', { reason }));
-  }
-
-  // ---- reports and persistence ----
-
-  private report(
-    order: BookOrder,
-    execType: 'new' | 'trade' | 'canceled' | 'replaced',
-    extra: {
-      execution?: ExecutionReport['execution'];
-      fill?: PaperFillRecord;
-      reason?: string;
-      replacement?: PaperReportPayload['replacement'];
-    },
-  ): ExecutionReport {
-    const event: PaperReportPayload['event'] = execType === 'trade' ? 'fill' : execType;
-    const raw: PaperReportPayload = {
-      venue: 'paper',
-      event,
-      order: orderView(order),
-      ...(extra.fill ? { fill: { ...extra.fill } } : {}),
-      ...(extra.replacement ? { replacement: { ...extra.replacement } } : {}),
-    };
-    return {
-      venue: this.venue,
-      execType: execType satisfies ExecType,
-      clientOrderId: order.clientOrderId,
-      brokerOrderId: order.brokerOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      cumulativeQuantity: order.filledQuantity,
-      leavesQuantity: leaves(order),
-      ...(extra.execution ? { execution: extra.execution } : {}),
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      transactTime: this.clock.now(),
-      raw,
-    };
-  }
-
-  private statusReport(order: BookOrder): OrderStatusReport {
-    return {
-      clientOrderId: order.clientOrderId,
-      brokerOrderId: order.brokerOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      type: order.type,
-      quantity: order.quantity,
-      limitPrice: order.limitPrice,
-      status: order.status,
-      filledQuantity: order.filledQuantity,
-      averageFillPrice: order.averageFillPrice,
-      createdAt: order.createdAt,
-      raw: toRecord(order),
-    };
-  }
-
-  /** Saves a snapshot of the order; saves run one at a time, in order; a failure goes to onError. */
-  private persist(order: BookOrder): void {
-    const record = toRecord(order);
-    this.saving = this.saving.then(() => this.store.save(record)).catch((error: unknown) => this.onError(error));
   }
 }

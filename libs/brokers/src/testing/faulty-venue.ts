@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DECIMAL_PATTERN, Decimal } from '@gateway/oms';
+import { type Clock, DECIMAL_PATTERN, Decimal, systemClock } from '@gateway/oms';
 import type {
   CancelOrderCommand,
   CancelResult,
@@ -9,9 +9,20 @@ import type {
   SubmitResult,
 } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
-import type { MarketReplay } from './market-replay.js';
-import type { PaperOrderRecord } from './paper-order-record.js';
-import { type HandledRequest, PaperVenue, type PaperVenueConfig, type VenueRequest } from './paper-venue.js';
+import type { MarketReplay } from '../paper/market-replay.js';
+import type { PaperOrderRecord } from '../paper/paper-order-record.js';
+import type { PaperVenueConfig } from '../paper/paper-venue.js';
+import {
+  type FaultContext,
+  type FaultModel,
+  type HandledRequest,
+  type RequestFault,
+  type VenueAnswer,
+  type VenueRequest,
+  fixedLatency,
+  uniformLatency,
+} from '../paper/venue-models.js';
+import { TestPaperVenue } from './test-paper-venue.js';
 
 /**
  * A way real brokers misbehave. What each kind acts on (FAULT_TARGETS):
@@ -100,18 +111,8 @@ export interface FiredFault {
   readonly at: number;
 }
 
-/** The answer faults a transport must realise itself (the HTTP server: no answer, a 500, a 200 without id, a reset). */
-export type AnswerFault = 'ack_lost' | 'error_after_accept' | 'accepted_without_id' | 'connection_reset';
-
-/**
- * The venue's answer to one request as a transport sees it: the result, or an answer fault that replaces
- * it (with the result the venue reached, null for `connection_reset` where it never saw the request).
- */
-export type VenueAnswer<R> =
-  { readonly fault: null; readonly result: R } | { readonly fault: AnswerFault; readonly result: R | null };
-
-/** Configuration of a FaultyVenue: a PaperVenue's, plus latency and the random source. */
-export interface FaultyVenueConfig extends PaperVenueConfig {
+/** Configuration of a FaultyVenue: a PaperVenue's (without its models), plus latency, the random source and the rules. */
+export interface FaultyVenueConfig extends Omit<PaperVenueConfig, 'latencyModel' | 'faultModel'> {
   /** A random extra delay (wall-clock ms, uniform in [minMs, maxMs]) before the venue acts on each request. */
   readonly latency?: { readonly minMs: number; readonly maxMs: number };
   /** Random numbers in [0, 1) for `rate` and `latency`; default Math.random (seedable: seededRandom). */
@@ -197,32 +198,23 @@ function halfOf(leaves: Decimal): Decimal {
 }
 
 /**
- * A PaperVenue that misbehaves on demand, the way real brokers do (see FaultKind). In process, an answer
- * fault gives what an HTTP client would conclude: `ack_lost` never answers (only the caller's abort
- * settles it, as `unknown`), `error_after_accept`, `accepted_without_id` and `connection_reset` answer
- * `unknown`; after `connection_reset` the request is not in receivedOrders()/receivedReplaces().
- * A transport (the HTTP fake broker) calls receiveSubmit/receiveCancel/receiveReplace instead and
- * realises the answer fault itself.
+ * The rule-driven FaultModel (see FaultKind and FaultRule): rules are put in force and removed at any
+ * time, each firing is recorded. Draws its `rate`s from `random`.
  */
-export class FaultyVenue extends PaperVenue {
+export class RuleFaultModel implements FaultModel {
   private readonly rules = new Map<string, RuleState>();
   private readonly fired: FiredFault[] = [];
-  private readonly random: () => number;
-  private readonly latency: { readonly minMs: number; readonly maxMs: number } | null;
   /** Client order ids whose `new` report is dropped (ack_lost) or held (fill_before_ack) when it comes. */
   private readonly dropNew = new Set<string>();
   private readonly holdNew = new Set<string>();
   private readonly held = new Map<string, ExecutionReport>();
-
-  constructor(replay: MarketReplay, config: FaultyVenueConfig = {}) {
-    super(replay, config);
-    this.random = config.random ?? Math.random;
-    const latency = config.latency ?? null;
-    if (latency !== null && !(latency.minMs >= 0 && latency.maxMs >= latency.minMs)) {
-      throw new RangeError(`FaultyVenue: latency needs 0 ≤ minMs ≤ maxMs, got ${latency.minMs}..${latency.maxMs}`);
-    }
-    this.latency = latency;
-    for (const rule of config.faults ?? []) {
+  /** `random`: for the `rate`s; `clock`: the venue's, for the time of each firing. */
+  constructor(
+    private readonly random: () => number = Math.random,
+    private readonly clock: Clock = systemClock,
+    rules: readonly FaultRule[] = [],
+  ) {
+    for (const rule of rules) {
       this.addFault(rule);
     }
   }
@@ -260,137 +252,36 @@ export class FaultyVenue extends PaperVenue {
     return [...this.fired];
   }
 
-  // ---- for a transport ----
+  // ---- FaultModel ----
 
-  /** A submit as a transport delivers it: resolves with the answer or the answer fault, once the venue acted. */
-  receiveSubmit(command: SubmitOrderCommand): Promise<VenueAnswer<SubmitResult>> {
-    return new Promise((resolve) =>
-      this.dispatch<SubmitResult>(
-        { kind: 'submit', command },
-        (reason) => ({ kind: 'unknown', reason }),
-        () => this.handleSubmit(command),
-        resolve,
-      ),
-    );
-  }
-
-  /** A cancel as a transport delivers it (see receiveSubmit). */
-  receiveCancel(command: CancelOrderCommand): Promise<VenueAnswer<CancelResult>> {
-    return new Promise((resolve) =>
-      this.dispatch<CancelResult>(
-        { kind: 'cancel', command },
-        (reason) => ({ kind: 'unknown', reason }),
-        () => this.handleCancel(command),
-        resolve,
-      ),
-    );
-  }
-
-  /** A replace as a transport delivers it (see receiveSubmit). */
-  receiveReplace(command: ReplaceOrderCommand): Promise<VenueAnswer<ReplaceResult>> {
-    return new Promise((resolve) =>
-      this.dispatch<ReplaceResult>(
-        { kind: 'replace', command },
-        (reason) => ({ kind: 'unknown', reason }),
-        () => this.handleReplace(command),
-        resolve,
-      ),
-    );
-  }
-
-  // ---- overridden steps ----
-
-  /** In process: the answer fault becomes what an HTTP client would conclude. */
-  protected override exchange<R>(
-    request: VenueRequest,
-    unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
-    answer: (result: R) => void,
-  ): void {
-    this.dispatch(request, unknown, handle, (outcome) => {
-      switch (outcome.fault) {
-        case null:
-          answer(outcome.result);
-          return;
-        case 'ack_lost':
-          return; // no answer, ever: only the caller's abort settles it
-        case 'error_after_accept':
-          answer(unknown('venue answered a server error (HTTP 500)'));
-          return;
-        case 'accepted_without_id':
-          answer(unknown('venue answered success without an order id'));
-          return;
-        case 'connection_reset':
-          answer(unknown('connection reset by the venue'));
-          return;
-      }
-    });
-  }
-
-  /** Applies `fill_before_ack`, `ack_lost` (the `new` report) and `duplicate_reports`. */
-  protected override emitReport(report: ExecutionReport): void {
-    const id = report.clientOrderId;
-    if (report.execType === 'new') {
-      if (this.dropNew.delete(id)) {
-        return;
-      }
-      if (this.holdNew.delete(id)) {
-        this.held.set(id, report);
-        return;
-      }
+  onRequest(request: VenueRequest, venue: FaultContext): RequestFault | null {
+    const rule = this.pick(ANSWER_KINDS, this.subject(request, venue));
+    const kind = rule?.kind;
+    if (kind === 'ack_delay') {
+      return { kind, delayMs: rule?.delayMs ?? DEFAULT_ACK_DELAY_MS };
     }
-    const held = this.held.get(id);
-    if (held !== undefined) {
-      this.held.delete(id);
-      if (report.execType === 'trade') {
-        this.deliver(report);
-        this.deliver(held);
-        return;
-      }
-      this.deliver(held); // never lost: an order ending without a fill gets its `new` first
+    if (
+      kind === 'ack_lost' ||
+      kind === 'error_after_accept' ||
+      kind === 'accepted_without_id' ||
+      kind === 'connection_reset'
+    ) {
+      return { kind };
     }
-    this.deliver(report);
-  }
-
-  // ---- machinery ----
-
-  /** The venue's side of one request with the faults applied; `deliver` gets the answer once the venue acted. */
-  private dispatch<R>(
-    request: VenueRequest,
-    unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
-    deliver: (answer: VenueAnswer<R>) => void,
-  ): void {
-    const answerRule = this.pick(ANSWER_KINDS, this.subject(request));
-    if (answerRule?.kind === 'connection_reset') {
-      deliver({ fault: 'connection_reset', result: null });
-      return;
-    }
-    this.arrive(request);
-    const base = answerRule?.kind === 'ack_delay' ? (answerRule.delayMs ?? DEFAULT_ACK_DELAY_MS) : this.ackLatencyMs;
-    this.schedule(base + this.extraLatency(), () => {
-      const handled = this.actWithFaults(request, unknown, handle, answerRule?.kind === 'ack_lost');
-      const kind = answerRule?.kind;
-      if (kind === 'ack_lost' || kind === 'error_after_accept' || kind === 'accepted_without_id') {
-        deliver({ fault: kind, result: handled.result });
-      } else {
-        deliver({ fault: null, result: handled.result }); // ack_delay acted late; the answer is normal
-      }
-      this.carryOn(handled);
-    });
+    return null;
   }
 
   /** The venue acting on a request, with the venue fault that fires on it (picked now, on the book as it is). */
-  private actWithFaults<R>(
+  act<R>(
     request: VenueRequest,
-    unknown: (reason: string) => R,
-    handle: () => HandledRequest<R>,
-    lostAnswer: boolean,
+    act: () => HandledRequest<R>,
+    venue: FaultContext,
+    answerLost: boolean,
   ): HandledRequest<R> {
-    const subject = this.subject(request);
+    const subject = this.subject(request, venue);
     const target =
       request.kind === 'cancel' || request.kind === 'replace'
-        ? this.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)
+        ? venue.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)
         : null;
     const live = isWorking(target) && target.clientOrderId === request.command.clientOrderId ? target : null;
     const rule = this.pick(VENUE_KINDS, subject, (kind) =>
@@ -402,7 +293,7 @@ export class FaultyVenue extends PaperVenue {
         : request.kind === 'replace'
           ? request.command.newClientOrderId
           : null;
-    if (newId !== null && lostAnswer) {
+    if (newId !== null && answerLost) {
       this.dropNew.add(newId);
     }
     if (newId !== null && rule?.kind === 'fill_before_ack') {
@@ -410,12 +301,12 @@ export class FaultyVenue extends PaperVenue {
     }
     if (live !== null && (rule?.kind === 'cancel_rejected_filled' || rule?.kind === 'replace_rejected_filled')) {
       try {
-        this.forceFill(live.clientOrderId, unfilled(live));
+        venue.forceFill(live.clientOrderId, unfilled(live));
       } catch (error) {
-        this.onError(error); // no price to fill at: the request goes on unfaulted
+        venue.onError(error); // no price to fill at: the request goes on unfaulted
       }
     }
-    const handled = this.act(unknown, handle);
+    const handled = act();
     if (newId !== null) {
       // Marks not consumed by a `new` report (the request was rejected) must not hit a later order.
       this.dropNew.delete(newId);
@@ -431,10 +322,10 @@ export class FaultyVenue extends PaperVenue {
       return {
         result: handled.result,
         after: () => {
-          const now = this.lookupOrder(live.brokerOrderId, live.clientOrderId);
+          const now = venue.lookupOrder(live.brokerOrderId, live.clientOrderId);
           if (isWorking(now)) {
             const leaves = unfilled(now);
-            this.forceFill(now.clientOrderId, rule.quantity === undefined ? halfOf(leaves) : quantityFor(leaves));
+            venue.forceFill(now.clientOrderId, rule.quantity === undefined ? halfOf(leaves) : quantityFor(leaves));
           }
           after();
         },
@@ -444,24 +335,24 @@ export class FaultyVenue extends PaperVenue {
       return {
         result: handled.result,
         after: () => {
-          const before = this.lookupOrder(live.brokerOrderId, live.clientOrderId);
+          const before = venue.lookupOrder(live.brokerOrderId, live.clientOrderId);
           after();
-          const now = this.lookupOrder(live.brokerOrderId, live.clientOrderId);
+          const now = venue.lookupOrder(live.brokerOrderId, live.clientOrderId);
           if (before === null || now?.status !== 'canceled') {
             return;
           }
           const quantity = quantityFor(unfilled(before));
           const lateFill = (): void => {
             try {
-              this.lateFill(now.clientOrderId, quantity);
+              venue.lateFill(now.clientOrderId, quantity);
             } catch (error) {
-              this.onError(error);
+              venue.onError(error);
             }
           };
           if (rule.delayMs === undefined || rule.delayMs === 0) {
             lateFill(); // right after the `canceled` report
           } else {
-            this.schedule(rule.delayMs, lateFill);
+            venue.schedule(rule.delayMs, lateFill);
           }
         },
       };
@@ -469,16 +360,43 @@ export class FaultyVenue extends PaperVenue {
     return handled;
   }
 
-  /** Delivers a report to the listeners, twice when a `duplicate_reports` rule fires on it. */
-  private deliver(report: ExecutionReport): void {
-    super.emitReport(report);
+  /** Applies `fill_before_ack`, `ack_lost` (the `new` report) and `duplicate_reports`. */
+  onReport(report: ExecutionReport, emit: (report: ExecutionReport) => void): void {
+    const id = report.clientOrderId;
+    if (report.execType === 'new') {
+      if (this.dropNew.delete(id)) {
+        return;
+      }
+      if (this.holdNew.delete(id)) {
+        this.held.set(id, report);
+        return;
+      }
+    }
+    const held = this.held.get(id);
+    if (held !== undefined) {
+      this.held.delete(id);
+      if (report.execType === 'trade') {
+        this.deliver(report, emit);
+        this.deliver(held, emit);
+        return;
+      }
+      this.deliver(held, emit); // never lost: an order ending without a fill gets its `new` first
+    }
+    this.deliver(report, emit);
+  }
+
+  // ---- machinery ----
+
+  /** Delivers a report, twice when a `duplicate_reports` rule fires on it. */
+  private deliver(report: ExecutionReport, emit: (report: ExecutionReport) => void): void {
+    emit(report);
     const subject: Subject = { target: 'report', clientOrderIds: [report.clientOrderId], symbol: report.symbol };
     if (this.pick(REPORT_KINDS, subject) !== null) {
-      super.emitReport(report);
+      emit(report);
     }
   }
 
-  private subject(request: VenueRequest): Subject {
+  private subject(request: VenueRequest, venue: FaultContext): Subject {
     switch (request.kind) {
       case 'submit':
         return { target: 'submit', clientOrderIds: [request.command.clientOrderId], symbol: request.command.symbol };
@@ -486,13 +404,13 @@ export class FaultyVenue extends PaperVenue {
         return {
           target: 'cancel',
           clientOrderIds: [request.command.clientOrderId],
-          symbol: this.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)?.symbol ?? null,
+          symbol: venue.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)?.symbol ?? null,
         };
       case 'replace':
         return {
           target: 'replace',
           clientOrderIds: [request.command.clientOrderId, request.command.newClientOrderId],
-          symbol: this.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)?.symbol ?? null,
+          symbol: venue.lookupOrder(request.command.brokerOrderId, request.command.clientOrderId)?.symbol ?? null,
         };
     }
   }
@@ -538,12 +456,74 @@ export class FaultyVenue extends PaperVenue {
     }
     return null;
   }
+}
 
-  private extraLatency(): number {
-    if (this.latency === null) {
-      return 0;
+/**
+ * A PaperVenue that misbehaves on demand, the way real brokers do (see FaultKind): a PaperVenue built
+ * with a RuleFaultModel and, when `latency` is given, a random extra latency, sharing one random source.
+ * In process, an answer fault gives what an HTTP client would conclude (see PaperVenue); after
+ * `connection_reset` the request is not in receivedOrders()/receivedReplaces(). A transport (the HTTP
+ * fake broker) calls receiveSubmit/receiveCancel/receiveReplace instead and realises the answer fault itself.
+ */
+export class FaultyVenue extends TestPaperVenue {
+  /** The rules in force and their firings. */
+  readonly faultModel: RuleFaultModel;
+
+  constructor(replay: MarketReplay, config: FaultyVenueConfig = {}) {
+    const random = config.random ?? Math.random;
+    const faultModel = new RuleFaultModel(random, config.clock ?? systemClock);
+    const ackMs = config.ackLatencyMs ?? 5;
+    super(replay, {
+      ...config,
+      latencyModel: config.latency === undefined ? fixedLatency(ackMs) : uniformLatency(ackMs, config.latency, random),
+      faultModel,
+    });
+    this.faultModel = faultModel;
+    for (const rule of config.faults ?? []) {
+      this.addFault(rule);
     }
-    const { minMs, maxMs } = this.latency;
-    return Math.floor(minMs + this.random() * (maxMs - minMs));
+  }
+
+  // ---- fault control ----
+
+  /** Puts a rule in force; returns its id. Throws RangeError for an invalid rule. */
+  addFault(rule: FaultRule): string {
+    return this.faultModel.addFault(rule);
+  }
+
+  /** Removes a rule; false when there is none with that id. */
+  removeFault(id: string): boolean {
+    return this.faultModel.removeFault(id);
+  }
+
+  clearFaults(): void {
+    this.faultModel.clearFaults();
+  }
+
+  /** The rules in force, oldest first, with what is left of their `remaining`. */
+  faults(): ActiveFault[] {
+    return this.faultModel.faults();
+  }
+
+  /** Every firing so far, in order. */
+  firedFaults(): readonly FiredFault[] {
+    return this.faultModel.firedFaults();
+  }
+
+  // ---- for a transport ----
+
+  /** A submit as a transport delivers it: resolves with the answer or the answer fault, once the venue acted. */
+  receiveSubmit(command: SubmitOrderCommand): Promise<VenueAnswer<SubmitResult>> {
+    return this.exchange.receiveSubmit(command);
+  }
+
+  /** A cancel as a transport delivers it (see receiveSubmit). */
+  receiveCancel(command: CancelOrderCommand): Promise<VenueAnswer<CancelResult>> {
+    return this.exchange.receiveCancel(command);
+  }
+
+  /** A replace as a transport delivers it (see receiveSubmit). */
+  receiveReplace(command: ReplaceOrderCommand): Promise<VenueAnswer<ReplaceResult>> {
+    return this.exchange.receiveReplace(command);
   }
 }

@@ -3,12 +3,12 @@ import { Decimal } from '@gateway/oms';
 import { describe, expect, it } from 'vitest';
 import type { SubmitResult } from '../execution-client.js';
 import type { ExecutionReport } from '../reports.js';
+import { resolveMarketDataDir } from '../paper/market-data-dir.js';
+import { loadMarketData } from '../paper/market-data-loader.js';
+import { defaultMarketDataSets } from '../paper/market-data-sets.js';
+import { MarketReplay } from '../paper/market-replay.js';
 import { FaultyVenue, type FaultyVenueConfig, seededRandom } from './faulty-venue.js';
-import { resolveMarketDataDir } from './market-data-dir.js';
-import { loadMarketData } from './market-data-loader.js';
-import { defaultMarketDataSets } from './market-data-sets.js';
-import { MarketReplay } from './market-replay.js';
-import { submitOrders } from '../testing/submit-orders.js';
+import { submitOrders } from './submit-orders.js';
 
 const dataDir = resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url)));
 const data = loadMarketData(dataDir, defaultMarketDataSets());
