@@ -1,4 +1,4 @@
-import type { AccountEntity, GlobalTradingStateEntity } from '../database/entities.js';
+import type { AccountEntity, AccountGrantEntity, GlobalTradingStateEntity } from '../database/entities.js';
 import { effectiveTradingState } from '../risk/trading-state.store.js';
 
 /** The public Account (API.md). */
@@ -33,3 +33,20 @@ export function toAccountDto(a: AccountEntity, global: GlobalTradingStateEntity)
     entriesBlockedReason: reason,
   };
 }
+
+/** A grant of roles on one account to one subject (`GET|PUT /v1/accounts/{id}/grants`). */
+export interface GrantDto {
+  subject: string;
+  accountId: string;
+  roles: string[];
+  grantedBy: string;
+  grantedAt: string;
+}
+
+export const toGrantDto = (g: AccountGrantEntity): GrantDto => ({
+  subject: g.subject,
+  accountId: g.accountId,
+  roles: g.roles,
+  grantedBy: g.grantedBy,
+  grantedAt: g.grantedAt.toISOString(),
+});

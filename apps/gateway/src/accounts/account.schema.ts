@@ -4,7 +4,7 @@ import { environmentSchema, isoTime } from '../common/api.schema.js';
 import { typesAgree, typesNarrow } from '../common/type-agreement.js';
 import { ROLES } from '../auth/principal.js';
 import type { AccountDto } from './account.mapper.js';
-import type { GrantDto } from './accounts.controller.js';
+import type { GrantDto } from './account.mapper.js';
 
 /** The public Account (API.md "Accounts"), as `toAccountDto` makes it. */
 export const accountSchema = z

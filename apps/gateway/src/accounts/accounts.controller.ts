@@ -3,27 +3,11 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
-import { AccountEntity, type AccountGrantEntity } from '../database/entities.js';
+import { AccountEntity } from '../database/entities.js';
 import { readGlobalTradingState } from '../risk/trading-state.store.js';
-import { type AccountDto, toAccountDto } from './account.mapper.js';
+import { type AccountDto, type GrantDto, toAccountDto, toGrantDto } from './account.mapper.js';
 import { accountPatchSchema, grantSchema, subjectParam } from './account.schema.js';
 import { AccountsService } from './accounts.service.js';
-
-export interface GrantDto {
-  subject: string;
-  accountId: string;
-  roles: string[];
-  grantedBy: string;
-  grantedAt: string;
-}
-
-const toGrantDto = (g: AccountGrantEntity): GrantDto => ({
-  subject: g.subject,
-  accountId: g.accountId,
-  roles: g.roles,
-  grantedBy: g.grantedBy,
-  grantedAt: g.grantedAt.toISOString(),
-});
 
 @Controller('v1/accounts')
 export class AccountsController {
