@@ -1,17 +1,19 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '@gateway/oms';
-import type { INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
-import { AppModule } from './app.module.js';
+import { AppModule, type GatewayDependencies } from './app.module.js';
 import { DevIssuer } from './auth/dev-issuer.js';
 import { DEV_ISSUER, TokenVerifier } from './auth/token-verifier.js';
 import { unservedAccounts } from './accounts/environments.js';
+import { httpLogging, NestLogger } from './common/http-logging.js';
 import { createLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { requestIdMiddleware } from './common/request-id.middleware.js';
@@ -38,6 +40,18 @@ export interface RunningGateway {
   readonly issuer: DevIssuer;
   readonly demoAccountId: string | null;
   close(): Promise<void>;
+}
+
+/** The application with its logging: `nestjs-pino` around the gateway's own module. */
+@Module({})
+class GatewayRootModule {
+  static register(logger: Logger, deps: GatewayDependencies): DynamicModule {
+    return {
+      module: GatewayRootModule,
+      imports: [LoggerModule.forRoot(httpLogging(logger)), AppModule.register(deps)],
+      providers: [NestLogger],
+    };
+  }
 }
 
 function describeEndpoint(url: string): string {
@@ -119,8 +133,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     );
     cleanup.push(() => paper.stop());
 
+    // Nest's own messages and the request lines go through the process logger (common/http-logging.ts).
     const app = await NestFactory.create(
-      AppModule.register({
+      GatewayRootModule.register(logger, {
         config,
         logger,
         dataSource,
@@ -132,8 +147,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         paperReplay: paper.replay,
         clock: systemClock,
       }),
-      { bodyParser: false, logger: ['error', 'warn'] },
+      { bodyParser: false, bufferLogs: true },
     );
+    app.useLogger(app.get(NestLogger));
     verifier.countFailuresIn(app.get(GatewayMetrics).authFailures);
     (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
     app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
@@ -144,22 +160,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     app.use((req: Request, res: Response, next: NextFunction) =>
       json(req, res, (error?: unknown) => (error ? problems.send(req, res, error) : next())),
     );
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      const started = process.hrtime.bigint();
-      res.on('finish', () =>
-        logger.info(
-          {
-            requestId: res.getHeader('X-Request-Id'),
-            method: req.method,
-            path: req.path,
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
-        ),
-      );
-      next();
-    });
     await app.listen(config.port, config.host);
     const server = app.getHttpServer() as import('node:http').Server;
     app.get(StreamServer).attach(server);
