@@ -1,5 +1,8 @@
 import 'reflect-metadata';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { defaultMarketDataSets } from '@gateway/brokers';
 import { systemClock } from '@gateway/oms';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -54,13 +57,19 @@ class GatewayRootModule {
   }
 }
 
-function describeEndpoint(url: string): string {
+/** Host and port of a DATABASE_URL or REDIS_URL (the scheme's default port when it names none). */
+function endpointOf(url: string): { host: string; port: string } | null {
   try {
     const u = new URL(url);
-    return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
+    return { host: u.hostname, port: u.port || (u.protocol.startsWith('redis') ? '6379' : '5432') };
   } catch {
-    return 'the configured address';
+    return null;
   }
+}
+
+function describeEndpoint(url: string): string {
+  const endpoint = endpointOf(url);
+  return endpoint ? `${endpoint.host}:${endpoint.port}` : 'the configured address';
 }
 
 async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
@@ -96,9 +105,39 @@ async function connectRedis(config: GatewayConfig, name: string, logger: Logger)
     return redis;
   } catch {
     redis.disconnect();
+    // The hint starts Redis where REDIS_URL says it is.
+    const endpoint = endpointOf(config.redisUrl) ?? { host: '127.0.0.1', port: '6379' };
     throw new StartupError(
       `Redis is not reachable at ${describeEndpoint(config.redisUrl)} (REDIS_URL). Start it, e.g. ` +
-        `"redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no".`,
+        `"redis-server --daemonize yes --bind ${endpoint.host} --port ${endpoint.port} --save '' --appendonly no".`,
+    );
+  }
+}
+
+/**
+ * Refuses a PAPER_SPXW_DATE that the recorded SPXW file does not hold (the replay would load no option
+ * quote and say nothing), naming the dates it does hold. A missing file is left to the replay's own error.
+ */
+function checkSpxwDate(config: GatewayConfig): void {
+  const options = defaultMarketDataSets({ spxwDate: config.paper.spxwDate }).find(
+    (set) => set.kind === 'lean_option_quote_bars',
+  );
+  const file = options ? join(config.paper.marketDataDir, options.file) : null;
+  if (!options || file === null || !existsSync(file)) {
+    return;
+  }
+  // The file's first column is the trade date, YYYYMMDD, under a header line.
+  const dates = new Set(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.slice(0, line.indexOf(',')))
+      .filter((date) => /^\d{8}$/.test(date)),
+  );
+  if (!dates.has(options.date.replaceAll('-', ''))) {
+    throw new StartupError(
+      `PAPER_SPXW_DATE ${config.paper.spxwDate} is not in the recorded SPXW data (${options.file}); ` +
+        `it holds ${[...dates].sort().join(', ')}.`,
     );
   }
 }
@@ -109,6 +148,7 @@ async function connectRedis(config: GatewayConfig, name: string, logger: Logger)
  * dependency is missing.
  */
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  checkSpxwDate(config);
   const logger = createLogger(config.logLevel, config.environments);
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
