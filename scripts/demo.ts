@@ -59,7 +59,9 @@ async function main(): Promise<void> {
   const orders = `/v1/accounts/${accountId}/orders`;
 
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/stream`);
+  /** Called when the order of that id reaches a final status; ids that got there before anyone waited. */
   const done = new Map<string, () => void>();
+  const finishedIds = new Set<string>();
   ws.on('message', (data) => {
     const m = JSON.parse(data.toString()) as Record<string, any>;
     if (m.type !== 'order') {
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     const fill = m.execution ? `  fill ${m.execution.quantity} @ ${m.execution.price}` : '';
     console.log(`  [seq ${m.seq}] ${o.clientOrderId.padEnd(22)} ${m.event.padEnd(16)} ${o.status.padEnd(16)}${fill}`);
     if (['filled', 'canceled', 'rejected', 'expired', 'unknown'].includes(o.status)) {
+      finishedIds.add(o.id as string);
       done.get(o.id)?.();
     }
   });
@@ -82,12 +85,18 @@ async function main(): Promise<void> {
 
   const place = async (label: string, body: Record<string, unknown>, waitMs = 15_000) => {
     const order = await call('POST', orders, { clientOrderId: `demo-${run}-${label}`, ...body });
+    const id = order.id as string;
+    // Waits for the stream to say the order is final, or `waitMs`; the timer is cleared either way, so
+    // nothing keeps the process alive once the demo is done.
     const finished = new Promise<void>((resolve) => {
-      done.set(order.id as string, resolve);
-      setTimeout(resolve, waitMs);
+      const timer = setTimeout(resolve, waitMs);
+      done.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
-    if (['filled', 'canceled', 'rejected'].includes(order.status as string)) {
-      done.get(order.id as string)?.();
+    if (finishedIds.has(id) || ['filled', 'canceled', 'rejected'].includes(order.status as string)) {
+      done.get(id)?.();
     }
     return { order, finished };
   };

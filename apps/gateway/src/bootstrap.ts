@@ -1,17 +1,22 @@
 import 'reflect-metadata';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { defaultMarketDataSets } from '@gateway/brokers';
 import { systemClock } from '@gateway/oms';
-import type { INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
-import { AppModule } from './app.module.js';
+import { AppModule, type GatewayDependencies } from './app.module.js';
 import { DevIssuer } from './auth/dev-issuer.js';
 import { DEV_ISSUER, TokenVerifier } from './auth/token-verifier.js';
 import { unservedAccounts } from './accounts/environments.js';
+import { httpLogging, NestLogger } from './common/http-logging.js';
 import { createLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { requestIdMiddleware } from './common/request-id.middleware.js';
@@ -40,13 +45,31 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-function describeEndpoint(url: string): string {
+/** The application with its logging: `nestjs-pino` around the gateway's own module. */
+@Module({})
+class GatewayRootModule {
+  static register(logger: Logger, deps: GatewayDependencies): DynamicModule {
+    return {
+      module: GatewayRootModule,
+      imports: [LoggerModule.forRoot(httpLogging(logger)), AppModule.register(deps)],
+      providers: [NestLogger],
+    };
+  }
+}
+
+/** Host and port of a DATABASE_URL or REDIS_URL (the scheme's default port when it names none). */
+function endpointOf(url: string): { host: string; port: string } | null {
   try {
     const u = new URL(url);
-    return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
+    return { host: u.hostname, port: u.port || (u.protocol.startsWith('redis') ? '6379' : '5432') };
   } catch {
-    return 'the configured address';
+    return null;
   }
+}
+
+function describeEndpoint(url: string): string {
+  const endpoint = endpointOf(url);
+  return endpoint ? `${endpoint.host}:${endpoint.port}` : 'the configured address';
 }
 
 async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
@@ -82,9 +105,39 @@ async function connectRedis(config: GatewayConfig, name: string, logger: Logger)
     return redis;
   } catch {
     redis.disconnect();
+    // The hint starts Redis where REDIS_URL says it is.
+    const endpoint = endpointOf(config.redisUrl) ?? { host: '127.0.0.1', port: '6379' };
     throw new StartupError(
       `Redis is not reachable at ${describeEndpoint(config.redisUrl)} (REDIS_URL). Start it, e.g. ` +
-        `"redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no".`,
+        `"redis-server --daemonize yes --bind ${endpoint.host} --port ${endpoint.port} --save '' --appendonly no".`,
+    );
+  }
+}
+
+/**
+ * Refuses a PAPER_SPXW_DATE that the recorded SPXW file does not hold (the replay would load no option
+ * quote and say nothing), naming the dates it does hold. A missing file is left to the replay's own error.
+ */
+function checkSpxwDate(config: GatewayConfig): void {
+  const options = defaultMarketDataSets({ spxwDate: config.paper.spxwDate }).find(
+    (set) => set.kind === 'lean_option_quote_bars',
+  );
+  const file = options ? join(config.paper.marketDataDir, options.file) : null;
+  if (!options || file === null || !existsSync(file)) {
+    return;
+  }
+  // The file's first column is the trade date, YYYYMMDD, under a header line.
+  const dates = new Set(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.slice(0, line.indexOf(',')))
+      .filter((date) => /^\d{8}$/.test(date)),
+  );
+  if (!dates.has(options.date.replaceAll('-', ''))) {
+    throw new StartupError(
+      `PAPER_SPXW_DATE ${config.paper.spxwDate} is not in the recorded SPXW data (${options.file}); ` +
+        `it holds ${[...dates].sort().join(', ')}.`,
     );
   }
 }
@@ -95,6 +148,7 @@ async function connectRedis(config: GatewayConfig, name: string, logger: Logger)
  * dependency is missing.
  */
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  checkSpxwDate(config);
   const logger = createLogger(config.logLevel, config.environments);
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
@@ -119,8 +173,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     );
     cleanup.push(() => paper.stop());
 
+    // Nest's own messages and the request lines go through the process logger (common/http-logging.ts).
     const app = await NestFactory.create(
-      AppModule.register({
+      GatewayRootModule.register(logger, {
         config,
         logger,
         dataSource,
@@ -132,8 +187,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         paperReplay: paper.replay,
         clock: systemClock,
       }),
-      { bodyParser: false, logger: ['error', 'warn'] },
+      { bodyParser: false, bufferLogs: true },
     );
+    app.useLogger(app.get(NestLogger));
     verifier.countFailuresIn(app.get(GatewayMetrics).authFailures);
     (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
     app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
@@ -144,22 +200,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     app.use((req: Request, res: Response, next: NextFunction) =>
       json(req, res, (error?: unknown) => (error ? problems.send(req, res, error) : next())),
     );
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      const started = process.hrtime.bigint();
-      res.on('finish', () =>
-        logger.info(
-          {
-            requestId: res.getHeader('X-Request-Id'),
-            method: req.method,
-            path: req.path,
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
-        ),
-      );
-      next();
-    });
     await app.listen(config.port, config.host);
     const server = app.getHttpServer() as import('node:http').Server;
     app.get(StreamServer).attach(server);

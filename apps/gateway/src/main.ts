@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config/config.js';
+import { DEV_ISSUER } from './auth/token-verifier.js';
 import { DEMO_ACCOUNT, startGateway, StartupError } from './bootstrap.js';
 
 /** `npm start`: starts the gateway and prints what a new user needs to place a first order. */
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
     lines.push(
       `Paper account ${DEMO_ACCOUNT}: ${gateway.demoAccountId}`,
       `Trader token for it (valid ${Math.round(config.auth.devTokenTtlSeconds / 3600)} h): ${token}`,
+      // Tokens are never logged: this one is a convenience of the quick start, printed on the terminal only.
+      config.auth.issuer === DEV_ISSUER
+        ? '(A development convenience, signed by the dev issuer and printed on this terminal only: the JSON log on stdout never holds a token.)'
+        : `(Signed by the dev issuer and printed on this terminal only; AUTH_ISSUER is ${config.auth.issuer}, so the gateway refuses it: use a token of that issuer.)`,
       '',
       'In another terminal:',
       `  export GATEWAY_URL=${gateway.url} ACCOUNT_ID=${gateway.demoAccountId} TOKEN=${token}`,

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Clock } from '@gateway/oms';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { handleAll, IterableBackoff, retry } from 'cockatiel';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
@@ -24,7 +25,6 @@ const SECURITY_STATUSES = new Set([401, 403, 429]);
  */
 const TARGET_BODY_FIELDS = ['scope', 'accountId', 'clientOrderId'] as const;
 const BATCH_SIZE = 100;
-const RETRY_DELAYS_MS = [100, 500, 2_000];
 const MAX_PROBLEM_BYTES = 16 * 1024;
 
 /** A string as it can be stored and hashed alike: well-formed UTF-8, no control characters, bounded. */
@@ -110,6 +110,8 @@ export class AuditRecorder implements OnApplicationBootstrap, OnApplicationShutd
   private readonly queue: AuditDraft[] = [];
   private writing: Promise<void> | null = null;
   private readonly writeFailures: Counter;
+  /** A failed write is tried again after 100 ms, 500 ms and 2 s, then given up on (logged as an alert). */
+  private readonly writeRetry = retry(handleAll, { maxAttempts: 3, backoff: new IterableBackoff([100, 500, 2_000]) });
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -239,26 +241,22 @@ export class AuditRecorder implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async write(batch: AuditDraft[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.repository.append(batch);
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) {
-          this.writeFailures.inc(batch.length);
-          this.logger.error(
-            { alert: 'audit_write_failed', err: error, entries: batch },
-            'AUDIT LOG WRITE FAILED after retries: these entries are not in the audit chain',
-          );
-          return;
-        }
-        this.logger.warn(
-          { err: error, attempt: attempt + 1, entries: batch.length },
-          'audit log write failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    const retrying = this.writeRetry.onRetry(({ attempt, ...reason }) =>
+      this.logger.warn(
+        { err: 'error' in reason ? reason.error : undefined, attempt, entries: batch.length },
+        'audit log write failed; retrying',
+      ),
+    );
+    try {
+      await this.writeRetry.execute(() => this.repository.append(batch));
+    } catch (error) {
+      this.writeFailures.inc(batch.length);
+      this.logger.error(
+        { alert: 'audit_write_failed', err: error, entries: batch },
+        'AUDIT LOG WRITE FAILED after retries: these entries are not in the audit chain',
+      );
+    } finally {
+      retrying.dispose();
     }
   }
 }
