@@ -6,7 +6,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AccountsController } from './accounts/accounts.controller.js';
+import { AccountGrantRepository } from './accounts/account-grant.repository.js';
+import { AccountRepository } from './accounts/account.repository.js';
 import { AccountsService } from './accounts/accounts.service.js';
+import { TradingStateRepository } from './accounts/trading-state.repository.js';
 import { AuditContextGuard } from './audit/audit-context.guard.js';
 import { AuditLogRepository } from './audit/audit-log.repository.js';
 import { AuditRecorder } from './audit/audit-recorder.js';
@@ -34,9 +37,17 @@ import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
 import { RequestRateLimiter } from './rate-limit/request-rate-limiter.js';
 import { StreamLimiter } from './rate-limit/stream-limiter.js';
 import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
+import { AccountLock } from './persistence/account-lock.js';
+import { KillSwitchCanceller } from './risk/kill-switch/kill-switch-canceller.js';
+import { KillSwitchOrdersRepository } from './risk/kill-switch/kill-switch-orders.repository.js';
+import { KillSwitchHandler } from './risk/kill-switch/kill-switch.handler.js';
+import { ORDER_CANCELS } from './risk/order-cancels.port.js';
+import { OrderMessageRepository } from './risk/order-message.repository.js';
 import { OrderMessages } from './risk/order-messages.js';
 import { PreTradeRisk } from './risk/pre-trade-risk.js';
+import { RiskContextRepository } from './risk/risk-context.repository.js';
 import { RiskController } from './risk/risk.controller.js';
+import { RiskLimitsRepository } from './risk/risk-limits.repository.js';
 import { RiskLimitsService } from './risk/risk-limits.service.js';
 import { TradingControlService } from './risk/trading-control.service.js';
 import { EventBus } from './stream/event-bus.js';
@@ -90,14 +101,25 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
+        AccountLock,
+        AccountRepository,
+        AccountGrantRepository,
+        TradingStateRepository,
         AccountsService,
         OrderLedger,
         OrderQueries,
         OrdersService,
+        { provide: ORDER_CANCELS, useExisting: OrdersService },
+        OrderMessageRepository,
         OrderMessages,
+        RiskContextRepository,
         PreTradeRisk,
+        RiskLimitsRepository,
         RiskLimitsService,
         TradingControlService,
+        KillSwitchOrdersRepository,
+        KillSwitchCanceller,
+        KillSwitchHandler,
         OrderTtlScheduler,
         OrderReconciler,
         ExecutionReportProcessor,

@@ -1,5 +1,5 @@
-import type { AccountEntity, GlobalTradingStateEntity } from '../database/entities.js';
-import { effectiveTradingState } from '../risk/trading-state.store.js';
+import type { Account } from './account.js';
+import { effectiveTradingState, type GlobalTradingState } from './trading-state.js';
 
 /** The public Account (API.md). */
 export interface AccountDto {
@@ -18,7 +18,7 @@ export interface AccountDto {
   entriesBlockedReason: string | null;
 }
 
-export function toAccountDto(a: AccountEntity, global: GlobalTradingStateEntity): AccountDto {
+export function toAccountDto(a: Account, global: GlobalTradingState): AccountDto {
   const trading = effectiveTradingState(a, global);
   const reason = a.entriesBlockedReason ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
   return {
