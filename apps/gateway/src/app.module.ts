@@ -4,24 +4,19 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
-import { AccountsController } from './accounts/accounts.controller.js';
-import { AccountGrantRepository } from './accounts/account-grant.repository.js';
-import { AccountRepository } from './accounts/account.repository.js';
-import { AccountsService } from './accounts/accounts.service.js';
-import { TradingStateRepository } from './accounts/trading-state.repository.js';
+import type { DataSource } from 'typeorm';
+import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditContextGuard } from './audit/audit-context.guard.js';
 import { AuditLogRepository } from './audit/audit-log.repository.js';
 import { AuditRecorder } from './audit/audit-recorder.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { TokenVerifier } from './auth/token-verifier.js';
-import { LOGGER } from './common/logger.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
+import type { GatewayConfig } from './config/config.js';
 import { DocsController } from './docs/docs.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayMetrics } from './health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
+import { EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
 import { QuotesController } from './market/quotes.controller.js';
 import { ReplayController } from './market/replay.controller.js';
 import { ExecutionReportProcessor } from './orders/execution-report.processor.js';
@@ -36,8 +31,7 @@ import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
 import { RequestRateLimiter } from './rate-limit/request-rate-limiter.js';
 import { StreamLimiter } from './rate-limit/stream-limiter.js';
-import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
-import { AccountLock } from './persistence/account-lock.js';
+import { PersistenceModule } from './persistence/persistence.module.js';
 import { KillSwitchCanceller } from './risk/kill-switch/kill-switch-canceller.js';
 import { KillSwitchOrdersRepository } from './risk/kill-switch/kill-switch-orders.repository.js';
 import { KillSwitchHandler } from './risk/kill-switch/kill-switch.handler.js';
@@ -73,8 +67,8 @@ export class AppModule {
   static register(deps: GatewayDependencies): DynamicModule {
     return {
       module: AppModule,
+      imports: [PersistenceModule.register(deps), AccountsModule],
       controllers: [
-        AccountsController,
         OrdersController,
         RiskController,
         QuotesController,
@@ -84,16 +78,10 @@ export class AppModule {
         AuditController,
       ],
       providers: [
-        { provide: GATEWAY_CONFIG, useValue: deps.config },
-        { provide: LOGGER, useValue: deps.logger },
-        { provide: DataSource, useValue: deps.dataSource },
-        { provide: REDIS, useValue: deps.redis },
-        { provide: REDIS_SUBSCRIBER, useValue: deps.redisSubscriber },
         { provide: TokenVerifier, useValue: deps.verifier },
         { provide: EXECUTION_CLIENT, useValue: deps.executionClient },
         { provide: MARKET_DATA, useValue: deps.marketData },
         { provide: PAPER_REPLAY, useValue: deps.paperReplay },
-        { provide: CLOCK, useValue: deps.clock },
         // Before AuthGuard (global guards run in this order): the audit entry of a refused request needs it too.
         { provide: APP_GUARD, useClass: AuditContextGuard },
         // Requests without a valid token are limited per IP before the token check, the rest per subject after it.
@@ -101,11 +89,6 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
-        AccountLock,
-        AccountRepository,
-        AccountGrantRepository,
-        TradingStateRepository,
-        AccountsService,
         OrderLedger,
         OrderQueries,
         OrdersService,
