@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountsService } from '../../apps/gateway/src/accounts/accounts.service.js';
-import { loadConfig } from '../../apps/gateway/src/config/config.js';
+import { AccountRepository } from '../../apps/gateway/src/accounts/account.repository.js';
 import { countBy, OPEN_STATUSES, UNCERTAIN_STATUSES, venueOrders } from '../support/chaos.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { allEvents, allOrders, expectConsecutive, expectProblem, orderWhen, sleep } from '../support/e2e.js';
@@ -52,8 +51,7 @@ beforeAll(async () => {
   venue = await startVenueProcess({ PAPER_START_TIME: START_TIME });
   db = await createTestDatabase();
   // A second paper account, made before the gateways start so that they find it like any other.
-  otherAccountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('kill-switch-other'))
-    .id;
+  otherAccountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('kill-switch-other')).id;
   const env = {
     DATABASE_URL: db.url,
     REDIS_PREFIX: redisPrefix(),

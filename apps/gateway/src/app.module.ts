@@ -4,21 +4,19 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
-import { AccountsController } from './accounts/accounts.controller.js';
-import { AccountsService } from './accounts/accounts.service.js';
+import type { DataSource } from 'typeorm';
+import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditContextGuard } from './audit/audit-context.guard.js';
 import { AuditLogRepository } from './audit/audit-log.repository.js';
 import { AuditRecorder } from './audit/audit-recorder.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { TokenVerifier } from './auth/token-verifier.js';
-import { LOGGER } from './common/logger.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
+import type { GatewayConfig } from './config/config.js';
 import { DocsController } from './docs/docs.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayMetrics } from './health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
+import { EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market/market.tokens.js';
 import { QuotesController } from './market/quotes.controller.js';
 import { ReplayController } from './market/replay.controller.js';
 import { ExecutionReportProcessor } from './orders/execution-report.processor.js';
@@ -33,10 +31,17 @@ import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
 import { RequestRateLimiter } from './rate-limit/request-rate-limiter.js';
 import { StreamLimiter } from './rate-limit/stream-limiter.js';
-import { REDIS, REDIS_SUBSCRIBER } from './redis/redis.provider.js';
+import { PersistenceModule } from './persistence/persistence.module.js';
+import { KillSwitchCanceller } from './risk/kill-switch/kill-switch-canceller.js';
+import { KillSwitchOrdersRepository } from './risk/kill-switch/kill-switch-orders.repository.js';
+import { KillSwitchHandler } from './risk/kill-switch/kill-switch.handler.js';
+import { ORDER_CANCELS } from './risk/order-cancels.port.js';
+import { OrderMessageRepository } from './risk/order-message.repository.js';
 import { OrderMessages } from './risk/order-messages.js';
 import { PreTradeRisk } from './risk/pre-trade-risk.js';
+import { RiskContextRepository } from './risk/risk-context.repository.js';
 import { RiskController } from './risk/risk.controller.js';
+import { RiskLimitsRepository } from './risk/risk-limits.repository.js';
 import { RiskLimitsService } from './risk/risk-limits.service.js';
 import { TradingControlService } from './risk/trading-control.service.js';
 import { EventBus } from './stream/event-bus.js';
@@ -62,8 +67,8 @@ export class AppModule {
   static register(deps: GatewayDependencies): DynamicModule {
     return {
       module: AppModule,
+      imports: [PersistenceModule.register(deps), AccountsModule],
       controllers: [
-        AccountsController,
         OrdersController,
         RiskController,
         QuotesController,
@@ -73,16 +78,10 @@ export class AppModule {
         AuditController,
       ],
       providers: [
-        { provide: GATEWAY_CONFIG, useValue: deps.config },
-        { provide: LOGGER, useValue: deps.logger },
-        { provide: DataSource, useValue: deps.dataSource },
-        { provide: REDIS, useValue: deps.redis },
-        { provide: REDIS_SUBSCRIBER, useValue: deps.redisSubscriber },
         { provide: TokenVerifier, useValue: deps.verifier },
         { provide: EXECUTION_CLIENT, useValue: deps.executionClient },
         { provide: MARKET_DATA, useValue: deps.marketData },
         { provide: PAPER_REPLAY, useValue: deps.paperReplay },
-        { provide: CLOCK, useValue: deps.clock },
         // Before AuthGuard (global guards run in this order): the audit entry of a refused request needs it too.
         { provide: APP_GUARD, useClass: AuditContextGuard },
         // Requests without a valid token are limited per IP before the token check, the rest per subject after it.
@@ -90,14 +89,20 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
-        AccountsService,
         OrderLedger,
         OrderQueries,
         OrdersService,
+        { provide: ORDER_CANCELS, useExisting: OrdersService },
+        OrderMessageRepository,
         OrderMessages,
+        RiskContextRepository,
         PreTradeRisk,
+        RiskLimitsRepository,
         RiskLimitsService,
         TradingControlService,
+        KillSwitchOrdersRepository,
+        KillSwitchCanceller,
+        KillSwitchHandler,
         OrderTtlScheduler,
         OrderReconciler,
         ExecutionReportProcessor,

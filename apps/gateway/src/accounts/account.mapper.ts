@@ -1,5 +1,5 @@
-import type { AccountEntity, AccountGrantEntity, GlobalTradingStateEntity } from '../database/entities.js';
-import { effectiveTradingState } from '../risk/trading-state.store.js';
+import type { Account, AccountGrant } from './account.js';
+import { effectiveTradingState, type GlobalTradingState } from './trading-state.js';
 
 /** The public Account (API.md). */
 export interface AccountDto {
@@ -18,7 +18,7 @@ export interface AccountDto {
   entriesBlockedReason: string | null;
 }
 
-export function toAccountDto(a: AccountEntity, global: GlobalTradingStateEntity): AccountDto {
+export function toAccountDto(a: Account, global: GlobalTradingState): AccountDto {
   const trading = effectiveTradingState(a, global);
   const reason = a.entriesBlockedReason ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
   return {
@@ -43,10 +43,10 @@ export interface GrantDto {
   grantedAt: string;
 }
 
-export const toGrantDto = (g: AccountGrantEntity): GrantDto => ({
+export const toGrantDto = (g: AccountGrant): GrantDto => ({
   subject: g.subject,
   accountId: g.accountId,
-  roles: g.roles,
+  roles: [...g.roles],
   grantedBy: g.grantedBy,
   grantedAt: g.grantedAt.toISOString(),
 });

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
-import { DataSource, In } from 'typeorm';
 import type { Environment, Principal, Role } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/ids.js';
-import { AccountEntity, AccountGrantEntity } from '../database/entities.js';
+import type { Account, AccountGrant } from './account.js';
+import { AccountGrantRepository } from './account-grant.repository.js';
+import { type AccountDto, toAccountDto } from './account.mapper.js';
+import { AccountRepository } from './account.repository.js';
+import { TradingStateRepository } from './trading-state.repository.js';
 
 /**
  * Which accounts a caller reaches. An account is visible when the token is granted it and its
@@ -18,29 +20,26 @@ export class AccountsService {
   private readonly environments: ReadonlySet<Environment>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly accounts: AccountRepository,
+    private readonly grants: AccountGrantRepository,
+    private readonly tradingStates: TradingStateRepository,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
     this.environments = new Set(config.environments);
   }
 
   /** The accounts the principal may see (its token's `accounts` claim and its database grants), by name. */
-  async listVisible(principal: Principal): Promise<AccountEntity[]> {
-    const repo = this.dataSource.getRepository(AccountEntity);
+  async listVisible(principal: Principal): Promise<Account[]> {
     const environments = [...this.environments].filter((e) => principal.canUseEnvironment(e));
     if (environments.length === 0) {
       return [];
     }
     if (principal.accounts === '*') {
-      return repo.find({ where: { environment: In(environments) }, order: { name: 'ASC' } });
+      return this.accounts.list(environments);
     }
-    const granted = await this.dataSource
-      .getRepository(AccountGrantEntity)
-      .find({ where: { subject: principal.subject }, select: { accountId: true } });
-    const ids = [...new Set([...principal.accounts, ...granted.map((g) => g.accountId)])].filter((id) => isUuid(id));
-    return ids.length === 0
-      ? []
-      : repo.find({ where: { id: In(ids), environment: In(environments) }, order: { name: 'ASC' } });
+    const granted = await this.grants.accountIdsOf(principal.subject);
+    const ids = [...new Set([...principal.accounts, ...granted])].filter((id) => isUuid(id));
+    return ids.length === 0 ? [] : this.accounts.list(environments, ids);
   }
 
   /**
@@ -50,19 +49,15 @@ export class AccountsService {
    * for a missing account. Visible through a grant whose roles, cut down to the token's, include none the
    * route needs (`principal.routeRoles`; any role for a read): `403 auth.forbidden`.
    */
-  async getVisible(principal: Principal, accountId: string): Promise<AccountEntity> {
+  async getVisible(principal: Principal, accountId: string): Promise<Account> {
     if (!isUuid(accountId)) {
       throw ApiError.accountNotFound(accountId);
     }
-    const grant = principal.canSeeAccount(accountId)
-      ? null
-      : await this.dataSource
-          .getRepository(AccountGrantEntity)
-          .findOne({ where: { subject: principal.subject, accountId } });
+    const grant = principal.canSeeAccount(accountId) ? null : await this.grants.find(principal.subject, accountId);
     if (!principal.canSeeAccount(accountId) && !grant) {
       throw ApiError.accountNotFound(accountId);
     }
-    const account = await this.dataSource.getRepository(AccountEntity).findOne({ where: { id: accountId } });
+    const account = await this.accounts.findById(accountId);
     if (!account || !this.environments.has(account.environment) || !principal.canUseEnvironment(account.environment)) {
       throw ApiError.accountNotFound(accountId);
     }
@@ -76,33 +71,43 @@ export class AccountsService {
     return account;
   }
 
+  /** The public Accounts (API.md), with their effective trading state. */
+  async describe(accounts: readonly Account[]): Promise<AccountDto[]> {
+    const global = await this.tradingStates.global();
+    return accounts.map((a) => toAccountDto(a, global));
+  }
+
+  async describeOne(account: Account): Promise<AccountDto> {
+    return toAccountDto(account, await this.tradingStates.global());
+  }
+
+  /** `PATCH /v1/accounts/{id}` (role admin): whether a live account takes orders; the account after it. */
+  async setLiveEnabled(account: Account, liveEnabled: boolean): Promise<Account> {
+    await this.accounts.setLiveEnabled(account.id, liveEnabled);
+    return (await this.accounts.findById(account.id)) ?? account;
+  }
+
   /** `GET /v1/accounts/{id}/grants`: the account's database grants. */
-  listGrants(accountId: string): Promise<AccountGrantEntity[]> {
-    return this.dataSource.getRepository(AccountGrantEntity).find({ where: { accountId }, order: { subject: 'ASC' } });
+  listGrants(accountId: string): Promise<AccountGrant[]> {
+    return this.grants.listForAccount(accountId);
   }
 
   /** Grants `subject` the `roles` on the account (replacing an earlier grant); recorded with who granted it. */
-  async putGrant(
-    by: Principal,
-    accountId: string,
-    subject: string,
-    roles: readonly Role[],
-  ): Promise<AccountGrantEntity> {
-    const grant: AccountGrantEntity = {
+  async putGrant(by: Principal, accountId: string, subject: string, roles: readonly Role[]): Promise<AccountGrant> {
+    const grant: AccountGrant = {
       subject,
       accountId,
       roles: [...new Set(roles)],
       grantedBy: by.subject,
       grantedAt: new Date(),
     };
-    await this.dataSource.getRepository(AccountGrantEntity).upsert(grant, ['subject', 'accountId']);
+    await this.grants.put(grant);
     return grant;
   }
 
   /** Withdraws a grant; 404 `grant.not_found` when there is none. */
   async deleteGrant(accountId: string, subject: string): Promise<void> {
-    const result = await this.dataSource.getRepository(AccountGrantEntity).delete({ subject, accountId });
-    if (!result.affected) {
+    if (!(await this.grants.delete(subject, accountId))) {
       throw new ApiError(404, 'grant.not_found', 'Grant not found', `${subject} has no grant on account ${accountId}.`);
     }
   }
@@ -112,7 +117,7 @@ export class AccountsService {
    * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account at all while no live broker is
    * configured (`503 service.unavailable`): the paper venue never receives a live account's order.
    */
-  assertTradable(account: AccountEntity): void {
+  assertTradable(account: Account): void {
     if (account.environment !== 'live') {
       return;
     }
@@ -127,30 +132,8 @@ export class AccountsService {
     throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
   }
 
-  /** Creates the named paper account on the paper venue if it is missing; returns it either way. */
-  async ensurePaperAccount(name: string): Promise<AccountEntity> {
-    const repo = this.dataSource.getRepository(AccountEntity);
-    const now = new Date();
-    await repo
-      .createQueryBuilder()
-      .insert()
-      .values({
-        id: uuidv7(),
-        name,
-        environment: 'paper',
-        broker: 'paper',
-        liveEnabled: false,
-        tradingState: 'active',
-        entriesBlockedReason: null,
-        tradingStateReason: null,
-        tradingStateChangedBy: null,
-        tradingStateChangedAt: null,
-        lastSeq: '0',
-        createdAt: now,
-        updatedAt: now,
-      })
-      .orIgnore()
-      .execute();
-    return repo.findOneOrFail({ where: { name } });
+  /** Creates the named paper account on the paper venue if it is missing (the demo account); returns it. */
+  ensurePaperAccount(name: string): Promise<Account> {
+    return this.accounts.ensurePaperAccount(name);
   }
 }

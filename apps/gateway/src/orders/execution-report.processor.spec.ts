@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
-import { AccountsService } from '../accounts/accounts.service.js';
+import { AccountRepository } from '../accounts/account.repository.js';
 import { loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
@@ -33,7 +33,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 beforeAll(async () => {
   db = await createTestDatabase();
   ledger = new OrderLedger(db.dataSource);
-  accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('reports')).id;
+  accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });
 afterAll(async () => {

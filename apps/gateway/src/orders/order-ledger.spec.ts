@@ -2,8 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
-import { AccountsService } from '../accounts/accounts.service.js';
-import { loadConfig } from '../config/config.js';
+import { AccountRepository } from '../accounts/account.repository.js';
 import { OrderLedger } from './order-ledger.js';
 
 let db: TestDatabase;
@@ -13,7 +12,7 @@ let accountId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   ledger = new OrderLedger(db.dataSource);
-  accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('ledger-test')).id;
+  accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {
   await db?.drop();

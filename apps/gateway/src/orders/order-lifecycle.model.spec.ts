@@ -65,10 +65,11 @@ import { type Logger, pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
-import { AccountsService } from '../accounts/accounts.service.js';
+import type { Account } from '../accounts/account.js';
+import { AccountRepository } from '../accounts/account.repository.js';
+import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import { ApiError } from '../common/api-error.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
-import type { AccountEntity } from '../database/entities.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { EventBus } from '../stream/event-bus.js';
@@ -77,8 +78,12 @@ import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import type { OrderDto } from './order.mapper.js';
 import { OrderReconciler } from './order-reconciler.js';
+import { AccountLock } from '../persistence/account-lock.js';
+import { OrderMessageRepository } from '../risk/order-message.repository.js';
 import { OrderMessages } from '../risk/order-messages.js';
 import { PreTradeRisk } from '../risk/pre-trade-risk.js';
+import { RiskContextRepository } from '../risk/risk-context.repository.js';
+import { RiskLimitsRepository } from '../risk/risk-limits.repository.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { OrdersService } from './orders.service.js';
 import type { PlaceOrderRequest } from './place-order.request.js';
@@ -312,7 +317,7 @@ interface Shared {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly data: LoadedMarketData;
-  readonly accounts: AccountsService;
+  readonly accounts: AccountRepository;
 }
 
 /** Warnings and errors of the gateway (alerts included), kept for the failure message. */
@@ -368,7 +373,7 @@ beforeAll(async () => {
     metrics: new GatewayMetrics(),
     logger: pino({ level: 'warn', base: null }, logSink),
     data: loadMarketData(config.paper.marketDataDir, sets),
-    accounts: new AccountsService(db.dataSource, config),
+    accounts: new AccountRepository(db.dataSource),
   };
 }, 60_000);
 
@@ -392,9 +397,13 @@ class Generation {
   static async start(r: Pick<Real, 'ledger' | 'venue' | 'replay' | 'clock'>): Promise<Generation> {
     const { config, logger, metrics, redis, subscriber, db } = shared;
     const bus = new EventBus(redis, subscriber, logger, config);
-    const limits = new RiskLimitsService(db.dataSource, r.ledger, r.clock, config);
-    const messages = new OrderMessages(logger);
-    const preTrade = new PreTradeRisk(limits, messages, r.replay, r.clock);
+    const context = new RiskContextRepository();
+    const tradingStates = new TradingStateRepository(db.dataSource);
+    const messageRepository = new OrderMessageRepository(db.dataSource);
+    const limitsRepository = new RiskLimitsRepository(db.dataSource);
+    const limits = new RiskLimitsService(limitsRepository, context, new AccountLock(db.dataSource), r.clock, config);
+    const messages = new OrderMessages(messageRepository, tradingStates, limits, r.clock, logger);
+    const preTrade = new PreTradeRisk(limits, messages, messageRepository, context, tradingStates, r.replay, r.clock);
     const orders = new OrdersService(
       r.ledger,
       bus,
@@ -457,7 +466,7 @@ interface Real {
   readonly venue: ModelVenue;
   readonly venueErrors: unknown[];
   readonly ledger: CountingLedger;
-  readonly account: AccountEntity;
+  readonly account: Account;
   gen: Generation;
   /** Every report the venue delivered, in order (also while the gateway was down). */
   readonly reports: ExecutionReport[];

@@ -13,7 +13,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { type AccountEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
+import type { Account } from '../accounts/account.js';
+import { IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
@@ -52,7 +53,7 @@ export class OrdersService {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  async place(account: AccountEntity, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+  async place(account: Account, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = requestHash(request);
     const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
       const check = await this.preTrade.check(tx, request, null);
@@ -82,7 +83,7 @@ export class OrdersService {
    * replacement `unknown`, old stays `pending_replace`, both settled by reconciliation.
    * A replacement carries no `ttlMs`: a deadline belongs to the order it was set on.
    */
-  async replace(account: AccountEntity, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
+  async replace(account: Account, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = replaceRequestHash(orderId, request);
     const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
       const old = await tx.findOrder(orderId);
@@ -121,7 +122,7 @@ export class OrdersService {
    * denial is thrown (`422 risk.*`, the denied order kept). What is left is an order to send.
    */
   private async intake<T extends { order: Order; decision: RiskDecision }>(
-    account: AccountEntity,
+    account: Account,
     clientOrderId: string,
     hash: string,
     work: (tx: AccountTransaction) => Promise<T>,
@@ -430,7 +431,7 @@ export class OrdersService {
     if (initiator !== 'trader') {
       return;
     }
-    const limits = check?.limits ?? (await this.riskLimits.effective(tx.manager, tx.account.id)).limits;
+    const limits = check?.limits ?? (await this.riskLimits.effective(tx.account.id, tx)).limits;
     await this.messages.enforceCeiling(tx, limits, now);
   }
 
@@ -591,7 +592,7 @@ export class OrdersService {
     }
   }
 
-  private async replay(account: AccountEntity, record: IdempotencyKeyEntity, hash: string): Promise<PlaceOrderOutcome> {
+  private async replay(account: Account, record: IdempotencyKeyEntity, hash: string): Promise<PlaceOrderOutcome> {
     if (record.requestHash !== hash) {
       throw new ApiError(
         422,

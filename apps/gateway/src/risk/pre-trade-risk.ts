@@ -1,13 +1,7 @@
-import {
-  type Clock,
-  contractMultiplier,
-  Decimal,
-  type MarketDataFeed,
-  OPEN_STATUSES,
-  tradingDayOf,
-} from '@gateway/oms';
+import { type Clock, contractMultiplier, Decimal, type MarketDataFeed, tradingDayOf } from '@gateway/oms';
 import {
   type DailyPnl,
+  type OrderIntent,
   type PositionExposure,
   type RecentOrder,
   referencePrice,
@@ -19,15 +13,17 @@ import {
   type WorkingOrderExposure,
 } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
-import { In, MoreThanOrEqual, Not } from 'typeorm';
-import { OrderEntity, PositionEntity } from '../database/entities.js';
+import { effectiveTradingState } from '../accounts/trading-state.js';
+import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
-import type { AccountTransaction } from '../orders/order-ledger.js';
-import { toDomainOrder } from '../orders/order.mapper.js';
-import type { PlaceOrderRequest } from '../orders/place-order.request.js';
+import type { AccountScope } from '../persistence/account-scope.js';
+import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
+import { type HeldPosition, RiskContextRepository } from './risk-context.repository.js';
 import { RiskLimitsService } from './risk-limits.service.js';
-import { effectiveTradingState, readGlobalTradingState } from './trading-state.store.js';
+
+/** The order to check, as validated at the edge (a new order, or what a replace would work). */
+export type PreTradeRequest = Omit<OrderIntent, 'multiplier'>;
 
 /** What the pre-trade check decided, and what it decided with. */
 export interface PreTradeResult {
@@ -49,6 +45,9 @@ export class PreTradeRisk {
   constructor(
     private readonly limitsService: RiskLimitsService,
     private readonly messages: OrderMessages,
+    private readonly messageCounts: OrderMessageRepository,
+    private readonly reads: RiskContextRepository,
+    private readonly tradingStates: TradingStateRepository,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -57,8 +56,8 @@ export class PreTradeRisk {
    * `replacing`: the order a replacement would take the place of, left out of the working orders (the
    * replacement is checked for what it would work, in its stead).
    */
-  async check(tx: AccountTransaction, request: PlaceOrderRequest, replacing: string | null): Promise<PreTradeResult> {
-    const { limits } = await this.limitsService.effective(tx.manager, tx.account.id);
+  async check(tx: AccountScope, request: PreTradeRequest, replacing: string | null): Promise<PreTradeResult> {
+    const { limits } = await this.limitsService.effective(tx.account.id, tx);
     // A ratio already at its ceiling (staff re-activated the account, or lowered the ceiling) makes the
     // account `reducing` before this order is checked, not after it has been accepted.
     await this.messages.enforceCeiling(tx, limits, this.clock.now());
@@ -81,34 +80,29 @@ export class PreTradeRisk {
   }
 
   private async context(
-    tx: AccountTransaction,
-    request: PlaceOrderRequest,
+    tx: AccountScope,
+    request: PreTradeRequest,
     replacing: string | null,
     limits: RiskLimits,
   ): Promise<RiskContext> {
-    const accountId = tx.account.id;
     const now = this.clock.now();
     const quote = this.market.getQuote(request.symbol);
     const quoteAgeMs = quote ? this.market.quoteAgeMs(quote) : null;
-    const global = await readGlobalTradingState(tx.manager);
-    const trading = effectiveTradingState(tx.account, global);
+    const trading = effectiveTradingState(tx.account, await this.tradingStates.global(tx));
     // Every order that is or may be working, at its worst case (its whole remaining quantity).
-    const open = await tx.manager.find(OrderEntity, { where: { accountId, status: In([...OPEN_STATUSES]) } });
+    const open = await this.reads.openOrders(tx);
     const workingOrders: WorkingOrderExposure[] = open
-      .filter((row) => row.id !== replacing)
-      .map((row) => {
-        const o = toDomainOrder(row);
-        return {
-          symbol: o.symbol,
-          side: o.side,
-          type: o.type,
-          leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
-          limitPrice: o.limitPrice,
-          stopPrice: o.stopPrice,
-          multiplier: contractMultiplier(o.symbol),
-          positionEffect: o.positionEffect,
-        };
-      });
+      .filter((o) => o.id !== replacing)
+      .map((o) => ({
+        symbol: o.symbol,
+        side: o.side,
+        type: o.type,
+        leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
+        limitPrice: o.limitPrice,
+        stopPrice: o.stopPrice,
+        multiplier: contractMultiplier(o.symbol),
+        positionEffect: o.positionEffect,
+      }));
     // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
     const unknown = open.find((o) => o.status === 'unknown' && o.symbol === request.symbol);
     const blocked =
@@ -118,9 +112,7 @@ export class PreTradeRisk {
       limits.maxGrossExposure !== undefined ||
       limits.maxDailyLoss !== undefined ||
       limits.maxPositionLoss !== undefined;
-    const rows = needPositions
-      ? await tx.manager.find(PositionEntity, { where: { accountId } })
-      : await tx.manager.find(PositionEntity, { where: { accountId, symbol: request.symbol } });
+    const rows = await this.reads.positions(tx, needPositions ? undefined : request.symbol);
     const position = rows.find((p) => p.symbol === request.symbol);
     const positions = needPositions ? rows.map((p) => this.exposure(p)) : undefined;
     return {
@@ -130,7 +122,7 @@ export class PreTradeRisk {
       marketNow: this.market.marketNow(request.symbol) ?? now,
       tradingState: trading.state,
       entriesBlockedReason: blocked,
-      positionQuantity: position ? new Decimal(position.quantity) : new Decimal(0),
+      positionQuantity: position ? position.quantity : new Decimal(0),
       workingOrders,
       now,
       ...(positions ? { positions } : {}),
@@ -139,19 +131,19 @@ export class PreTradeRisk {
         ? { recentOrders: await this.recentOrders(tx, now - limits.duplicateWindowMs, replacing) }
         : {}),
       ...(limits.maxMessagesPerSecond !== undefined || limits.maxMessagesPerMinute !== undefined
-        ? { messageCounts: await this.messages.rateCounts(tx.manager, accountId, now) }
+        ? { messageCounts: await this.messageCounts.rateCounts(tx, now) }
         : {}),
     };
   }
 
-  private exposure(p: PositionEntity): PositionExposure {
+  private exposure(p: HeldPosition): PositionExposure {
     const quote = this.market.getQuote(p.symbol);
     return {
       symbol: p.symbol,
-      quantity: new Decimal(p.quantity),
+      quantity: p.quantity,
       markPrice: quote ? (referencePrice(quote)?.price ?? null) : null,
       multiplier: contractMultiplier(p.symbol),
-      averagePrice: new Decimal(p.averagePrice),
+      averagePrice: p.averagePrice,
     };
   }
 
@@ -159,11 +151,10 @@ export class PreTradeRisk {
    * Today's P&L: realized since the trading day's start, plus every open position at its mark against
    * its average price. A position without a mark (no quote) counts nothing unrealized.
    */
-  private dailyPnl(rows: readonly PositionEntity[], positions: readonly PositionExposure[], now: number): DailyPnl {
+  private dailyPnl(rows: readonly HeldPosition[], positions: readonly PositionExposure[], now: number): DailyPnl {
     const today = tradingDayOf(now);
     const realized = rows.reduce(
-      (sum, p) =>
-        p.tradingDay === today ? sum.plus(new Decimal(p.realizedPnl).minus(new Decimal(p.dayStartRealizedPnl))) : sum,
+      (sum, p) => (p.tradingDay === today ? sum.plus(p.realizedPnl.minus(p.dayStartRealizedPnl)) : sum),
       new Decimal(0),
     );
     const unrealized = positions.reduce(
@@ -176,29 +167,19 @@ export class PreTradeRisk {
     return { realized, unrealized };
   }
 
-  private async recentOrders(tx: AccountTransaction, since: number, replacing: string | null): Promise<RecentOrder[]> {
-    const rows = await tx.manager.find(OrderEntity, {
-      // The window's edge counts (duplicate-order.check.ts); an order the broker refused or never got
-      // (`rejected`, `denied`) is no duplicate to protect against: its retry is legitimate.
-      where: {
-        accountId: tx.account.id,
-        createdAt: MoreThanOrEqual(new Date(since)),
-        status: Not(In(['denied', 'rejected'])),
-      },
-    });
-    return rows
-      .filter((r) => r.id !== replacing)
-      .map((r) => {
-        const o = toDomainOrder(r);
-        return {
-          symbol: o.symbol,
-          side: o.side,
-          type: o.type,
-          quantity: o.quantity,
-          limitPrice: o.limitPrice,
-          stopPrice: o.stopPrice,
-          createdAt: o.createdAt,
-        };
-      });
+  private async recentOrders(tx: AccountScope, since: number, replacing: string | null): Promise<RecentOrder[]> {
+    // The window's edge counts (duplicate-order.check.ts).
+    const placed = await this.reads.placedSince(tx, since);
+    return placed
+      .filter((o) => o.id !== replacing)
+      .map((o) => ({
+        symbol: o.symbol,
+        side: o.side,
+        type: o.type,
+        quantity: o.quantity,
+        limitPrice: o.limitPrice,
+        stopPrice: o.stopPrice,
+        createdAt: o.createdAt,
+      }));
   }
 }

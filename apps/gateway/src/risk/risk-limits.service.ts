@@ -1,13 +1,14 @@
-import { type Clock, OPEN_STATUSES, tradingDayOf } from '@gateway/oms';
+import { type Clock, tradingDayOf } from '@gateway/oms';
 import { lossLimitWidenings, type RiskLimits } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, In } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { ExecutionEntity, OrderEntity, PositionEntity, RiskLimitsEntity } from '../database/entities.js';
 import { CLOCK } from '../market/market.tokens.js';
-import { OrderLedger } from '../orders/order-ledger.js';
+import { AccountLock } from '../persistence/account-lock.js';
+import type { AccountScope } from '../persistence/account-scope.js';
+import { RiskContextRepository } from './risk-context.repository.js';
+import { RiskLimitsRepository, type StoredRiskLimits } from './risk-limits.repository.js';
 import {
   canonicalLimits,
   configuredRiskLimits,
@@ -34,7 +35,7 @@ export interface EffectiveRiskLimits {
 }
 
 /**
- * Per-account risk limits in PostgreSQL (issue 4 "Limits"): versioned and append-only, each version
+ * Per-account risk limits in PostgreSQL (ARCHITECTURE.md "Trading authority"): versioned and append-only, each version
  * with who set it, when and why. A change is made under the account's lock, so it is ordered with the
  * account's orders: the order after it is checked against it, on every instance. A loss limit
  * (`maxDailyLoss`, `maxPositionLoss`) may be tightened while the account has a position or a working
@@ -50,8 +51,9 @@ export class RiskLimitsService {
   private readonly parsed = new Map<string, RiskLimits>();
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly ledger: OrderLedger,
+    private readonly repository: RiskLimitsRepository,
+    private readonly context: RiskContextRepository,
+    private readonly lock: AccountLock,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
@@ -59,42 +61,43 @@ export class RiskLimitsService {
     this.defaultLimits = toRiskLimits(this.defaults);
   }
 
-  /** The account's limits now, read in the caller's transaction (an order's, under the account lock). */
-  async effective(manager: EntityManager, accountId: string): Promise<EffectiveRiskLimits> {
-    const row = await this.latest(manager, accountId);
-    if (!row) {
+  /**
+   * The account's limits now: in the account's transaction when `scope` is given (an order's, under
+   * the account lock), else as committed.
+   */
+  async effective(accountId: string, scope?: AccountScope): Promise<EffectiveRiskLimits> {
+    const stored = await this.repository.latest(accountId, scope);
+    if (!stored) {
       return { version: 0, limits: this.defaultLimits };
     }
-    const key = `${accountId}:${row.version}`;
+    const key = `${accountId}:${stored.version}`;
     let limits = this.parsed.get(key);
     if (!limits) {
-      limits = toRiskLimits(riskLimitsSchema.parse(row.limits));
+      limits = toRiskLimits(riskLimitsSchema.parse(stored.limits));
       if (this.parsed.size > 10_000) {
         this.parsed.clear();
       }
       this.parsed.set(key, limits);
     }
-    return { version: row.version, limits };
+    return { version: stored.version, limits };
   }
 
   /** `GET /v1/accounts/{id}/risk-limits`. */
   async current(accountId: string): Promise<RiskLimitsVersionDto> {
-    const row = await this.latest(this.dataSource.manager, accountId);
-    return row ? this.toDto(row) : this.defaultVersion(accountId);
+    const stored = await this.repository.latest(accountId);
+    return stored ? this.toDto(stored) : this.defaultVersion(accountId);
   }
 
   /** `GET /v1/accounts/{id}/risk-limits/history`: every version, newest first, version 0 last. */
   async history(accountId: string): Promise<RiskLimitsVersionDto[]> {
-    const rows = await this.dataSource
-      .getRepository(RiskLimitsEntity)
-      .find({ where: { accountId }, order: { version: 'DESC' } });
-    return [...rows.map((r) => this.toDto(r)), this.defaultVersion(accountId)];
+    const versions = await this.repository.history(accountId);
+    return [...versions.map((v) => this.toDto(v)), this.defaultVersion(accountId)];
   }
 
   /** `PUT /v1/accounts/{id}/risk-limits`: a new version, or 409/422 and nothing changes. */
   async put(principal: Principal, accountId: string, body: PutRiskLimitsBody): Promise<RiskLimitsVersionDto> {
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const latest = await this.latest(tx.manager, accountId);
+    const step = await this.lock.inAccountScope(accountId, async (scope) => {
+      const latest = await this.repository.latest(accountId, scope);
       const version = latest?.version ?? 0;
       if (body.version !== undefined && body.version !== version) {
         throw new ApiError(
@@ -107,7 +110,7 @@ export class RiskLimitsService {
       }
       const before = latest ? riskLimitsSchema.parse(latest.limits) : this.defaults;
       const widened = lossLimitWidenings(toRiskLimits(before), toRiskLimits(body.limits));
-      const lockedBy = widened.length > 0 ? await this.lossLimitsLockedBy(tx.manager, accountId, widened) : null;
+      const lockedBy = widened.length > 0 ? await this.lossLimitsLockedBy(scope, widened) : null;
       if (lockedBy !== null) {
         throw new ApiError(
           422,
@@ -118,7 +121,7 @@ export class RiskLimitsService {
           widened.map((path) => ({ path: `limits.${path}`, message: 'would widen a loss limit' })),
         );
       }
-      const row: RiskLimitsEntity = {
+      const next: StoredRiskLimits = {
         accountId,
         version: version + 1,
         limits: canonicalLimits(body.limits),
@@ -126,8 +129,8 @@ export class RiskLimitsService {
         reason: body.reason,
         changedAt: new Date(this.clock.now()),
       };
-      await tx.manager.insert(RiskLimitsEntity, row as never);
-      return row;
+      await this.repository.insert(scope, next);
+      return next;
     });
     if (!step) {
       throw ApiError.accountNotFound(accountId);
@@ -135,45 +138,30 @@ export class RiskLimitsService {
     return this.toDto(step.result);
   }
 
-  private latest(manager: EntityManager, accountId: string): Promise<RiskLimitsEntity | null> {
-    return manager.findOne(RiskLimitsEntity, { where: { accountId }, order: { version: 'DESC' } });
-  }
-
   /**
    * Why the account's loss limits may only be tightened now, or null when they may be widened: a
    * position or a working order (an entry is on), and for the daily limit any execution today (a loss
    * already taken today must not be followed by a wider limit after flattening).
    */
-  private async lossLimitsLockedBy(
-    manager: EntityManager,
-    accountId: string,
-    widened: readonly string[],
-  ): Promise<string | null> {
-    const position = await manager
-      .createQueryBuilder(PositionEntity, 'p')
-      .where('p.account_id = :accountId AND p.quantity <> 0', { accountId })
-      .getExists();
-    if (position || (await manager.exists(OrderEntity, { where: { accountId, status: In([...OPEN_STATUSES]) } }))) {
+  private async lossLimitsLockedBy(scope: AccountScope, widened: readonly string[]): Promise<string | null> {
+    if (await this.context.hasPositionOrOpenOrder(scope)) {
       return 'a position or a working order';
     }
     const tradingDay = tradingDayOf(this.clock.now());
-    if (
-      widened.includes('maxDailyLoss') &&
-      (await manager.exists(ExecutionEntity, { where: { accountId, tradingDay } }))
-    ) {
+    if (widened.includes('maxDailyLoss') && (await this.context.hasExecutionsOn(scope, tradingDay))) {
       return `executions today (${tradingDay})`;
     }
     return null;
   }
 
-  private toDto(row: RiskLimitsEntity): RiskLimitsVersionDto {
+  private toDto(stored: StoredRiskLimits): RiskLimitsVersionDto {
     return {
-      accountId: row.accountId,
-      version: row.version,
-      limits: riskLimitsSchema.parse(row.limits),
-      changedBy: row.changedBy,
-      changedAt: row.changedAt.toISOString(),
-      reason: row.reason,
+      accountId: stored.accountId,
+      version: stored.version,
+      limits: riskLimitsSchema.parse(stored.limits),
+      changedBy: stored.changedBy,
+      changedAt: stored.changedAt.toISOString(),
+      reason: stored.reason,
     };
   }
 

@@ -1,58 +1,40 @@
-import { tradingDayOf, type Clock } from '@gateway/oms';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { AccountsService } from '../accounts/accounts.service.js';
+import type { Account } from '../accounts/account.js';
+import { VisibleAccount } from '../accounts/visible-account.decorator.js';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
-import type { Principal } from '../auth/principal.js';
-import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
-import { CLOCK } from '../market/market.tokens.js';
+import { KillSwitchHandler } from './kill-switch/kill-switch.handler.js';
 import { OrderMessages, type OrderToTradeDto } from './order-messages.js';
 import { type PutRiskLimitsBody, putRiskLimitsSchema } from './risk-limits.schema.js';
 import { historyQuery, type KillSwitchBody, killSwitchSchema, otrQuery, tradingStateSchema } from './risk.schema.js';
 import { RiskLimitsService, type RiskLimitsVersionDto } from './risk-limits.service.js';
-import {
-  type Scope,
-  TradingControlService,
-  type TradingStateChangeDto,
-  type TradingStateDto,
-} from './trading-control.service.js';
+import { TradingControlService, type TradingStateChangeDto, type TradingStateDto } from './trading-control.service.js';
 
 /**
- * Risk staff's controls (issue 4): per-account limits, trading states, the kill switch and the
+ * Risk staff's controls (API.md): per-account limits, trading states, the kill switch and the
  * order-to-trade ratio. Reading is open to whoever may see the account; changing needs `risk` (limits)
  * or `risk`/`admin` (states, kill switch). Global changes need a grant on every account (`*`).
  */
 @Controller('v1')
 export class RiskController {
   constructor(
-    private readonly accounts: AccountsService,
     private readonly limits: RiskLimitsService,
     private readonly control: TradingControlService,
+    private readonly killSwitch: KillSwitchHandler,
     private readonly messages: OrderMessages,
-    private readonly dataSource: DataSource,
-    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** The account's current limits and their version (0: the configured defaults). */
   @Get('accounts/:accountId/risk-limits')
-  async getLimits(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-  ): Promise<RiskLimitsVersionDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return this.limits.current(accountId);
+  getLimits(@VisibleAccount() account: Account): Promise<RiskLimitsVersionDto> {
+    return this.limits.current(account.id);
   }
 
   /** Every version of the account's limits, newest first. */
   @Get('accounts/:accountId/risk-limits/history')
-  async limitsHistory(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-  ): Promise<{ versions: RiskLimitsVersionDto[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { versions: await this.limits.history(accountId) };
+  async limitsHistory(@VisibleAccount() account: Account): Promise<{ versions: RiskLimitsVersionDto[] }> {
+    return { versions: await this.limits.history(account.id) };
   }
 
   /**
@@ -62,59 +44,40 @@ export class RiskController {
    */
   @Put('accounts/:accountId/risk-limits')
   @RequireRole('risk')
-  async putLimits(
+  putLimits(
     @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Body(new ZodPipe(putRiskLimitsSchema)) body: PutRiskLimitsBody,
   ): Promise<RiskLimitsVersionDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return this.limits.put(req.principal, accountId, body);
+    return this.limits.put(req.principal, account.id, body);
   }
 
   /** Sets the account's own trading state; `halted` also cancels its working orders. */
   @Put('accounts/:accountId/trading-state')
   @RequireRole('risk', 'admin')
-  async putTradingState(
+  putTradingState(
     @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Body(new ZodPipe(tradingStateSchema)) body: z.infer<typeof tradingStateSchema>,
   ): Promise<TradingStateDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return this.control.setState(
-      req.principal,
-      { scope: 'account', accountId },
-      body.state,
-      body.reason,
-      'trading_state',
-    );
+    return this.killSwitch.setAccountState(req.principal, account.id, body.state, body.reason);
   }
 
   @Get('accounts/:accountId/trading-state/history')
   async accountStateHistory(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Query(new ZodPipe(historyQuery)) query: z.infer<typeof historyQuery>,
   ): Promise<{ changes: TradingStateChangeDto[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { changes: await this.control.history({ scope: 'account', accountId }, query.limit) };
+    return { changes: await this.control.history({ scope: 'account', accountId: account.id }, query.limit) };
   }
 
   /** The account's order-to-trade ratio for a trading day (default: today, America/New_York). */
   @Get('accounts/:accountId/order-to-trade')
-  async orderToTrade(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+  orderToTrade(
+    @VisibleAccount() account: Account,
     @Query(new ZodPipe(otrQuery)) query: z.infer<typeof otrQuery>,
   ): Promise<OrderToTradeDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    const manager = this.dataSource.manager;
-    const { limits } = await this.limits.effective(manager, accountId);
-    return this.messages.orderToTradeDto(
-      manager,
-      accountId,
-      query.tradingDay ?? tradingDayOf(this.clock.now()),
-      limits,
-    );
+    return this.messages.orderToTrade(account.id, query.tradingDay);
   }
 
   /** The global trading state. */
@@ -138,12 +101,11 @@ export class RiskController {
   @Post('kill-switch')
   @HttpCode(202)
   @RequireRole('risk', 'admin')
-  async halt(
+  halt(
     @Req() req: AuthenticatedRequest,
     @Body(new ZodPipe(killSwitchSchema)) body: KillSwitchBody,
   ): Promise<TradingStateDto> {
-    const scope = await this.scope(req.principal, body);
-    return this.control.setState(req.principal, scope, 'halted', body.reason, 'kill_switch');
+    return this.killSwitch.halt(req.principal, body);
   }
 
   /**
@@ -152,23 +114,10 @@ export class RiskController {
    */
   @Delete('kill-switch')
   @RequireRole('risk', 'admin')
-  async rearm(
+  rearm(
     @Req() req: AuthenticatedRequest,
     @Body(new ZodPipe(killSwitchSchema)) body: KillSwitchBody,
   ): Promise<TradingStateDto> {
-    const scope = await this.scope(req.principal, body);
-    return this.control.setState(req.principal, scope, 'rearm', body.reason, 'rearm');
-  }
-
-  private async scope(principal: Principal, body: KillSwitchBody): Promise<Scope> {
-    if (body.scope === 'global') {
-      if (principal.accounts !== '*') {
-        throw ApiError.forbidden('A global halt or re-arm needs a grant on every account (*).');
-      }
-      return { scope: 'global' };
-    }
-    const accountId = body.accountId ?? '';
-    await this.accounts.getVisible(principal, accountId);
-    return { scope: 'account', accountId };
+    return this.killSwitch.rearm(req.principal, body);
   }
 }

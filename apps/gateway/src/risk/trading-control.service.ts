@@ -1,21 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '@gateway/oms';
 import type { TradingState } from '@gateway/risk';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { GlobalTradingState, RecordedTradingStateChange } from '../accounts/trading-state.js';
+import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { AccountEntity, GlobalTradingStateEntity, TradingStateChangeEntity } from '../database/entities.js';
 import { CLOCK } from '../market/market.tokens.js';
-import { OrderLedger } from '../orders/order-ledger.js';
-import { OrdersService } from '../orders/orders.service.js';
-import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.provider.js';
-import { forEachLimited } from '../common/concurrency.js';
-import { effectiveTradingState, readGlobalTradingState, recordTradingStateChange } from './trading-state.store.js';
+import { AccountLock } from '../persistence/account-lock.js';
+import type { TransactionScope } from '../persistence/account-scope.js';
 
 /** A trading state as the API shows it: global, or one account's own. */
 export interface TradingStateDto {
@@ -41,110 +35,50 @@ export interface TradingStateChangeDto {
 
 export type Scope = { scope: 'global' } | { scope: 'account'; accountId: string };
 
-const OPEN = `o.status IN ('pending_new', 'new', 'partially_filled', 'unknown', 'pending_cancel', 'pending_replace')`;
-/**
- * Orders the kill switch cancels: open, not already being canceled, and accepted outside a halt (the
- * exits accepted during it stay). A pending replace is reached through its replacement, and through the
- * old order once the replace is settled.
- */
-const TO_CANCEL = `o.status IN ('pending_new', 'new', 'partially_filled', 'unknown') AND o.cancel_requested_at IS NULL
-  AND o.accepted_trading_state IS DISTINCT FROM 'halted'`;
-/** Accounts worked on at once by a cancel pass, and cancels in flight at once per account. */
-const ACCOUNTS_AT_ONCE = 4;
-const CANCELS_AT_ONCE_PER_ACCOUNT = 8;
-const RECHECK_AFTER_HALT_MS = 500;
+/** Through which route a state is set. */
+export type TradingStateSource = 'kill_switch' | 'rearm' | 'trading_state';
+
+type Change = { state: TradingState | 'rearm'; source: string; reason: string; changedBy: string; changedAt: Date };
 
 /**
- * Trading authority (ARCHITECTURE.md; issue 4 "Trading state and authority"). PostgreSQL holds the
- * global and per-account states and their history; every order reads them under its account lock, so a
- * committed halt refuses the next entry on every instance at once. The kill switch then cancels every
- * order accepted before the halt: the instance that took the request at once, every other instance when
- * Redis tells it (`<prefix>trading-control`), and each instance's periodic sweep as the backstop should
- * Redis lose the message. Cancels are idempotent across instances (a `pending_cancel` order is not sent
- * twice), and an order not yet acknowledged gets its cancel sent on the acknowledgement. Nothing
- * re-arms by itself: `DELETE /v1/kill-switch` (or a PUT of the state) is the only way back to `active`.
+ * Trading authority (ARCHITECTURE.md "Trading authority"). PostgreSQL holds the global and per-account
+ * states and their history; every order reads them under its account lock, so a committed halt
+ * refuses the next entry on every instance at once. Nothing re-arms by itself:
+ * `DELETE /v1/kill-switch` (or a PUT of the state) is the only way back to `active`. What a halt
+ * cancels is the kill switch's (kill-switch/).
  */
 @Injectable()
-export class TradingControlService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly channel: string;
-  private readonly instanceId = randomUUID();
-  private timer: NodeJS.Timeout | undefined;
-  private enforcing: Promise<void> | null = null;
-  private enforceAgain = false;
-  private stopped = false;
-
+export class TradingControlService {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly ledger: OrderLedger,
-    private readonly orders: OrdersService,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    private readonly lock: AccountLock,
+    private readonly tradingStates: TradingStateRepository,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.channel = `${config.redisPrefix}trading-control`;
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel && !message.startsWith(`${this.instanceId}:`)) {
-        void this.enforce();
-      }
-    });
-    await this.subscriber.subscribe(this.channel).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'Redis unavailable: halts reach this instance by its sweep only');
-    });
-    this.timer = setInterval(() => void this.enforce(), this.config.killSwitchSweepMs);
-    this.timer.unref();
-    void this.enforce();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.enforcing;
-  }
+  ) {}
 
   /** `GET /v1/trading-state`: the global state. */
   async globalState(): Promise<TradingStateDto> {
-    return globalStateDto(await readGlobalTradingState(this.dataSource.manager));
+    return globalStateDto(await this.tradingStates.global());
   }
 
   /** The history of trading state changes, newest first: the global ones, or one account's. */
   async history(scope: Scope, limit: number): Promise<TradingStateChangeDto[]> {
-    const rows = await this.dataSource.getRepository(TradingStateChangeEntity).find({
-      where: scope.scope === 'global' ? { scope: 'global' } : { scope: 'account', accountId: scope.accountId },
-      order: { id: 'DESC' },
-      take: limit,
-    });
-    return rows.map((r) => ({
-      id: r.id,
-      scope: r.scope,
-      accountId: r.accountId,
-      previousState: r.previousState,
-      state: r.state,
-      source: r.source,
-      reason: r.reason,
-      changedBy: r.changedBy,
-      changedAt: r.changedAt.toISOString(),
-    }));
+    const changes = await this.tradingStates.history(scope.scope === 'global' ? null : scope.accountId, limit);
+    return changes.map(changeDto);
   }
 
   /**
-   * Sets a trading state, recorded with who and why (`source` says through which route). Setting
-   * `halted` also cancels every working order accepted before it (the kill switch); a halt of a scope
-   * already halted is recorded and changes nothing else. `rearm` returns the scope to the state it had
-   * before its halt (an account `reducing` before it stays `reducing`), or `active` when not halted.
-   * Leaving `halted`, the exits accepted during it become ordinary working orders, which a later halt
-   * cancels like any other.
+   * Sets a trading state, recorded with who and why (`source` says through which route); a halt of a
+   * scope already halted is recorded and changes nothing else. `rearm` returns the scope to the state
+   * it had before its halt (an account `reducing` before it stays `reducing`), or `active` when not
+   * halted. `404 account.not_found` for an account that does not exist.
    */
   async setState(
     principal: Principal,
     target: Scope,
     state: TradingState | 'rearm',
     reason: string,
-    source: 'kill_switch' | 'rearm' | 'trading_state',
+    source: TradingStateSource,
   ): Promise<TradingStateDto> {
     const now = new Date(this.clock.now());
     const change = { state, source, reason, changedBy: principal.subject, changedAt: now };
@@ -161,51 +95,35 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
       },
       'trading state changed',
     );
-    if (result.state === 'halted') {
-      this.redis.publish(this.channel, `${this.instanceId}:${target.scope}`).catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'Redis publish failed: other instances cancel on their next sweep');
-      });
-      void this.enforce();
-      // An order whose transaction read the state just before the halt committed may commit just after
-      // this pass looked: one more pass once such a transaction has had time to end (the sweep is the backstop).
-      setTimeout(() => void this.enforce(), RECHECK_AFTER_HALT_MS).unref();
-    } else {
-      await this.relabelExits(target.scope === 'account' ? target.accountId : null);
-    }
     return result;
   }
 
-  private async setGlobal(change: Change): Promise<TradingStateDto> {
-    return this.dataSource.transaction(async (manager) => {
-      const current = await manager
-        .createQueryBuilder(GlobalTradingStateEntity, 'g')
-        .setLock('pessimistic_write')
-        .where('g.singleton')
-        .getOneOrFail();
-      const state = change.state === 'rearm' ? await this.stateBeforeHalt(manager, current.state, null) : change.state;
-      await recordTradingStateChange(manager, {
+  private setGlobal(change: Change): Promise<TradingStateDto> {
+    return this.tradingStates.inGlobalScope(async (scope) => {
+      const current = scope.global;
+      const state = change.state === 'rearm' ? await this.stateBeforeHalt(scope, current.state, null) : change.state;
+      await this.tradingStates.record(scope, {
         scope: 'global',
         accountId: null,
         previousState: current.state,
         ...change,
         state,
       });
-      const next = current.state === state ? current : { ...current, ...change, state };
-      await manager.update(
-        GlobalTradingStateEntity,
-        { singleton: true },
-        { state: next.state, reason: next.reason, changedBy: next.changedBy, changedAt: next.changedAt },
-      );
+      const next: GlobalTradingState =
+        current.state === state
+          ? current
+          : { state, reason: change.reason, changedBy: change.changedBy, changedAt: change.changedAt };
+      await this.tradingStates.setGlobal(scope, next);
       return globalStateDto(next);
     });
   }
 
   private async setAccount(accountId: string, change: Change): Promise<TradingStateDto> {
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const a = tx.account;
+    const step = await this.lock.inAccountScope(accountId, async (scope) => {
+      const a = scope.account;
       const state =
-        change.state === 'rearm' ? await this.stateBeforeHalt(tx.manager, a.tradingState, accountId) : change.state;
-      await recordTradingStateChange(tx.manager, {
+        change.state === 'rearm' ? await this.stateBeforeHalt(scope, a.tradingState, accountId) : change.state;
+      await this.tradingStates.record(scope, {
         scope: 'account',
         accountId,
         previousState: a.tradingState,
@@ -213,16 +131,14 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
         state,
       });
       if (a.tradingState !== state || a.tradingStateChangedAt === null) {
-        const fields = {
+        await this.tradingStates.setAccount(scope, {
           tradingState: state,
           tradingStateReason: change.reason,
           tradingStateChangedBy: change.changedBy,
           tradingStateChangedAt: change.changedAt,
-        };
-        await tx.manager.update(AccountEntity, { id: accountId }, fields);
-        Object.assign(a, fields);
+        });
       }
-      return accountStateDto(a);
+      return accountStateDto(scope.account);
     });
     if (!step) {
       throw ApiError.accountNotFound(accountId);
@@ -232,114 +148,18 @@ export class TradingControlService implements OnApplicationBootstrap, OnModuleDe
 
   /** What a re-arm returns a scope to: the state before its latest halt, or `active` when it is not halted. */
   private async stateBeforeHalt(
-    manager: EntityManager,
+    scope: TransactionScope,
     current: TradingState,
     accountId: string | null,
   ): Promise<TradingState> {
     if (current !== 'halted') {
       return 'active';
     }
-    const [row] = await manager.query<{ previous_state: TradingState }[]>(
-      `SELECT previous_state FROM trading_state_changes
-        WHERE scope = $1 AND account_id IS NOT DISTINCT FROM $2 AND state = 'halted' AND previous_state <> 'halted'
-        ORDER BY id DESC LIMIT 1`,
-      [accountId === null ? 'global' : 'account', accountId],
-    );
-    return row?.previous_state ?? 'active';
-  }
-
-  /**
-   * Cancels every order accepted before a halt that is still open, in every halted scope, then relabels
-   * the exits of scopes no longer halted. Single-flight: a request while a pass runs queues one more.
-   */
-  enforce(): Promise<void> {
-    if (this.enforcing) {
-      this.enforceAgain = true;
-      return this.enforcing;
-    }
-    this.enforcing = this.enforcePass()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'kill switch cancel pass failed; retried'))
-      .finally(() => {
-        this.enforcing = null;
-        if (this.enforceAgain && !this.stopped) {
-          this.enforceAgain = false;
-          void this.enforce();
-        }
-      });
-    return this.enforcing;
-  }
-
-  private async enforcePass(): Promise<void> {
-    const global = await readGlobalTradingState(this.dataSource.manager);
-    // Found without locks (cheap enough for every sweep); each account's list is then read under its lock.
-    const accounts = await this.dataSource.query<{ account_id: string }[]>(
-      `SELECT DISTINCT o.account_id FROM orders o JOIN accounts a ON a.id = o.account_id
-        WHERE ${TO_CANCEL} AND ($1 OR a.trading_state = 'halted')`,
-      [global.state === 'halted'],
-    );
-    await forEachLimited(accounts, ACCOUNTS_AT_ONCE, (a) => this.cancelAcceptedBeforeHalt(a.account_id));
-    await this.relabelExits(null);
-  }
-
-  /**
-   * Under the account's lock (so every order accepted before the halt is committed and every later one
-   * sees it), the open orders to cancel; then the cancels, a few at a time: the database steps queue on
-   * the lock, the broker calls overlap, and the broker is not flooded. They are the gateway's own
-   * messages: they count toward neither the account's message rate nor its order-to-trade ratio.
-   */
-  private async cancelAcceptedBeforeHalt(accountId: string): Promise<void> {
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const global = await readGlobalTradingState(tx.manager);
-      if (effectiveTradingState(tx.account, global).state !== 'halted') {
-        return [];
-      }
-      const rows = await tx.manager.query<{ id: string }[]>(
-        `SELECT o.id FROM orders o WHERE o.account_id = $1 AND ${TO_CANCEL} ORDER BY o.id`,
-        [accountId],
-      );
-      return rows.map((r) => r.id);
-    });
-    await forEachLimited(step?.result ?? [], CANCELS_AT_ONCE_PER_ACCOUNT, (id) =>
-      this.orders.cancel(accountId, id, { initiator: 'kill_switch' }).then(
-        () => undefined,
-        (error: unknown) => {
-          if (!(error instanceof ApiError) || error.code !== 'order.not_cancelable') {
-            this.logger.warn({ err: error, orderId: id, accountId }, 'kill switch cancel failed; the sweep retries');
-          }
-        },
-      ),
-    );
-  }
-
-  /**
-   * Once a scope is no longer halted, its open orders accepted during the halt (exits) become ordinary
-   * working orders (labelled with the state now in force), so that the next halt cancels them too.
-   * Under each account's lock, so an exit being accepted at the same moment is relabelled as well.
-   */
-  private async relabelExits(accountId: string | null): Promise<void> {
-    const rows = await this.dataSource.query<{ account_id: string }[]>(
-      `SELECT DISTINCT account_id FROM orders o
-        WHERE o.accepted_trading_state = 'halted' AND ${OPEN} AND ($1::uuid IS NULL OR o.account_id = $1)`,
-      [accountId],
-    );
-    await forEachLimited(rows, ACCOUNTS_AT_ONCE, async ({ account_id: id }) => {
-      await this.ledger.inAccount(id, async (tx) => {
-        const effective = effectiveTradingState(tx.account, await readGlobalTradingState(tx.manager));
-        if (effective.state !== 'halted') {
-          await tx.manager.query(
-            `UPDATE orders o SET accepted_trading_state = $2
-              WHERE o.account_id = $1 AND o.accepted_trading_state = 'halted' AND ${OPEN}`,
-            [id, effective.state],
-          );
-        }
-      });
-    });
+    return (await this.tradingStates.stateBeforeHalt(scope, accountId)) ?? 'active';
   }
 }
 
-type Change = { state: TradingState | 'rearm'; source: string; reason: string; changedBy: string; changedAt: Date };
-
-export function globalStateDto(g: GlobalTradingStateEntity): TradingStateDto {
+function globalStateDto(g: GlobalTradingState): TradingStateDto {
   return {
     scope: 'global',
     accountId: null,
@@ -350,7 +170,15 @@ export function globalStateDto(g: GlobalTradingStateEntity): TradingStateDto {
   };
 }
 
-export function accountStateDto(a: AccountEntity): TradingStateDto {
+interface OwnState {
+  readonly id: string;
+  readonly tradingState: TradingState;
+  readonly tradingStateReason: string | null;
+  readonly tradingStateChangedBy: string | null;
+  readonly tradingStateChangedAt: Date | null;
+}
+
+function accountStateDto(a: OwnState): TradingStateDto {
   return {
     scope: 'account',
     accountId: a.id,
@@ -358,5 +186,19 @@ export function accountStateDto(a: AccountEntity): TradingStateDto {
     reason: a.tradingStateReason,
     changedBy: a.tradingStateChangedBy,
     changedAt: a.tradingStateChangedAt?.toISOString() ?? null,
+  };
+}
+
+function changeDto(c: RecordedTradingStateChange): TradingStateChangeDto {
+  return {
+    id: c.id,
+    scope: c.scope,
+    accountId: c.accountId,
+    previousState: c.previousState,
+    state: c.state,
+    source: c.source,
+    reason: c.reason,
+    changedBy: c.changedBy,
+    changedAt: c.changedAt.toISOString(),
   };
 }

@@ -1,10 +1,17 @@
 import { mostRestrictive, type TradingState } from '@gateway/risk';
-import type { EntityManager } from 'typeorm';
-import { type AccountEntity, GlobalTradingStateEntity, TradingStateChangeEntity } from '../database/entities.js';
 
-/** The global trading state row (kill switch scope `global`), read in the caller's transaction. */
-export function readGlobalTradingState(manager: EntityManager): Promise<GlobalTradingStateEntity> {
-  return manager.findOneByOrFail(GlobalTradingStateEntity, { singleton: true });
+/** The global trading state (kill switch scope `global`): every account trades under it. */
+export interface GlobalTradingState {
+  readonly state: TradingState;
+  readonly reason: string | null;
+  readonly changedBy: string | null;
+  readonly changedAt: Date;
+}
+
+/** What of an account its effective trading state depends on. */
+export interface OwnTradingState {
+  readonly tradingState: TradingState;
+  readonly tradingStateReason: string | null;
 }
 
 /** An account's effective trading state: its own, or the global one when that is more restrictive. */
@@ -14,7 +21,7 @@ export interface EffectiveTradingState {
   readonly reason: string | null;
 }
 
-export function effectiveTradingState(account: AccountEntity, global: GlobalTradingStateEntity): EffectiveTradingState {
+export function effectiveTradingState(account: OwnTradingState, global: GlobalTradingState): EffectiveTradingState {
   const state = mostRestrictive(account.tradingState, global.state);
   if (state === 'active') {
     return { state, reason: null };
@@ -41,6 +48,8 @@ export interface TradingStateChange {
   readonly changedAt: Date;
 }
 
-export async function recordTradingStateChange(manager: EntityManager, change: TradingStateChange): Promise<void> {
-  await manager.insert(TradingStateChangeEntity, change);
+/** A recorded change, with its place in the history. */
+export interface RecordedTradingStateChange extends TradingStateChange {
+  /** Ascending with time (a `bigint`, as a string). */
+  readonly id: string;
 }
