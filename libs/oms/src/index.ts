@@ -4,6 +4,7 @@ export * from './fills.js';
 export * from './instrument.js';
 export * from './order.js';
 export * from './order-event.js';
+export * from './apply-order-event.js';
 export * from './order-status.js';
 export * from './position.js';
 export * from './transition.js';

@@ -32,7 +32,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource);
+  ledger = new OrderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });

@@ -1,8 +1,7 @@
 import {
-  applyFill,
   applyFillToPosition,
+  applyOrderEvent,
   contractMultiplier,
-  nextStatus,
   type Clock,
   Decimal,
   flatPosition,
@@ -20,7 +19,6 @@ import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
 import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
 
 const MAX_RETRY_DELAY_MS = 10_000;
@@ -140,43 +138,38 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   /** Applies one report to an order inside the caller's account transaction (reconciliation uses it too). */
   async apply(tx: AccountTransaction, order: Order, report: ExecutionReport): Promise<void> {
     const now = this.clock.now();
-    const base = { now, brokerPayload: report.raw };
-    const brokerOrderId = order.brokerOrderId ?? report.brokerOrderId;
+    const evidence = { brokerPayload: report.raw };
+    const brokerOrderId = report.brokerOrderId;
     switch (report.execType) {
       case 'new':
         if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
           this.alertIfRestatingRejection(order, 'acknowledgement');
-          await applyTrigger(
-            tx,
-            order,
-            { kind: 'accepted' },
-            { ...base, patch: { brokerOrderId, quantity: bookedQuantity(order, report) } },
-            this.logger,
-          );
+          const booked = bookedQuantity(order, report);
+          await tx.applyEvent(order, { kind: 'accepted', at: now, brokerOrderId, bookedQuantity: booked }, evidence);
         }
         return;
       case 'trade':
-        await this.applyExecution(tx, order, report, brokerOrderId, now);
+        await this.applyExecution(tx, order, report, now);
         return;
       case 'canceled':
         if (order.status !== 'canceled') {
-          await applyTrigger(tx, order, { kind: 'canceled' }, { ...base, patch: { brokerOrderId } }, this.logger);
+          await tx.applyEvent(order, { kind: 'canceled', at: now, brokerOrderId }, evidence);
         }
         return;
       case 'expired':
         if (order.status !== 'expired') {
-          await applyTrigger(tx, order, { kind: 'expired' }, { ...base, patch: { brokerOrderId } }, this.logger);
+          await tx.applyEvent(order, { kind: 'expired', at: now, brokerOrderId }, evidence);
         }
         return;
       case 'rejected':
         if (order.status !== 'rejected') {
-          const rejectReason = { code: 'broker.rejected', message: report.reason ?? 'rejected by the broker' };
-          await applyTrigger(tx, order, { kind: 'rejected' }, { ...base, patch: { rejectReason } }, this.logger);
+          const reason = { code: 'broker.rejected', message: report.reason ?? 'rejected by the broker' };
+          await tx.applyEvent(order, { kind: 'rejected', at: now, reason }, evidence);
         }
         return;
       case 'replaced':
         if (order.status !== 'replaced') {
-          await applyTrigger(tx, order, { kind: 'replaced' }, base, this.logger);
+          await tx.applyEvent(order, { kind: 'replaced', at: now }, evidence);
         }
         return;
       case 'pending_cancel':
@@ -188,7 +181,6 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     tx: AccountTransaction,
     order: Order,
     report: ExecutionReport,
-    brokerOrderId: string,
     now: number,
   ): Promise<void> {
     const execution = report.execution;
@@ -196,14 +188,17 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
       return;
     }
-    // A replacement's fill may come before its acknowledgement: size it by what the broker booked first.
-    const quantity = bookedQuantity(order, report);
-    if (!quantity.equals(order.quantity)) {
-      order = { ...order, quantity };
-    }
-    const fill = applyFill(order, execution.quantity, execution.price);
-    const trigger = { kind: 'fill' as const, complete: fill.complete };
-    const applicable = !fill.overfill && nextStatus(order.status, trigger) !== null;
+    // A replacement's fill may come before its acknowledgement: it is sized by what the broker booked.
+    const outcome = applyOrderEvent(order, {
+      kind: 'fill',
+      at: now,
+      quantity: execution.quantity,
+      price: execution.price,
+      brokerOrderId: report.brokerOrderId,
+      bookedQuantity: bookedQuantity(order, report),
+    });
+    const overfill = outcome.kind === 'invalid' && outcome.reason === 'overfill';
+    const applicable = outcome.kind === 'applied';
     const row: ExecutionEntity = {
       id: uuidv7(),
       accountId: order.accountId,
@@ -217,7 +212,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       executedAt: new Date(execution.executedAt),
       receivedAt: new Date(now),
       tradingDay: tradingDayOf(now),
-      overfill: fill.overfill,
+      overfill,
       applied: applicable,
       brokerPayload: report.raw ?? null,
     };
@@ -233,8 +228,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.metrics.duplicateExecutions.inc({ venue: report.venue });
       return; // Already applied: the broker sent this execution again.
     }
-    if (!applicable) {
-      if (fill.overfill) {
+    if (outcome.kind === 'invalid') {
+      if (overfill) {
         await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
         this.metrics.overfills.inc({ venue: report.venue });
       }
@@ -244,7 +239,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
           accountId: order.accountId,
           status: order.status,
           brokerExecutionId: execution.brokerExecutionId,
-          alert: fill.overfill ? 'overfill' : 'execution_not_applicable',
+          alert: overfill ? 'overfill' : 'execution_not_applicable',
         },
         'execution kept as evidence, not applied to the order or the position',
       );
@@ -252,24 +247,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     }
     this.alertIfRestatingRejection(order, 'execution');
     const dto: ExecutionDto = toExecutionDto(row);
-    await applyTrigger(
-      tx,
-      order,
-      trigger,
-      {
-        now,
-        patch: {
-          filledQuantity: fill.filledQuantity,
-          averageFillPrice: fill.averageFillPrice,
-          filledNotional: fill.filledNotional,
-          brokerOrderId,
-          quantity: order.quantity,
-        },
-        execution: dto,
-        brokerPayload: report.raw,
-      },
-      this.logger,
-    );
+    await tx.record(outcome, { execution: dto, brokerPayload: report.raw });
     await this.applyToPosition(tx, order, execution.quantity, execution.price, now);
   }
 

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
@@ -12,7 +13,7 @@ let accountId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource);
+  ledger = new OrderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {
@@ -27,7 +28,7 @@ describe('OrderLedger (real PostgreSQL)', () => {
       Array.from({ length: 40 }, (_, n) =>
         ledger.inAccount(accountId, async (tx) => {
           const order = await tx.insertOrder(newOrder(n), 'pending_new', 'paper');
-          await tx.updateOrder({ ...order, status: 'new' }, 'new');
+          await tx.applyEvent(order, { kind: 'accepted', at: Date.now(), brokerOrderId: `B-${n}` });
         }),
       ),
     );

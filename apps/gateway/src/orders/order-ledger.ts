@@ -1,10 +1,25 @@
-import { OPEN_STATUSES, type Order, type OrderEventName } from '@gateway/oms';
-import { Injectable } from '@nestjs/common';
+import {
+  applyOrderEvent,
+  OPEN_STATUSES,
+  type Order,
+  type OrderEvent,
+  type OrderEventName,
+  type OrderEventOutcome,
+} from '@gateway/oms';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { isUuid } from '../common/ids.js';
+import { LOGGER } from '../common/logger.js';
 import { AccountEntity, OrderEntity, OrderEventEntity } from '../database/entities.js';
 import type { StreamEvent } from '../stream/stream-event.js';
 import { type ExecutionDto, toDomainOrder, toOrderDto, toOrderEntityFields } from './order.mapper.js';
+
+/** What a broker or the gateway showed for an event, kept with it in the event log. */
+export interface EventEvidence {
+  readonly execution?: ExecutionDto;
+  readonly brokerPayload?: unknown;
+}
 
 /**
  * One account's transaction, holding the account row lock (`SELECT ... FOR UPDATE`) so that the
@@ -18,6 +33,7 @@ export class AccountTransaction {
   constructor(
     readonly manager: EntityManager,
     readonly account: AccountEntity,
+    private readonly logger: Logger,
   ) {
     this.lastSeq = Number(account.lastSeq);
   }
@@ -67,17 +83,36 @@ export class AccountTransaction {
     return stored;
   }
 
-  /** Saves a changed order and appends its event with the next seq. */
-  async updateOrder(
-    order: Order,
-    event: OrderEventName,
-    execution?: ExecutionDto,
-    brokerPayload: unknown = null,
-  ): Promise<Order> {
+  /**
+   * Applies one event to an order (`applyOrderEvent` of libs/oms) and records the outcome. An invalid
+   * transition changes nothing and is logged with the evidence (a broker report we did not expect):
+   * returns null.
+   */
+  async applyEvent(order: Order, event: OrderEvent, evidence: EventEvidence = {}): Promise<Order | null> {
+    const outcome = applyOrderEvent(order, event);
+    if (outcome.kind === 'invalid') {
+      this.logger.warn(
+        { orderId: order.id, accountId: order.accountId, from: order.status, event, evidence: evidence.brokerPayload },
+        'invalid order transition ignored',
+      );
+      return null;
+    }
+    return outcome.order === order ? order : this.record(outcome, evidence);
+  }
+
+  /**
+   * Records an applied event: saves the order and appends its public event with the next seq (an event
+   * recorded without a public one, a held cancel, saves the order only).
+   */
+  async record(outcome: Extract<OrderEventOutcome, { kind: 'applied' }>, evidence: EventEvidence = {}): Promise<Order> {
+    if (outcome.eventName === null) {
+      await this.manager.update(OrderEntity, { id: outcome.order.id }, toOrderEntityFields(outcome.order));
+      return outcome.order;
+    }
     const seq = this.nextSeq();
-    const stored: Order = { ...order, lastSeq: seq };
-    await this.manager.update(OrderEntity, { id: order.id }, toOrderEntityFields(stored));
-    await this.insertEvent(stored, event, seq, execution, brokerPayload);
+    const stored: Order = { ...outcome.order, lastSeq: seq };
+    await this.manager.update(OrderEntity, { id: stored.id }, toOrderEntityFields(stored));
+    await this.insertEvent(stored, outcome.eventName, seq, evidence.execution, evidence.brokerPayload ?? null);
     return stored;
   }
 
@@ -132,7 +167,10 @@ export class AccountTransaction {
 
 @Injectable()
 export class OrderLedger {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   /** A committed order of the account (no lock), or null. */
   async findOrder(accountId: string, orderId: string): Promise<Order | null> {
@@ -186,7 +224,7 @@ export class OrderLedger {
       if (!account) {
         return null;
       }
-      const tx = new AccountTransaction(manager, account);
+      const tx = new AccountTransaction(manager, account, this.logger);
       const result = await work(tx);
       await tx.flush();
       return { result, events: tx.events };

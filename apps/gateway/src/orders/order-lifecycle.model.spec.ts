@@ -12,7 +12,7 @@
  * - every order: filledQuantity ≤ quantity, filledQuantity = Σ of its applied executions; no
  *   execution twice per (venue, brokerExecutionId); none kept unapplied (overfill) or flagged;
  * - the account's position per symbol = Σ of its signed applied executions;
- * - every order's events follow the transition table (`nextStatus` of libs/oms: some trigger leads
+ * - every order's events follow the transition table (`nextStatus` of libs/oms: some event leads
  *   from one event's status to the next's, `restated` included), an order starts `pending_new` or
  *   `denied`, its row is its last event (status, lastSeq), and `seq` is gapless per account;
  * - nothing is sent twice: the venue never received a client order id twice (submits and replaces).
@@ -57,8 +57,8 @@ import {
   nextStatus,
   type OrderSide,
   type OrderStatus,
-  type OrderTrigger,
-  type OrderTriggerKind,
+  type OrderStatusEvent,
+  type OrderEventKind,
   UNCERTAIN_STATUSES,
 } from '@gateway/oms';
 import fc from 'fast-check';
@@ -114,7 +114,7 @@ const DONE: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
 
 // ---- the transition table, as the event log must follow it ----
 
-const TRIGGER_VARIANTS: { readonly [K in OrderTriggerKind]: readonly Extract<OrderTrigger, { kind: K }>[] } = {
+const TRIGGER_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<OrderStatusEvent, { kind: K }>[] } = {
   accepted: [{ kind: 'accepted' }],
   rejected: [{ kind: 'rejected' }],
   submitted_unknown: [{ kind: 'submitted_unknown' }],
@@ -136,7 +136,7 @@ const TRIGGER_VARIANTS: { readonly [K in OrderTriggerKind]: readonly Extract<Ord
   ],
   expired: [{ kind: 'expired' }],
 };
-const TRIGGERS: readonly OrderTrigger[] = Object.values(TRIGGER_VARIANTS).flat();
+const TRIGGERS: readonly OrderStatusEvent[] = Object.values(TRIGGER_VARIANTS).flat();
 
 /** Whether some trigger of the table turns `from` into `to` and is recorded as `event`. */
 function explainedByTable(from: OrderStatus, event: string, to: OrderStatus): boolean {
@@ -181,9 +181,10 @@ class Activity {
 class CountingLedger extends OrderLedger {
   constructor(
     dataSource: DataSource,
+    logger: Logger,
     private readonly activity: Activity,
   ) {
-    super(dataSource);
+    super(dataSource, logger);
   }
 
   override inAccount<T>(
@@ -506,7 +507,7 @@ async function openSequence(): Promise<Real> {
   });
   const reports: ExecutionReport[] = [];
   venue.onExecutionReport((report) => reports.push(report));
-  const ledger = new CountingLedger(shared.db.dataSource, activity);
+  const ledger = new CountingLedger(shared.db.dataSource, shared.logger, activity);
   const account = await shared.accounts.ensurePaperAccount(`model-${randomUUID()}`);
   const parts = { clock, activity, replay, venue, venueErrors, ledger, account, reports };
   const gen = await Generation.start(parts);

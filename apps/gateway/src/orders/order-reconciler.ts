@@ -5,6 +5,7 @@ import {
   Decimal,
   matchBrokerOrder,
   type Order,
+  type OrderEvent,
   reconcileOrder,
   type ReconciliationAction,
   UNCERTAIN_STATUSES,
@@ -22,7 +23,6 @@ import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
 import { OrdersService } from './orders.service.js';
 
 const UNCERTAIN = [...UNCERTAIN_STATUSES];
@@ -458,31 +458,21 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       case 'replace':
         return this.reports.apply(tx, order, report('replaced'));
       case 'reject':
-        return this.restate(tx, order, { kind: 'rejected' }, now, {
-          rejectReason: { code: action.code, message: action.message },
+        return this.restate(tx, order, {
+          kind: 'rejected',
+          at: now,
+          reason: { code: action.code, message: action.message },
         });
       case 'cancel_not_applied':
-        return this.restate(tx, order, { kind: 'cancel_rejected', hasFills: order.filledQuantity.greaterThan(0) }, now);
+        return this.restate(tx, order, { kind: 'cancel_rejected', at: now });
       case 'replace_not_applied':
-        return this.restate(
-          tx,
-          order,
-          { kind: 'replace_rejected', hasFills: order.filledQuantity.greaterThan(0) },
-          now,
-          { replacedByOrderId: null },
-        );
+        return this.restate(tx, order, { kind: 'replace_rejected', at: now });
       case 'unresolved':
         return;
     }
   }
 
-  private async restate(
-    tx: AccountTransaction,
-    order: Order,
-    trigger: Parameters<typeof applyTrigger>[2],
-    now: number,
-    patch: Partial<Order> = {},
-  ): Promise<void> {
-    await applyTrigger(tx, order, trigger, { now, patch, brokerPayload: { source: 'reconciliation' } }, this.logger);
+  private async restate(tx: AccountTransaction, order: Order, event: OrderEvent): Promise<void> {
+    await tx.applyEvent(order, event, { brokerPayload: { source: 'reconciliation' } });
   }
 }

@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { type AccountEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
+import { type AccountEntity, IdempotencyKeyEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
@@ -21,7 +21,6 @@ import { type PreTradeResult, PreTradeRisk } from '../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
 import { type OrderDto, toOrderDto } from './order.mapper.js';
 import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
 import { type ReplaceOrderRequest, replaceRequestHash } from './replace-order.request.js';
@@ -93,13 +92,11 @@ export class OrdersService {
       const check = await this.preTrade.check(tx, change, old.id);
       const replacement = await this.recordIntent(tx, change, check, hash, 'modification', old.id);
       if (check.decision.kind === 'approved') {
-        await applyTrigger(
-          tx,
-          old,
-          { kind: 'replace_requested' },
-          { now: this.clock.now(), patch: { replacedByOrderId: replacement.id } },
-          this.logger,
-        );
+        await tx.applyEvent(old, {
+          kind: 'replace_requested',
+          at: this.clock.now(),
+          replacedByOrderId: replacement.id,
+        });
       }
       return { order: replacement, decision: check.decision, old, total: change.total };
     });
@@ -237,17 +234,11 @@ export class OrdersService {
       const now = this.clock.now();
       const before = await tx.findOrder(old.id);
       if (result.kind === 'accepted' && before?.status === 'pending_replace') {
-        await applyTrigger(tx, before, { kind: 'replaced' }, { now, brokerPayload: result.raw }, this.logger);
+        await tx.applyEvent(before, { kind: 'replaced', at: now }, { brokerPayload: result.raw });
       }
       await this.recordAnswer(tx, current, result, now);
       if (result.kind === 'rejected' && (before?.status === 'pending_replace' || before?.status === 'filled')) {
-        await applyTrigger(
-          tx,
-          before,
-          { kind: 'replace_rejected', hasFills: before.filledQuantity.greaterThan(0) },
-          { now, patch: { replacedByOrderId: null }, brokerPayload: result.raw },
-          this.logger,
-        );
+        await tx.applyEvent(before, { kind: 'replace_rejected', at: now }, { brokerPayload: result.raw });
       }
     });
     return recorded ?? replacement;
@@ -288,20 +279,14 @@ export class OrdersService {
         case 'pending_cancel':
           return { order, send: false };
         case 'pending_new':
-        case 'unknown':
-          if (order.cancelRequestedAt === null) {
-            await tx.manager.update(OrderEntity, { id: order.id }, { cancelRequestedAt: new Date(now) });
-          }
-          return { order: { ...order, cancelRequestedAt: order.cancelRequestedAt ?? now }, send: false };
+        case 'unknown': {
+          // Held on the order (no event) until the broker shows it working: see applyOrderEvent.
+          const held = await tx.applyEvent(order, { kind: 'cancel_requested', at: now });
+          return { order: held ?? order, send: false };
+        }
         case 'new':
         case 'partially_filled': {
-          const pending = await applyTrigger(
-            tx,
-            order,
-            { kind: 'cancel_requested' },
-            { now, patch: { cancelRequestedAt: null } },
-            this.logger,
-          );
+          const pending = await tx.applyEvent(order, { kind: 'cancel_requested', at: now });
           await this.countMessage(tx, order, 'cancellation', undefined, options.initiator);
           return { order: pending ?? order, send: true };
         }
@@ -335,12 +320,10 @@ export class OrdersService {
     if (result.kind === 'rejected') {
       const after = await this.recordInAccount(accountId, order.id, async (tx, current) => {
         if (current.status === 'pending_cancel') {
-          await applyTrigger(
-            tx,
+          await tx.applyEvent(
             current,
-            { kind: 'cancel_rejected', hasFills: current.filledQuantity.greaterThan(0) },
-            { now: this.clock.now(), brokerPayload: result.raw },
-            this.logger,
+            { kind: 'cancel_rejected', at: this.clock.now() },
+            { brokerPayload: result.raw },
           );
         }
       });
@@ -511,33 +494,29 @@ export class OrdersService {
     switch (result.kind) {
       case 'accepted':
         if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
-          const quantity = 'quantity' in result ? { quantity: result.quantity } : {};
-          await applyTrigger(
-            tx,
+          await tx.applyEvent(
             current,
-            { kind: 'accepted' },
-            { now, patch: { brokerOrderId: result.brokerOrderId, ...quantity }, brokerPayload: result.raw },
-            this.logger,
+            {
+              kind: 'accepted',
+              at: now,
+              brokerOrderId: result.brokerOrderId,
+              bookedQuantity: 'quantity' in result ? result.quantity : undefined,
+            },
+            { brokerPayload: result.raw },
           );
         }
         break;
       case 'rejected':
-        await applyTrigger(
-          tx,
+        await tx.applyEvent(
           current,
-          { kind: 'rejected' },
-          {
-            now,
-            patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
-            brokerPayload: result.raw,
-          },
-          this.logger,
+          { kind: 'rejected', at: now, reason: { code: 'broker.rejected', message: result.reason } },
+          { brokerPayload: result.raw },
         );
         break;
       case 'unknown':
         if (current.status === 'pending_new') {
           this.alertUnknown(current, result.reason);
-          await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
+          await tx.applyEvent(current, { kind: 'submitted_unknown', at: now });
         }
         break;
     }
