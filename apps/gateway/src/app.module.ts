@@ -28,6 +28,7 @@ import { OrderReconciler } from './orders/order-reconciler.js';
 import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
+import { ORDER_REPOSITORIES } from './orders/persistence/index.js';
 import { AddressRateLimitGuard } from './rate-limit/address-rate-limit.guard.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
@@ -91,6 +92,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
         AccountsService,
+        ...ORDER_REPOSITORIES,
         OrderLedger,
         OrderQueries,
         OrdersService,

@@ -3,6 +3,7 @@ import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { orderLedger, orderRepositories } from '../../../../test/support/order-repositories.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { loadConfig } from '../config/config.js';
@@ -10,7 +11,7 @@ import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
-import { OrderLedger } from './order-ledger.js';
+import type { OrderLedger } from './order-ledger.js';
 
 /** Only what the processor uses of a broker: the report stream. */
 class ReportSource implements Pick<ExecutionClient, 'onExecutionReport'> {
@@ -32,7 +33,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource, pino({ level: 'silent' }));
+  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });
@@ -67,8 +68,12 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
     const logger = pino({ level: 'silent' });
     const bus = new EventBus(redis, subscriber, logger, config);
     const source = new ReportSource();
+    const repos = orderRepositories(db.dataSource);
     const processor = new ExecutionReportProcessor(
       ledger,
+      repos.orders,
+      repos.executions,
+      repos.positions,
       bus,
       new GatewayMetrics(),
       source as unknown as ExecutionClient,

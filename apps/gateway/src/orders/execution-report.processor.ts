@@ -7,19 +7,20 @@ import {
   flatPosition,
   type Order,
   tradingDayOf,
-  toDecimalString,
 } from '@gateway/oms';
 import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { LOGGER } from '../common/logger.js';
-import { ExecutionEntity, OrderEntity, PositionEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
+import { toExecutionDto } from './order.mapper.js';
+import { type ExecutionRecord, ExecutionRepository } from './persistence/execution.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
+import { PositionRepository } from './persistence/position.repository.js';
 
 const MAX_RETRY_DELAY_MS = 10_000;
 /** About ten minutes of retries (the last ones 10 s apart): a longer outage is left to reconciliation. */
@@ -64,6 +65,9 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly ledger: OrderLedger,
+    private readonly orders: OrderRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly positions: PositionRepository,
     private readonly bus: EventBus,
     private readonly metrics: GatewayMetrics,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
@@ -110,13 +114,13 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       { err: error, report: { ...report, raw: undefined }, evidence: report.raw, alert: 'report_not_applied' },
       'execution report cannot be applied; the order is left to reconciliation',
     );
-    await this.ledger.markForReconciliation(report.clientOrderId).catch((e: unknown) => {
+    await this.orders.flagForReconciliation(report.clientOrderId).catch((e: unknown) => {
       this.logger.error({ err: e, clientOrderId: report.clientOrderId }, 'could not mark the order for reconciliation');
     });
   }
 
   async handle(report: ExecutionReport): Promise<void> {
-    const accountId = await this.ledger.accountOfOrder(report.clientOrderId);
+    const accountId = await this.orders.accountOf(report.clientOrderId);
     if (!accountId) {
       this.logger.warn(
         { venue: report.venue, clientOrderId: report.clientOrderId },
@@ -125,7 +129,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const order = await tx.findOrder(report.clientOrderId);
+      const order = await this.orders.find(tx, report.clientOrderId);
       if (order) {
         await this.apply(tx, order, report);
       }
@@ -198,8 +202,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       bookedQuantity: bookedQuantity(order, report),
     });
     const overfill = outcome.kind === 'invalid' && outcome.reason === 'overfill';
-    const applicable = outcome.kind === 'applied';
-    const row: ExecutionEntity = {
+    const record: ExecutionRecord = {
       id: uuidv7(),
       accountId: order.accountId,
       orderId: order.id,
@@ -207,30 +210,22 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       brokerExecutionId: execution.brokerExecutionId,
       symbol: order.symbol,
       side: order.side,
-      quantity: toDecimalString(execution.quantity),
-      price: toDecimalString(execution.price),
-      executedAt: new Date(execution.executedAt),
-      receivedAt: new Date(now),
+      quantity: execution.quantity,
+      price: execution.price,
+      executedAt: execution.executedAt,
+      receivedAt: now,
       tradingDay: tradingDayOf(now),
       overfill,
-      applied: applicable,
+      applied: outcome.kind === 'applied',
       brokerPayload: report.raw ?? null,
     };
-    const inserted = await tx.manager
-      .createQueryBuilder()
-      .insert()
-      .into(ExecutionEntity)
-      .values(row as never)
-      .orIgnore()
-      .returning(['id'])
-      .execute();
-    if ((inserted.raw as unknown[]).length === 0) {
+    if (!(await this.executions.insertIfNew(tx, record))) {
       this.metrics.duplicateExecutions.inc({ venue: report.venue });
       return; // Already applied: the broker sent this execution again.
     }
     if (outcome.kind === 'invalid') {
       if (overfill) {
-        await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
+        await this.orders.markOverfilled(tx, order.id);
         this.metrics.overfills.inc({ venue: report.venue });
       }
       this.logger.error(
@@ -246,8 +241,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.alertIfRestatingRejection(order, 'execution');
-    const dto: ExecutionDto = toExecutionDto(row);
-    await tx.record(outcome, { execution: dto, brokerPayload: report.raw });
+    await tx.record(outcome, { execution: toExecutionDto(record), brokerPayload: report.raw });
     await this.applyToPosition(tx, order, execution.quantity, execution.price, now);
   }
 
@@ -273,37 +267,15 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     price: Decimal,
     now: number,
   ): Promise<void> {
-    const row = await tx.manager.findOne(PositionEntity, {
-      where: { accountId: order.accountId, symbol: order.symbol },
-    });
-    const current = row
-      ? {
-          symbol: row.symbol,
-          quantity: new Decimal(row.quantity),
-          averagePrice: new Decimal(row.averagePrice),
-          realizedPnl: new Decimal(row.realizedPnl),
-        }
-      : flatPosition(order.symbol);
+    const stored = await this.positions.find(tx, order.symbol);
+    const current = stored?.position ?? flatPosition(order.symbol);
     const multiplier = contractMultiplier(order.symbol);
     const next = applyFillToPosition(current, order.side, quantity, price, multiplier);
     // The daily loss check counts realized P&L from the start of the trading day: the first change of a
     // new day keeps what was realized before it.
     const tradingDay = tradingDayOf(now);
-    const dayStart =
-      row && row.tradingDay === tradingDay ? row.dayStartRealizedPnl : toDecimalString(current.realizedPnl);
-    await tx.manager.upsert(
-      PositionEntity,
-      {
-        accountId: order.accountId,
-        symbol: order.symbol,
-        quantity: toDecimalString(next.quantity),
-        averagePrice: toDecimalString(next.averagePrice),
-        realizedPnl: toDecimalString(next.realizedPnl),
-        tradingDay,
-        dayStartRealizedPnl: dayStart,
-        updatedAt: new Date(now),
-      },
-      ['accountId', 'symbol'],
-    );
+    const dayStartRealizedPnl =
+      stored && stored.tradingDay === tradingDay ? stored.dayStartRealizedPnl : current.realizedPnl;
+    await this.positions.save(tx, { position: next, tradingDay, dayStartRealizedPnl }, now);
   }
 }

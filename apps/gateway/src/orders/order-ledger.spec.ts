@@ -2,10 +2,11 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { orderLedger } from '../../../../test/support/order-repositories.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { loadConfig } from '../config/config.js';
-import { OrderLedger } from './order-ledger.js';
+import type { OrderLedger } from './order-ledger.js';
 
 let db: TestDatabase;
 let ledger: OrderLedger;
@@ -13,7 +14,7 @@ let accountId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource, pino({ level: 'silent' }));
+  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountsService(db.dataSource, loadConfig({})).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {

@@ -67,6 +67,7 @@ import { type Logger, pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { orderRepositories } from '../../../../test/support/order-repositories.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { ApiError } from '../common/api-error.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
@@ -184,7 +185,8 @@ class CountingLedger extends OrderLedger {
     logger: Logger,
     private readonly activity: Activity,
   ) {
-    super(dataSource, logger);
+    const repos = orderRepositories(dataSource);
+    super(dataSource, repos.orders, repos.events, logger);
   }
 
   override inAccount<T>(
@@ -398,8 +400,11 @@ class Generation {
     const limits = new RiskLimitsService(db.dataSource, r.ledger, r.clock, config);
     const messages = new OrderMessages(logger);
     const preTrade = new PreTradeRisk(limits, messages, r.replay, r.clock);
+    const repos = orderRepositories(db.dataSource);
     const orders = new OrdersService(
       r.ledger,
+      repos.orders,
+      repos.idempotencyKeys,
       bus,
       preTrade,
       limits,
@@ -410,10 +415,23 @@ class Generation {
       logger,
       metrics,
     );
-    const processor = new ExecutionReportProcessor(r.ledger, bus, metrics, r.venue, r.clock, logger);
-    const reconciler = new OrderReconciler(
-      db.dataSource,
+    const processor = new ExecutionReportProcessor(
       r.ledger,
+      repos.orders,
+      repos.executions,
+      repos.positions,
+      bus,
+      metrics,
+      r.venue,
+      r.clock,
+      logger,
+    );
+    const reconciler = new OrderReconciler(
+      r.ledger,
+      repos.orders,
+      repos.executions,
+      repos.idempotencyKeys,
+      repos.restartBlocks,
       processor,
       bus,
       orders,

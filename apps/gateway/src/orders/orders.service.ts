@@ -1,4 +1,4 @@
-import { type Clock, Decimal, type Order, priceFieldsFor, toDecimalString } from '@gateway/oms';
+import { type Clock, Decimal, type Order, priceFieldsFor, type RejectReason, toDecimalString } from '@gateway/oms';
 import {
   type CancelResult,
   type ExecutionClient,
@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { type AccountEntity, IdempotencyKeyEntity } from '../database/entities.js';
+import type { AccountEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
@@ -22,6 +22,8 @@ import { RiskLimitsService } from '../risk/risk-limits.service.js';
 import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { type OrderDto, toOrderDto } from './order.mapper.js';
+import { type IdempotencyRecord, IdempotencyKeyRepository } from './persistence/idempotency-key.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
 import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
 import { type ReplaceOrderRequest, replaceRequestHash } from './replace-order.request.js';
 
@@ -40,6 +42,8 @@ export type PlaceOrderOutcome = { kind: 'created'; order: OrderDto } | { kind: '
 export class OrdersService {
   constructor(
     private readonly ledger: OrderLedger,
+    private readonly orders: OrderRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly bus: EventBus,
     private readonly preTrade: PreTradeRisk,
     private readonly riskLimits: RiskLimitsService,
@@ -84,7 +88,7 @@ export class OrdersService {
   async replace(account: AccountEntity, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = replaceRequestHash(orderId, request);
     const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
-      const old = await tx.findOrder(orderId);
+      const old = await this.orders.find(tx, orderId);
       if (!old) {
         throw ApiError.orderNotFound(orderId);
       }
@@ -124,7 +128,7 @@ export class OrdersService {
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<PlaceOrderOutcome | ({ kind: 'new' } & T)> {
     const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await this.findIdempotencyKey(tx, clientOrderId);
+      const existing = await this.idempotencyKeys.find(tx, clientOrderId);
       return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
     });
     if (!intent) {
@@ -136,7 +140,7 @@ export class OrdersService {
       return this.replay(account, outcome.record, hash);
     }
     if (outcome.decision.kind === 'denied') {
-      throw this.denial(outcome.order, outcome.decision);
+      throw this.denial(outcome.order, { code: outcome.decision.code, message: outcome.decision.reason });
     }
     return outcome;
   }
@@ -151,7 +155,13 @@ export class OrdersService {
     replacesOrderId: string | null = null,
   ): Promise<Order> {
     const order = await this.insertIntent(tx, request, check, replacesOrderId);
-    await this.insertIdempotencyKey(tx, order, hash);
+    await this.idempotencyKeys.insert(tx, {
+      clientOrderId: order.clientOrderId,
+      requestHash: hash,
+      orderId: order.id,
+      state: order.status === 'pending_new' ? 'in_progress' : 'completed',
+      createdAt: this.clock.now(),
+    });
     await this.countMessage(tx, order, kind, check);
     return order;
   }
@@ -232,7 +242,7 @@ export class OrdersService {
     );
     const recorded = await this.recordInAccount(replacement.accountId, replacement.id, async (tx, current) => {
       const now = this.clock.now();
-      const before = await tx.findOrder(old.id);
+      const before = await this.orders.find(tx, old.id);
       if (result.kind === 'accepted' && before?.status === 'pending_replace') {
         await tx.applyEvent(before, { kind: 'replaced', at: now }, { brokerPayload: result.raw });
       }
@@ -246,7 +256,7 @@ export class OrdersService {
 
   /** Orders are visible only through their account; callers check the account first. */
   async get(accountId: string, orderId: string): Promise<Order> {
-    const result = await this.ledger.findOrder(accountId, orderId);
+    const result = await this.orders.findCommitted(accountId, orderId);
     if (!result) {
       throw ApiError.orderNotFound(orderId);
     }
@@ -267,7 +277,7 @@ export class OrdersService {
     options: { onlyIfRequested?: boolean; initiator?: MessageInitiator } = {},
   ): Promise<OrderDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const order = await tx.findOrder(orderId);
+      const order = await this.orders.find(tx, orderId);
       if (!order) {
         throw ApiError.orderNotFound(orderId);
       }
@@ -345,7 +355,7 @@ export class OrdersService {
 
   /** Cancels every working order of the account; answers each order's state after its cancel. */
   async cancelAll(accountId: string): Promise<OrderDto[]> {
-    const open = await this.ledger.listOpenOrderIds(accountId);
+    const open = await this.orders.openIds(accountId);
     const results: OrderDto[] = [];
     for (const id of open) {
       try {
@@ -358,31 +368,6 @@ export class OrdersService {
       }
     }
     return results;
-  }
-
-  private findIdempotencyKey(tx: AccountTransaction, clientOrderId: string): Promise<IdempotencyKeyEntity | null> {
-    return tx.manager.findOne(IdempotencyKeyEntity, { where: { accountId: tx.account.id, clientOrderId } });
-  }
-
-  private async insertIdempotencyKey(tx: AccountTransaction, order: Order, hash: string): Promise<void> {
-    const now = new Date(this.clock.now());
-    await tx.manager.insert(IdempotencyKeyEntity, {
-      accountId: tx.account.id,
-      clientOrderId: order.clientOrderId,
-      requestHash: hash,
-      orderId: order.id,
-      state: order.status === 'pending_new' ? 'in_progress' : 'completed',
-      createdAt: now,
-      completedAt: order.status === 'pending_new' ? null : now,
-    });
-  }
-
-  private async completeIdempotencyKey(tx: AccountTransaction, order: Order, now: number): Promise<void> {
-    await tx.manager.update(
-      IdempotencyKeyEntity,
-      { accountId: order.accountId, clientOrderId: order.clientOrderId },
-      { state: 'completed', completedAt: new Date(now) },
-    );
   }
 
   private alertUnknown(order: Order, reason: string): void {
@@ -520,7 +505,7 @@ export class OrdersService {
         }
         break;
     }
-    await this.completeIdempotencyKey(tx, current, now);
+    await this.idempotencyKeys.complete(tx, current, now);
   }
 
   /** Runs `work` on the current state of an order under its account lock, publishes, returns the order after. */
@@ -530,12 +515,12 @@ export class OrdersService {
     work: (tx: AccountTransaction, order: Order) => Promise<void>,
   ): Promise<Order | null> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const current = await tx.findOrder(orderId);
+      const current = await this.orders.find(tx, orderId);
       if (!current) {
         return null;
       }
       await work(tx, current);
-      return tx.findOrder(orderId);
+      return this.orders.find(tx, orderId);
     });
     if (!step) {
       return null;
@@ -570,7 +555,7 @@ export class OrdersService {
     }
   }
 
-  private async replay(account: AccountEntity, record: IdempotencyKeyEntity, hash: string): Promise<PlaceOrderOutcome> {
+  private async replay(account: AccountEntity, record: IdempotencyRecord, hash: string): Promise<PlaceOrderOutcome> {
     if (record.requestHash !== hash) {
       throw new ApiError(
         422,
@@ -580,7 +565,7 @@ export class OrdersService {
         { orderId: record.orderId },
       );
     }
-    const fresh = this.clock.now() - record.createdAt.getTime() < IN_PROGRESS_STALE_MS;
+    const fresh = this.clock.now() - record.createdAt < IN_PROGRESS_STALE_MS;
     if (record.state === 'in_progress' && fresh) {
       throw new ApiError(
         409,
@@ -592,17 +577,14 @@ export class OrdersService {
     }
     const order = await this.get(account.id, record.orderId);
     if (order.status === 'denied' && order.rejectReason) {
-      throw this.denial(order, {
-        kind: 'denied',
-        code: order.rejectReason.code as never,
-        reason: order.rejectReason.message,
-      });
+      throw this.denial(order, order.rejectReason);
     }
     return { kind: 'replayed', order: toOrderDto(order) };
   }
 
-  private denial(order: Order, decision: Extract<RiskDecision, { kind: 'denied' }>): ApiError {
-    return new ApiError(422, decision.code, 'Order denied by risk check', decision.reason, {
+  /** `422` with the risk check's code (`risk.*`) and the denied order. */
+  private denial(order: Order, reason: RejectReason): ApiError {
+    return new ApiError(422, reason.code, 'Order denied by risk check', reason.message, {
       orderId: order.id,
       order: toOrderDto(order),
     });
