@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commit/after-commit.dispatcher.js';
 import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
 import { ExecutionRepository } from '../../apps/gateway/src/orders/persistence/execution.repository.js';
 import { IdempotencyKeyRepository } from '../../apps/gateway/src/orders/persistence/idempotency-key.repository.js';
@@ -22,8 +23,8 @@ export function orderRepositories(dataSource: DataSource) {
 
 export type OrderRepositories = ReturnType<typeof orderRepositories>;
 
-/** The real ledger over `dataSource`. */
+/** The real ledger over `dataSource`, with its after-commit dispatcher (no handlers registered). */
 export function orderLedger(dataSource: DataSource, logger: Logger): OrderLedger {
   const repos = orderRepositories(dataSource);
-  return new OrderLedger(dataSource, repos.orders, repos.events, logger);
+  return new OrderLedger(dataSource, repos.orders, repos.events, new AfterCommitDispatcher(logger), logger);
 }

@@ -2,14 +2,13 @@ import { Decimal, systemClock } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { createTestDatabase, REDIS_URL, type TestDatabase } from '../../../../test/support/database.js';
 import { orderLedger, orderRepositories } from '../../../../test/support/order-repositories.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
-import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import type { OrderLedger } from './order-ledger.js';
 
@@ -64,9 +63,7 @@ const report = (clientOrderId: string, execType: ExecutionReport['execType'], ra
 
 describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
   it('does not let a report the database can never store hold up the reports behind it', async () => {
-    const config = loadConfig({ REDIS_PREFIX: redisPrefix() });
     const logger = pino({ level: 'silent' });
-    const bus = new EventBus(redis, subscriber, logger, config);
     const source = new ReportSource();
     const repos = orderRepositories(db.dataSource);
     const processor = new ExecutionReportProcessor(
@@ -74,7 +71,6 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
       repos.orders,
       repos.executions,
       repos.positions,
-      bus,
       new GatewayMetrics(),
       source as unknown as ExecutionClient,
       systemClock,

@@ -10,12 +10,12 @@ import {
 } from '@gateway/oms';
 import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { LOGGER } from '../common/logger.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
-import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { toExecutionDto } from './order.mapper.js';
 import { type ExecutionRecord, ExecutionRepository } from './persistence/execution.repository.js';
@@ -62,18 +62,34 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopping = false;
+  /** Exponential back-off from 100 ms, capped at MAX_RETRY_DELAY_MS; no retry once shutting down. */
+  private readonly retries: RetryPolicy = retry(
+    handleWhen((error) => !isDeterministic(error) && !this.stopping),
+    {
+      maxAttempts: MAX_ATTEMPTS - 1,
+      backoff: new ExponentialBackoff({
+        initialDelay: 100,
+        maxDelay: MAX_RETRY_DELAY_MS,
+        generator: noJitterGenerator,
+      }),
+    },
+  );
 
   constructor(
     private readonly ledger: OrderLedger,
     private readonly orders: OrderRepository,
     private readonly executions: ExecutionRepository,
     private readonly positions: PositionRepository,
-    private readonly bus: EventBus,
     private readonly metrics: GatewayMetrics,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.retries.onRetry((failure) => {
+      const err = 'error' in failure ? failure.error : undefined;
+      this.logger.warn({ err, attempt: failure.attempt - 1 }, 'recording an execution report failed; retrying');
+    });
+  }
 
   onModuleInit(): void {
     this.unsubscribe = this.broker.onExecutionReport((report) => {
@@ -93,19 +109,10 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   }
 
   private async handleWithRetry(report: ExecutionReport): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.handle(report);
-        return;
-      } catch (error) {
-        if (isDeterministic(error) || attempt + 1 >= MAX_ATTEMPTS || this.stopping) {
-          await this.markForReconciliation(report, error);
-          return;
-        }
-        const delay = Math.min(100 * 2 ** attempt, MAX_RETRY_DELAY_MS);
-        this.logger.warn({ err: error, attempt }, 'recording an execution report failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    try {
+      await this.retries.execute(() => this.handle(report));
+    } catch (error) {
+      await this.markForReconciliation(report, error);
     }
   }
 
@@ -128,15 +135,12 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       );
       return;
     }
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
+    await this.ledger.inAccount(accountId, async (tx) => {
       const order = await this.orders.find(tx, report.clientOrderId);
       if (order) {
         await this.apply(tx, order, report);
       }
     });
-    if (step) {
-      this.bus.publish(step.events);
-    }
   }
 
   /** Applies one report to an order inside the caller's account transaction (reconciliation uses it too). */

@@ -11,6 +11,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { AccountEntity } from '../database/entities.js';
 import type { StreamEvent } from '../stream/stream-event.js';
+import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
 import type { AccountScope } from './persistence/account-scope.js';
 import { OrderEventRepository } from './persistence/order-event.repository.js';
@@ -127,18 +128,20 @@ export class OrderLedger {
     private readonly dataSource: DataSource,
     private readonly orders: OrderRepository,
     private readonly log: OrderEventRepository,
+    private readonly afterCommit: AfterCommitDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
-   * Runs `work` in one transaction under the account's row lock. Returns its result and the events it
-   * appended (to publish after the commit, never before). Null when the account does not exist.
+   * Runs `work` in one transaction under the account's row lock. Once it has committed, the events it
+   * appended go to the after-commit handlers (AfterCommitDispatcher: stream, time to live, held cancel),
+   * never before. Returns the result and those events; null when the account does not exist.
    */
   async inAccount<T>(
     accountId: string,
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<{ result: T; events: StreamEvent[] } | null> {
-    return this.dataSource.transaction(async (manager) => {
+    const committed = await this.dataSource.transaction(async (manager) => {
       const account = await manager
         .createQueryBuilder(AccountEntity, 'a')
         .setLock('pessimistic_write')
@@ -152,5 +155,9 @@ export class OrderLedger {
       await tx.flush();
       return { result, events: tx.events };
     });
+    if (committed) {
+      this.afterCommit.dispatch(committed.events);
+    }
+    return committed;
   }
 }

@@ -76,6 +76,8 @@ import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { EventBus } from '../stream/event-bus.js';
 import type { StreamEvent } from '../stream/stream-event.js';
+import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
+import { PublishOrderEvents } from './after-commit/publish-order-events.handler.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import type { OrderDto } from './order.mapper.js';
@@ -184,9 +186,10 @@ class CountingLedger extends OrderLedger {
     dataSource: DataSource,
     logger: Logger,
     private readonly activity: Activity,
+    readonly dispatcher: AfterCommitDispatcher = new AfterCommitDispatcher(logger),
   ) {
     const repos = orderRepositories(dataSource);
-    super(dataSource, repos.orders, repos.events, logger);
+    super(dataSource, repos.orders, repos.events, dispatcher, logger);
   }
 
   override inAccount<T>(
@@ -391,12 +394,15 @@ class Generation {
     readonly orders: OrdersService,
     readonly processor: ExecutionReportProcessor,
     readonly reconciler: OrderReconciler,
+    private readonly publisher: PublishOrderEvents,
   ) {}
 
   /** Builds the services as the Nest module would, and runs their start-up (the reconciler's account pass). */
   static async start(r: Pick<Real, 'ledger' | 'venue' | 'replay' | 'clock'>): Promise<Generation> {
     const { config, logger, metrics, redis, subscriber, db } = shared;
     const bus = new EventBus(redis, subscriber, logger, config);
+    const publisher = new PublishOrderEvents(r.ledger.dispatcher, bus);
+    publisher.onModuleInit();
     const limits = new RiskLimitsService(db.dataSource, r.ledger, r.clock, config);
     const messages = new OrderMessages(logger);
     const preTrade = new PreTradeRisk(limits, messages, r.replay, r.clock);
@@ -405,7 +411,6 @@ class Generation {
       r.ledger,
       repos.orders,
       repos.idempotencyKeys,
-      bus,
       preTrade,
       limits,
       messages,
@@ -420,7 +425,6 @@ class Generation {
       repos.orders,
       repos.executions,
       repos.positions,
-      bus,
       metrics,
       r.venue,
       r.clock,
@@ -446,13 +450,14 @@ class Generation {
     stopSweepTimer(reconciler);
     await reconciler.started();
     await reconciler.sweep(); // the sweep the start-up pass is followed by
-    return new Generation(bus, orders, processor, reconciler);
+    return new Generation(bus, orders, processor, reconciler, publisher);
   }
 
   /** Shuts down: unsubscribes from the venue (later reports are lost to this gateway) and from the bus. */
   async stop(): Promise<void> {
     await this.processor.onModuleDestroy();
     await this.reconciler.onModuleDestroy();
+    this.publisher.onModuleDestroy();
     this.bus.onModuleDestroy();
   }
 }

@@ -340,7 +340,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       return [];
     }
     const { actions, waiting } = step.result;
-    this.bus.publish(step.events);
     const unresolved = actions.find((a) => a.kind === 'unresolved');
     if (unresolved && waiting) {
       // Inside the in-flight window: look again on the next sweep, no alert yet.

@@ -19,7 +19,6 @@ import { GatewayMetrics } from '../health/metrics.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
 import { type PreTradeResult, PreTradeRisk } from '../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
-import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { type OrderDto, toOrderDto } from './order.mapper.js';
 import { type IdempotencyRecord, IdempotencyKeyRepository } from './persistence/idempotency-key.repository.js';
@@ -44,7 +43,6 @@ export class OrdersService {
     private readonly ledger: OrderLedger,
     private readonly orders: OrderRepository,
     private readonly idempotencyKeys: IdempotencyKeyRepository,
-    private readonly bus: EventBus,
     private readonly preTrade: PreTradeRisk,
     private readonly riskLimits: RiskLimitsService,
     private readonly messages: OrderMessages,
@@ -134,7 +132,6 @@ export class OrdersService {
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
     }
-    this.bus.publish(intent.events);
     const outcome = intent.result;
     if (outcome.kind === 'existing') {
       return this.replay(account, outcome.record, hash);
@@ -318,7 +315,6 @@ export class OrdersService {
     if (!step) {
       throw ApiError.accountNotFound(accountId);
     }
-    this.bus.publish(step.events);
     const { order, send } = step.result;
     if (!send || order.brokerOrderId === null) {
       return toOrderDto(order);
@@ -522,11 +518,7 @@ export class OrdersService {
       await work(tx, current);
       return this.orders.find(tx, orderId);
     });
-    if (!step) {
-      return null;
-    }
-    this.bus.publish(step.events);
-    return step.result;
+    return step?.result ?? null;
   }
 
   /** Calls the broker with a bounded time; a timeout or a thrown error is an `unknown` outcome. */
