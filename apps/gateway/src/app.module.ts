@@ -26,6 +26,8 @@ import { OrderReconciler } from './orders/order-reconciler.js';
 import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
+import { ORDER_REPOSITORIES } from './orders/persistence/index.js';
+import { AFTER_COMMIT_PROVIDERS } from './orders/after-commit/index.js';
 import { AddressRateLimitGuard } from './rate-limit/address-rate-limit.guard.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { RateLimitMetrics } from './rate-limit/rate-limit.metrics.js';
@@ -89,6 +91,8 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         GatewayMetrics,
+        ...ORDER_REPOSITORIES,
+        ...AFTER_COMMIT_PROVIDERS,
         OrderLedger,
         OrderQueries,
         OrdersService,

@@ -5,6 +5,7 @@ export * from './instrument.js';
 export * from './market-data.js';
 export * from './order.js';
 export * from './order-event.js';
+export * from './apply-order-event.js';
 export * from './order-status.js';
 export * from './position.js';
 export * from './transition.js';

@@ -1,3 +1,5 @@
+import type { Decimal } from './decimal.js';
+import type { RejectReason } from './order.js';
 import { ORDER_STATUSES } from './order-status.js';
 
 /**
@@ -8,15 +10,19 @@ export const ORDER_EVENT_NAMES = [...ORDER_STATUSES, 'restated'] as const;
 
 export type OrderEventName = (typeof ORDER_EVENT_NAMES)[number];
 
+export function isOrderEventName(value: string): value is OrderEventName {
+  return (ORDER_EVENT_NAMES as readonly string[]).includes(value);
+}
+
 /**
- * An input to the order state machine: something the gateway decided or a broker reported.
- * Names follow NautilusTrader's order events (OrderAccepted, OrderRejected, OrderFilled, ...).
+ * An order event as the transition table sees it: its kind, plus the two facts of the order a status
+ * depends on. Names follow NautilusTrader's order events (OrderAccepted, OrderRejected, OrderFilled, ...).
  * - `submitted_unknown`: the submission's outcome cannot be known (timeout, 5xx, reset, no order id).
  * - `fill`: an execution; `complete` says whether it brings the cumulative quantity to the order quantity.
  * - `cancel_rejected` / `replace_rejected`: the broker refused the cancel/replace; the order goes back to
  *   what its fills make it (`new` or `partially_filled`).
  */
-export type OrderTrigger =
+export type OrderStatusEvent =
   | { kind: 'accepted' }
   | { kind: 'rejected' }
   | { kind: 'submitted_unknown' }
@@ -29,4 +35,31 @@ export type OrderTrigger =
   | { kind: 'replace_rejected'; hasFills: boolean }
   | { kind: 'expired' };
 
-export type OrderTriggerKind = OrderTrigger['kind'];
+export type OrderEventKind = OrderStatusEvent['kind'];
+
+/**
+ * An order event with its data: something the gateway decided or a broker reported, the input of
+ * `applyOrderEvent`. `at` (epoch ms) is when the gateway recorded it (the order's `updatedAt`).
+ * A `brokerOrderId` is taken only while the order has none (the first one the broker gave is kept).
+ * `bookedQuantity`: what the broker booked for a replacement (new total minus what the old order had
+ * filled when the broker acted), FIX OrderQty; the order's own quantity when absent.
+ */
+export type OrderEvent =
+  | { kind: 'accepted'; at: number; brokerOrderId: string; bookedQuantity?: Decimal }
+  | { kind: 'rejected'; at: number; reason: RejectReason }
+  | { kind: 'submitted_unknown'; at: number }
+  | {
+      kind: 'fill';
+      at: number;
+      quantity: Decimal;
+      price: Decimal;
+      brokerOrderId?: string;
+      bookedQuantity?: Decimal;
+    }
+  | { kind: 'cancel_requested'; at: number }
+  | { kind: 'canceled'; at: number; brokerOrderId?: string }
+  | { kind: 'cancel_rejected'; at: number }
+  | { kind: 'replace_requested'; at: number; replacedByOrderId: string }
+  | { kind: 'replaced'; at: number }
+  | { kind: 'replace_rejected'; at: number }
+  | { kind: 'expired'; at: number; brokerOrderId?: string };

@@ -45,6 +45,9 @@ export const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'unknown',
 ]);
 
+/** Acknowledged and working with nothing pending: a cancel or a replace can be sent. */
+export const WORKING_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>(['new', 'partially_filled']);
+
 /** Statuses whose outcome the gateway cannot vouch for until the broker confirms it. */
 export const UNCERTAIN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'pending_new',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ORDER_EVENT_NAMES, type OrderTrigger } from './order-event.js';
+import { ORDER_EVENT_NAMES, type OrderStatusEvent } from './order-event.js';
 import { ORDER_STATUSES, type OrderStatus } from './order-status.js';
 import { InvalidOrderTransitionError, eventNameFor, nextStatus, transition } from './transition.js';
 
@@ -20,7 +20,7 @@ const TRIGGERS = {
   replace_rejected_unfilled: { kind: 'replace_rejected', hasFills: false },
   replace_rejected_with_fills: { kind: 'replace_rejected', hasFills: true },
   expired: { kind: 'expired' },
-} as const satisfies Record<string, OrderTrigger>;
+} as const satisfies Record<string, OrderStatusEvent>;
 
 type TriggerName = keyof typeof TRIGGERS;
 const TRIGGER_NAMES = Object.keys(TRIGGERS) as TriggerName[];
@@ -213,7 +213,7 @@ const CELLS = ORDER_STATUSES.flatMap((from) =>
   TRIGGER_NAMES.map((name) => ({ from, name, trigger: TRIGGERS[name], expected: EXPECTED[from][name] })),
 );
 
-const anyTrigger: fc.Arbitrary<OrderTrigger> = fc.constantFrom(...Object.values(TRIGGERS));
+const anyTrigger: fc.Arbitrary<OrderStatusEvent> = fc.constantFrom(...Object.values(TRIGGERS));
 const anyStatus: fc.Arbitrary<OrderStatus> = fc.constantFrom(...ORDER_STATUSES);
 
 describe('transition table', () => {
@@ -233,7 +233,7 @@ describe('transition table', () => {
   });
 
   it('names the status and trigger in the error', () => {
-    const trigger: OrderTrigger = { kind: 'cancel_requested' };
+    const trigger: OrderStatusEvent = { kind: 'cancel_requested' };
     try {
       transition('filled', trigger);
       expect.unreachable('filled --cancel_requested--> must throw');

@@ -1,22 +1,22 @@
-import type { OrderEventName, OrderTrigger, OrderTriggerKind } from './order-event.js';
+import type { OrderEventKind, OrderEventName, OrderStatusEvent } from './order-event.js';
 import type { OrderStatus } from './order-status.js';
 
-type Rule = (trigger: OrderTrigger) => OrderStatus;
+type Rule = (event: OrderStatusEvent) => OrderStatus;
 
 const fillTo =
   (partial: OrderStatus): Rule =>
-  (t) =>
-    t.kind === 'fill' && t.complete ? 'filled' : partial;
-const backToWorking: Rule = (t) =>
-  (t.kind === 'cancel_rejected' || t.kind === 'replace_rejected') && t.hasFills ? 'partially_filled' : 'new';
+  (e) =>
+    e.kind === 'fill' && e.complete ? 'filled' : partial;
+const backToWorking: Rule = (e) =>
+  (e.kind === 'cancel_rejected' || e.kind === 'replace_rejected') && e.hasFills ? 'partially_filled' : 'new';
 const to =
   (status: OrderStatus): Rule =>
   () =>
     status;
 
 /**
- * The order state machine: for each status, the triggers it accepts and the status they lead to.
- * A trigger missing from a row is an invalid transition. Modelled on NautilusTrader's
+ * The order state machine: for each status, the events it accepts and the status they lead to.
+ * An event missing from a row is an invalid transition. Modelled on NautilusTrader's
  * `OrderStatus.transition` table, with these choices (each a real broker behaviour):
  * - a fill may precede the acknowledgement (out-of-order reports), so `pending_new` accepts fills;
  * - a late acknowledgement (after fills, cancel or replace) only records the broker id: status unchanged;
@@ -32,7 +32,7 @@ const to =
  *   did reach the broker after all (a late ack or fill), which the caller reports as an alert.
  * Overfills are not transitions: the caller keeps them as evidence and raises an alert.
  */
-const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKind, Rule>>>>> = {
+const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind, Rule>>>>> = {
   pending_new: {
     accepted: to('new'),
     rejected: to('rejected'),
@@ -109,33 +109,37 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderTriggerKi
 };
 
 export class InvalidOrderTransitionError extends Error {
+  /** The same event as `event`, under the name older callers read. */
+  readonly trigger: OrderStatusEvent;
+
   constructor(
     readonly from: OrderStatus,
-    readonly trigger: OrderTrigger,
+    readonly event: OrderStatusEvent,
   ) {
-    super(`invalid order transition: ${from} --${trigger.kind}-->`);
+    super(`invalid order transition: ${from} --${event.kind}-->`);
     this.name = 'InvalidOrderTransitionError';
+    this.trigger = event;
   }
 }
 
-/** The status `trigger` leads to from `from`, or `null` when the table does not allow it. */
-export function nextStatus(from: OrderStatus, trigger: OrderTrigger): OrderStatus | null {
-  const rule = TABLE[from][trigger.kind];
-  return rule ? rule(trigger) : null;
+/** The status `event` leads to from `from`, or `null` when the table does not allow it. */
+export function nextStatus(from: OrderStatus, event: OrderStatusEvent): OrderStatus | null {
+  const rule = TABLE[from][event.kind];
+  return rule ? rule(event) : null;
 }
 
-/** The status `trigger` leads to from `from`. Throws InvalidOrderTransitionError when not allowed. */
-export function transition(from: OrderStatus, trigger: OrderTrigger): OrderStatus {
-  const next = nextStatus(from, trigger);
+/** The status `event` leads to from `from`. Throws InvalidOrderTransitionError when not allowed. */
+export function transition(from: OrderStatus, event: OrderStatusEvent): OrderStatus {
+  const next = nextStatus(from, event);
   if (next === null) {
-    throw new InvalidOrderTransitionError(from, trigger);
+    throw new InvalidOrderTransitionError(from, event);
   }
   return next;
 }
 
-/** The public event name (API.md `event`) that a trigger produces: what happened, not the new status. */
-export function eventNameFor(trigger: OrderTrigger): OrderEventName {
-  switch (trigger.kind) {
+/** The public event name (API.md `event`) that an event produces: what happened, not the new status. */
+export function eventNameFor(event: OrderStatusEvent): OrderEventName {
+  switch (event.kind) {
     case 'accepted':
       return 'new';
     case 'rejected':
@@ -143,7 +147,7 @@ export function eventNameFor(trigger: OrderTrigger): OrderEventName {
     case 'submitted_unknown':
       return 'unknown';
     case 'fill':
-      return trigger.complete ? 'filled' : 'partially_filled';
+      return event.complete ? 'filled' : 'partially_filled';
     case 'cancel_requested':
       return 'pending_cancel';
     case 'canceled':

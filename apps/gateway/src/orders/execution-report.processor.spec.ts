@@ -2,15 +2,14 @@ import { Decimal, systemClock } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
+import { createTestDatabase, REDIS_URL, type TestDatabase } from '../../../../test/support/database.js';
+import { orderLedger, orderRepositories } from '../../../../test/support/order-repositories.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountRepository } from '../accounts/account.repository.js';
-import { loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
-import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
-import { OrderLedger } from './order-ledger.js';
+import type { OrderLedger } from './order-ledger.js';
 
 /** Only what the processor uses of a broker: the report stream. */
 class ReportSource implements Pick<ExecutionClient, 'onExecutionReport'> {
@@ -32,7 +31,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource);
+  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });
@@ -63,13 +62,14 @@ const report = (clientOrderId: string, execType: ExecutionReport['execType'], ra
 
 describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
   it('does not let a report the database can never store hold up the reports behind it', async () => {
-    const config = loadConfig({ REDIS_PREFIX: redisPrefix() });
     const logger = pino({ level: 'silent' });
-    const bus = new EventBus(redis, subscriber, logger, config);
     const source = new ReportSource();
+    const repos = orderRepositories(db.dataSource);
     const processor = new ExecutionReportProcessor(
       ledger,
-      bus,
+      repos.orders,
+      repos.executions,
+      repos.positions,
       new GatewayMetrics(),
       source as unknown as ExecutionClient,
       systemClock,

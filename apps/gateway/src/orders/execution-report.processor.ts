@@ -1,27 +1,26 @@
 import {
-  applyFill,
   applyFillToPosition,
+  applyOrderEvent,
   contractMultiplier,
-  nextStatus,
   type Clock,
   Decimal,
   flatPosition,
   type Order,
   tradingDayOf,
-  toDecimalString,
 } from '@gateway/oms';
 import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { LOGGER } from '../common/logger.js';
-import { ExecutionEntity, OrderEntity, PositionEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
-import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
-import { type ExecutionDto, toExecutionDto } from './order.mapper.js';
+import { toExecutionDto } from './order.mapper.js';
+import { type ExecutionRecord, ExecutionRepository } from './persistence/execution.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
+import { PositionRepository } from './persistence/position.repository.js';
 
 const MAX_RETRY_DELAY_MS = 10_000;
 /** About ten minutes of retries (the last ones 10 s apart): a longer outage is left to reconciliation. */
@@ -63,15 +62,34 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopping = false;
+  /** Exponential back-off from 100 ms, capped at MAX_RETRY_DELAY_MS; no retry once shutting down. */
+  private readonly retries: RetryPolicy = retry(
+    handleWhen((error) => !isDeterministic(error) && !this.stopping),
+    {
+      maxAttempts: MAX_ATTEMPTS - 1,
+      backoff: new ExponentialBackoff({
+        initialDelay: 100,
+        maxDelay: MAX_RETRY_DELAY_MS,
+        generator: noJitterGenerator,
+      }),
+    },
+  );
 
   constructor(
     private readonly ledger: OrderLedger,
-    private readonly bus: EventBus,
+    private readonly orders: OrderRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly positions: PositionRepository,
     private readonly metrics: GatewayMetrics,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.retries.onRetry((failure) => {
+      const err = 'error' in failure ? failure.error : undefined;
+      this.logger.warn({ err, attempt: failure.attempt - 1 }, 'recording an execution report failed; retrying');
+    });
+  }
 
   onModuleInit(): void {
     this.unsubscribe = this.broker.onExecutionReport((report) => {
@@ -91,19 +109,10 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   }
 
   private async handleWithRetry(report: ExecutionReport): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.handle(report);
-        return;
-      } catch (error) {
-        if (isDeterministic(error) || attempt + 1 >= MAX_ATTEMPTS || this.stopping) {
-          await this.markForReconciliation(report, error);
-          return;
-        }
-        const delay = Math.min(100 * 2 ** attempt, MAX_RETRY_DELAY_MS);
-        this.logger.warn({ err: error, attempt }, 'recording an execution report failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    try {
+      await this.retries.execute(() => this.handle(report));
+    } catch (error) {
+      await this.markForReconciliation(report, error);
     }
   }
 
@@ -112,13 +121,13 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       { err: error, report: { ...report, raw: undefined }, evidence: report.raw, alert: 'report_not_applied' },
       'execution report cannot be applied; the order is left to reconciliation',
     );
-    await this.ledger.markForReconciliation(report.clientOrderId).catch((e: unknown) => {
+    await this.orders.flagForReconciliation(report.clientOrderId).catch((e: unknown) => {
       this.logger.error({ err: e, clientOrderId: report.clientOrderId }, 'could not mark the order for reconciliation');
     });
   }
 
   async handle(report: ExecutionReport): Promise<void> {
-    const accountId = await this.ledger.accountOfOrder(report.clientOrderId);
+    const accountId = await this.orders.accountOf(report.clientOrderId);
     if (!accountId) {
       this.logger.warn(
         { venue: report.venue, clientOrderId: report.clientOrderId },
@@ -126,57 +135,49 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       );
       return;
     }
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const order = await tx.findOrder(report.clientOrderId);
+    await this.ledger.inAccount(accountId, async (tx) => {
+      const order = await this.orders.find(tx, report.clientOrderId);
       if (order) {
         await this.apply(tx, order, report);
       }
     });
-    if (step) {
-      this.bus.publish(step.events);
-    }
   }
 
   /** Applies one report to an order inside the caller's account transaction (reconciliation uses it too). */
   async apply(tx: AccountTransaction, order: Order, report: ExecutionReport): Promise<void> {
     const now = this.clock.now();
-    const base = { now, brokerPayload: report.raw };
-    const brokerOrderId = order.brokerOrderId ?? report.brokerOrderId;
+    const evidence = { brokerPayload: report.raw };
+    const brokerOrderId = report.brokerOrderId;
     switch (report.execType) {
       case 'new':
         if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
           this.alertIfRestatingRejection(order, 'acknowledgement');
-          await applyTrigger(
-            tx,
-            order,
-            { kind: 'accepted' },
-            { ...base, patch: { brokerOrderId, quantity: bookedQuantity(order, report) } },
-            this.logger,
-          );
+          const booked = bookedQuantity(order, report);
+          await tx.applyEvent(order, { kind: 'accepted', at: now, brokerOrderId, bookedQuantity: booked }, evidence);
         }
         return;
       case 'trade':
-        await this.applyExecution(tx, order, report, brokerOrderId, now);
+        await this.applyExecution(tx, order, report, now);
         return;
       case 'canceled':
         if (order.status !== 'canceled') {
-          await applyTrigger(tx, order, { kind: 'canceled' }, { ...base, patch: { brokerOrderId } }, this.logger);
+          await tx.applyEvent(order, { kind: 'canceled', at: now, brokerOrderId }, evidence);
         }
         return;
       case 'expired':
         if (order.status !== 'expired') {
-          await applyTrigger(tx, order, { kind: 'expired' }, { ...base, patch: { brokerOrderId } }, this.logger);
+          await tx.applyEvent(order, { kind: 'expired', at: now, brokerOrderId }, evidence);
         }
         return;
       case 'rejected':
         if (order.status !== 'rejected') {
-          const rejectReason = { code: 'broker.rejected', message: report.reason ?? 'rejected by the broker' };
-          await applyTrigger(tx, order, { kind: 'rejected' }, { ...base, patch: { rejectReason } }, this.logger);
+          const reason = { code: 'broker.rejected', message: report.reason ?? 'rejected by the broker' };
+          await tx.applyEvent(order, { kind: 'rejected', at: now, reason }, evidence);
         }
         return;
       case 'replaced':
         if (order.status !== 'replaced') {
-          await applyTrigger(tx, order, { kind: 'replaced' }, base, this.logger);
+          await tx.applyEvent(order, { kind: 'replaced', at: now }, evidence);
         }
         return;
       case 'pending_cancel':
@@ -188,7 +189,6 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     tx: AccountTransaction,
     order: Order,
     report: ExecutionReport,
-    brokerOrderId: string,
     now: number,
   ): Promise<void> {
     const execution = report.execution;
@@ -196,15 +196,17 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
       return;
     }
-    // A replacement's fill may come before its acknowledgement: size it by what the broker booked first.
-    const quantity = bookedQuantity(order, report);
-    if (!quantity.equals(order.quantity)) {
-      order = { ...order, quantity };
-    }
-    const fill = applyFill(order, execution.quantity, execution.price);
-    const trigger = { kind: 'fill' as const, complete: fill.complete };
-    const applicable = !fill.overfill && nextStatus(order.status, trigger) !== null;
-    const row: ExecutionEntity = {
+    // A replacement's fill may come before its acknowledgement: it is sized by what the broker booked.
+    const outcome = applyOrderEvent(order, {
+      kind: 'fill',
+      at: now,
+      quantity: execution.quantity,
+      price: execution.price,
+      brokerOrderId: report.brokerOrderId,
+      bookedQuantity: bookedQuantity(order, report),
+    });
+    const overfill = outcome.kind === 'invalid' && outcome.reason === 'overfill';
+    const record: ExecutionRecord = {
       id: uuidv7(),
       accountId: order.accountId,
       orderId: order.id,
@@ -212,30 +214,22 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       brokerExecutionId: execution.brokerExecutionId,
       symbol: order.symbol,
       side: order.side,
-      quantity: toDecimalString(execution.quantity),
-      price: toDecimalString(execution.price),
-      executedAt: new Date(execution.executedAt),
-      receivedAt: new Date(now),
+      quantity: execution.quantity,
+      price: execution.price,
+      executedAt: execution.executedAt,
+      receivedAt: now,
       tradingDay: tradingDayOf(now),
-      overfill: fill.overfill,
-      applied: applicable,
+      overfill,
+      applied: outcome.kind === 'applied',
       brokerPayload: report.raw ?? null,
     };
-    const inserted = await tx.manager
-      .createQueryBuilder()
-      .insert()
-      .into(ExecutionEntity)
-      .values(row as never)
-      .orIgnore()
-      .returning(['id'])
-      .execute();
-    if ((inserted.raw as unknown[]).length === 0) {
+    if (!(await this.executions.insertIfNew(tx, record))) {
       this.metrics.duplicateExecutions.inc({ venue: report.venue });
       return; // Already applied: the broker sent this execution again.
     }
-    if (!applicable) {
-      if (fill.overfill) {
-        await tx.manager.update(OrderEntity, { id: order.id }, { overfilled: true });
+    if (outcome.kind === 'invalid') {
+      if (overfill) {
+        await this.orders.markOverfilled(tx, order.id);
         this.metrics.overfills.inc({ venue: report.venue });
       }
       this.logger.error(
@@ -244,32 +238,14 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
           accountId: order.accountId,
           status: order.status,
           brokerExecutionId: execution.brokerExecutionId,
-          alert: fill.overfill ? 'overfill' : 'execution_not_applicable',
+          alert: overfill ? 'overfill' : 'execution_not_applicable',
         },
         'execution kept as evidence, not applied to the order or the position',
       );
       return;
     }
     this.alertIfRestatingRejection(order, 'execution');
-    const dto: ExecutionDto = toExecutionDto(row);
-    await applyTrigger(
-      tx,
-      order,
-      trigger,
-      {
-        now,
-        patch: {
-          filledQuantity: fill.filledQuantity,
-          averageFillPrice: fill.averageFillPrice,
-          filledNotional: fill.filledNotional,
-          brokerOrderId,
-          quantity: order.quantity,
-        },
-        execution: dto,
-        brokerPayload: report.raw,
-      },
-      this.logger,
-    );
+    await tx.record(outcome, { execution: toExecutionDto(record), brokerPayload: report.raw });
     await this.applyToPosition(tx, order, execution.quantity, execution.price, now);
   }
 
@@ -295,37 +271,15 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     price: Decimal,
     now: number,
   ): Promise<void> {
-    const row = await tx.manager.findOne(PositionEntity, {
-      where: { accountId: order.accountId, symbol: order.symbol },
-    });
-    const current = row
-      ? {
-          symbol: row.symbol,
-          quantity: new Decimal(row.quantity),
-          averagePrice: new Decimal(row.averagePrice),
-          realizedPnl: new Decimal(row.realizedPnl),
-        }
-      : flatPosition(order.symbol);
+    const stored = await this.positions.find(tx, order.symbol);
+    const current = stored?.position ?? flatPosition(order.symbol);
     const multiplier = contractMultiplier(order.symbol);
     const next = applyFillToPosition(current, order.side, quantity, price, multiplier);
     // The daily loss check counts realized P&L from the start of the trading day: the first change of a
     // new day keeps what was realized before it.
     const tradingDay = tradingDayOf(now);
-    const dayStart =
-      row && row.tradingDay === tradingDay ? row.dayStartRealizedPnl : toDecimalString(current.realizedPnl);
-    await tx.manager.upsert(
-      PositionEntity,
-      {
-        accountId: order.accountId,
-        symbol: order.symbol,
-        quantity: toDecimalString(next.quantity),
-        averagePrice: toDecimalString(next.averagePrice),
-        realizedPnl: toDecimalString(next.realizedPnl),
-        tradingDay,
-        dayStartRealizedPnl: dayStart,
-        updatedAt: new Date(now),
-      },
-      ['accountId', 'symbol'],
-    );
+    const dayStartRealizedPnl =
+      stored && stored.tradingDay === tradingDay ? stored.dayStartRealizedPnl : current.realizedPnl;
+    await this.positions.save(tx, { position: next, tradingDay, dayStartRealizedPnl }, now);
   }
 }

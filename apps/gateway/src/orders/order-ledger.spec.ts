@@ -1,9 +1,11 @@
+import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { orderLedger } from '../../../../test/support/order-repositories.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountRepository } from '../accounts/account.repository.js';
-import { OrderLedger } from './order-ledger.js';
+import type { OrderLedger } from './order-ledger.js';
 
 let db: TestDatabase;
 let ledger: OrderLedger;
@@ -11,7 +13,7 @@ let accountId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = new OrderLedger(db.dataSource);
+  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {
@@ -26,7 +28,7 @@ describe('OrderLedger (real PostgreSQL)', () => {
       Array.from({ length: 40 }, (_, n) =>
         ledger.inAccount(accountId, async (tx) => {
           const order = await tx.insertOrder(newOrder(n), 'pending_new', 'paper');
-          await tx.updateOrder({ ...order, status: 'new' }, 'new');
+          await tx.applyEvent(order, { kind: 'accepted', at: Date.now(), brokerOrderId: `B-${n}` });
         }),
       ),
     );

@@ -1,33 +1,47 @@
-import { OPEN_STATUSES, type Order, type OrderEventName } from '@gateway/oms';
-import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, In } from 'typeorm';
-import { isUuid } from '../common/ids.js';
-import { AccountEntity, OrderEntity, OrderEventEntity } from '../database/entities.js';
+import {
+  applyOrderEvent,
+  type Order,
+  type OrderEvent,
+  type OrderEventName,
+  type OrderEventOutcome,
+} from '@gateway/oms';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DataSource, type EntityManager } from 'typeorm';
+import { LOGGER } from '../common/logger.js';
+import { AccountEntity } from '../database/entities.js';
 import type { StreamEvent } from '../stream/stream-event.js';
-import { type ExecutionDto, toDomainOrder, toOrderDto, toOrderEntityFields } from './order.mapper.js';
+import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
+import { type ExecutionDto, toOrderDto } from './order.mapper.js';
+import type { AccountScope } from './persistence/account-scope.js';
+import { OrderEventRepository } from './persistence/order-event.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
+
+/** What a broker or the gateway showed for an event, kept with it in the event log. */
+export interface EventEvidence {
+  readonly execution?: ExecutionDto;
+  readonly brokerPayload?: unknown;
+}
 
 /**
  * One account's transaction, holding the account row lock (`SELECT ... FOR UPDATE`) so that the
  * account's commands and broker reports are serialised across every gateway instance, and `seq`
- * is handed out without gaps (ARCHITECTURE.md, "Placing an order", step 2).
+ * is handed out without gaps (ARCHITECTURE.md, "Placing an order", step 2). Repositories take it as
+ * their `AccountScope`; order writes go through `insertOrder` and `applyEvent`, which record the events
+ * that are published once the transaction has committed.
  */
-export class AccountTransaction {
+export class AccountTransaction implements AccountScope {
   readonly events: StreamEvent[] = [];
   private lastSeq: number;
 
   constructor(
     readonly manager: EntityManager,
     readonly account: AccountEntity,
+    private readonly orders: OrderRepository,
+    private readonly log: OrderEventRepository,
+    private readonly logger: Logger,
   ) {
     this.lastSeq = Number(account.lastSeq);
-  }
-
-  async findOrder(orderId: string): Promise<Order | null> {
-    if (!isUuid(orderId)) {
-      return null;
-    }
-    const row = await this.manager.findOne(OrderEntity, { where: { id: orderId, accountId: this.account.id } });
-    return row ? toDomainOrder(row) : null;
   }
 
   /**
@@ -40,44 +54,41 @@ export class AccountTransaction {
     venue: string,
     acceptedTradingState: string | null = null,
   ): Promise<Order> {
-    const seq = this.nextSeq();
-    const stored: Order = { ...order, lastSeq: seq };
-    await this.manager.insert(OrderEntity, {
-      id: order.id,
-      accountId: order.accountId,
-      clientOrderId: order.clientOrderId,
-      environment: order.environment,
-      venue,
-      symbol: order.symbol,
-      side: order.side,
-      type: order.type,
-      timeInForce: order.timeInForce,
-      positionEffect: order.positionEffect,
-      quantity: order.quantity.toFixed(),
-      limitPrice: order.limitPrice?.toFixed() ?? null,
-      stopPrice: order.stopPrice?.toFixed() ?? null,
-      ttlMs: order.ttlMs,
-      overfilled: false,
-      needsReconciliation: false,
-      acceptedTradingState,
-      createdAt: new Date(order.createdAt),
-      ...toOrderEntityFields(stored),
-    });
-    await this.insertEvent(stored, event, seq, undefined, null);
+    const stored: Order = { ...order, lastSeq: this.nextSeq() };
+    await this.orders.insert(this, stored, { venue, acceptedTradingState });
+    await this.append(stored, event, {});
     return stored;
   }
 
-  /** Saves a changed order and appends its event with the next seq. */
-  async updateOrder(
-    order: Order,
-    event: OrderEventName,
-    execution?: ExecutionDto,
-    brokerPayload: unknown = null,
-  ): Promise<Order> {
-    const seq = this.nextSeq();
-    const stored: Order = { ...order, lastSeq: seq };
-    await this.manager.update(OrderEntity, { id: order.id }, toOrderEntityFields(stored));
-    await this.insertEvent(stored, event, seq, execution, brokerPayload);
+  /**
+   * Applies one event to an order (`applyOrderEvent` of libs/oms) and records the outcome. An invalid
+   * transition changes nothing and is logged with the evidence (a broker report we did not expect):
+   * returns null.
+   */
+  async applyEvent(order: Order, event: OrderEvent, evidence: EventEvidence = {}): Promise<Order | null> {
+    const outcome = applyOrderEvent(order, event);
+    if (outcome.kind === 'invalid') {
+      this.logger.warn(
+        { orderId: order.id, accountId: order.accountId, from: order.status, event, evidence: evidence.brokerPayload },
+        'invalid order transition ignored',
+      );
+      return null;
+    }
+    return outcome.order === order ? order : this.record(outcome, evidence);
+  }
+
+  /**
+   * Records an applied event: saves the order and appends its public event with the next seq (an event
+   * recorded without a public one, a held cancel, saves the order only).
+   */
+  async record(outcome: Extract<OrderEventOutcome, { kind: 'applied' }>, evidence: EventEvidence = {}): Promise<Order> {
+    if (outcome.eventName === null) {
+      await this.orders.save(this, outcome.order);
+      return outcome.order;
+    }
+    const stored: Order = { ...outcome.order, lastSeq: this.nextSeq() };
+    await this.orders.save(this, stored);
+    await this.append(stored, outcome.eventName, evidence);
     return stored;
   }
 
@@ -86,39 +97,19 @@ export class AccountTransaction {
     return this.lastSeq;
   }
 
-  private async insertEvent(
-    order: Order,
-    event: OrderEventName,
-    seq: number,
-    execution: ExecutionDto | undefined,
-    brokerPayload: unknown,
-  ): Promise<void> {
-    const dto = toOrderDto(order);
-    const ts = new Date(order.updatedAt);
-    const row: OrderEventEntity = {
-      accountId: this.account.id,
-      seq: String(seq),
-      orderId: order.id,
-      event,
-      order: dto as unknown as Record<string, unknown>,
-      execution: (execution ?? null) as Record<string, unknown> | null,
-      brokerPayload: brokerPayload ?? null,
-      ts,
-    };
-    // TypeORM's deep-partial typing cannot express jsonb columns; the row is a complete entity.
-    await this.manager.insert(OrderEventEntity, row as never);
-    this.events.push({
-      type: 'order',
-      accountId: this.account.id,
-      seq,
-      event,
-      order: dto,
-      ...(execution ? { execution } : {}),
-      ts: ts.toISOString(),
+  private async append(order: Order, name: OrderEventName, evidence: EventEvidence): Promise<void> {
+    const event = await this.log.append(this, {
+      seq: order.lastSeq,
+      name,
+      order: toOrderDto(order),
+      execution: evidence.execution,
+      brokerPayload: evidence.brokerPayload,
+      at: order.updatedAt,
     });
+    this.events.push(event);
   }
 
-  /** Called once by the ledger before commit. */
+  /** Called once by the ledger before commit: the account's `last_seq` follows the events appended. */
   async flush(): Promise<void> {
     if (this.lastSeq !== Number(this.account.lastSeq)) {
       await this.manager.update(
@@ -130,54 +121,27 @@ export class AccountTransaction {
   }
 }
 
+/** The unit of work of the order path: one transaction per account under its row lock. */
 @Injectable()
 export class OrderLedger {
-  constructor(private readonly dataSource: DataSource) {}
-
-  /** A committed order of the account (no lock), or null. */
-  async findOrder(accountId: string, orderId: string): Promise<Order | null> {
-    if (!isUuid(orderId)) {
-      return null;
-    }
-    const row = await this.dataSource.getRepository(OrderEntity).findOne({ where: { id: orderId, accountId } });
-    return row ? toDomainOrder(row) : null;
-  }
-
-  /** The account an order belongs to, or null for an id we never issued. */
-  async accountOfOrder(orderId: string): Promise<string | null> {
-    if (!isUuid(orderId)) {
-      return null;
-    }
-    const row = await this.dataSource
-      .getRepository(OrderEntity)
-      .findOne({ where: { id: orderId }, select: { id: true, accountId: true } });
-    return row?.accountId ?? null;
-  }
-
-  /** Flags an order so that the reconciliation sweep settles it from the broker's records. */
-  async markForReconciliation(orderId: string): Promise<void> {
-    if (isUuid(orderId)) {
-      await this.dataSource.getRepository(OrderEntity).update({ id: orderId }, { needsReconciliation: true });
-    }
-  }
-
-  /** Ids of the account's orders in an open status, oldest first. */
-  async listOpenOrderIds(accountId: string): Promise<string[]> {
-    const rows = await this.dataSource
-      .getRepository(OrderEntity)
-      .find({ where: { accountId, status: In([...OPEN_STATUSES]) }, select: { id: true }, order: { id: 'ASC' } });
-    return rows.map((r) => r.id);
-  }
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orders: OrderRepository,
+    private readonly log: OrderEventRepository,
+    private readonly afterCommit: AfterCommitDispatcher,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   /**
-   * Runs `work` in one transaction under the account's row lock. Returns its result and the events it
-   * appended (to publish after the commit, never before). Null when the account does not exist.
+   * Runs `work` in one transaction under the account's row lock. Once it has committed, the events it
+   * appended go to the after-commit handlers (AfterCommitDispatcher: stream, time to live, held cancel),
+   * never before. Returns the result and those events; null when the account does not exist.
    */
   async inAccount<T>(
     accountId: string,
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<{ result: T; events: StreamEvent[] } | null> {
-    return this.dataSource.transaction(async (manager) => {
+    const committed = await this.dataSource.transaction(async (manager) => {
       const account = await manager
         .createQueryBuilder(AccountEntity, 'a')
         .setLock('pessimistic_write')
@@ -186,10 +150,14 @@ export class OrderLedger {
       if (!account) {
         return null;
       }
-      const tx = new AccountTransaction(manager, account);
+      const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger);
       const result = await work(tx);
       await tx.flush();
       return { result, events: tx.events };
     });
+    if (committed) {
+      this.afterCommit.dispatch(committed.events);
+    }
+    return committed;
   }
 }

@@ -12,7 +12,7 @@
  * - every order: filledQuantity ≤ quantity, filledQuantity = Σ of its applied executions; no
  *   execution twice per (venue, brokerExecutionId); none kept unapplied (overfill) or flagged;
  * - the account's position per symbol = Σ of its signed applied executions;
- * - every order's events follow the transition table (`nextStatus` of libs/oms: some trigger leads
+ * - every order's events follow the transition table (`nextStatus` of libs/oms: some event leads
  *   from one event's status to the next's, `restated` included), an order starts `pending_new` or
  *   `denied`, its row is its last event (status, lastSeq), and `seq` is gapless per account;
  * - nothing is sent twice: the venue never received a client order id twice (submits and replaces).
@@ -55,8 +55,8 @@ import {
   nextStatus,
   type OrderSide,
   type OrderStatus,
-  type OrderTrigger,
-  type OrderTriggerKind,
+  type OrderStatusEvent,
+  type OrderEventKind,
   UNCERTAIN_STATUSES,
 } from '@gateway/oms';
 import fc from 'fast-check';
@@ -68,12 +68,15 @@ import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '.
 import type { Account } from '../accounts/account.js';
 import { AccountRepository } from '../accounts/account.repository.js';
 import { TradingStateRepository } from '../accounts/trading-state.repository.js';
+import { orderRepositories } from '../../../../test/support/order-repositories.js';
 import { ApiError } from '../common/api-error.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { EventBus } from '../stream/event-bus.js';
 import type { StreamEvent } from '../stream/stream-event.js';
+import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
+import { PublishOrderEvents } from './after-commit/publish-order-events.handler.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import type { OrderDto } from './order.mapper.js';
@@ -117,7 +120,7 @@ const DONE: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
 
 // ---- the transition table, as the event log must follow it ----
 
-const TRIGGER_VARIANTS: { readonly [K in OrderTriggerKind]: readonly Extract<OrderTrigger, { kind: K }>[] } = {
+const TRIGGER_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<OrderStatusEvent, { kind: K }>[] } = {
   accepted: [{ kind: 'accepted' }],
   rejected: [{ kind: 'rejected' }],
   submitted_unknown: [{ kind: 'submitted_unknown' }],
@@ -139,7 +142,7 @@ const TRIGGER_VARIANTS: { readonly [K in OrderTriggerKind]: readonly Extract<Ord
   ],
   expired: [{ kind: 'expired' }],
 };
-const TRIGGERS: readonly OrderTrigger[] = Object.values(TRIGGER_VARIANTS).flat();
+const TRIGGERS: readonly OrderStatusEvent[] = Object.values(TRIGGER_VARIANTS).flat();
 
 /** Whether some trigger of the table turns `from` into `to` and is recorded as `event`. */
 function explainedByTable(from: OrderStatus, event: string, to: OrderStatus): boolean {
@@ -184,9 +187,12 @@ class Activity {
 class CountingLedger extends OrderLedger {
   constructor(
     dataSource: DataSource,
+    logger: Logger,
     private readonly activity: Activity,
+    readonly dispatcher: AfterCommitDispatcher = new AfterCommitDispatcher(logger),
   ) {
-    super(dataSource);
+    const repos = orderRepositories(dataSource);
+    super(dataSource, repos.orders, repos.events, dispatcher, logger);
   }
 
   override inAccount<T>(
@@ -391,12 +397,15 @@ class Generation {
     readonly orders: OrdersService,
     readonly processor: ExecutionReportProcessor,
     readonly reconciler: OrderReconciler,
+    private readonly publisher: PublishOrderEvents,
   ) {}
 
   /** Builds the services as the Nest module would, and runs their start-up (the reconciler's account pass). */
   static async start(r: Pick<Real, 'ledger' | 'venue' | 'replay' | 'clock'>): Promise<Generation> {
     const { config, logger, metrics, redis, subscriber, db } = shared;
     const bus = new EventBus(redis, subscriber, logger, config);
+    const publisher = new PublishOrderEvents(r.ledger.dispatcher, bus);
+    publisher.onModuleInit();
     const context = new RiskContextRepository();
     const tradingStates = new TradingStateRepository(db.dataSource);
     const messageRepository = new OrderMessageRepository(db.dataSource);
@@ -404,9 +413,11 @@ class Generation {
     const limits = new RiskLimitsService(limitsRepository, context, new AccountLock(db.dataSource), r.clock, config);
     const messages = new OrderMessages(messageRepository, tradingStates, limits, r.clock, logger);
     const preTrade = new PreTradeRisk(limits, messages, messageRepository, context, tradingStates, r.replay, r.clock);
+    const repos = orderRepositories(db.dataSource);
     const orders = new OrdersService(
       r.ledger,
-      bus,
+      repos.orders,
+      repos.idempotencyKeys,
       preTrade,
       limits,
       messages,
@@ -416,10 +427,22 @@ class Generation {
       logger,
       metrics,
     );
-    const processor = new ExecutionReportProcessor(r.ledger, bus, metrics, r.venue, r.clock, logger);
-    const reconciler = new OrderReconciler(
-      db.dataSource,
+    const processor = new ExecutionReportProcessor(
       r.ledger,
+      repos.orders,
+      repos.executions,
+      repos.positions,
+      metrics,
+      r.venue,
+      r.clock,
+      logger,
+    );
+    const reconciler = new OrderReconciler(
+      r.ledger,
+      repos.orders,
+      repos.executions,
+      repos.idempotencyKeys,
+      repos.restartBlocks,
       processor,
       bus,
       orders,
@@ -434,13 +457,14 @@ class Generation {
     stopSweepTimer(reconciler);
     await reconciler.started();
     await reconciler.sweep(); // the sweep the start-up pass is followed by
-    return new Generation(bus, orders, processor, reconciler);
+    return new Generation(bus, orders, processor, reconciler, publisher);
   }
 
   /** Shuts down: unsubscribes from the venue (later reports are lost to this gateway) and from the bus. */
   async stop(): Promise<void> {
     await this.processor.onModuleDestroy();
     await this.reconciler.onModuleDestroy();
+    this.publisher.onModuleDestroy();
     this.bus.onModuleDestroy();
   }
 }
@@ -513,7 +537,7 @@ async function openSequence(): Promise<Real> {
   });
   const reports: ExecutionReport[] = [];
   venue.onExecutionReport((report) => reports.push(report));
-  const ledger = new CountingLedger(shared.db.dataSource, activity);
+  const ledger = new CountingLedger(shared.db.dataSource, shared.logger, activity);
   const account = await shared.accounts.ensurePaperAccount(`model-${randomUUID()}`);
   const parts = { clock, activity, replay, venue, venueErrors, ledger, account, reports };
   const gen = await Generation.start(parts);

@@ -5,30 +5,35 @@ import {
   Decimal,
   matchBrokerOrder,
   type Order,
+  type OrderEvent,
   reconcileOrder,
   type ReconciliationAction,
   UNCERTAIN_STATUSES,
+  WORKING_STATUSES,
 } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, OrderStatusReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { isUuid } from '../common/ids.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { ExecutionEntity, IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { EventBus } from '../stream/event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
 import { OrdersService } from './orders.service.js';
+import { ExecutionRepository } from './persistence/execution.repository.js';
+import { IdempotencyKeyRepository } from './persistence/idempotency-key.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
+import { RestartBlockRepository } from './persistence/restart-block.repository.js';
 
 const UNCERTAIN = [...UNCERTAIN_STATUSES];
 /** Prefix of the account block set at start-up, cleared by the first clean pass. */
 export const RESTART_BLOCK = 'restart:';
 const SWEEP_INTERVAL_MS = 1_000;
+/** Orders looked at per sweep, of each kind (due, held cancels). */
+const SWEEP_BATCH = 200;
 /** Allowed difference between our clock and a broker's when matching orders by time. */
 const CLOCK_SKEW_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -65,8 +70,11 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly instanceId = randomUUID().slice(0, 8);
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly ledger: OrderLedger,
+    private readonly orderRepository: OrderRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
+    private readonly restartBlocks: RestartBlockRepository,
     private readonly reports: ExecutionReportProcessor,
     private readonly bus: EventBus,
     private readonly orders: OrdersService,
@@ -82,23 +90,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const uncertain: { id: string; account_id: string }[] = await this.dataSource.query(
-      `SELECT id, account_id FROM orders WHERE status = ANY($1)`,
-      [UNCERTAIN],
-    );
-    for (const { id, account_id } of uncertain) {
-      const set = this.restartUncertain.get(account_id) ?? new Set<string>();
-      this.restartUncertain.set(account_id, set.add(id));
+    for (const { id, accountId } of await this.orderRepository.uncertain()) {
+      const set = this.restartUncertain.get(accountId) ?? new Set<string>();
+      this.restartUncertain.set(accountId, set.add(id));
     }
     const rows = [...this.restartUncertain.entries()];
     for (const [accountId, ids] of rows) {
       // The block names this instance: only it lifts it, once the orders uncertain at its start are settled
       // (a later start on another instance replaces the reason, and with it the set that lifts it).
-      await this.dataSource.query(
-        `UPDATE accounts SET entries_blocked_reason = $2, updated_at = now()
-          WHERE id = $1 AND (entries_blocked_reason IS NULL OR entries_blocked_reason LIKE $3)`,
-        [accountId, this.restartReason(ids.size), `${RESTART_BLOCK}%`],
-      );
+      await this.restartBlocks.block(accountId, this.restartReason(ids.size), RESTART_BLOCK);
     }
     if (rows.length > 0) {
       this.logger.warn(
@@ -108,7 +108,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     }
     this.unsubscribe = this.bus.subscribe((event) => {
       const o = event.order;
-      if (o.cancelRequestedAt !== null && (o.status === 'new' || o.status === 'partially_filled')) {
+      if (o.cancelRequestedAt !== null && WORKING_STATUSES.has(o.status)) {
         void this.sendRequestedCancel(o.accountId, o.id);
       }
     });
@@ -121,14 +121,11 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   /** The start-up account pass, over every account with an order in the look-back window or uncertain. */
   private async passAllAccounts(): Promise<void> {
     try {
-      const accounts: { account_id: string }[] = await this.dataSource.query(
-        `SELECT DISTINCT account_id FROM orders WHERE updated_at >= $1 OR status = ANY($2)`,
-        [new Date(this.clock.now() - this.lookbackMs), UNCERTAIN],
-      );
-      for (const { account_id } of accounts) {
-        const results = await this.reconcileAccount(account_id);
+      const accounts = await this.orderRepository.accountsChangedSince(this.clock.now() - this.lookbackMs);
+      for (const accountId of accounts) {
+        const results = await this.reconcileAccount(accountId);
         if (results.length > 0) {
-          this.logger.info({ accountId: account_id, orders: results.length }, 'start-up account reconciliation');
+          this.logger.info({ accountId, orders: results.length }, 'start-up account reconciliation');
         }
       }
     } catch (error) {
@@ -160,28 +157,20 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private async pass(): Promise<void> {
     try {
       const now = this.clock.now();
-      const due: { id: string; account_id: string }[] = await this.dataSource.query(
-        `SELECT id, account_id FROM orders
-          WHERE (status = ANY($1) OR needs_reconciliation) AND updated_at < $2
-          ORDER BY updated_at LIMIT 200`,
-        [UNCERTAIN, new Date(now - this.graceMs)],
-      );
-      const cancels: { id: string; account_id: string }[] = await this.dataSource.query(
-        `SELECT id, account_id FROM orders
-          WHERE cancel_requested_at IS NOT NULL AND status IN ('new', 'partially_filled') LIMIT 200`,
-      );
-      for (const { id, account_id } of cancels) {
-        await this.sendRequestedCancel(account_id, id);
+      const due = await this.orderRepository.dueForReconciliation(now - this.graceMs, SWEEP_BATCH);
+      const cancels = await this.orderRepository.withHeldCancel(SWEEP_BATCH);
+      for (const { id, accountId } of cancels) {
+        await this.sendRequestedCancel(accountId, id);
       }
-      for (const { id, account_id } of due) {
+      for (const { id, accountId } of due) {
         const wait = this.backoff.get(id);
         if (!wait || wait.until <= now) {
           // One order whose evidence cannot be applied must not stop the others.
-          await this.reconcile(account_id, id).catch((error: unknown) => {
+          await this.reconcile(accountId, id).catch((error: unknown) => {
             this.backOff(id);
             this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
             this.logger.error(
-              { err: error, orderId: id, accountId: account_id, alert: 'order_unresolved' },
+              { err: error, orderId: id, accountId, alert: 'order_unresolved' },
               'reconciling an order failed; it waits for its next turn',
             );
           });
@@ -205,26 +194,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private async liftRestartBlocks(): Promise<void> {
     // Any instance's block on an account it has passed, with nothing uncertain left at all (its owner may
     // have seen its orders settle by reports, or be gone).
-    await this.dataSource.query(
-      `UPDATE accounts a SET entries_blocked_reason = NULL, updated_at = now()
-        WHERE entries_blocked_reason LIKE $1 AND a.id = ANY($3::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = ANY($2))`,
-      [`${RESTART_BLOCK}%`, UNCERTAIN, [...this.passedAccounts]],
-    );
+    await this.restartBlocks.liftWhereSettled([...this.passedAccounts], RESTART_BLOCK, UNCERTAIN);
     for (const [accountId, ids] of this.restartUncertain) {
       if (!this.passedAccounts.has(accountId)) {
         continue;
       }
-      const left: { n: string }[] = await this.dataSource.query(
-        `SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
-        [[...ids], UNCERTAIN],
-      );
-      if (Number(left[0]?.n ?? 0) === 0) {
-        await this.dataSource.query(
-          `UPDATE accounts SET entries_blocked_reason = NULL, updated_at = now()
-            WHERE id = $1 AND entries_blocked_reason = $2`,
-          [accountId, this.restartReason(ids.size)],
-        );
+      if ((await this.orderRepository.countUncertain([...ids])) === 0) {
+        await this.restartBlocks.lift(accountId, this.restartReason(ids.size));
         this.restartUncertain.delete(accountId);
       }
     }
@@ -247,7 +223,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    * and not already another order's (`matchBrokerOrder`). None or several: no evidence, and an alert.
    */
   private async matchAtBroker(accountId: string, orderId: string): Promise<OrderStatusReport | null> {
-    const order = await this.ledger.findOrder(accountId, orderId);
+    const order = await this.orderRepository.findCommitted(accountId, orderId);
     if (!order) {
       return null;
     }
@@ -255,15 +231,11 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     if (order.brokerOrderId !== null) {
       return candidates.find((o) => o.brokerOrderId === order.brokerOrderId) ?? null; // known: no guessing
     }
-    const claimed: { broker_order_id: string }[] = await this.dataSource.query(
-      `SELECT broker_order_id FROM orders WHERE account_id = $1 AND broker_order_id IS NOT NULL`,
-      [accountId],
-    );
     const match = matchBrokerOrder(
       { ...order, createdAt: order.createdAt - CLOCK_SKEW_MS },
       candidates,
       this.missingAfterMs + CLOCK_SKEW_MS,
-      new Set(claimed.map((c) => c.broker_order_id)),
+      await this.orderRepository.claimedBrokerOrderIds(accountId),
     );
     if (match.kind === 'ambiguous') {
       this.logger.error(
@@ -284,13 +256,10 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     const since = this.clock.now() - this.lookbackMs;
     const [venueOrders, venueFills] = await Promise.all([this.broker.listOrders(since), this.broker.listFills(since)]);
     const ids = venueOrders.map((o) => o.clientOrderId).filter(isUuid);
-    const ours: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM orders WHERE account_id = $1 AND (id = ANY($2::uuid[]) OR status = ANY($3)) ORDER BY id`,
-      [accountId, ids, UNCERTAIN],
-    );
+    const ours = await this.orderRepository.idsOrUncertain(accountId, ids);
     const byId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
     const results: { orderId: string; actions: ReconciliationAction[] }[] = [];
-    for (const { id } of ours) {
+    for (const id of ours) {
       const found = byId.get(id);
       const actions = await (
         found
@@ -331,8 +300,8 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     options: { anyStatus: boolean },
   ): Promise<ReconciliationAction[]> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const order = await tx.findOrder(orderId);
-      const flagged = await tx.manager.exists(OrderEntity, { where: { id: orderId, needsReconciliation: true } });
+      const order = await this.orderRepository.find(tx, orderId);
+      const flagged = await this.orderRepository.needsReconciliation(tx, orderId);
       if (!order || (!options.anyStatus && !UNCERTAIN_STATUSES.has(order.status) && !flagged)) {
         return { actions: [], waiting: false };
       }
@@ -341,15 +310,12 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       }
       // "Not found" or "still working" proves nothing while a request may still be on its way to the broker.
       const waiting = this.clock.now() - order.updatedAt < this.missingAfterMs;
-      const applied = await tx.manager.find(ExecutionEntity, {
-        where: { orderId, venue: this.broker.venue },
-        select: { brokerExecutionId: true },
-      });
+
       const actions = reconcileOrder(
         {
           status: order.status,
           brokerOrderId: order.brokerOrderId,
-          appliedExecutionIds: new Set(applied.map((e) => e.brokerExecutionId)),
+          appliedExecutionIds: await this.executions.recordedIds(tx, orderId, this.broker.venue),
         },
         {
           order: found,
@@ -361,16 +327,12 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       for (const action of actions) {
         await this.applyAction(tx, orderId, action, found);
       }
-      const after = await tx.findOrder(orderId);
+      const after = await this.orderRepository.find(tx, orderId);
       if (after && order.status === 'pending_new' && after.status !== 'pending_new') {
-        await tx.manager.update(
-          IdempotencyKeyEntity,
-          { orderId },
-          { state: 'completed', completedAt: new Date(this.clock.now()) },
-        );
+        await this.idempotencyKeys.complete(tx, after, this.clock.now());
       }
       if (flagged && !actions.some((a) => a.kind === 'unresolved')) {
-        await tx.manager.update(OrderEntity, { id: orderId }, { needsReconciliation: false });
+        await this.orderRepository.clearNeedsReconciliation(tx, orderId);
       }
       return { actions, waiting };
     });
@@ -378,7 +340,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       return [];
     }
     const { actions, waiting } = step.result;
-    this.bus.publish(step.events);
     const unresolved = actions.find((a) => a.kind === 'unresolved');
     if (unresolved && waiting) {
       // Inside the in-flight window: look again on the next sweep, no alert yet.
@@ -425,7 +386,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     action: ReconciliationAction,
     found: OrderStatusReport | null,
   ): Promise<void> {
-    const order = await tx.findOrder(orderId);
+    const order = await this.orderRepository.find(tx, orderId);
     if (!order) {
       return;
     }
@@ -458,31 +419,21 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       case 'replace':
         return this.reports.apply(tx, order, report('replaced'));
       case 'reject':
-        return this.restate(tx, order, { kind: 'rejected' }, now, {
-          rejectReason: { code: action.code, message: action.message },
+        return this.restate(tx, order, {
+          kind: 'rejected',
+          at: now,
+          reason: { code: action.code, message: action.message },
         });
       case 'cancel_not_applied':
-        return this.restate(tx, order, { kind: 'cancel_rejected', hasFills: order.filledQuantity.greaterThan(0) }, now);
+        return this.restate(tx, order, { kind: 'cancel_rejected', at: now });
       case 'replace_not_applied':
-        return this.restate(
-          tx,
-          order,
-          { kind: 'replace_rejected', hasFills: order.filledQuantity.greaterThan(0) },
-          now,
-          { replacedByOrderId: null },
-        );
+        return this.restate(tx, order, { kind: 'replace_rejected', at: now });
       case 'unresolved':
         return;
     }
   }
 
-  private async restate(
-    tx: AccountTransaction,
-    order: Order,
-    trigger: Parameters<typeof applyTrigger>[2],
-    now: number,
-    patch: Partial<Order> = {},
-  ): Promise<void> {
-    await applyTrigger(tx, order, trigger, { now, patch, brokerPayload: { source: 'reconciliation' } }, this.logger);
+  private async restate(tx: AccountTransaction, order: Order, event: OrderEvent): Promise<void> {
+    await tx.applyEvent(order, event, { brokerPayload: { source: 'reconciliation' } });
   }
 }

@@ -1,12 +1,11 @@
 import { type Clock, isOpenStatus } from '@gateway/oms';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { DataSource, IsNull, Not, In } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { ApiError } from '../common/api-error.js';
-import { OrderEntity } from '../database/entities.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { OrdersService } from './orders.service.js';
+import { OrderRepository } from './persistence/order.repository.js';
 
 /** First retry of a cancel the order could not take yet (a pending replace, a refused cancel); doubles. */
 const FIRST_RETRY_MS = 25;
@@ -29,22 +28,16 @@ export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestro
   private stopped = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly orderRepository: OrderRepository,
     private readonly orders: OrdersService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const open = await this.dataSource.getRepository(OrderEntity).find({
-      where: {
-        ttlMs: Not(IsNull()),
-        status: In(['pending_new', 'new', 'partially_filled', 'unknown', 'pending_replace']),
-      },
-      select: { id: true, accountId: true, createdAt: true, ttlMs: true },
-    });
+    const open = await this.orderRepository.ttlDeadlines();
     for (const o of open) {
-      this.schedule(o.accountId, o.id, o.createdAt.getTime() + (o.ttlMs ?? 0));
+      this.schedule(o.accountId, o.id, o.deadline);
     }
     if (open.length > 0) {
       this.logger.info({ count: open.length }, 'order time-to-live deadlines re-armed');

@@ -10,7 +10,9 @@ import {
   type TimeInForce,
   toDecimalString,
 } from '@gateway/oms';
-import type { ExecutionEntity, OrderEntity, PositionEntity } from '../database/entities.js';
+import type { Position } from '@gateway/oms';
+import type { OrderEntity } from '../database/entities.js';
+import type { ExecutionRecord } from './persistence/execution.repository.js';
 
 /** The public Order (API.md). Decimals are strings, times ISO-8601 UTC with milliseconds. */
 export interface OrderDto {
@@ -63,8 +65,6 @@ export interface PositionDto {
 
 const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
 const str = (v: Decimal | null): string | null => (v === null ? null : toDecimalString(v));
-/** numeric columns come back with the column's scale (`10.000`); the API shows canonical decimals. */
-const canon = (v: string | null): string | null => (v === null ? null : toDecimalString(new Decimal(v)));
 
 export function toDomainOrder(e: OrderEntity): Order {
   return {
@@ -146,24 +146,24 @@ export function toOrderDto(o: Order): OrderDto {
   };
 }
 
-export function toExecutionDto(e: ExecutionEntity): ExecutionDto {
+export function toExecutionDto(e: ExecutionRecord): ExecutionDto {
   return {
     id: e.id,
     orderId: e.orderId,
     brokerExecutionId: e.brokerExecutionId,
     symbol: e.symbol,
-    side: e.side as OrderSide,
-    quantity: canon(e.quantity) ?? '0',
-    price: canon(e.price) ?? '0',
-    executedAt: e.executedAt.toISOString(),
+    side: e.side,
+    quantity: toDecimalString(e.quantity),
+    price: toDecimalString(e.price),
+    executedAt: new Date(e.executedAt).toISOString(),
   };
 }
 
-export function toPositionDto(p: PositionEntity): PositionDto {
+export function toPositionDto(p: Position): PositionDto {
   return {
     symbol: p.symbol,
-    quantity: canon(p.quantity) ?? '0',
-    averagePrice: canon(p.averagePrice) ?? '0',
-    realizedPnl: canon(p.realizedPnl) ?? '0',
+    quantity: toDecimalString(p.quantity),
+    averagePrice: toDecimalString(p.averagePrice),
+    realizedPnl: toDecimalString(p.realizedPnl),
   };
 }

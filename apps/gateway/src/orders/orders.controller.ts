@@ -13,7 +13,6 @@ import type { StreamEvent } from '../stream/stream-event.js';
 import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
 import { eventsQuery, executionsQuery, listQuery } from './order.schema.js';
 import { OrderQueries } from './order-queries.service.js';
-import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersService } from './orders.service.js';
 import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
 import { OrderReconciler } from './order-reconciler.js';
@@ -27,7 +26,6 @@ export class OrdersController {
     private readonly orders: OrdersService,
     private readonly queries: OrderQueries,
     private readonly metrics: GatewayMetrics,
-    private readonly ttl: OrderTtlScheduler,
     private readonly reconciler: OrderReconciler,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
   ) {}
@@ -62,9 +60,6 @@ export class OrdersController {
     try {
       const outcome = await this.orders.place(account, normalisePlaceOrder(body, instrument.symbol));
       res.status(outcome.kind === 'created' ? 201 : 200);
-      if (outcome.kind === 'created' && outcome.order.ttlMs !== null) {
-        this.ttl.schedule(accountId, outcome.order.id, Date.parse(outcome.order.createdAt) + outcome.order.ttlMs);
-      }
       this.metrics.ordersPlaced.inc({ outcome: outcome.kind, environment: account.environment });
       return outcome.order;
     } catch (error) {

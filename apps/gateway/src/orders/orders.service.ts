@@ -1,4 +1,4 @@
-import { type Clock, Decimal, type Order, priceFieldsFor, toDecimalString } from '@gateway/oms';
+import { type Clock, Decimal, type Order, priceFieldsFor, type RejectReason, toDecimalString } from '@gateway/oms';
 import {
   type CancelResult,
   type ExecutionClient,
@@ -14,16 +14,15 @@ import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import type { Account } from '../accounts/account.js';
-import { IdempotencyKeyEntity, OrderEntity } from '../database/entities.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../risk/order-messages.js';
 import { type PreTradeResult, PreTradeRisk } from '../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
-import { EventBus } from '../stream/event-bus.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { applyTrigger } from './order-updates.js';
 import { type OrderDto, toOrderDto } from './order.mapper.js';
+import { type IdempotencyRecord, IdempotencyKeyRepository } from './persistence/idempotency-key.repository.js';
+import { OrderRepository } from './persistence/order.repository.js';
 import { type PlaceOrderRequest, requestHash } from './place-order.request.js';
 import { type ReplaceOrderRequest, replaceRequestHash } from './replace-order.request.js';
 
@@ -42,7 +41,8 @@ export type PlaceOrderOutcome = { kind: 'created'; order: OrderDto } | { kind: '
 export class OrdersService {
   constructor(
     private readonly ledger: OrderLedger,
-    private readonly bus: EventBus,
+    private readonly orders: OrderRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly preTrade: PreTradeRisk,
     private readonly riskLimits: RiskLimitsService,
     private readonly messages: OrderMessages,
@@ -86,7 +86,7 @@ export class OrdersService {
   async replace(account: Account, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome> {
     const hash = replaceRequestHash(orderId, request);
     const outcome = await this.intake(account, request.clientOrderId, hash, async (tx) => {
-      const old = await tx.findOrder(orderId);
+      const old = await this.orders.find(tx, orderId);
       if (!old) {
         throw ApiError.orderNotFound(orderId);
       }
@@ -94,13 +94,11 @@ export class OrdersService {
       const check = await this.preTrade.check(tx, change, old.id);
       const replacement = await this.recordIntent(tx, change, check, hash, 'modification', old.id);
       if (check.decision.kind === 'approved') {
-        await applyTrigger(
-          tx,
-          old,
-          { kind: 'replace_requested' },
-          { now: this.clock.now(), patch: { replacedByOrderId: replacement.id } },
-          this.logger,
-        );
+        await tx.applyEvent(old, {
+          kind: 'replace_requested',
+          at: this.clock.now(),
+          replacedByOrderId: replacement.id,
+        });
       }
       return { order: replacement, decision: check.decision, old, total: change.total };
     });
@@ -128,19 +126,18 @@ export class OrdersService {
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<PlaceOrderOutcome | ({ kind: 'new' } & T)> {
     const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await this.findIdempotencyKey(tx, clientOrderId);
+      const existing = await this.idempotencyKeys.find(tx, clientOrderId);
       return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
     });
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
     }
-    this.bus.publish(intent.events);
     const outcome = intent.result;
     if (outcome.kind === 'existing') {
       return this.replay(account, outcome.record, hash);
     }
     if (outcome.decision.kind === 'denied') {
-      throw this.denial(outcome.order, outcome.decision);
+      throw this.denial(outcome.order, { code: outcome.decision.code, message: outcome.decision.reason });
     }
     return outcome;
   }
@@ -155,7 +152,13 @@ export class OrdersService {
     replacesOrderId: string | null = null,
   ): Promise<Order> {
     const order = await this.insertIntent(tx, request, check, replacesOrderId);
-    await this.insertIdempotencyKey(tx, order, hash);
+    await this.idempotencyKeys.insert(tx, {
+      clientOrderId: order.clientOrderId,
+      requestHash: hash,
+      orderId: order.id,
+      state: order.status === 'pending_new' ? 'in_progress' : 'completed',
+      createdAt: this.clock.now(),
+    });
     await this.countMessage(tx, order, kind, check);
     return order;
   }
@@ -236,19 +239,13 @@ export class OrdersService {
     );
     const recorded = await this.recordInAccount(replacement.accountId, replacement.id, async (tx, current) => {
       const now = this.clock.now();
-      const before = await tx.findOrder(old.id);
+      const before = await this.orders.find(tx, old.id);
       if (result.kind === 'accepted' && before?.status === 'pending_replace') {
-        await applyTrigger(tx, before, { kind: 'replaced' }, { now, brokerPayload: result.raw }, this.logger);
+        await tx.applyEvent(before, { kind: 'replaced', at: now }, { brokerPayload: result.raw });
       }
       await this.recordAnswer(tx, current, result, now);
       if (result.kind === 'rejected' && (before?.status === 'pending_replace' || before?.status === 'filled')) {
-        await applyTrigger(
-          tx,
-          before,
-          { kind: 'replace_rejected', hasFills: before.filledQuantity.greaterThan(0) },
-          { now, patch: { replacedByOrderId: null }, brokerPayload: result.raw },
-          this.logger,
-        );
+        await tx.applyEvent(before, { kind: 'replace_rejected', at: now }, { brokerPayload: result.raw });
       }
     });
     return recorded ?? replacement;
@@ -256,7 +253,7 @@ export class OrdersService {
 
   /** Orders are visible only through their account; callers check the account first. */
   async get(accountId: string, orderId: string): Promise<Order> {
-    const result = await this.ledger.findOrder(accountId, orderId);
+    const result = await this.orders.findCommitted(accountId, orderId);
     if (!result) {
       throw ApiError.orderNotFound(orderId);
     }
@@ -277,7 +274,7 @@ export class OrdersService {
     options: { onlyIfRequested?: boolean; initiator?: MessageInitiator } = {},
   ): Promise<OrderDto> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const order = await tx.findOrder(orderId);
+      const order = await this.orders.find(tx, orderId);
       if (!order) {
         throw ApiError.orderNotFound(orderId);
       }
@@ -289,20 +286,14 @@ export class OrdersService {
         case 'pending_cancel':
           return { order, send: false };
         case 'pending_new':
-        case 'unknown':
-          if (order.cancelRequestedAt === null) {
-            await tx.manager.update(OrderEntity, { id: order.id }, { cancelRequestedAt: new Date(now) });
-          }
-          return { order: { ...order, cancelRequestedAt: order.cancelRequestedAt ?? now }, send: false };
+        case 'unknown': {
+          // Held on the order (no event) until the broker shows it working: see applyOrderEvent.
+          const held = await tx.applyEvent(order, { kind: 'cancel_requested', at: now });
+          return { order: held ?? order, send: false };
+        }
         case 'new':
         case 'partially_filled': {
-          const pending = await applyTrigger(
-            tx,
-            order,
-            { kind: 'cancel_requested' },
-            { now, patch: { cancelRequestedAt: null } },
-            this.logger,
-          );
+          const pending = await tx.applyEvent(order, { kind: 'cancel_requested', at: now });
           await this.countMessage(tx, order, 'cancellation', undefined, options.initiator);
           return { order: pending ?? order, send: true };
         }
@@ -324,7 +315,6 @@ export class OrdersService {
     if (!step) {
       throw ApiError.accountNotFound(accountId);
     }
-    this.bus.publish(step.events);
     const { order, send } = step.result;
     if (!send || order.brokerOrderId === null) {
       return toOrderDto(order);
@@ -336,12 +326,10 @@ export class OrdersService {
     if (result.kind === 'rejected') {
       const after = await this.recordInAccount(accountId, order.id, async (tx, current) => {
         if (current.status === 'pending_cancel') {
-          await applyTrigger(
-            tx,
+          await tx.applyEvent(
             current,
-            { kind: 'cancel_rejected', hasFills: current.filledQuantity.greaterThan(0) },
-            { now: this.clock.now(), brokerPayload: result.raw },
-            this.logger,
+            { kind: 'cancel_rejected', at: this.clock.now() },
+            { brokerPayload: result.raw },
           );
         }
       });
@@ -363,7 +351,7 @@ export class OrdersService {
 
   /** Cancels every working order of the account; answers each order's state after its cancel. */
   async cancelAll(accountId: string): Promise<OrderDto[]> {
-    const open = await this.ledger.listOpenOrderIds(accountId);
+    const open = await this.orders.openIds(accountId);
     const results: OrderDto[] = [];
     for (const id of open) {
       try {
@@ -376,31 +364,6 @@ export class OrdersService {
       }
     }
     return results;
-  }
-
-  private findIdempotencyKey(tx: AccountTransaction, clientOrderId: string): Promise<IdempotencyKeyEntity | null> {
-    return tx.manager.findOne(IdempotencyKeyEntity, { where: { accountId: tx.account.id, clientOrderId } });
-  }
-
-  private async insertIdempotencyKey(tx: AccountTransaction, order: Order, hash: string): Promise<void> {
-    const now = new Date(this.clock.now());
-    await tx.manager.insert(IdempotencyKeyEntity, {
-      accountId: tx.account.id,
-      clientOrderId: order.clientOrderId,
-      requestHash: hash,
-      orderId: order.id,
-      state: order.status === 'pending_new' ? 'in_progress' : 'completed',
-      createdAt: now,
-      completedAt: order.status === 'pending_new' ? null : now,
-    });
-  }
-
-  private async completeIdempotencyKey(tx: AccountTransaction, order: Order, now: number): Promise<void> {
-    await tx.manager.update(
-      IdempotencyKeyEntity,
-      { accountId: order.accountId, clientOrderId: order.clientOrderId },
-      { state: 'completed', completedAt: new Date(now) },
-    );
   }
 
   private alertUnknown(order: Order, reason: string): void {
@@ -512,37 +475,33 @@ export class OrdersService {
     switch (result.kind) {
       case 'accepted':
         if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
-          const quantity = 'quantity' in result ? { quantity: result.quantity } : {};
-          await applyTrigger(
-            tx,
+          await tx.applyEvent(
             current,
-            { kind: 'accepted' },
-            { now, patch: { brokerOrderId: result.brokerOrderId, ...quantity }, brokerPayload: result.raw },
-            this.logger,
+            {
+              kind: 'accepted',
+              at: now,
+              brokerOrderId: result.brokerOrderId,
+              bookedQuantity: 'quantity' in result ? result.quantity : undefined,
+            },
+            { brokerPayload: result.raw },
           );
         }
         break;
       case 'rejected':
-        await applyTrigger(
-          tx,
+        await tx.applyEvent(
           current,
-          { kind: 'rejected' },
-          {
-            now,
-            patch: { rejectReason: { code: 'broker.rejected', message: result.reason } },
-            brokerPayload: result.raw,
-          },
-          this.logger,
+          { kind: 'rejected', at: now, reason: { code: 'broker.rejected', message: result.reason } },
+          { brokerPayload: result.raw },
         );
         break;
       case 'unknown':
         if (current.status === 'pending_new') {
           this.alertUnknown(current, result.reason);
-          await applyTrigger(tx, current, { kind: 'submitted_unknown' }, { now }, this.logger);
+          await tx.applyEvent(current, { kind: 'submitted_unknown', at: now });
         }
         break;
     }
-    await this.completeIdempotencyKey(tx, current, now);
+    await this.idempotencyKeys.complete(tx, current, now);
   }
 
   /** Runs `work` on the current state of an order under its account lock, publishes, returns the order after. */
@@ -552,18 +511,14 @@ export class OrdersService {
     work: (tx: AccountTransaction, order: Order) => Promise<void>,
   ): Promise<Order | null> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const current = await tx.findOrder(orderId);
+      const current = await this.orders.find(tx, orderId);
       if (!current) {
         return null;
       }
       await work(tx, current);
-      return tx.findOrder(orderId);
+      return this.orders.find(tx, orderId);
     });
-    if (!step) {
-      return null;
-    }
-    this.bus.publish(step.events);
-    return step.result;
+    return step?.result ?? null;
   }
 
   /** Calls the broker with a bounded time; a timeout or a thrown error is an `unknown` outcome. */
@@ -592,7 +547,7 @@ export class OrdersService {
     }
   }
 
-  private async replay(account: Account, record: IdempotencyKeyEntity, hash: string): Promise<PlaceOrderOutcome> {
+  private async replay(account: Account, record: IdempotencyRecord, hash: string): Promise<PlaceOrderOutcome> {
     if (record.requestHash !== hash) {
       throw new ApiError(
         422,
@@ -602,7 +557,7 @@ export class OrdersService {
         { orderId: record.orderId },
       );
     }
-    const fresh = this.clock.now() - record.createdAt.getTime() < IN_PROGRESS_STALE_MS;
+    const fresh = this.clock.now() - record.createdAt < IN_PROGRESS_STALE_MS;
     if (record.state === 'in_progress' && fresh) {
       throw new ApiError(
         409,
@@ -614,17 +569,14 @@ export class OrdersService {
     }
     const order = await this.get(account.id, record.orderId);
     if (order.status === 'denied' && order.rejectReason) {
-      throw this.denial(order, {
-        kind: 'denied',
-        code: order.rejectReason.code as never,
-        reason: order.rejectReason.message,
-      });
+      throw this.denial(order, order.rejectReason);
     }
     return { kind: 'replayed', order: toOrderDto(order) };
   }
 
-  private denial(order: Order, decision: Extract<RiskDecision, { kind: 'denied' }>): ApiError {
-    return new ApiError(422, decision.code, 'Order denied by risk check', decision.reason, {
+  /** `422` with the risk check's code (`risk.*`) and the denied order. */
+  private denial(order: Order, reason: RejectReason): ApiError {
+    return new ApiError(422, reason.code, 'Order denied by risk check', reason.message, {
       orderId: order.id,
       order: toOrderDto(order),
     });

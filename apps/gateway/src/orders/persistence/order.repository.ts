@@ -1,0 +1,251 @@
+import { OPEN_STATUSES, type Order, ORDER_STATUSES, UNCERTAIN_STATUSES, WORKING_STATUSES } from '@gateway/oms';
+import { Injectable } from '@nestjs/common';
+import { DataSource, In, IsNull, LessThan, MoreThanOrEqual, Not } from 'typeorm';
+import { isUuid } from '../../common/ids.js';
+import { OrderEntity } from '../../database/entities.js';
+import { toDomainOrder, toOrderEntityFields } from '../order.mapper.js';
+import type { AccountScope } from './account-scope.js';
+
+const OPEN = [...OPEN_STATUSES];
+const UNCERTAIN = [...UNCERTAIN_STATUSES];
+const WORKING = [...WORKING_STATUSES];
+const CLOSED = ORDER_STATUSES.filter((s) => !OPEN_STATUSES.has(s));
+/** A time-to-live deadline is armed on an open order with no cancel already sent (README, `ttlMs`). */
+const TTL_ARMED = OPEN.filter((s) => s !== 'pending_cancel');
+
+/** An order's id with its account. */
+export interface OrderRef {
+  readonly id: string;
+  readonly accountId: string;
+}
+
+export interface OrderPage {
+  readonly orders: Order[];
+  /** The cursor of the following page (the last id of this one), null on the last page. */
+  readonly next: string | null;
+}
+
+export interface OrderListFilter {
+  readonly status: 'open' | 'closed' | 'all';
+  readonly symbol?: string | undefined;
+  readonly limit: number;
+  /** Cursor: the last order id of the previous page (ids are UUIDv7, so they sort by creation). */
+  readonly after?: string | undefined;
+}
+
+/**
+ * The orders table. Writes take the account transaction (`AccountScope`); reads of committed state
+ * (no lock) take the account id. One query style: TypeORM's entity API; rows are mapped to the domain
+ * `Order` by order.mapper.ts, and no entity leaves this class.
+ */
+@Injectable()
+export class OrderRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  // ---- in the account transaction ----
+
+  async find(scope: AccountScope, orderId: string): Promise<Order | null> {
+    if (!isUuid(orderId)) {
+      return null;
+    }
+    const row = await scope.manager.findOne(OrderEntity, { where: { id: orderId, accountId: scope.account.id } });
+    return row ? toDomainOrder(row) : null;
+  }
+
+  /**
+   * Inserts a new order. `venue`: where it goes; `acceptedTradingState`: the account's effective
+   * trading state it was accepted in (the kill switch cancels what was accepted before a halt).
+   */
+  async insert(
+    scope: AccountScope,
+    order: Order,
+    placement: { readonly venue: string; readonly acceptedTradingState: string | null },
+  ): Promise<void> {
+    await scope.manager.insert(OrderEntity, {
+      id: order.id,
+      accountId: order.accountId,
+      clientOrderId: order.clientOrderId,
+      environment: order.environment,
+      venue: placement.venue,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      positionEffect: order.positionEffect,
+      quantity: order.quantity.toFixed(),
+      limitPrice: order.limitPrice?.toFixed() ?? null,
+      stopPrice: order.stopPrice?.toFixed() ?? null,
+      ttlMs: order.ttlMs,
+      overfilled: false,
+      needsReconciliation: false,
+      acceptedTradingState: placement.acceptedTradingState,
+      createdAt: new Date(order.createdAt),
+      ...toOrderEntityFields(order),
+    });
+  }
+
+  /** Saves the fields an event changes (see applyOrderEvent of libs/oms). */
+  async save(scope: AccountScope, order: Order): Promise<void> {
+    await scope.manager.update(OrderEntity, { id: order.id, accountId: scope.account.id }, toOrderEntityFields(order));
+  }
+
+  /** Flags an order that an execution would have overfilled (the execution is kept as evidence). */
+  async markOverfilled(scope: AccountScope, orderId: string): Promise<void> {
+    await scope.manager.update(OrderEntity, { id: orderId, accountId: scope.account.id }, { overfilled: true });
+  }
+
+  /** Whether a broker report could not be applied to the order (left to reconciliation). */
+  async needsReconciliation(scope: AccountScope, orderId: string): Promise<boolean> {
+    return scope.manager.exists(OrderEntity, {
+      where: { id: orderId, accountId: scope.account.id, needsReconciliation: true },
+    });
+  }
+
+  async clearNeedsReconciliation(scope: AccountScope, orderId: string): Promise<void> {
+    await scope.manager.update(
+      OrderEntity,
+      { id: orderId, accountId: scope.account.id },
+      { needsReconciliation: false },
+    );
+  }
+
+  // ---- committed state, no lock ----
+
+  async findCommitted(accountId: string, orderId: string): Promise<Order | null> {
+    if (!isUuid(orderId)) {
+      return null;
+    }
+    const row = await this.dataSource.manager.findOne(OrderEntity, { where: { id: orderId, accountId } });
+    return row ? toDomainOrder(row) : null;
+  }
+
+  async findByClientOrderId(accountId: string, clientOrderId: string): Promise<Order | null> {
+    const row = await this.dataSource.manager.findOne(OrderEntity, { where: { accountId, clientOrderId } });
+    return row ? toDomainOrder(row) : null;
+  }
+
+  /** The account an order belongs to, or null for an id we never issued. */
+  async accountOf(orderId: string): Promise<string | null> {
+    if (!isUuid(orderId)) {
+      return null;
+    }
+    const row = await this.dataSource.manager.findOne(OrderEntity, {
+      where: { id: orderId },
+      select: { id: true, accountId: true },
+    });
+    return row?.accountId ?? null;
+  }
+
+  /** Flags an order so that the reconciliation sweep settles it from the broker's records. */
+  async flagForReconciliation(orderId: string): Promise<void> {
+    if (isUuid(orderId)) {
+      await this.dataSource.manager.update(OrderEntity, { id: orderId }, { needsReconciliation: true });
+    }
+  }
+
+  /** Newest first, `limit` per page. */
+  async list(accountId: string, filter: OrderListFilter): Promise<OrderPage> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: {
+        accountId,
+        ...(filter.status === 'open' ? { status: In(OPEN) } : {}),
+        ...(filter.status === 'closed' ? { status: In(CLOSED) } : {}),
+        ...(filter.symbol ? { symbol: filter.symbol } : {}),
+        ...(filter.after ? { id: LessThan(filter.after) } : {}),
+      },
+      order: { id: 'DESC' },
+      take: filter.limit + 1,
+    });
+    const page = rows.slice(0, filter.limit);
+    return {
+      orders: page.map(toDomainOrder),
+      next: rows.length > filter.limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
+  }
+
+  /** Ids of the account's orders in an open status, oldest first. */
+  async openIds(accountId: string): Promise<string[]> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: { accountId, status: In(OPEN) },
+      select: { id: true },
+      order: { id: 'ASC' },
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** Every uncertain order (`pending_new`, `pending_cancel`, `pending_replace`, `unknown`). */
+  async uncertain(): Promise<OrderRef[]> {
+    return this.dataSource.manager.find(OrderEntity, {
+      where: { status: In(UNCERTAIN) },
+      select: { id: true, accountId: true },
+    });
+  }
+
+  /** How many of `ids` are still uncertain. */
+  async countUncertain(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) {
+      return 0;
+    }
+    return this.dataSource.manager.count(OrderEntity, { where: { id: In([...ids]), status: In(UNCERTAIN) } });
+  }
+
+  /** Accounts with an order changed since `since` (epoch ms) or uncertain. */
+  async accountsChangedSince(since: number): Promise<string[]> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: [{ updatedAt: MoreThanOrEqual(new Date(since)) }, { status: In(UNCERTAIN) }],
+      select: { accountId: true },
+    });
+    return [...new Set(rows.map((r) => r.accountId))];
+  }
+
+  /** Uncertain or flagged orders unchanged since `before` (epoch ms), least recently changed first. */
+  async dueForReconciliation(before: number, limit: number): Promise<OrderRef[]> {
+    const stale = LessThan(new Date(before));
+    return this.dataSource.manager.find(OrderEntity, {
+      where: [
+        { status: In(UNCERTAIN), updatedAt: stale },
+        { needsReconciliation: true, updatedAt: stale },
+      ],
+      select: { id: true, accountId: true },
+      order: { updatedAt: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** Working orders with a cancel held since before their acknowledgement: it can be sent now. */
+  async withHeldCancel(limit: number): Promise<OrderRef[]> {
+    return this.dataSource.manager.find(OrderEntity, {
+      where: { cancelRequestedAt: Not(IsNull()), status: In(WORKING) },
+      select: { id: true, accountId: true },
+      take: limit,
+    });
+  }
+
+  /** Broker order ids the account's orders already have (a broker order matches at most one of ours). */
+  async claimedBrokerOrderIds(accountId: string): Promise<Set<string>> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: { accountId, brokerOrderId: Not(IsNull()) },
+      select: { id: true, brokerOrderId: true },
+    });
+    return new Set(rows.flatMap((r) => (r.brokerOrderId === null ? [] : [r.brokerOrderId])));
+  }
+
+  /** The account's orders among `ids`, and its uncertain ones, in id order. */
+  async idsOrUncertain(accountId: string, ids: readonly string[]): Promise<string[]> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: [...(ids.length > 0 ? [{ accountId, id: In([...ids]) }] : []), { accountId, status: In(UNCERTAIN) }],
+      select: { id: true },
+      order: { id: 'ASC' },
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** Orders with a time-to-live that is still to be enforced, with their deadlines (epoch ms). */
+  async ttlDeadlines(): Promise<(OrderRef & { readonly deadline: number })[]> {
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      where: { ttlMs: Not(IsNull()), status: In(TTL_ARMED) },
+      select: { id: true, accountId: true, createdAt: true, ttlMs: true },
+    });
+    return rows.map((o) => ({ id: o.id, accountId: o.accountId, deadline: o.createdAt.getTime() + (o.ttlMs ?? 0) }));
+  }
+}
