@@ -15,15 +15,6 @@ const FRAMEWORKS_AND_IO =
 /** The pure packages the domain libraries may use. */
 const PURE_PACKAGES = 'node_modules/decimal\\.js/';
 
-/**
- * TEMPORARY: the feature folders of the gateway that still form cycles (orders ↔ risk through the kill
- * switch, accounts ↔ risk, and orders ↔ stream through the event bus) while they are being cut apart
- * through ports. Cycles that stay inside this set are let through by `no-circular-folders`; any cycle
- * that leaves it still fails. Remove this exception (and the `*-temporary-*` rule) once those folders
- * depend on each other one way only.
- */
-const CYCLIC_FEATURES_TEMPORARY = '^apps/gateway/src/(accounts|orders|risk|stream)$';
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -42,18 +33,8 @@ module.exports = {
         'direction goes through a port. Specs and testing/ helpers are not followed, so only production ' +
         'code counts.',
       scope: 'folder',
-      from: { pathNot: CYCLIC_FEATURES_TEMPORARY },
+      from: {},
       to: { circular: true },
-    },
-    {
-      name: 'no-circular-folders-temporary-exception',
-      severity: 'error',
-      comment:
-        'The cyclic features of CYCLIC_FEATURES_TEMPORARY may reach each other, but not form a cycle with ' +
-        'any other folder.',
-      scope: 'folder',
-      from: { path: CYCLIC_FEATURES_TEMPORARY },
-      to: { circular: true, pathNot: CYCLIC_FEATURES_TEMPORARY },
     },
     {
       name: 'oms-is-pure',

@@ -46,7 +46,7 @@ import { RiskController } from './risk/risk.controller.js';
 import { RiskLimitsRepository } from './risk/risk-limits.repository.js';
 import { RiskLimitsService } from './risk/risk-limits.service.js';
 import { TradingControlService } from './risk/trading-control.service.js';
-import { EventBus } from './stream/event-bus.js';
+import { EventBus } from './orders/event-bus.js';
 import { StreamServer } from './stream/stream.server.js';
 
 /** Everything main.ts builds before Nest starts (I/O that must fail with a clear line, not a stack trace). */

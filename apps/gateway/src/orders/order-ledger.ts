@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { AccountEntity } from '../database/entities.js';
-import type { StreamEvent } from '../stream/stream-event.js';
+import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
 import type { AccountScope } from './persistence/account-scope.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { StreamEvent } from '../stream/stream-event.js';
+import type { StreamEvent } from './stream-event.js';
 import {
   type ExecutionDto,
   type OrderDto,

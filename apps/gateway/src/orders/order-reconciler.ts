@@ -19,7 +19,7 @@ import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
-import { EventBus } from '../stream/event-bus.js';
+import { EventBus } from './event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { OrdersService } from './orders.service.js';

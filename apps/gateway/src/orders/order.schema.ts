@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { decimalString, environmentSchema, isoTime } from '../common/api.schema.js';
 import { typesAgree } from '../common/type-agreement.js';
-import type { StreamEvent } from '../stream/stream-event.js';
+import type { StreamEvent } from './stream-event.js';
 import type { ExecutionDto, OrderDto, PositionDto } from './order.mapper.js';
 import { placeOrderSchema } from './place-order.request.js';
 import { replaceOrderSchema } from './replace-order.request.js';

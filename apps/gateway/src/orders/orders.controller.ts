@@ -9,7 +9,7 @@ import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { MARKET_DATA } from '../market/market.tokens.js';
-import type { StreamEvent } from '../stream/stream-event.js';
+import type { StreamEvent } from './stream-event.js';
 import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
 import { eventsQuery, executionsQuery, listQuery } from './order.schema.js';
 import { OrderQueries } from './order-queries.service.js';

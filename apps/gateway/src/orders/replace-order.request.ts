@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Decimal, toDecimalString } from '@gateway/oms';
 import { z } from 'zod';
-import { positiveDecimal } from './place-order.request.js';
+import { positiveDecimal } from '../common/decimal.schema.js';
 
 /**
  * Body of `PATCH /v1/accounts/{accountId}/orders/{orderId}` (API.md; FIX OrderCancelReplaceRequest, 35=G).

@@ -2,7 +2,7 @@ import { Decimal, toDecimalString } from '@gateway/oms';
 import type { RiskLimits } from '@gateway/risk';
 import { z } from 'zod';
 import type { GatewayConfig } from '../config/config.js';
-import { positiveDecimal } from '../orders/place-order.request.js';
+import { positiveDecimal } from '../common/decimal.schema.js';
 
 const count = z.number().int().min(1).max(1_000_000_000);
 const collar = z.strictObject({ percent: positiveDecimal, absolute: positiveDecimal.or(z.literal('0')) });

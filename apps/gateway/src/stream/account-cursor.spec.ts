@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
-import type { StreamEvent } from './stream-event.js';
+import type { StreamEvent } from '../orders/stream-event.js';
 
 const event = (seq: number): StreamEvent => ({
   type: 'order',

@@ -1,4 +1,4 @@
-import type { StreamEvent } from './stream-event.js';
+import type { StreamEvent } from '../orders/stream-event.js';
 
 /** Events read from PostgreSQL per query while catching up. */
 export const REPLAY_PAGE = 500;

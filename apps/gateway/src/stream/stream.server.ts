@@ -17,7 +17,7 @@ import { MARKET_DATA } from '../market/market.tokens.js';
 import { toQuoteDto } from '../market/quote.mapper.js';
 import { OrderQueries } from '../orders/order-queries.service.js';
 import { type StreamLease, StreamLimiter } from '../rate-limit/stream-limiter.js';
-import { EventBus } from './event-bus.js';
+import { EventBus } from '../orders/event-bus.js';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
 
 export const STREAM_PATH = '/v1/stream';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
-import type { StreamEvent } from '../../stream/stream-event.js';
+import type { StreamEvent } from '../../orders/stream-event.js';
 
 /** Work done with the events of a unit of work once it has committed (never before). Must not throw. */
 export type AfterCommitHandler = (events: readonly StreamEvent[]) => void;

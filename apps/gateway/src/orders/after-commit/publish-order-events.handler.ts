@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { EventBus } from '../../stream/event-bus.js';
+import { EventBus } from '../../orders/event-bus.js';
 import { AfterCommitDispatcher } from './after-commit.dispatcher.js';
 
 /** After commit: the events go to the stream (this instance's clients and, through Redis, the others). */

@@ -1,7 +1,7 @@
 import { isOrderEventName, type OrderEventName } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { StreamEvent } from '../../stream/stream-event.js';
+import type { StreamEvent } from '../../orders/stream-event.js';
 import type { ExecutionDto, OrderDto } from '../order.mapper.js';
 import type { AccountScope } from './account-scope.js';
 

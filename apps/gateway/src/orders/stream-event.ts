@@ -1,5 +1,5 @@
 import type { OrderEventName } from '@gateway/oms';
-import type { ExecutionDto, OrderDto } from '../orders/order.mapper.js';
+import type { ExecutionDto, OrderDto } from './order.mapper.js';
 
 /** An order event as REST `/events` and the stream carry it (API.md "Event"). */
 export interface StreamEvent {
