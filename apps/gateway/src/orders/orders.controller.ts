@@ -1,10 +1,11 @@
 import { parseInstrument } from '@gateway/oms';
 import { type MarketDataFeed } from '@gateway/brokers';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { AccountsService } from '../accounts/accounts.service.js';
-import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
+import type { Account } from '../accounts/account.js';
+import { VisibleAccount } from '../accounts/visible-account.decorator.js';
+import { RequireRole } from '../auth/auth.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { GatewayMetrics } from '../health/metrics.js';
@@ -22,7 +23,6 @@ import { normaliseReplaceOrder, type ReplaceOrderBody, replaceOrderSchema } from
 @Controller('v1/accounts/:accountId')
 export class OrdersController {
   constructor(
-    private readonly accounts: AccountsService,
     private readonly orders: OrdersService,
     private readonly queries: OrderQueries,
     private readonly metrics: GatewayMetrics,
@@ -38,13 +38,10 @@ export class OrdersController {
   @Post('orders')
   @RequireRole('trader')
   async place(
-    @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,
-    @Param('accountId') accountId: string,
+    @VisibleAccount({ tradable: true }) account: Account,
     @Body(new ZodPipe(placeOrderSchema)) body: PlaceOrderBody,
   ): Promise<OrderDto> {
-    const account = await this.accounts.getVisible(req.principal, accountId);
-    this.accounts.assertTradable(account);
     const instrument = parseInstrument(body.symbol);
     if (!instrument) {
       throw ApiError.validation([{ path: 'symbol', message: 'is not an equity ticker or an OCC/OSI option symbol' }]);
@@ -73,38 +70,26 @@ export class OrdersController {
   /** Lists orders newest first (`status`, `symbol`, `limit`, `after` cursor), or the one with `clientOrderId`. */
   @Get('orders')
   async list(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Query(new ZodPipe(listQuery)) q: z.infer<typeof listQuery>,
   ): Promise<{ orders: OrderDto[]; next?: string | null }> {
-    await this.accounts.getVisible(req.principal, accountId);
     if (q.clientOrderId !== undefined) {
-      return { orders: await this.queries.byClientOrderId(accountId, q.clientOrderId) };
+      return { orders: await this.queries.byClientOrderId(account.id, q.clientOrderId) };
     }
-    return this.queries.list(accountId, q);
+    return this.queries.list(account.id, q);
   }
 
   @Get('orders/:orderId')
-  async get(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-    @Param('orderId') orderId: string,
-  ): Promise<OrderDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return toOrderDto(await this.orders.get(accountId, orderId));
+  async get(@VisibleAccount() account: Account, @Param('orderId') orderId: string): Promise<OrderDto> {
+    return toOrderDto(await this.orders.get(account.id, orderId));
   }
 
   /** Cancels one order: `202` with the order (`pending_cancel` or already `canceled`); `422 order.not_cancelable`. */
   @Delete('orders/:orderId')
   @RequireRole('trader')
   @HttpCode(202)
-  async cancel(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-    @Param('orderId') orderId: string,
-  ): Promise<OrderDto> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return this.orders.cancel(accountId, orderId);
+  async cancel(@VisibleAccount() account: Account, @Param('orderId') orderId: string): Promise<OrderDto> {
+    return this.orders.cancel(account.id, orderId);
   }
 
   /**
@@ -118,14 +103,11 @@ export class OrdersController {
   @RequireRole('trader')
   @HttpCode(202)
   async replace(
-    @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,
-    @Param('accountId') accountId: string,
+    @VisibleAccount({ tradable: true }) account: Account,
     @Param('orderId') orderId: string,
     @Body(new ZodPipe(replaceOrderSchema)) body: ReplaceOrderBody,
   ): Promise<OrderDto> {
-    const account = await this.accounts.getVisible(req.principal, accountId);
-    this.accounts.assertTradable(account);
     const outcome = await this.orders.replace(account, orderId, normaliseReplaceOrder(body));
     res.status(outcome.kind === 'created' ? 202 : 200);
     return outcome.order;
@@ -138,12 +120,8 @@ export class OrdersController {
   @Post('reconcile')
   @RequireRole('risk', 'admin')
   @HttpCode(200)
-  async reconcile(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-  ): Promise<{ orders: { orderId: string; actions: string[] }[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    const results = await this.reconciler.reconcileAccount(accountId);
+  async reconcile(@VisibleAccount() account: Account): Promise<{ orders: { orderId: string; actions: string[] }[] }> {
+    const results = await this.reconciler.reconcileAccount(account.id);
     return { orders: results.map((r) => ({ orderId: r.orderId, actions: r.actions.map((a) => a.kind) })) };
   }
 
@@ -151,40 +129,28 @@ export class OrdersController {
   @Delete('orders')
   @RequireRole('trader')
   @HttpCode(202)
-  async cancelAll(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-  ): Promise<{ orders: OrderDto[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { orders: await this.orders.cancelAll(accountId) };
+  async cancelAll(@VisibleAccount() account: Account): Promise<{ orders: OrderDto[] }> {
+    return { orders: await this.orders.cancelAll(account.id) };
   }
 
   @Get('executions')
   async executions(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Query(new ZodPipe(executionsQuery)) q: z.infer<typeof executionsQuery>,
   ): Promise<{ executions: ExecutionDto[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { executions: await this.queries.executions(accountId, q.after, q.limit) };
+    return { executions: await this.queries.executions(account.id, q.after, q.limit) };
   }
 
   @Get('positions')
-  async positions(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
-  ): Promise<{ positions: PositionDto[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { positions: await this.queries.positions(accountId) };
+  async positions(@VisibleAccount() account: Account): Promise<{ positions: PositionDto[] }> {
+    return { positions: await this.queries.positions(account.id) };
   }
 
   @Get('events')
   async events(
-    @Req() req: AuthenticatedRequest,
-    @Param('accountId') accountId: string,
+    @VisibleAccount() account: Account,
     @Query(new ZodPipe(eventsQuery)) q: z.infer<typeof eventsQuery>,
   ): Promise<{ events: StreamEvent[] }> {
-    await this.accounts.getVisible(req.principal, accountId);
-    return { events: await this.queries.events(accountId, q.after, q.limit) };
+    return { events: await this.queries.events(account.id, q.after, q.limit) };
   }
 }
