@@ -56,6 +56,9 @@ export const UNCERTAIN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>
   'unknown',
 ]);
 
+/** Statuses of an order that was refused: by the broker (`rejected`) or by the gateway's risk check (`denied`). */
+export const REFUSED_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>(['rejected', 'denied']);
+
 export function isOpenStatus(status: OrderStatus): boolean {
   return OPEN_STATUSES.has(status);
 }

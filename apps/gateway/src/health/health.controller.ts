@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.guard.js';
+import { DatabaseHealth } from '../persistence/database-health.js';
 import { REDIS } from '../redis/redis.provider.js';
 import { GatewayMetrics } from './metrics.js';
 
@@ -29,7 +29,7 @@ const withTimeout = async (work: Promise<unknown>, ms: number): Promise<Check> =
 @Public()
 export class HealthController {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly database: DatabaseHealth,
     private readonly metrics: GatewayMetrics,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
@@ -46,7 +46,7 @@ export class HealthController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
     const [database, redis] = await Promise.all([
-      withTimeout(this.dataSource.query('SELECT 1'), 2_000),
+      withTimeout(this.database.ping(), 2_000),
       withTimeout(this.redis.ping(), 2_000),
     ]);
     // The paper venue runs in-process: its session is up whenever the process is.

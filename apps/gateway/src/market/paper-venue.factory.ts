@@ -10,7 +10,6 @@ import {
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { GatewayConfig } from '../config/config.js';
-import { PaperVenueOrderEntity } from '../database/entities.js';
 
 /** What the replay control route may do with the replay. */
 export interface PaperReplayControl {
@@ -29,19 +28,19 @@ export class PaperVenueStoreAdapter implements PaperVenueStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async load(): Promise<PaperOrderRecord[]> {
-    const rows = await this.dataSource.getRepository(PaperVenueOrderEntity).find({ order: { brokerOrderId: 'ASC' } });
-    return rows.map((r) => r.record as unknown as PaperOrderRecord);
+    const rows: { record: PaperOrderRecord }[] = await this.dataSource.query(
+      'SELECT record FROM paper_venue_orders ORDER BY broker_order_id',
+    );
+    return rows.map((r) => r.record);
   }
 
   async save(record: PaperOrderRecord): Promise<void> {
-    await this.dataSource.getRepository(PaperVenueOrderEntity).upsert(
-      {
-        brokerOrderId: record.brokerOrderId,
-        clientOrderId: record.clientOrderId,
-        record: record as unknown as Record<string, unknown>,
-        updatedAt: new Date(),
-      } as never,
-      ['brokerOrderId'],
+    await this.dataSource.query(
+      `INSERT INTO paper_venue_orders (broker_order_id, client_order_id, record, updated_at)
+       VALUES ($1, $2, $3::jsonb, now())
+       ON CONFLICT (broker_order_id)
+       DO UPDATE SET client_order_id = EXCLUDED.client_order_id, record = EXCLUDED.record, updated_at = now()`,
+      [record.brokerOrderId, record.clientOrderId, JSON.stringify(record)],
     );
   }
 }

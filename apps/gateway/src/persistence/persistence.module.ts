@@ -8,6 +8,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.provider.js';
 import { AccountLock } from './account-lock.js';
+import { DatabaseHealth } from './database-health.js';
 
 /** What main.ts built before Nest starts, that every feature may use. */
 export interface InfrastructureDependencies {
@@ -34,12 +35,13 @@ export class PersistenceModule {
       { provide: REDIS_SUBSCRIBER, useValue: deps.redisSubscriber },
       { provide: CLOCK, useValue: deps.clock },
       AccountLock,
+      DatabaseHealth,
     ];
     return {
       module: PersistenceModule,
       global: true,
       providers,
-      exports: [GATEWAY_CONFIG, LOGGER, DataSource, REDIS, REDIS_SUBSCRIBER, CLOCK, AccountLock],
+      exports: [GATEWAY_CONFIG, LOGGER, DataSource, REDIS, REDIS_SUBSCRIBER, CLOCK, AccountLock, DatabaseHealth],
     };
   }
 }

@@ -1,6 +1,7 @@
 import {
   Decimal,
   OPEN_STATUSES,
+  REFUSED_STATUSES,
   type OrderSide,
   type OrderStatus,
   type OrderType,
@@ -76,7 +77,7 @@ const OPEN = [...OPEN_STATUSES];
  * Orders the broker refused or the gateway denied: no duplicate to protect against, their retry is
  * legitimate (duplicate-order.check.ts).
  */
-const REFUSED: readonly OrderStatus[] = ['denied', 'rejected'];
+const REFUSED = [...REFUSED_STATUSES];
 
 const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
 
