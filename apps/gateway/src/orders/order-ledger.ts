@@ -13,7 +13,7 @@ import { AccountEntity } from '../database/entities.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
-import type { AccountScope } from './persistence/account-scope.js';
+import type { AccountScope } from '../persistence/account-scope.js';
 import { OrderEventRepository } from './persistence/order-event.repository.js';
 import { OrderRepository } from './persistence/order.repository.js';
 

@@ -1,7 +1,7 @@
 import { Decimal, type OrderSide } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope } from '../../persistence/account-scope.js';
 
 /** One execution (fill) as the gateway keeps it. Times are epoch ms. */
 export interface ExecutionRecord {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IdempotencyKeyEntity } from '../../database/entities.js';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope } from '../../persistence/account-scope.js';
 
 /** The idempotency record of a place or replace request (API.md "Idempotency"). Times are epoch ms. */
 export interface IdempotencyRecord {

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { StreamEvent } from '../../orders/stream-event.js';
 import type { ExecutionDto, OrderDto } from '../order.mapper.js';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope } from '../../persistence/account-scope.js';
 
 interface EventRow {
   account_id: string;

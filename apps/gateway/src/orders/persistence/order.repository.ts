@@ -4,7 +4,7 @@ import { DataSource, In, IsNull, LessThan, MoreThanOrEqual, Not } from 'typeorm'
 import { isUuid } from '../../common/ids.js';
 import { OrderEntity } from '../../database/entities.js';
 import { toDomainOrder, toOrderEntityFields } from '../order.mapper.js';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope } from '../../persistence/account-scope.js';
 
 const OPEN = [...OPEN_STATUSES];
 const UNCERTAIN = [...UNCERTAIN_STATUSES];

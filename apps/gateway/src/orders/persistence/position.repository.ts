@@ -2,7 +2,7 @@ import { Decimal, type Position, toDecimalString } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PositionEntity } from '../../database/entities.js';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope } from '../../persistence/account-scope.js';
 
 /** A position with what the daily loss check needs: the trading day it last changed in, and its start. */
 export interface PositionRecord {
