@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Decimal,
-  type OrderSide,
-  type OrderType,
-  type TimeInForce,
-  applyFill,
-  parseInstrument,
-  priceFieldsFor,
-} from '@gateway/oms';
+import { Decimal, type OrderType, applyFill, parseInstrument, priceFieldsFor } from '@gateway/oms';
+import type { SubmitOrderCommand } from '../execution-client.js';
 import type { Quote } from '../market-data.js';
 import type { PaperOrderStatus } from './paper-order-record.js';
 import type { TradePrint } from './trade-print.js';
@@ -28,16 +21,8 @@ import type { TradePrint } from './trade-print.js';
  */
 
 /** An order as it enters the engine (validated: see validateOrder). */
-export interface EngineOrderInit {
+export interface EngineOrderInit extends SubmitOrderCommand {
   readonly brokerOrderId: string;
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly type: OrderType;
-  readonly timeInForce: TimeInForce;
-  readonly quantity: Decimal;
-  readonly limitPrice: Decimal | null;
-  readonly stopPrice: Decimal | null;
 }
 
 /** One fill of an order. */
