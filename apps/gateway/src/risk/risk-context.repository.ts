@@ -7,6 +7,7 @@ import {
   type OrderType,
   type PositionEffect,
 } from '@gateway/oms';
+import type { RecentOrder } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import type { AccountScope } from '../persistence/account-scope.js';
 
@@ -25,16 +26,8 @@ export interface OpenOrder {
 }
 
 /** An order placed since some time, for the duplicate check. */
-export interface PlacedOrder {
+export interface PlacedOrder extends RecentOrder {
   readonly id: string;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly type: OrderType;
-  readonly quantity: Decimal;
-  readonly limitPrice: Decimal | null;
-  readonly stopPrice: Decimal | null;
-  /** Epoch ms. */
-  readonly createdAt: number;
 }
 
 /** A position of the account, from confirmed fills. */
