@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commit/after-commit.dispatcher.js';
 import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
 import { ExecutionRepository } from '../../apps/gateway/src/orders/persistence/execution.repository.js';
 import { IdempotencyKeyRepository } from '../../apps/gateway/src/orders/persistence/idempotency-key.repository.js';
@@ -8,23 +7,24 @@ import { OrderEventRepository } from '../../apps/gateway/src/orders/persistence/
 import { OrderRepository } from '../../apps/gateway/src/orders/persistence/order.repository.js';
 import { PositionRepository } from '../../apps/gateway/src/orders/persistence/position.repository.js';
 import { RestartBlockRepository } from '../../apps/gateway/src/orders/persistence/restart-block.repository.js';
+import { orderPathTestingModule } from './testing-module.js';
 
 /** The order path's repositories over one database, as the Nest module provides them. */
-export function orderRepositories(dataSource: DataSource) {
+export async function orderRepositories(dataSource: DataSource) {
+  const module = await orderPathTestingModule({ dataSource });
   return {
-    orders: new OrderRepository(dataSource),
-    events: new OrderEventRepository(dataSource),
-    executions: new ExecutionRepository(dataSource),
-    positions: new PositionRepository(dataSource),
-    idempotencyKeys: new IdempotencyKeyRepository(),
-    restartBlocks: new RestartBlockRepository(dataSource),
+    orders: module.get(OrderRepository),
+    events: module.get(OrderEventRepository),
+    executions: module.get(ExecutionRepository),
+    positions: module.get(PositionRepository),
+    idempotencyKeys: module.get(IdempotencyKeyRepository),
+    restartBlocks: module.get(RestartBlockRepository),
   };
 }
 
-export type OrderRepositories = ReturnType<typeof orderRepositories>;
+export type OrderRepositories = Awaited<ReturnType<typeof orderRepositories>>;
 
 /** The real ledger over `dataSource`, with its after-commit dispatcher (no handlers registered). */
-export function orderLedger(dataSource: DataSource, logger: Logger): OrderLedger {
-  const repos = orderRepositories(dataSource);
-  return new OrderLedger(dataSource, repos.orders, repos.events, new AfterCommitDispatcher(logger), logger);
+export async function orderLedger(dataSource: DataSource, logger: Logger): Promise<OrderLedger> {
+  return (await orderPathTestingModule({ dataSource, logger })).get(OrderLedger);
 }

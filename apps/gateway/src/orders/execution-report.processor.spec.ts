@@ -1,12 +1,12 @@
-import { Decimal, systemClock } from '@gateway/oms';
+import { Decimal } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../../../../test/support/database.js';
-import { orderLedger, orderRepositories } from '../../../../test/support/order-repositories.js';
+import { orderLedger } from '../../../../test/support/order-repositories.js';
+import { orderPathTestingModule } from '../../../../test/support/testing-module.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountRepository } from '../accounts/account.repository.js';
-import { GatewayMetrics } from '../health/metrics.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import type { OrderLedger } from './order-ledger.js';
@@ -31,7 +31,7 @@ const subscriber = createRedis(REDIS_URL, 'spec-sub');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
+  ledger = await orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('reports')).id;
   await Promise.all([redis.connect(), subscriber.connect()]);
 });
@@ -64,17 +64,11 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
   it('does not let a report the database can never store hold up the reports behind it', async () => {
     const logger = pino({ level: 'silent' });
     const source = new ReportSource();
-    const repos = orderRepositories(db.dataSource);
-    const processor = new ExecutionReportProcessor(
-      ledger,
-      repos.orders,
-      repos.executions,
-      repos.positions,
-      new GatewayMetrics(),
-      source as unknown as ExecutionClient,
-      systemClock,
-      logger,
+    const module = await orderPathTestingModule(
+      { dataSource: db.dataSource, logger, executionClient: source as unknown as ExecutionClient },
+      [ExecutionReportProcessor],
     );
+    const processor = module.get(ExecutionReportProcessor);
     processor.onModuleInit();
     const poisoned = await insertPendingOrder('poisoned');
     const next = await insertPendingOrder('next');

@@ -13,7 +13,7 @@ let accountId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = orderLedger(db.dataSource, pino({ level: 'silent' }));
+  ledger = await orderLedger(db.dataSource, pino({ level: 'silent' }));
   accountId = (await new AccountRepository(db.dataSource).ensurePaperAccount('ledger-test')).id;
 });
 afterAll(async () => {

@@ -68,7 +68,7 @@ import { createTestDatabase, REDIS_URL, redisPrefix, type TestDatabase } from '.
 import type { Account } from '../accounts/account.js';
 import { AccountRepository } from '../accounts/account.repository.js';
 import { TradingStateRepository } from '../accounts/trading-state.repository.js';
-import { orderRepositories } from '../../../../test/support/order-repositories.js';
+import { type OrderRepositories, orderRepositories } from '../../../../test/support/order-repositories.js';
 import { ApiError } from '../common/api-error.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
@@ -189,9 +189,9 @@ class CountingLedger extends OrderLedger {
     dataSource: DataSource,
     logger: Logger,
     private readonly activity: Activity,
+    repos: OrderRepositories,
     readonly dispatcher: AfterCommitDispatcher = new AfterCommitDispatcher(logger),
   ) {
-    const repos = orderRepositories(dataSource);
     super(dataSource, repos.orders, repos.events, dispatcher, logger);
   }
 
@@ -413,7 +413,7 @@ class Generation {
     const limits = new RiskLimitsService(limitsRepository, context, new AccountLock(db.dataSource), r.clock, config);
     const messages = new OrderMessages(messageRepository, tradingStates, limits, r.clock, logger);
     const preTrade = new PreTradeRisk(limits, messages, messageRepository, context, tradingStates, r.replay, r.clock);
-    const repos = orderRepositories(db.dataSource);
+    const repos = await orderRepositories(db.dataSource);
     const orders = new OrdersService(
       r.ledger,
       repos.orders,
@@ -537,7 +537,12 @@ async function openSequence(): Promise<Real> {
   });
   const reports: ExecutionReport[] = [];
   venue.onExecutionReport((report) => reports.push(report));
-  const ledger = new CountingLedger(shared.db.dataSource, shared.logger, activity);
+  const ledger = new CountingLedger(
+    shared.db.dataSource,
+    shared.logger,
+    activity,
+    await orderRepositories(shared.db.dataSource),
+  );
   const account = await shared.accounts.ensurePaperAccount(`model-${randomUUID()}`);
   const parts = { clock, activity, replay, venue, venueErrors, ledger, account, reports };
   const gen = await Generation.start(parts);

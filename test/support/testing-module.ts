@@ -1,0 +1,62 @@
+import { type Clock, systemClock } from '@gateway/oms';
+import type { ExecutionClient } from '@gateway/brokers';
+import type { Provider } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { type GatewayConfig, loadConfig } from '../../apps/gateway/src/config/config.js';
+import { GatewayMetrics } from '../../apps/gateway/src/health/metrics.js';
+import { EXECUTION_CLIENT } from '../../apps/gateway/src/market/market.tokens.js';
+import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commit/after-commit.dispatcher.js';
+import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
+import { ORDER_REPOSITORIES } from '../../apps/gateway/src/orders/persistence/index.js';
+import { PersistenceModule } from '../../apps/gateway/src/persistence/persistence.module.js';
+import { redisPrefix } from './database.js';
+
+/** What a spec brings of the real infrastructure; everything else has a test default. */
+export interface TestInfrastructure {
+  readonly dataSource: DataSource;
+  readonly logger?: Logger;
+  readonly config?: GatewayConfig;
+  readonly clock?: Clock;
+  /** Only for graphs that fan out or subscribe; a provider that needs Redis fails without them. */
+  readonly redis?: Redis;
+  readonly redisSubscriber?: Redis;
+  /** The broker the graph talks to, as `EXECUTION_CLIENT`. */
+  readonly executionClient?: ExecutionClient;
+}
+
+/**
+ * A Nest testing module over a spec's real database (and Redis when given): the infrastructure module
+ * the gateway uses, the order path's repositories, its ledger with the after-commit dispatcher and the
+ * metrics, plus `providers`. Providers are resolved by Nest from their constructors, as in the gateway,
+ * so a spec names what it needs instead of calling constructors by hand; `useValue` providers replace
+ * what a spec fakes. Lifecycle hooks (`onModuleInit`) run only once the caller calls `module.init()`.
+ */
+export async function orderPathTestingModule(
+  infra: TestInfrastructure,
+  providers: Provider[] = [],
+): Promise<TestingModule> {
+  return Test.createTestingModule({
+    imports: [
+      PersistenceModule.register({
+        config: infra.config ?? loadConfig({ REDIS_PREFIX: redisPrefix() }),
+        logger: infra.logger ?? pino({ level: 'silent' }),
+        dataSource: infra.dataSource,
+        // Nest refuses an undefined value: a graph without Redis gets null, and fails loudly if it uses it.
+        redis: infra.redis ?? (null as unknown as Redis),
+        redisSubscriber: infra.redisSubscriber ?? (null as unknown as Redis),
+        clock: infra.clock ?? systemClock,
+      }),
+    ],
+    providers: [
+      ...ORDER_REPOSITORIES,
+      AfterCommitDispatcher,
+      OrderLedger,
+      GatewayMetrics,
+      ...(infra.executionClient ? [{ provide: EXECUTION_CLIENT, useValue: infra.executionClient }] : []),
+      ...providers,
+    ],
+  }).compile();
+}
