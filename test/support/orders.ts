@@ -1,8 +1,16 @@
 import { Decimal, type Order } from '@gateway/oms';
 import { v7 as uuidv7 } from 'uuid';
 
-/** A fresh `pending_new` SPY market order of `quantity` shares, as the ledger inserts it (no seq yet). */
-export function pendingOrder(accountId: string, clientOrderId: string, quantity = '1'): Omit<Order, 'lastSeq'> {
+/**
+ * A fresh `pending_new` SPY market order of `quantity` shares, as the ledger inserts it (no seq yet);
+ * `fields` override any of its fields.
+ */
+export function pendingOrder(
+  accountId: string,
+  clientOrderId: string,
+  quantity = '1',
+  fields: Partial<Omit<Order, 'lastSeq'>> = {},
+): Omit<Order, 'lastSeq'> {
   const now = Date.now();
   return {
     id: uuidv7(),
@@ -29,6 +37,7 @@ export function pendingOrder(accountId: string, clientOrderId: string, quantity 
     cancelRequestedAt: null,
     createdAt: now,
     updatedAt: now,
+    ...fields,
   };
 }
 

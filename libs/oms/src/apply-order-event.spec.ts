@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { pendingOrder } from '../../../test/support/orders.js';
 import { applyOrderEvent } from './apply-order-event.js';
 import { Decimal, PRICE_SCALE } from './decimal.js';
 import type { Order } from './order.js';
@@ -12,30 +13,14 @@ const AT = T0 + 5_000;
 
 function order(status: OrderStatus, fields: Partial<Order> = {}): Order {
   return {
-    id: '0190a1b2-0000-7000-8000-000000000001',
-    clientOrderId: 'c-1',
-    accountId: '0190a1b2-0000-7000-8000-0000000000aa',
-    environment: 'paper',
-    symbol: 'SPY',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'day',
-    positionEffect: null,
-    quantity: new Decimal(10),
-    limitPrice: new Decimal('500.00'),
-    stopPrice: null,
-    status,
-    filledQuantity: new Decimal(0),
-    averageFillPrice: null,
-    filledNotional: new Decimal(0),
-    brokerOrderId: null,
-    rejectReason: null,
-    replacesOrderId: null,
-    replacedByOrderId: null,
-    ttlMs: null,
-    cancelRequestedAt: null,
-    createdAt: T0,
-    updatedAt: T0,
+    ...pendingOrder('0190a1b2-0000-7000-8000-0000000000aa', 'c-1', '10', {
+      id: '0190a1b2-0000-7000-8000-000000000001',
+      type: 'limit',
+      limitPrice: new Decimal('500.00'),
+      status,
+      createdAt: T0,
+      updatedAt: T0,
+    }),
     lastSeq: 3,
     ...fields,
   };

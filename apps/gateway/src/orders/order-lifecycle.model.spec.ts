@@ -34,20 +34,15 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
-  type CancelOrderCommand,
-  type CancelResult,
   defaultMarketDataSets,
   type ExecutionReport,
+  type FaultContext,
   loadMarketData,
   type LoadedMarketData,
   MarketReplay,
-  type ReplaceOrderCommand,
-  type ReplaceResult,
-  type SubmitOrderCommand,
-  type SubmitResult,
   type VenueRequest,
 } from '@gateway/brokers';
-import { type FaultKind, FaultyVenue, type FaultyVenueConfig } from '@gateway/brokers/testing';
+import { type FaultKind, FaultyVenue, type FaultyVenueConfig, ParkingScheduling } from '@gateway/brokers/testing';
 import {
   type Clock,
   Decimal,
@@ -204,36 +199,51 @@ class CountingLedger extends OrderLedger {
 }
 
 /**
- * The FaultyVenue with a few test hooks of our own, on its documented override points (arrive,
- * schedule): it counts its timers and the calls waiting for it (quiescence); it can park the next
- * request (the venue acts on it only at `releaseParked`: an acknowledgement that comes whenever the
- * model says); it can deliver an old report again (`reemit`); and it can fill an order partly just as
- * a replace of it arrives (`fillOnNextReplace`), through its own forceFill.
+ * Fills an order partly just as a replace of it arrives (the venue's arrival hook): when the next
+ * replace reaches the venue, the order it replaces fills a fraction of what it has left first (at least
+ * one share, never all of it), through the venue's forceFill: an execution racing the replace request.
+ */
+class ReplaceRace {
+  fraction: number | null = null;
+
+  onArrive(request: VenueRequest, venue: FaultContext): void {
+    const fraction = this.fraction;
+    if (request.kind === 'replace' && fraction !== null) {
+      this.fraction = null;
+      const old = venue.orderRecord(request.command.clientOrderId);
+      if (old !== null && (old.status === 'new' || old.status === 'partially_filled')) {
+        const leaves = new Decimal(old.quantity).minus(old.filledQuantity);
+        const quantity = Decimal.max(leaves.times(fraction).floor(), 1);
+        if (quantity.lessThan(leaves)) {
+          venue.forceFill(old.clientOrderId, quantity);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The FaultyVenue with a few test hooks of our own, all injected into the venue: it counts its timers
+ * (ParkingScheduling) and the calls waiting for it (its activity tracker), for quiescence; it can park
+ * the next request (the venue acts on it only at `releaseParked`: an acknowledgement that comes whenever
+ * the model says); it can deliver an old report again (`reemit`); and it can fill an order partly just
+ * as a replace of it arrives (`fillOnNextReplace`, a ReplaceRace on its arrival hook).
  */
 class ModelVenue extends FaultyVenue {
-  private parkNext = false;
-  private parking = false;
-  private readonly parked: (() => void)[] = [];
-  private raceFraction: number | null = null;
+  private readonly scheduling: ParkingScheduling;
+  private readonly race: ReplaceRace;
 
-  constructor(
-    replay: MarketReplay,
-    private readonly activity: Activity,
-    config: FaultyVenueConfig,
-  ) {
-    super(replay, config);
-  }
-
-  override submitOrder(command: SubmitOrderCommand, signal?: AbortSignal): Promise<SubmitResult> {
-    return this.activity.track(super.submitOrder(command, signal));
-  }
-
-  override cancelOrder(command: CancelOrderCommand, signal?: AbortSignal): Promise<CancelResult> {
-    return this.activity.track(super.cancelOrder(command, signal));
-  }
-
-  override replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult> {
-    return this.activity.track(super.replaceOrder(command, signal));
+  constructor(replay: MarketReplay, activity: Activity, config: FaultyVenueConfig) {
+    const scheduling = new ParkingScheduling(activity);
+    const race = new ReplaceRace();
+    super(replay, {
+      ...config,
+      scheduling,
+      activity,
+      onArrive: (request, venue) => race.onArrive(request, venue),
+    });
+    this.scheduling = scheduling;
+    this.race = race;
   }
 
   /**
@@ -241,64 +251,26 @@ class ModelVenue extends FaultyVenue {
    * what it has left, at least one share, never all of it): an execution racing the replace request.
    */
   fillOnNextReplace(fraction: number | null): void {
-    this.raceFraction = fraction;
+    this.race.fraction = fraction;
   }
 
   /** The next request that reaches the venue waits there until releaseParked(). */
   parkNextRequest(on = true): void {
-    this.parkNext = on;
+    this.scheduling.parkNext(on);
   }
 
   parkedCount(): number {
-    return this.parked.length;
+    return this.scheduling.parkedCount();
   }
 
   /** The venue acts on the parked requests now, in arrival order. Returns how many. */
   releaseParked(): number {
-    const actions = this.parked.splice(0);
-    actions.forEach((action) => action());
-    return actions.length;
+    return this.scheduling.releaseParked();
   }
 
   /** Delivers a report the venue sent before once more (a broker's at-least-once delivery). */
   reemit(report: ExecutionReport): void {
-    this.emitReport(report);
-  }
-
-  protected override arrive(request: VenueRequest): void {
-    super.arrive(request);
-    const fraction = this.raceFraction;
-    if (request.kind === 'replace' && fraction !== null) {
-      this.raceFraction = null;
-      const old = this.orderRecord(request.command.clientOrderId);
-      if (old !== null && (old.status === 'new' || old.status === 'partially_filled')) {
-        const leaves = new Decimal(old.quantity).minus(old.filledQuantity);
-        const quantity = Decimal.max(leaves.times(fraction).floor(), 1);
-        if (quantity.lessThan(leaves)) {
-          this.forceFill(old.clientOrderId, quantity);
-        }
-      }
-    }
-    if (this.parkNext) {
-      this.parkNext = false;
-      this.parking = true; // the venue schedules its handling of this request right after arrive()
-    }
-  }
-
-  protected override schedule(delayMs: number, action: () => void): void {
-    if (this.parking) {
-      this.parking = false;
-      this.parked.push(action);
-      return;
-    }
-    this.activity.begin();
-    super.schedule(delayMs, () => {
-      try {
-        action();
-      } finally {
-        this.activity.end();
-      }
-    });
+    this.exchange.publish(report);
   }
 }
 

@@ -26,14 +26,17 @@ import type { PaperFillListing, PaperFillRecord, PaperOrderRecord } from './pape
 import { InMemoryPaperVenueStore, type PaperVenueStore } from './paper-venue-store.js';
 import type { TradePrint } from './trade-print.js';
 import {
+  type ArrivalHook,
   type FaultContext,
   type FaultModel,
   type HandledRequest,
   type LatencyModel,
+  type SchedulingModel,
   type VenueAnswer,
   type VenueRequest,
   fixedLatency,
   noFaults,
+  timerScheduling,
 } from './venue-models.js';
 
 /**
@@ -50,10 +53,10 @@ export interface PaperExchangeConfig {
   readonly clock?: Clock;
   /** Receives store errors, errors thrown by report listeners and bugs while handling a request; it goes on. */
   readonly onError?: (error: unknown) => void;
-  /** Runs `action` after `delayMs` wall-clock ms: the exchange's only timer (default setTimeout). */
-  readonly schedule?: (delayMs: number, action: () => void) => void;
+  /** The exchange's timers (default timerScheduling: setTimeout). */
+  readonly scheduling?: SchedulingModel;
   /** Told of every request that reaches the exchange, right after it is counted and before it is scheduled. */
-  readonly onArrive?: (request: VenueRequest) => void;
+  readonly onArrive?: ArrivalHook;
 }
 
 export interface PaperReportPayload {
@@ -159,8 +162,8 @@ export class PaperExchange implements FaultContext {
   private readonly faults: FaultModel;
   private readonly clock: Clock;
   private readonly errorSink: (error: unknown) => void;
-  private readonly scheduler: (delayMs: number, action: () => void) => void;
-  private readonly onArrive: ((request: VenueRequest) => void) | undefined;
+  private readonly scheduling: SchedulingModel;
+  private readonly onArrive: ArrivalHook | undefined;
   private readonly store: PaperVenueStore;
   private readonly ordersById = new Map<string, EngineOrder>();
   private readonly ordersByClientId = new Map<string, EngineOrder>();
@@ -182,11 +185,7 @@ export class PaperExchange implements FaultContext {
     this.store = config.store ?? new InMemoryPaperVenueStore();
     this.clock = config.clock ?? systemClock;
     this.errorSink = config.onError ?? ((error) => console.error('[paper-venue]', error));
-    this.scheduler =
-      config.schedule ??
-      ((delayMs, action) => {
-        setTimeout(action, delayMs);
-      });
+    this.scheduling = config.scheduling ?? timerScheduling;
     this.onArrive = config.onArrive;
     this.unsubscribe = [replay.onQuote((q) => this.onQuote(q)), replay.onTrade((t) => this.onTrade(t))];
   }
@@ -254,7 +253,7 @@ export class PaperExchange implements FaultContext {
 
   /** Runs `action` after `delayMs` wall-clock ms, on the exchange's scheduler. */
   schedule(delayMs: number, action: () => void): void {
-    this.scheduler(delayMs, action);
+    this.scheduling.schedule(delayMs, action, null);
   }
 
   // ---- state ----
@@ -387,16 +386,21 @@ export class PaperExchange implements FaultContext {
     }
     this.arrive(request);
     const ack = fault?.kind === 'ack_delay' ? fault.delayMs : this.latency.ackMs(request);
-    this.schedule(ack + this.latency.extraMs(request), () => {
-      const kind = fault?.kind;
-      const handled = this.faults.act(request, () => this.act(unknown, handle), this, kind === 'ack_lost');
-      if (kind === 'ack_lost' || kind === 'error_after_accept' || kind === 'accepted_without_id') {
-        deliver({ fault: kind, result: handled.result });
-      } else {
-        deliver({ fault: null, result: handled.result }); // ack_delay acted late; the answer is normal
-      }
-      this.carryOn(handled);
-    });
+    const delayMs = ack + this.latency.extraMs(request);
+    this.scheduling.schedule(
+      delayMs,
+      () => {
+        const kind = fault?.kind;
+        const handled = this.faults.act(request, () => this.act(unknown, handle), this, kind === 'ack_lost');
+        if (kind === 'ack_lost' || kind === 'error_after_accept' || kind === 'accepted_without_id') {
+          deliver({ fault: kind, result: handled.result });
+        } else {
+          deliver({ fault: null, result: handled.result }); // ack_delay acted late; the answer is normal
+        }
+        this.carryOn(handled);
+      },
+      request,
+    );
   }
 
   /** A request reaching the exchange: submits and replaces are counted (receivedOrders, receivedReplaces). */
@@ -411,7 +415,7 @@ export class PaperExchange implements FaultContext {
       case 'cancel':
         break;
     }
-    this.onArrive?.(request);
+    this.onArrive?.(request, this);
   }
 
   /** Runs a request handler; a bug while handling answers `unknown` and goes to onError. */

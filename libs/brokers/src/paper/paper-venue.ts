@@ -9,16 +9,18 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import type { FillReport, OrderStatusReport } from '../reports.js';
 import type { MarketReplay } from './market-replay.js';
 import type { EngineOrder } from './matching-engine.js';
 import { PaperExchange, type PaperExchangeConfig, toPaperRecord } from './paper-exchange.js';
 import type { PaperFillListing, PaperOrderRecord } from './paper-order-record.js';
 import {
+  type ActivityTracker,
+  type ArrivalHook,
   type FaultModel,
   type LatencyModel,
+  type SchedulingModel,
   type VenueAnswer,
-  type VenueRequest,
   fixedLatency,
 } from './venue-models.js';
 
@@ -33,6 +35,12 @@ export interface PaperVenueConfig extends Pick<PaperExchangeConfig, 'store' | 'c
   readonly latencyModel?: LatencyModel;
   /** How the venue misbehaves; default noFaults (the fault tests use the rule model of `@gateway/brokers/testing`). */
   readonly faultModel?: FaultModel;
+  /** The venue's timers; default timerScheduling (setTimeout). */
+  readonly scheduling?: SchedulingModel;
+  /** Told of every request that reaches the venue (see PaperExchangeConfig.onArrive); default none. */
+  readonly onArrive?: ArrivalHook;
+  /** Told of every submit, cancel and replace call: begin() when it is made, end() once it has settled; default none. */
+  readonly activity?: ActivityTracker;
 }
 
 function statusReport(order: EngineOrder): OrderStatusReport {
@@ -59,15 +67,15 @@ function statusReport(order: EngineOrder): OrderStatusReport {
  * what an HTTP client would conclude: `ack_lost` never answers (only the caller's abort settles it, as
  * `unknown`), `error_after_accept`, `accepted_without_id` and `connection_reset` answer `unknown`.
  *
- * Faults and latency are injected models (PaperVenueConfig). `arrive`, `schedule` and `emitReport`
- * are left to subclasses that observe the venue (the model-based test counts its timers and parks
- * requests); they are not how faults are made.
+ * Faults, latency, timers and what observes the venue are injected models (PaperVenueConfig), never
+ * subclass overrides.
  */
 export class PaperVenue implements ExecutionClient {
   readonly venue = 'paper';
   readonly supportsClientOrderId = true;
   /** The exchange behind this client: the book, the store and the report stream. */
   readonly exchange: PaperExchange;
+  private readonly activity: ActivityTracker | undefined;
 
   constructor(replay: MarketReplay, config: PaperVenueConfig = {}) {
     this.exchange = new PaperExchange(replay, {
@@ -76,9 +84,10 @@ export class PaperVenue implements ExecutionClient {
       ...(config.store === undefined ? {} : { store: config.store }),
       ...(config.clock === undefined ? {} : { clock: config.clock }),
       ...(config.onError === undefined ? {} : { onError: config.onError }),
-      schedule: (delayMs, action) => this.schedule(delayMs, action),
-      onArrive: (request) => this.arrive(request),
+      ...(config.scheduling === undefined ? {} : { scheduling: config.scheduling }),
+      ...(config.onArrive === undefined ? {} : { onArrive: config.onArrive }),
     });
+    this.activity = config.activity;
   }
 
   // ---- ExecutionClient ----
@@ -92,7 +101,7 @@ export class PaperVenue implements ExecutionClient {
    */
   submitOrder(command: SubmitOrderCommand, signal?: AbortSignal): Promise<SubmitResult> {
     if (signal?.aborted) {
-      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+      return this.tracked(Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null }));
     }
     return this.roundTrip<SubmitResult>(
       signal,
@@ -107,7 +116,7 @@ export class PaperVenue implements ExecutionClient {
    */
   cancelOrder(command: CancelOrderCommand, signal?: AbortSignal): Promise<CancelResult> {
     if (signal?.aborted) {
-      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+      return this.tracked(Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null }));
     }
     return this.roundTrip<CancelResult>(
       signal,
@@ -127,7 +136,7 @@ export class PaperVenue implements ExecutionClient {
    */
   replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult> {
     if (signal?.aborted) {
-      return Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null });
+      return this.tracked(Promise.resolve({ kind: 'rejected', reason: 'aborted before sending', raw: null }));
     }
     return this.roundTrip<ReplaceResult>(
       signal,
@@ -212,22 +221,17 @@ export class PaperVenue implements ExecutionClient {
     this.exchange.close();
   }
 
-  // ---- observation points ----
-
-  /** Told of every request that reached the venue (after it was counted), before the venue schedules it. */
-  protected arrive(_request: VenueRequest): void {}
-
-  /** Runs `action` after `delayMs` wall-clock ms: every timer of the venue. */
-  protected schedule(delayMs: number, action: () => void): void {
-    setTimeout(action, delayMs);
-  }
-
-  /** Sends a report to the listeners as the venue would (through the fault model's report stage). */
-  protected emitReport(report: ExecutionReport): void {
-    this.exchange.publish(report);
-  }
-
   // ---- the round trip ----
+
+  /** `call`, counted by the activity tracker until it has settled. */
+  private tracked<R>(call: Promise<R>): Promise<R> {
+    const activity = this.activity;
+    if (activity === undefined) {
+      return call;
+    }
+    activity.begin();
+    return call.finally(() => activity.end());
+  }
 
   /**
    * One request/response round trip, the caller's side: `send` hands the request to the exchange, whose
@@ -239,7 +243,7 @@ export class PaperVenue implements ExecutionClient {
     unknown: (reason: string) => R,
     send: (answer: (outcome: VenueAnswer<R>) => void) => void,
   ): Promise<R> {
-    return new Promise<R>((resolve) => {
+    const answered = new Promise<R>((resolve) => {
       let settled = false;
       const settle = (result: R): void => {
         if (!settled) {
@@ -269,5 +273,6 @@ export class PaperVenue implements ExecutionClient {
         }
       });
     });
+    return this.tracked(answered);
   }
 }

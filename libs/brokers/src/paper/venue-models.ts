@@ -54,6 +54,36 @@ export function uniformLatency(
   return { ackMs: () => ackMs, extraMs: () => Math.floor(minMs + random() * (maxMs - minMs)) };
 }
 
+/**
+ * The venue's timers: every wall-clock delay of the venue goes through it. `request` is the request whose
+ * handling the timer is (the venue acting on it after its latency), null for any other timer (a fault
+ * model's). The model-based test holds a request's handling until it says (ParkingScheduling of
+ * `@gateway/brokers/testing`).
+ */
+export interface SchedulingModel {
+  /** Runs `action` after `delayMs` wall-clock ms (or whenever the model decides). */
+  schedule(delayMs: number, action: () => void, request: VenueRequest | null): void;
+}
+
+/** The production scheduling: setTimeout. */
+export const timerScheduling: SchedulingModel = {
+  schedule: (delayMs, action) => {
+    setTimeout(action, delayMs);
+  },
+};
+
+/**
+ * Told of every request that reaches the venue, right after it is counted and before the venue schedules
+ * acting on it; it may act on the venue (`venue`), as a fault model may. Default: nothing.
+ */
+export type ArrivalHook = (request: VenueRequest, venue: FaultContext) => void;
+
+/** Work in flight, for a test that waits until the venue has gone quiet: begin() when it starts, end() when it is done. */
+export interface ActivityTracker {
+  begin(): void;
+  end(): void;
+}
+
 /** The answer faults a transport must realise itself (HTTP: no answer, a 500, a 200 without id, a reset). */
 export type AnswerFault = 'ack_lost' | 'error_after_accept' | 'accepted_without_id' | 'connection_reset';
 

@@ -4,5 +4,6 @@
  * and helpers for broker specs.
  */
 export * from './faulty-venue.js';
+export * from './parking-scheduling.js';
 export * from './submit-orders.js';
 export * from './test-paper-venue.js';
