@@ -77,8 +77,9 @@ export function pgbenchScript(): string {
   ].join('\n');
 }
 
+/** pgbench is on the PATH, and not set aside by `BENCH_FLOOR=pg`. */
 export function pgbenchInstalled(): boolean {
-  return spawnSync('pgbench', ['--version'], { stdio: 'ignore' }).status === 0;
+  return process.env.BENCH_FLOOR !== 'pg' && spawnSync('pgbench', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Runs the floor with `pgbench -M extended` (the script written to a temporary file). */
@@ -124,7 +125,7 @@ export async function runPgbench(run: FloorRun): Promise<FloorResult> {
     });
     const tps = /tps = ([\d.]+)/.exec(out)?.[1];
     const processed = /actually processed: (\d+)/.exec(out)?.[1];
-    if (code !== 0 || tps === undefined || /failed: [1-9]/.test(out)) {
+    if (code !== 0 || tps === undefined || /failed transactions: [1-9]/.test(out)) {
       throw new Error(`pgbench failed (${code}):\n${out}`);
     }
     // Per-transaction log lines: client, transaction number, latency in microseconds, ...
@@ -147,10 +148,8 @@ export async function runPgbench(run: FloorRun): Promise<FloorResult> {
 export async function runPgFloor(run: FloorRun): Promise<FloorResult> {
   const prepared = statements((n) => `{${n}}`, '{account_name}').map((text, i) => {
     const names: string[] = [];
-    const sql = text.replace(/ \\gset$/, '').replace(/\{(\w+)\}/g, (_, n: string) => {
-      const at = names.indexOf(n);
-      return `$${at >= 0 ? at + 1 : names.push(n)}`;
-    });
+    // One parameter per occurrence, as pgbench sends them: each gets the type of its own place.
+    const sql = text.replace(/ \\gset$/, '').replace(/\{(\w+)\}/g, (_, n: string) => `$${names.push(n)}`);
     return { name: `floor_${i}`, sql, names, gset: text.endsWith('\\gset') };
   });
   const latencies: number[] = [];

@@ -6,7 +6,8 @@
  * (one connection each); the median latency on an account with 10,000 resting orders; the stream's
  * event → delivered median to 100 subscribers against a bare `ws` broadcast of frames of the same size;
  * the gateway's RSS; and round trips and commits per order, counted on the wire by a proxy.
- * `npm run bench -- floor [secondsPerStep=8] [repeats=2]`
+ * `npm run bench -- floor [secondsPerStep=8] [repeats=2]`; `BENCH_FLOOR=pg` takes the `pg` floor even with
+ * pgbench installed; `BENCH_SQL_TRACE=1` lists the gateway's statements per order.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
