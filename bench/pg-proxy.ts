@@ -10,6 +10,8 @@ export interface WireCounts {
   commits: number;
   /** CommandComplete of a statement run outside any transaction (its own implicit commit). */
   implicitCommits: number;
+  /** Of those, the ones that wrote (INSERT, UPDATE, DELETE, MERGE): each a durable commit. */
+  implicitWrites: number;
   rollbacks: number;
 }
 
@@ -23,7 +25,14 @@ const GSSENC_REQUEST = 80877104;
  * inside a transaction from one that commits on its own. With `trace`, the text of every statement.
  */
 export class CountingPgProxy {
-  readonly counts: WireCounts = { syncs: 0, queries: 0, commits: 0, implicitCommits: 0, rollbacks: 0 };
+  readonly counts: WireCounts = {
+    syncs: 0,
+    queries: 0,
+    commits: 0,
+    implicitCommits: 0,
+    implicitWrites: 0,
+    rollbacks: 0,
+  };
   /** Statement text → times run (only with `trace`). */
   readonly statements = new Map<string, number>();
   private server: Server | null = null;
@@ -139,6 +148,9 @@ export class CountingPgProxy {
         this.counts.rollbacks++;
       } else if (session.status === 'I' && tag !== 'BEGIN') {
         this.counts.implicitCommits++;
+        if (/^(INSERT|UPDATE|DELETE|MERGE) /.test(tag)) {
+          this.counts.implicitWrites++;
+        }
       }
     }
   }
