@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- risk | orders [connections] [seconds] | ttl [clients] [seconds] [ttlMs]]`: prints
- * figures; never pass/fail. Needs PostgreSQL and Redis for `orders` and `ttl`.
+ * `npm run bench [-- risk | orders [connections] [seconds] | ttl [clients] [seconds] [ttlMs] |
+ * floor [secondsPerStep] [repeats]]`: prints figures; never pass/fail. Needs PostgreSQL and Redis for
+ * `orders`, `ttl` and `floor`; `floor` runs the built gateway (`npm run build`) and, when installed, pgbench.
  */
+import { runFloorBench } from './floor.bench.js';
 import { runPlaceOrderBench } from './place-order.bench.js';
 import { runRiskBench } from './risk-engine.bench.js';
 import { runTtlBench } from './ttl.bench.js';
@@ -15,5 +17,8 @@ if (which === 'orders' || which === 'all') {
 }
 if (which === 'ttl' || which === 'all') {
   await runTtlBench(Number(rest[0] ?? 4), Number(rest[1] ?? 10), Number(rest[2] ?? 200));
+}
+if (which === 'floor') {
+  await runFloorBench(Number(rest[0] ?? 8), Number(rest[1] ?? 2));
 }
 process.exit(0);
