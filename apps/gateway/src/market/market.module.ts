@@ -18,7 +18,7 @@ export interface MarketDependencies {
 }
 
 /**
- * The broker side, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that orders, risk,
+ * The broker side and the clock, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that orders, risk,
  * audit and the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays inside:
  * only the replay routes use it.
  */
