@@ -18,9 +18,9 @@ export interface MarketDependencies {
 }
 
 /**
- * The broker side and the clock, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that orders, risk,
- * audit and the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays inside:
- * only the replay routes use it.
+ * The broker side and the clock, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that
+ * orders, risk, audit and the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays
+ * inside: only the replay routes use it.
  */
 @Module({})
 export class MarketModule {
