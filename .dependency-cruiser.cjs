@@ -37,6 +37,15 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'app-module-composes-only',
+      severity: 'error',
+      comment:
+        'apps/gateway/src/app.module.ts imports the feature modules and the global guards, nothing else: a ' +
+        'provider or controller belongs to its feature module (docs/module-boundaries.md).',
+      from: { path: '^apps/gateway/src/app\\.module\\.ts$' },
+      to: { path: '^apps/', pathNot: ['\\.module\\.ts$', '\\.guard\\.ts$'] },
+    },
+    {
       name: 'oms-is-pure',
       severity: 'error',
       comment:

@@ -1,11 +1,9 @@
-import type { Clock } from '@gateway/oms';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { CLOCK } from '../market/market.tokens.js';
 import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.provider.js';
 import { AccountLock } from './account-lock.js';
 import { DatabaseHealth } from './database-health.js';
@@ -17,12 +15,11 @@ export interface InfrastructureDependencies {
   readonly dataSource: DataSource;
   readonly redis: Redis;
   readonly redisSubscriber: Redis;
-  readonly clock: Clock;
 }
 
 /**
  * The process's infrastructure (global: every feature module reads it): the configuration, the
- * logger, PostgreSQL, Redis, the clock, and the account lock for work that appends no order event.
+ * logger, PostgreSQL, Redis, and the account lock for work that appends no order event.
  */
 @Module({})
 export class PersistenceModule {
@@ -33,7 +30,6 @@ export class PersistenceModule {
       { provide: DataSource, useValue: deps.dataSource },
       { provide: REDIS, useValue: deps.redis },
       { provide: REDIS_SUBSCRIBER, useValue: deps.redisSubscriber },
-      { provide: CLOCK, useValue: deps.clock },
       AccountLock,
       DatabaseHealth,
     ];
@@ -41,7 +37,7 @@ export class PersistenceModule {
       module: PersistenceModule,
       global: true,
       providers,
-      exports: [GATEWAY_CONFIG, LOGGER, DataSource, REDIS, REDIS_SUBSCRIBER, CLOCK, AccountLock, DatabaseHealth],
+      exports: [GATEWAY_CONFIG, LOGGER, DataSource, REDIS, REDIS_SUBSCRIBER, AccountLock, DatabaseHealth],
     };
   }
 }

@@ -1,0 +1,41 @@
+import type { Clock } from '@gateway/oms';
+import type { ExecutionClient, MarketDataFeed } from '@gateway/brokers';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market.tokens.js';
+import { QuotesController } from './quotes.controller.js';
+import { ReplayController } from './replay.controller.js';
+
+/** What main.ts built of the broker side before Nest starts. */
+export interface MarketDependencies {
+  /** The venue's order entry and its execution reports. */
+  readonly executionClient: ExecutionClient;
+  /** Quotes (the risk checks' reference prices, `GET /v1/quotes/{symbol}`, the stream's quotes). */
+  readonly marketData: MarketDataFeed;
+  /** The paper venue's replay control, when the venue is the paper venue (else `null`). */
+  readonly paperReplay: unknown;
+  /** The time every order, risk and audit record is stamped with. */
+  readonly clock: Clock;
+}
+
+/**
+ * The broker side and the clock, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that
+ * orders, risk, audit and the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays
+ * inside: only the replay routes use it.
+ */
+@Module({})
+export class MarketModule {
+  static register(deps: MarketDependencies): DynamicModule {
+    return {
+      module: MarketModule,
+      global: true,
+      controllers: [QuotesController, ReplayController],
+      providers: [
+        { provide: EXECUTION_CLIENT, useValue: deps.executionClient },
+        { provide: MARKET_DATA, useValue: deps.marketData },
+        { provide: PAPER_REPLAY, useValue: deps.paperReplay },
+        { provide: CLOCK, useValue: deps.clock },
+      ],
+      exports: [EXECUTION_CLIENT, MARKET_DATA, CLOCK],
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { MetricsModule } from '../health/metrics.module.js';
+import { ORDER_CANCELS } from '../risk/order-cancels.port.js';
+import { RiskModule } from '../risk/risk.module.js';
+import { AFTER_COMMIT_PROVIDERS } from './after-commit/index.js';
+import { EventBus } from './event-bus.js';
+import { ExecutionReportProcessor } from './execution-report.processor.js';
+import { OrderLedger } from './order-ledger.js';
+import { OrderQueries } from './order-queries.service.js';
+import { OrderReconciler } from './order-reconciler.js';
+import { OrderTtlScheduler } from './order-ttl.scheduler.js';
+import { OrdersController } from './orders.controller.js';
+import { OrdersService } from './orders.service.js';
+import { ORDER_REPOSITORIES } from './persistence/index.js';
+
+/**
+ * The order path: the order commands and their ledger, execution reports, reconciliation, time-to-live,
+ * the order event fan-out, and the `/v1/accounts/{accountId}/orders...` routes. Imports the pre-trade
+ * risk controls (RiskModule). Exports what other modules inject: the `ORDER_CANCELS` port of the kill
+ * switch, the `EventBus` and the `OrderQueries` of the stream.
+ */
+@Module({
+  imports: [AccountsModule, RiskModule, MetricsModule],
+  controllers: [OrdersController],
+  providers: [
+    ...ORDER_REPOSITORIES,
+    ...AFTER_COMMIT_PROVIDERS,
+    OrderLedger,
+    OrderQueries,
+    OrdersService,
+    { provide: ORDER_CANCELS, useExisting: OrdersService },
+    OrderTtlScheduler,
+    OrderReconciler,
+    ExecutionReportProcessor,
+    EventBus,
+  ],
+  exports: [ORDER_CANCELS, EventBus, OrderQueries],
+})
+export class OrdersModule {}

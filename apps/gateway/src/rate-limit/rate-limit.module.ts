@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { MetricsModule } from '../health/metrics.module.js';
+import { RateLimitMetrics } from './rate-limit.metrics.js';
+import { RequestRateLimiter } from './request-rate-limiter.js';
+import { StreamLimiter } from './stream-limiter.js';
+
+/**
+ * The request and stream limits (Redis, per address and per client). Exports the `RequestRateLimiter`
+ * of the two rate-limit guards (global guards, registered by AppModule in their order) and the stream's
+ * `StreamLimiter`.
+ */
+@Module({
+  imports: [MetricsModule],
+  providers: [RateLimitMetrics, RequestRateLimiter, StreamLimiter],
+  exports: [RequestRateLimiter, StreamLimiter],
+})
+export class RateLimitModule {}
