@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { type GatewayConfig, loadConfig } from '../../apps/gateway/src/config/config.js';
 import { GatewayMetrics } from '../../apps/gateway/src/health/metrics.js';
-import { EXECUTION_CLIENT } from '../../apps/gateway/src/market/market.tokens.js';
+import { CLOCK, EXECUTION_CLIENT } from '../../apps/gateway/src/market/market.tokens.js';
 import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commit/after-commit.dispatcher.js';
 import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
 import { ORDER_REPOSITORIES } from '../../apps/gateway/src/orders/persistence/index.js';
@@ -47,7 +47,6 @@ export async function orderPathTestingModule(
         // Nest refuses an undefined value: a graph without Redis gets null, and fails loudly if it uses it.
         redis: infra.redis ?? (null as unknown as Redis),
         redisSubscriber: infra.redisSubscriber ?? (null as unknown as Redis),
-        clock: infra.clock ?? systemClock,
       }),
     ],
     providers: [
@@ -55,6 +54,7 @@ export async function orderPathTestingModule(
       AfterCommitDispatcher,
       OrderLedger,
       GatewayMetrics,
+      { provide: CLOCK, useValue: infra.clock ?? systemClock },
       ...(infra.executionClient ? [{ provide: EXECUTION_CLIENT, useValue: infra.executionClient }] : []),
       ...providers,
     ],
