@@ -25,7 +25,8 @@ import { OrderQueries } from './orders/order-queries.service.js';
 import { OrderReconciler } from './orders/order-reconciler.js';
 import { OrderTtlScheduler } from './orders/order-ttl.scheduler.js';
 import { OrdersController } from './orders/orders.controller.js';
-import { OrdersService } from './orders/orders.service.js';
+import { ORDER_COMMAND_PROVIDERS } from './orders/commands/index.js';
+import { CancelOrderHandler } from './orders/commands/cancel-order.handler.js';
 import { ORDER_REPOSITORIES } from './orders/persistence/index.js';
 import { AFTER_COMMIT_PROVIDERS } from './orders/after-commit/index.js';
 import { AddressRateLimitGuard } from './rate-limit/address-rate-limit.guard.js';
@@ -95,8 +96,8 @@ export class AppModule {
         ...AFTER_COMMIT_PROVIDERS,
         OrderLedger,
         OrderQueries,
-        OrdersService,
-        { provide: ORDER_CANCELS, useExisting: OrdersService },
+        ...ORDER_COMMAND_PROVIDERS,
+        { provide: ORDER_CANCELS, useExisting: CancelOrderHandler },
         OrderMessageRepository,
         OrderMessages,
         RiskContextRepository,
