@@ -1,10 +1,10 @@
 /**
  * Model-based test of the order lifecycle (issue 3): random sequences of client commands, venue events
  * and venue faults, run with fast-check's `fc.commands` / `fc.asyncModelRun` against the real gateway
- * services (OrderLedger, OrdersService, ExecutionReportProcessor, OrderReconciler, EventBus on the real
- * Redis, GatewayMetrics) on a fresh database migrated with the real migrations, and an in-process
- * FaultyVenue over a paused MarketReplay of the recorded SPY data. No HTTP app: the services are built
- * directly, one fresh account (and venue) per sequence. After every command the database itself is read
+ * services (OrderLedger, the order command handlers, ExecutionReportProcessor, OrderReconciler, EventBus
+ * on the real Redis, GatewayMetrics) on a fresh database migrated with the real migrations, and an in-process
+ * FaultyVenue over a paused MarketReplay of the recorded SPY data. No HTTP app: the services come from a
+ * Nest testing module (test/support/testing-module.ts), one fresh account (and venue) per sequence. After every command the database itself is read
  * and the invariants below are checked; at the end of every sequence everything is settled and the
  * gateway is compared with the venue.
  *
@@ -64,26 +64,34 @@ import type { Account } from '../accounts/account.js';
 import { AccountRepository } from '../accounts/account.repository.js';
 import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import { type OrderRepositories, orderRepositories } from '../../../../test/support/order-repositories.js';
+import { orderPathTestingModule } from '../../../../test/support/testing-module.js';
 import { ApiError } from '../common/api-error.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
+import { MARKET_DATA } from '../market/market.tokens.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { EventBus } from './event-bus.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { PublishOrderEvents } from './after-commit/publish-order-events.handler.js';
+import { SendHeldCancel } from './after-commit/send-held-cancel.handler.js';
+import { CancelAllOrdersHandler } from './commands/cancel-all-orders.handler.js';
+import { CancelOrderHandler } from './commands/cancel-order.handler.js';
+import { ORDER_COMMAND_PROVIDERS } from './commands/index.js';
+import type { PlaceOrderOutcome } from './commands/order-intake.js';
+import { PlaceOrderHandler } from './commands/place-order.handler.js';
+import { ReplaceOrderHandler } from './commands/replace-order.handler.js';
+import { OrderQueries } from './order-queries.service.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import type { OrderDto } from './order.mapper.js';
 import { OrderReconciler } from './order-reconciler.js';
-import { AccountLock } from '../persistence/account-lock.js';
 import { OrderMessageRepository } from '../risk/order-message.repository.js';
 import { OrderMessages } from '../risk/order-messages.js';
 import { PreTradeRisk } from '../risk/pre-trade-risk.js';
 import { RiskContextRepository } from '../risk/risk-context.repository.js';
 import { RiskLimitsRepository } from '../risk/risk-limits.repository.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
-import { OrdersService } from './orders.service.js';
 import type { PlaceOrderRequest } from './place-order.request.js';
 import type { ReplaceOrderRequest } from './replace-order.request.js';
 
@@ -363,79 +371,92 @@ afterAll(async () => {
 
 // ---- one generation of the gateway (a process, between restarts) ----
 
+/** The order commands as the model calls them: one handler each, as the controller calls them. */
+interface OrderCommands {
+  place(account: Account, request: PlaceOrderRequest): Promise<PlaceOrderOutcome>;
+  replace(account: Account, orderId: string, request: ReplaceOrderRequest): Promise<PlaceOrderOutcome>;
+  cancel(accountId: string, orderId: string): Promise<OrderDto>;
+  cancelAll(accountId: string): Promise<OrderDto[]>;
+}
+
 class Generation {
   private constructor(
     readonly bus: EventBus,
-    readonly orders: OrdersService,
+    readonly orders: OrderCommands,
     readonly processor: ExecutionReportProcessor,
     readonly reconciler: OrderReconciler,
     private readonly publisher: PublishOrderEvents,
+    private readonly heldCancel: SendHeldCancel,
   ) {}
 
-  /** Builds the services as the Nest module would, and runs their start-up (the reconciler's account pass). */
+  /**
+   * Builds the services as the Nest module does (a testing module over the sequence's ledger, venue,
+   * replay and clock), and runs their start-up by hand: the after-commit handlers the order path needs
+   * (the stream, the held cancel), the venue subscription, the reconciler's account pass. The bus is not
+   * subscribed to Redis (one gateway instance at a time).
+   */
   static async start(r: Pick<Real, 'ledger' | 'venue' | 'replay' | 'clock'>): Promise<Generation> {
     const { config, logger, metrics, redis, subscriber, db } = shared;
-    const bus = new EventBus(redis, subscriber, logger, config);
-    const publisher = new PublishOrderEvents(r.ledger.dispatcher, bus);
+    const module = await orderPathTestingModule(
+      {
+        dataSource: db.dataSource,
+        logger,
+        config,
+        clock: r.clock,
+        redis,
+        redisSubscriber: subscriber,
+        executionClient: r.venue,
+      },
+      [
+        { provide: OrderLedger, useValue: r.ledger },
+        { provide: AfterCommitDispatcher, useValue: r.ledger.dispatcher },
+        { provide: GatewayMetrics, useValue: metrics },
+        { provide: MARKET_DATA, useValue: r.replay },
+        EventBus,
+        PublishOrderEvents,
+        SendHeldCancel,
+        RiskContextRepository,
+        TradingStateRepository,
+        OrderMessageRepository,
+        RiskLimitsRepository,
+        RiskLimitsService,
+        OrderMessages,
+        PreTradeRisk,
+        OrderQueries,
+        ...ORDER_COMMAND_PROVIDERS,
+        ExecutionReportProcessor,
+        OrderReconciler,
+      ],
+    );
+    const place = module.get(PlaceOrderHandler);
+    const replace = module.get(ReplaceOrderHandler);
+    const cancel = module.get(CancelOrderHandler);
+    const cancelAll = module.get(CancelAllOrdersHandler);
+    const orders: OrderCommands = {
+      place: (account, request) => place.execute(account, request),
+      replace: (account, orderId, request) => replace.execute(account, orderId, request),
+      cancel: (accountId, orderId) => cancel.execute(accountId, orderId),
+      cancelAll: (accountId) => cancelAll.execute(accountId),
+    };
+    const publisher = module.get(PublishOrderEvents);
+    const heldCancel = module.get(SendHeldCancel);
+    const processor = module.get(ExecutionReportProcessor);
+    const reconciler = module.get(OrderReconciler);
     publisher.onModuleInit();
-    const context = new RiskContextRepository();
-    const tradingStates = new TradingStateRepository(db.dataSource);
-    const messageRepository = new OrderMessageRepository(db.dataSource);
-    const limitsRepository = new RiskLimitsRepository(db.dataSource);
-    const limits = new RiskLimitsService(limitsRepository, context, new AccountLock(db.dataSource), r.clock, config);
-    const messages = new OrderMessages(messageRepository, tradingStates, limits, r.clock, logger);
-    const preTrade = new PreTradeRisk(limits, messages, messageRepository, context, tradingStates, r.replay, r.clock);
-    const repos = await orderRepositories(db.dataSource);
-    const orders = new OrdersService(
-      r.ledger,
-      repos.orders,
-      repos.idempotencyKeys,
-      preTrade,
-      limits,
-      messages,
-      r.venue,
-      r.clock,
-      config,
-      logger,
-      metrics,
-    );
-    const processor = new ExecutionReportProcessor(
-      r.ledger,
-      repos.orders,
-      repos.executions,
-      repos.positions,
-      metrics,
-      r.venue,
-      r.clock,
-      logger,
-    );
-    const reconciler = new OrderReconciler(
-      r.ledger,
-      repos.orders,
-      repos.executions,
-      repos.idempotencyKeys,
-      repos.restartBlocks,
-      processor,
-      bus,
-      orders,
-      metrics,
-      r.venue,
-      r.clock,
-      config,
-      logger,
-    );
+    heldCancel.onModuleInit();
     processor.onModuleInit();
     await reconciler.onApplicationBootstrap();
     stopSweepTimer(reconciler);
     await reconciler.started();
     await reconciler.sweep(); // the sweep the start-up pass is followed by
-    return new Generation(bus, orders, processor, reconciler, publisher);
+    return new Generation(module.get(EventBus), orders, processor, reconciler, publisher, heldCancel);
   }
 
   /** Shuts down: unsubscribes from the venue (later reports are lost to this gateway) and from the bus. */
   async stop(): Promise<void> {
     await this.processor.onModuleDestroy();
     await this.reconciler.onModuleDestroy();
+    this.heldCancel.onModuleDestroy();
     this.publisher.onModuleDestroy();
     this.bus.onModuleDestroy();
   }

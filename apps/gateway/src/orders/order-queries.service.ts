@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/api-error.js';
 import type { StreamEvent } from './stream-event.js';
 import {
   type ExecutionDto,
@@ -24,6 +25,15 @@ export class OrderQueries {
     private readonly positionRecords: PositionRepository,
     private readonly eventLog: OrderEventRepository,
   ) {}
+
+  /** One order of the account, committed; `404 order.not_found` otherwise (also for another account's). */
+  async get(accountId: string, orderId: string): Promise<OrderDto> {
+    const order = await this.orders.findCommitted(accountId, orderId);
+    if (!order) {
+      throw ApiError.orderNotFound(orderId);
+    }
+    return toOrderDto(order);
+  }
 
   /** Newest first; `next` is the cursor for the following page, or null on the last page. */
   async list(accountId: string, q: OrderListQuery): Promise<{ orders: OrderDto[]; next: string | null }> {

@@ -9,7 +9,6 @@ import {
   reconcileOrder,
   type ReconciliationAction,
   UNCERTAIN_STATUSES,
-  WORKING_STATUSES,
 } from '@gateway/oms';
 import type { ExecutionClient, ExecutionReport, OrderStatusReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
@@ -19,10 +18,9 @@ import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
-import { EventBus } from './event-bus.js';
+import { SendHeldCancel } from './after-commit/send-held-cancel.handler.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
-import { OrdersService } from './orders.service.js';
 import { ExecutionRepository } from './persistence/execution.repository.js';
 import { IdempotencyKeyRepository } from './persistence/idempotency-key.repository.js';
 import { OrderRepository } from './persistence/order.repository.js';
@@ -50,7 +48,8 @@ const MAX_BACKOFF_MS = 60_000;
  * - the broker's "no such order" proves an order was never received only once it has been uncertain for
  *   RECONCILE_MISSING_AFTER_MS: until then a late request may still arrive, and the order waits;
  * - a cancel asked for before the ack (`cancelRequestedAt`) is sent as soon as the order is working,
- *   on the event that makes it so, and by the sweep should that event be missed.
+ *   on the event that makes it so (SendHeldCancel, after the commit of the pass or report that records
+ *   it), and by the sweep should that event be missed.
  * The scheduled BullMQ job and position reconciliation come later; this is the minimal pass.
  */
 @Injectable()
@@ -60,7 +59,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly backoff = new Map<string, { until: number; delay: number }>();
   private readonly graceMs: number;
   private readonly missingAfterMs: number;
-  private unsubscribe: (() => void) | undefined;
   private readonly lookbackMs: number;
   /** Accounts this instance has run the account pass for since it started (the restart block waits for it). */
   private readonly passedAccounts = new Set<string>();
@@ -76,8 +74,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly restartBlocks: RestartBlockRepository,
     private readonly reports: ExecutionReportProcessor,
-    private readonly bus: EventBus,
-    private readonly orders: OrdersService,
+    private readonly heldCancels: SendHeldCancel,
     private readonly metrics: GatewayMetrics,
     @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -106,12 +103,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
         'uncertain orders found at start-up: entries blocked until reconciled',
       );
     }
-    this.unsubscribe = this.bus.subscribe((event) => {
-      const o = event.order;
-      if (o.cancelRequestedAt !== null && WORKING_STATUSES.has(o.status)) {
-        void this.sendRequestedCancel(o.accountId, o.id);
-      }
-    });
     this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
     this.startupPass = this.passAllAccounts();
@@ -142,7 +133,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
-    this.unsubscribe?.();
     await this.sweeping;
   }
 
@@ -160,7 +150,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       const due = await this.orderRepository.dueForReconciliation(now - this.graceMs, SWEEP_BATCH);
       const cancels = await this.orderRepository.withHeldCancel(SWEEP_BATCH);
       for (const { id, accountId } of cancels) {
-        await this.sendRequestedCancel(accountId, id);
+        await this.heldCancels.send(accountId, id);
       }
       for (const { id, accountId } of due) {
         const wait = this.backoff.get(id);
@@ -368,16 +358,6 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     const previous = this.backoff.get(orderId)?.delay ?? SWEEP_INTERVAL_MS;
     const delay = Math.min(previous * 2, MAX_BACKOFF_MS);
     this.backoff.set(orderId, { until: this.clock.now() + delay, delay });
-  }
-
-  /** Sends a cancel asked for before the order was acknowledged, now that it works at the broker. */
-  private async sendRequestedCancel(accountId: string, orderId: string): Promise<void> {
-    try {
-      await this.orders.cancel(accountId, orderId, { onlyIfRequested: true });
-      this.logger.info({ orderId, accountId }, 'cancel requested before the acknowledgement sent');
-    } catch (error) {
-      this.logger.warn({ err: error, orderId, accountId }, 'requested cancel could not be sent');
-    }
   }
 
   private async applyAction(

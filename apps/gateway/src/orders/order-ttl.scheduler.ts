@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
 import { ApiError } from '../common/api-error.js';
 import { CLOCK } from '../market/market.tokens.js';
-import { OrdersService } from './orders.service.js';
+import { CancelOrderHandler } from './commands/cancel-order.handler.js';
+import { OrderQueries } from './order-queries.service.js';
 import { OrderRepository } from './persistence/order.repository.js';
 
 /** First retry of a cancel the order could not take yet (a pending replace, a refused cancel); doubles. */
@@ -17,7 +18,7 @@ const MAX_REFUSALS = 5;
  * `ttlMs` (API.md): cancels an order that is still working `ttlMs` after it was placed (its durable
  * intent). Deadlines live in PostgreSQL (`created_at + ttl_ms`), so every instance re-arms them at
  * start-up; two instances firing the same deadline is harmless (the second cancel finds it pending).
- * An order not yet acknowledged gets its cancel recorded and sent on the ack (OrdersService.cancel); one
+ * An order not yet acknowledged gets its cancel recorded and sent on the ack (CancelOrderHandler); one
  * that cannot take a cancel yet is retried with back-off for as long as it is open.
  */
 @Injectable()
@@ -29,7 +30,8 @@ export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestro
 
   constructor(
     private readonly orderRepository: OrderRepository,
-    private readonly orders: OrdersService,
+    private readonly queries: OrderQueries,
+    private readonly cancelOrder: CancelOrderHandler,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -64,12 +66,12 @@ export class OrderTtlScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async fire(accountId: string, orderId: string): Promise<void> {
     this.timers.delete(orderId);
     try {
-      const order = await this.orders.get(accountId, orderId);
+      const order = await this.queries.get(accountId, orderId);
       if (!isOpenStatus(order.status) || order.status === 'pending_cancel') {
         this.retryDelays.delete(orderId);
         return;
       }
-      await this.orders.cancel(accountId, orderId);
+      await this.cancelOrder.execute(accountId, orderId);
       this.retryDelays.delete(orderId);
       this.refusals.delete(orderId);
       this.logger.info({ orderId, accountId }, 'order canceled at the end of its time to live');

@@ -1,33 +1,39 @@
-import { parseInstrument } from '@gateway/oms';
-import { type MarketDataFeed } from '@gateway/brokers';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { Account } from '../accounts/account.js';
 import { VisibleAccount } from '../accounts/visible-account.decorator.js';
 import { RequireRole } from '../auth/auth.guard.js';
-import { ApiError } from '../common/api-error.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
-import { GatewayMetrics } from '../health/metrics.js';
-import { MARKET_DATA } from '../market/market.tokens.js';
+import { CancelAllOrdersHandler } from './commands/cancel-all-orders.handler.js';
+import { CancelOrderHandler } from './commands/cancel-order.handler.js';
+import type { PlaceOrderOutcome } from './commands/order-intake.js';
+import { PlaceOrderHandler } from './commands/place-order.handler.js';
+import { type AccountReconciliation, ReconcileAccountHandler } from './commands/reconcile-account.handler.js';
+import { ReplaceOrderHandler } from './commands/replace-order.handler.js';
 import type { StreamEvent } from './stream-event.js';
-import { type ExecutionDto, type OrderDto, type PositionDto, toOrderDto } from './order.mapper.js';
+import type { ExecutionDto, OrderDto, PositionDto } from './order.mapper.js';
 import { eventsQuery, executionsQuery, listQuery } from './order.schema.js';
 import { OrderQueries } from './order-queries.service.js';
-import { OrdersService } from './orders.service.js';
 import { normalisePlaceOrder, type PlaceOrderBody, placeOrderSchema } from './place-order.request.js';
-import { OrderReconciler } from './order-reconciler.js';
 import { normaliseReplaceOrder, type ReplaceOrderBody, replaceOrderSchema } from './replace-order.request.js';
+
+/** The order of a place or a replace, with its status code set from the outcome (`created` or `replayed`). */
+function answer(res: Response, created: number, outcome: PlaceOrderOutcome): OrderDto {
+  res.status(outcome.kind === 'created' ? created : 200);
+  return outcome.order;
+}
 
 /** Orders, executions, positions and events of one account (API.md "Orders", "Executions, positions, events"). */
 @Controller('v1/accounts/:accountId')
 export class OrdersController {
   constructor(
-    private readonly orders: OrdersService,
+    private readonly placeOrder: PlaceOrderHandler,
+    private readonly replaceOrder: ReplaceOrderHandler,
+    private readonly cancelOrder: CancelOrderHandler,
+    private readonly cancelAllOrders: CancelAllOrdersHandler,
+    private readonly reconcileAccount: ReconcileAccountHandler,
     private readonly queries: OrderQueries,
-    private readonly metrics: GatewayMetrics,
-    private readonly reconciler: OrderReconciler,
-    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
   ) {}
 
   /**
@@ -42,29 +48,7 @@ export class OrdersController {
     @VisibleAccount({ tradable: true }) account: Account,
     @Body(new ZodPipe(placeOrderSchema)) body: PlaceOrderBody,
   ): Promise<OrderDto> {
-    const instrument = parseInstrument(body.symbol);
-    if (!instrument) {
-      throw ApiError.validation([{ path: 'symbol', message: 'is not an equity ticker or an OCC/OSI option symbol' }]);
-    }
-    if (!this.market.symbols().includes(instrument.symbol)) {
-      throw ApiError.validation([
-        { path: 'symbol', message: `unknown symbol ${instrument.symbol}: not tradable here` },
-      ]);
-    }
-    if (instrument.kind === 'option' && !Number.isInteger(Number(body.quantity))) {
-      throw ApiError.validation([{ path: 'quantity', message: 'options trade in whole contracts' }]);
-    }
-    try {
-      const outcome = await this.orders.place(account, normalisePlaceOrder(body, instrument.symbol));
-      res.status(outcome.kind === 'created' ? 201 : 200);
-      this.metrics.ordersPlaced.inc({ outcome: outcome.kind, environment: account.environment });
-      return outcome.order;
-    } catch (error) {
-      if (error instanceof ApiError && error.code.startsWith('risk.')) {
-        this.metrics.ordersPlaced.inc({ outcome: 'denied', environment: account.environment });
-      }
-      throw error;
-    }
+    return answer(res, 201, await this.placeOrder.execute(account, normalisePlaceOrder(body)));
   }
 
   /** Lists orders newest first (`status`, `symbol`, `limit`, `after` cursor), or the one with `clientOrderId`. */
@@ -81,7 +65,7 @@ export class OrdersController {
 
   @Get('orders/:orderId')
   async get(@VisibleAccount() account: Account, @Param('orderId') orderId: string): Promise<OrderDto> {
-    return toOrderDto(await this.orders.get(account.id, orderId));
+    return this.queries.get(account.id, orderId);
   }
 
   /** Cancels one order: `202` with the order (`pending_cancel` or already `canceled`); `422 order.not_cancelable`. */
@@ -89,7 +73,7 @@ export class OrdersController {
   @RequireRole('trader')
   @HttpCode(202)
   async cancel(@VisibleAccount() account: Account, @Param('orderId') orderId: string): Promise<OrderDto> {
-    return this.orders.cancel(account.id, orderId);
+    return this.cancelOrder.execute(account.id, orderId);
   }
 
   /**
@@ -108,9 +92,7 @@ export class OrdersController {
     @Param('orderId') orderId: string,
     @Body(new ZodPipe(replaceOrderSchema)) body: ReplaceOrderBody,
   ): Promise<OrderDto> {
-    const outcome = await this.orders.replace(account, orderId, normaliseReplaceOrder(body));
-    res.status(outcome.kind === 'created' ? 202 : 200);
-    return outcome.order;
+    return answer(res, 202, await this.replaceOrder.execute(account, orderId, normaliseReplaceOrder(body)));
   }
 
   /**
@@ -120,9 +102,8 @@ export class OrdersController {
   @Post('reconcile')
   @RequireRole('risk', 'admin')
   @HttpCode(200)
-  async reconcile(@VisibleAccount() account: Account): Promise<{ orders: { orderId: string; actions: string[] }[] }> {
-    const results = await this.reconciler.reconcileAccount(account.id);
-    return { orders: results.map((r) => ({ orderId: r.orderId, actions: r.actions.map((a) => a.kind) })) };
+  async reconcile(@VisibleAccount() account: Account): Promise<AccountReconciliation> {
+    return this.reconcileAccount.execute(account.id);
   }
 
   /** Cancels every working order of the account: `202 { orders }`. */
@@ -130,7 +111,7 @@ export class OrdersController {
   @RequireRole('trader')
   @HttpCode(202)
   async cancelAll(@VisibleAccount() account: Account): Promise<{ orders: OrderDto[] }> {
-    return { orders: await this.orders.cancelAll(account.id) };
+    return { orders: await this.cancelAllOrders.execute(account.id) };
   }
 
   @Get('executions')

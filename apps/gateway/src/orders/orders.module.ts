@@ -4,6 +4,8 @@ import { MetricsModule } from '../health/metrics.module.js';
 import { ORDER_CANCELS } from '../risk/order-cancels.port.js';
 import { RiskModule } from '../risk/risk.module.js';
 import { AFTER_COMMIT_PROVIDERS } from './after-commit/index.js';
+import { CancelOrderHandler } from './commands/cancel-order.handler.js';
+import { ORDER_COMMAND_PROVIDERS } from './commands/index.js';
 import { EventBus } from './event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { OrderLedger } from './order-ledger.js';
@@ -11,7 +13,6 @@ import { OrderQueries } from './order-queries.service.js';
 import { OrderReconciler } from './order-reconciler.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersController } from './orders.controller.js';
-import { OrdersService } from './orders.service.js';
 import { ORDER_REPOSITORIES } from './persistence/index.js';
 
 /**
@@ -28,8 +29,8 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
     ...AFTER_COMMIT_PROVIDERS,
     OrderLedger,
     OrderQueries,
-    OrdersService,
-    { provide: ORDER_CANCELS, useExisting: OrdersService },
+    ...ORDER_COMMAND_PROVIDERS,
+    { provide: ORDER_CANCELS, useExisting: CancelOrderHandler },
     OrderTtlScheduler,
     OrderReconciler,
     ExecutionReportProcessor,

@@ -61,10 +61,11 @@ export interface PlaceOrderRequest {
   readonly ttlMs: number | null;
 }
 
-export function normalisePlaceOrder(body: PlaceOrderBody, symbol: string): PlaceOrderRequest {
+/** The request as given; the place command checks the symbol and puts it in its canonical form. */
+export function normalisePlaceOrder(body: PlaceOrderBody): PlaceOrderRequest {
   return {
     clientOrderId: body.clientOrderId,
-    symbol,
+    symbol: body.symbol,
     side: body.side,
     type: body.type,
     quantity: new Decimal(body.quantity),

@@ -9,7 +9,7 @@ export type AfterCommitHandler = (events: readonly StreamEvent[]) => void;
 /**
  * A small in-process dispatcher: after an account transaction commits (OrderLedger.inAccount), the
  * order events it recorded go to every registered handler, in registration order: the stream fan-out,
- * the time-to-live arming, the held cancel. A failing handler is logged and does not stop the others.
+ * the time-to-live arming, the order metrics, the held cancel. A failing handler is logged and does not stop the others.
  */
 @Injectable()
 export class AfterCommitDispatcher {

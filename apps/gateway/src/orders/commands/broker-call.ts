@@ -1,0 +1,133 @@
+import type { Clock, Order } from '@gateway/oms';
+import type { ExecutionClient, ReplaceResult, SubmitResult } from '@gateway/brokers';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../../common/logger.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.js';
+import { GatewayMetrics } from '../../health/metrics.js';
+import { CLOCK, EXECUTION_CLIENT } from '../../market/market.tokens.js';
+import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
+import { IdempotencyKeyRepository } from '../persistence/idempotency-key.repository.js';
+import { OrderRepository } from '../persistence/order.repository.js';
+
+/** A broker call that gave no answer in time, or failed: its outcome is not known. */
+export interface UnknownOutcome {
+  readonly kind: 'unknown';
+  readonly reason: string;
+}
+
+/**
+ * The broker-call step shared by the commands: the call to the broker with a bounded time (a timeout or
+ * a thrown error is an `unknown` outcome, never a retry), then the recording of its answer in a second
+ * transaction under the account lock, on the order as it is then (a report may have got there first).
+ */
+@Injectable()
+export class BrokerCall {
+  constructor(
+    private readonly ledger: OrderLedger,
+    private readonly orders: OrderRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
+    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** Calls the broker with a bounded time (`brokerSubmitTimeoutMs`); a timeout or a thrown error is `unknown`. */
+  async withTimeout<T extends { kind: string }>(
+    call: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T | UnknownOutcome> {
+    const controller = new AbortController();
+    const ms = this.config.brokerSubmitTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<UnknownOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve({ kind: 'unknown', reason: `no answer from the broker within ${ms} ms` });
+      }, ms);
+    });
+    try {
+      return await Promise.race([
+        call(controller.signal).catch((error: unknown) => ({
+          kind: 'unknown' as const,
+          reason: `broker call failed: ${error instanceof Error ? error.message : String(error)}`,
+        })),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs `work` on the current state of an order under its account lock (its events are published once
+   * committed); returns the order after, or null when the order or its account is gone.
+   */
+  async recordInAccount(
+    accountId: string,
+    orderId: string,
+    work: (tx: AccountTransaction, order: Order) => Promise<void>,
+  ): Promise<Order | null> {
+    const step = await this.ledger.inAccount(accountId, async (tx) => {
+      const current = await this.orders.find(tx, orderId);
+      if (!current) {
+        return null;
+      }
+      await work(tx, current);
+      return this.orders.find(tx, orderId);
+    });
+    return step?.result ?? null;
+  }
+
+  /**
+   * Records the broker's answer to a submit (or, for a replacement, to its replace) on the new order:
+   * accepted → `new` with the broker's id (and a replacement's booked quantity), unless a report got
+   * there first; rejected → `rejected`; unknown → `unknown` with an alert. Completes its idempotency key.
+   */
+  async recordAnswer(
+    tx: AccountTransaction,
+    current: Order,
+    result: SubmitResult | ReplaceResult | UnknownOutcome,
+    now: number,
+  ): Promise<void> {
+    switch (result.kind) {
+      case 'accepted':
+        if (current.brokerOrderId === null || current.status === 'pending_new' || current.status === 'unknown') {
+          await tx.applyEvent(
+            current,
+            {
+              kind: 'accepted',
+              at: now,
+              brokerOrderId: result.brokerOrderId,
+              bookedQuantity: 'quantity' in result ? result.quantity : undefined,
+            },
+            { brokerPayload: result.raw },
+          );
+        }
+        break;
+      case 'rejected':
+        await tx.applyEvent(
+          current,
+          { kind: 'rejected', at: now, reason: { code: 'broker.rejected', message: result.reason } },
+          { brokerPayload: result.raw },
+        );
+        break;
+      case 'unknown':
+        if (current.status === 'pending_new') {
+          this.alertUnknown(current, result.reason);
+          await tx.applyEvent(current, { kind: 'submitted_unknown', at: now });
+        }
+        break;
+    }
+    await this.idempotencyKeys.complete(tx, current, now);
+  }
+
+  private alertUnknown(order: Order, reason: string): void {
+    this.logger.error(
+      { orderId: order.id, accountId: order.accountId, reason, alert: 'order_unknown' },
+      'submission outcome unknown: order is unknown until reconciliation settles it',
+    );
+    this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: order.environment });
+  }
+}

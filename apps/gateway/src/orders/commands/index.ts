@@ -1,0 +1,18 @@
+import { BrokerCall } from './broker-call.js';
+import { CancelAllOrdersHandler } from './cancel-all-orders.handler.js';
+import { CancelOrderHandler } from './cancel-order.handler.js';
+import { OrderIntake } from './order-intake.js';
+import { PlaceOrderHandler } from './place-order.handler.js';
+import { ReconcileAccountHandler } from './reconcile-account.handler.js';
+import { ReplaceOrderHandler } from './replace-order.handler.js';
+
+/** The order commands (one handler each) and the steps they share, for the module that provides them. */
+export const ORDER_COMMAND_PROVIDERS = [
+  OrderIntake,
+  BrokerCall,
+  PlaceOrderHandler,
+  ReplaceOrderHandler,
+  CancelOrderHandler,
+  CancelAllOrdersHandler,
+  ReconcileAccountHandler,
+];

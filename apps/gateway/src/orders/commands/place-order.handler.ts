@@ -1,0 +1,87 @@
+import type { Clock, Order } from '@gateway/oms';
+import type { ExecutionClient, MarketDataFeed, SubmitOrderCommand, SubmitResult } from '@gateway/brokers';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../../common/logger.js';
+import type { Account } from '../../accounts/account.js';
+import { GatewayMetrics } from '../../health/metrics.js';
+import { CLOCK, EXECUTION_CLIENT, MARKET_DATA } from '../../market/market.tokens.js';
+import { toOrderDto } from '../order.mapper.js';
+import { type PlaceOrderRequest, requestHash } from '../place-order.request.js';
+import { BrokerCall } from './broker-call.js';
+import { OrderIntake, type PlaceOrderOutcome } from './order-intake.js';
+import { validatePlaceOrder } from './place-order.validation.js';
+
+/**
+ * Places an order (FIX NewOrderSingle), the order path of ARCHITECTURE.md: validate → one transaction
+ * under the account lock (idempotency, risk, insert `pending_new` + event) → commit → submit with a
+ * bounded timeout → record the broker's answer in a second transaction → publish. Nothing reaches a
+ * broker before the first commit, and an order whose submission outcome is not known becomes `unknown`
+ * and is never resubmitted.
+ */
+@Injectable()
+export class PlaceOrderHandler {
+  constructor(
+    private readonly intake: OrderIntake,
+    private readonly brokerCall: BrokerCall,
+    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /**
+   * `created` with the order after the broker's answer (`new`, `rejected`, `unknown`, or already filled);
+   * `replayed` with the original order for a retry of the same request. Throws `422 validation.failed`
+   * (symbol, whole contracts), `422 risk.*` for a denial (with `orderId`), `422 idempotency.key_reused`,
+   * `409 idempotency.in_progress` while the first request runs.
+   */
+  async execute(account: Account, given: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const request = validatePlaceOrder(given, this.market.symbols());
+    const hash = requestHash(request);
+    const outcome = await this.intake.admit(account, request.clientOrderId, hash, (tx) =>
+      this.intake.checkAndRecord(tx, request, hash, 'order'),
+    );
+    // gateway_orders_total: a replay records no event, so a retry is counted here (`replayed`, or `denied`
+    // again for a retry of a denied order); new orders and new denials on their events (CountPlacedOrders).
+    if (outcome.kind === 'replayed' || (outcome.kind === 'denied' && outcome.replayed)) {
+      this.metrics.ordersPlaced.inc({ outcome: outcome.kind, environment: account.environment });
+    }
+    if (outcome.kind === 'denied') {
+      throw outcome.problem;
+    }
+    if (outcome.kind !== 'new') {
+      return outcome;
+    }
+    this.logger.info(
+      { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
+      'order accepted for submission',
+    );
+    const order = await this.submit(outcome.order);
+    return { kind: 'created', order: toOrderDto(order) };
+  }
+
+  /** Submits a committed `pending_new` order once, and records the broker's answer. */
+  private async submit(order: Order): Promise<Order> {
+    const command: SubmitOrderCommand = {
+      clientOrderId: order.id,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      quantity: order.quantity,
+      limitPrice: order.limitPrice,
+      stopPrice: order.stopPrice,
+    };
+    const stopTimer = this.metrics.submitLatency.startTimer({ venue: this.broker.venue });
+    const result = await this.brokerCall.withTimeout<SubmitResult>((signal) =>
+      this.broker.submitOrder(command, signal),
+    );
+    stopTimer({ outcome: result.kind });
+    const recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
+      this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),
+    );
+    return recorded ?? order;
+  }
+}
