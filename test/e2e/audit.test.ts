@@ -12,7 +12,7 @@ import { apiAs, limitsPath, putLimits } from '../support/risk.js';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../support/tokens.js';
 
 /*
- * The audit log (issue 5): every order, cancel, replace, limit change and kill switch, and the 401 and
+ * The audit log (README, "Audit log"): every order, cancel, replace, limit change and kill switch, and the 401 and
  * 403 answers, are in GET /v1/audit with who, what, target, outcome and request id; `audit:verify`
  * passes on the untouched chain and names the seq of a row edited, then of a row deleted, behind the
  * append-only trigger's back.
