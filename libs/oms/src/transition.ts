@@ -109,7 +109,10 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
 };
 
 export class InvalidOrderTransitionError extends Error {
-  /** The same event as `event`, under the name older callers read. */
+  /**
+   * @deprecated Read `event`: the state machine's input is an event (docs/architecture.md, "Words").
+   * The same object, kept under the name older callers read.
+   */
   readonly trigger: OrderStatusEvent;
 
   constructor(
