@@ -1,6 +1,6 @@
 /**
- * Order time-to-live precision (issue 4: `ttlMs: 200` on a passive order cancels it within 250 ms at the
- * venue). Passive SPY limit orders with `ttlMs` are placed from `clients` concurrent loops for `seconds`;
+ * Order time-to-live precision (README, "Benchmarks": `ttlMs: 200` on a passive order cancels it within
+ * 250 ms at the venue). Passive SPY limit orders with `ttlMs` are placed from `clients` concurrent loops for `seconds`;
  * for each one, the delay from its durable intent (`createdAt`, where the deadline counts from) to the
  * venue's own time of the cancel is measured, and the share within `ttlMs + 50` ms is reported.
  * `npm run bench -- ttl [clients] [seconds] [ttlMs]`

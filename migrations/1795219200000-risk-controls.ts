@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Risk controls (issue 4):
+ * Risk controls (README, "Risk controls"):
  * - `risk_limits`: every version of an account's pre-trade limits, append-only, with who changed them,
  *   when and why. The account's limits are its highest version; none means the configured defaults.
  * - the global trading state (one row) and who set an account's state and why, plus

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The audit log (issue 5): one row per state-changing request and per security event, append-only
- * (UPDATE, DELETE and TRUNCATE refused by triggers) and hash-chained: `hash` = sha256 of `prev_hash`
+ * The audit log (README, "Audit log"): one row per state-changing request and per security event, append-only
+ * (UPDATE, DELETE and TRUNCATE refused by database triggers) and hash-chained: `hash` = sha256 of `prev_hash`
  * and the row's canonical JSON (apps/gateway/src/audit/audit-chain.ts), `seq` gapless from 1, so
  * `npm run audit:verify` finds an edited or deleted row even when the triggers were bypassed.
  * `account_id` is text, not a foreign key: it is what the request named, which may be no account at all.

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Identity and access (issue 5):
+ * Identity and access (README, "Identity, environments and audit"):
  * - `account_grants`: which subject (a user, or a client of client-credentials) may act on which account,
  *   and with which roles there (its token's roles are cut down to these on that account). A token's own
  *   `accounts` claim still grants accounts with all its roles (the dev issuer's quick start).

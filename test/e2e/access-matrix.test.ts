@@ -11,14 +11,14 @@ import { StreamClient } from '../support/stream-client.js';
 import { signWithDevKey } from '../support/tokens.js';
 
 /**
- * The BOLA/BFLA matrix (issue 5, acceptance): every `/v1` operation of the gateway's own OpenAPI document
+ * The BOLA/BFLA matrix (README, "Grants"): every `/v1` operation of the gateway's own OpenAPI document
  * and every WebSocket channel, called by every role with a token granted only account A (plus a token
  * with no role, no token at all, and a token reaching A only through a database grant with role viewer),
  * on the caller's own account A, on a foreign account B, and with A's id around B's order (`A/oB`).
  * Each cell is expected allowed or denied by the rules below; the matrix of status codes is printed and
  * every denied cell must be denied (never 2xx, nothing changed in the database, nothing of B in a body).
  *
- * The rules (API.md, issue 5): `viewer` reads, `trader` places/cancels/replaces orders, `risk` sets limits,
+ * The rules (API.md; README, "Grants"): `viewer` reads, `trader` places/cancels/replaces orders, `risk` sets limits,
  * trading states, the kill switch and reconciles, `admin` changes accounts, grants, the replay, reads the
  * audit log, reconciles and uses the kill switch; the route's required roles are the ones its OpenAPI
  * summary names (`(role ...)`), checked against the table here. Reading needs a role (any of the four): a

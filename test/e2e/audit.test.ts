@@ -12,10 +12,10 @@ import { apiAs, limitsPath, putLimits } from '../support/risk.js';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../support/tokens.js';
 
 /*
- * The audit log (issue 5): every order, cancel, replace, limit change and kill switch, and the 401 and
+ * The audit log (README, "Audit log"): every order, cancel, replace, limit change and kill switch, and the 401 and
  * 403 answers, are in GET /v1/audit with who, what, target, outcome and request id; `audit:verify`
  * passes on the untouched chain and names the seq of a row edited, then of a row deleted, behind the
- * append-only trigger's back.
+ * append-only database trigger's back.
  */
 const VERIFY_CLI = fileURLToPath(new URL('../../dist/apps/gateway/src/cli/audit-verify.js', import.meta.url));
 
@@ -284,7 +284,7 @@ describe('audit log', () => {
     expect(stored).not.toContain('secret-looking');
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
 
-    // The chain verifies; the trigger refuses edits.
+    // The chain verifies; the database trigger refuses edits.
     expect(await auditVerify()).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^audit log intact: \d+ entries; head \d+:[0-9a-f]{64}/),
@@ -293,7 +293,7 @@ describe('audit log', () => {
     await expect(db.dataSource.query(`DELETE FROM audit_log WHERE seq = 1`)).rejects.toThrow(/append-only/);
     await expect(db.dataSource.query(`TRUNCATE audit_log`)).rejects.toThrow(/append-only/);
 
-    // The table's owner can switch the trigger off; the chain still tells.
+    // The table's owner can switch the database trigger off; the chain still tells.
     const edited = entryOf(limits).seq as number;
     const deleted = entryOf(halt).seq as number;
     await db.dataSource.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`);

@@ -21,7 +21,7 @@ import { D, dec } from '../support/market-data.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * The crash test (issue 3): one fake broker that answers each request after a random 0–2 s, one gateway
+ * The crash test (ARCHITECTURE.md "Placing an order", steps 3–5): one fake broker that answers each request after a random 0–2 s, one gateway
  * that is SIGKILLed at 10 random moments and started again on the same database, and concurrent clients
  * that retry every request that got no answer (refused, reset, 5xx, 409 in_progress) with the SAME
  * clientOrderId and body, as a client must after a crash. A submission that takes longer than the

@@ -9,7 +9,7 @@ import { StreamClient } from '../support/stream-client.js';
 import { signWithDevKey } from '../support/tokens.js';
 
 /**
- * Paper/live isolation (issue 5): a token is granted environments (claim `environments`; none named
+ * Paper/live isolation (README, "Paper and live"): a token is granted environments (claim `environments`; none named
  * means paper only); a live account is invisible to a paper-only token (404 on every route and on the
  * stream, exactly as a missing account); a live account takes no order without its own `liveEnabled`
  * flag, nor while no live broker is configured, so nothing of it ever reaches the paper venue; and a

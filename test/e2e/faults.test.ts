@@ -8,7 +8,7 @@ import { StreamClient } from '../support/stream-client.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * Issue 3 against a broker that misbehaves at its own protocol: the fake broker (the paper venue over
+ * Unknown orders and reconciliation (README) against a broker that misbehaves at its own protocol: the fake broker (the paper venue over
  * HTTP, apps/paper-venue) as its own process, with faults switched on per order or per symbol, and the
  * gateway talking to it over HTTP (PAPER_VENUE_URL). Every outcome is checked at the venue too (what it
  * really received) and in the account's events (gapless seq, over REST and the WebSocket stream).

@@ -7,7 +7,7 @@ import { Api, eventually } from '../support/http.js';
 import { signWithDevKey } from '../support/tokens.js';
 
 /**
- * Per-account grants in PostgreSQL (issue 5): a subject whose token names no account reaches only the
+ * Per-account grants in PostgreSQL (README, "Grants"): a subject whose token names no account reaches only the
  * accounts an admin granted it, with the roles granted there; a read of an account not granted answers
  * 404 (no existence leak), an action the grant's roles do not cover 403. Only admins change grants.
  */

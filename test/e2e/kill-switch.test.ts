@@ -11,7 +11,7 @@ import { D, dec } from '../support/market-data.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * The kill switch (issue 4; ARCHITECTURE.md "Trading authority"; API.md `POST /v1/kill-switch`): two
+ * The kill switch (README, "Kill switch"; ARCHITECTURE.md "Trading authority"; API.md `POST /v1/kill-switch`): two
  * gateway processes on one database, one Redis prefix and one external paper venue. Client loops place
  * passive SPY limit buys (they rest: the replay is paused) as fast as the gateways answer, alternating
  * instances. Each round a risk user halts globally through one instance; the test measures the time from

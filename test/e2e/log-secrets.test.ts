@@ -10,7 +10,7 @@ import { foreignToken, signWithDevKey, unsignedToken } from '../support/tokens.j
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * Secrets and tokens never appear in logs (issue 5, acceptance): the built gateway runs with the most
+ * Secrets and tokens never appear in logs (README, "Access tokens"): the built gateway runs with the most
  * verbose log level (`trace`) in front of the HTTP paper venue, and the test drives the suite's kinds of
  * traffic with many tokens: valid ones of every role, expired, wrong audience and issuer, unknown key,
  * `alg: none`, tampered, garbage; sent as `Authorization: Bearer`, in the WebSocket `auth` message, and

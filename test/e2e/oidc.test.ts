@@ -8,7 +8,7 @@ import { type OidcServer, startOidcServer } from '../support/oidc-server.js';
 import { StreamClient } from '../support/stream-client.js';
 
 /**
- * The gateway as an OAuth2 resource server (API.md "Auth", issue 5): a real OIDC provider on localhost
+ * The gateway as an OAuth2 resource server (API.md "Auth"; README, "Access tokens"): a real OIDC provider on localhost
  * issues JWT access tokens by client credentials; the gateway finds its JWKS by discovery, accepts its
  * tokens, refuses every forged, misdirected or stale one with 401 and counts it by reason, and follows
  * the provider's key rotation without a restart.

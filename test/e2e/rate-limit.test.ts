@@ -9,7 +9,7 @@ import { StreamClient } from '../support/stream-client.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * Abuse limits (issue 5): two gateway processes on one database and one Redis prefix, started with
+ * Abuse limits (README, "Abuse limits"): two gateway processes on one database and one Redis prefix, started with
  * tight limits, share each client's budget: a client alternating between them gets the limit once,
  * not twice; over it every answer is 429 `rate_limit.exceeded` with Retry-After, and nothing happens;
  * after Retry-After it works again; other clients are not affected. Requests without a valid token

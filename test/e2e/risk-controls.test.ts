@@ -26,7 +26,7 @@ import {
 } from '../support/risk.js';
 
 /**
- * Risk controls (issue 4), black-box against the built gateway: per-account limits that risk staff
+ * Risk controls (README), black-box against the built gateway: per-account limits that risk staff
  * change with who, when and why (versioned, loss limits never widened under exposure), the
  * order-to-trade ratio that moves an account to `reducing`, the SPXW 0DTE product rules (tick grid,
  * opening cut-off, × 100 notional), and the position and working-order limits under racing clients.

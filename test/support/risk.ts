@@ -7,7 +7,7 @@ import { signWithDevKey } from './tokens.js';
 
 /*
  * Helpers of the risk-control e2e tests (risk-controls.test.ts): fresh accounts, tokens by role, and
- * the per-account limits of `GET|PUT /v1/accounts/{id}/risk-limits` (issue 4).
+ * the per-account limits of `GET|PUT /v1/accounts/{id}/risk-limits` (README, "Risk controls").
  */
 
 /** Every field of a limits body: a PUT must carry them all (null switches an optional limit off). */

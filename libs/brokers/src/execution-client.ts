@@ -69,7 +69,10 @@ export type ExecutionReportListener = (report: ExecutionReport) => void;
  * a broker's answer: they map it to a result. They throw only for programming errors.
  */
 export interface ExecutionClient {
-  /** Venue name stored on orders and reports: `paper`, `alpaca`, `schwab`. */
+  /**
+   * Where this adapter's orders go, stored on orders, executions and reports and the metrics' `venue`
+   * label: one venue per broker today, named as the broker (`paper`, `alpaca`, `schwab`).
+   */
   readonly venue: string;
   /** Whether the broker accepts our client order id and can look an order up by it. */
   readonly supportsClientOrderId: boolean;

@@ -134,7 +134,7 @@ describe('applyOrderEvent: fills', () => {
     );
   });
 
-  it("sizes a replacement's fill by the quantity the broker booked", () => {
+  it("sizes a replacement's fill by the quantity the venue booked", () => {
     const replacement = order('pending_new', { quantity: new Decimal(10), replacesOrderId: 'O-1' });
     const outcome = applyOrderEvent(replacement, {
       kind: 'fill',

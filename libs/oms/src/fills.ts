@@ -55,7 +55,7 @@ export function applyFill(state: FillState, quantity: Decimal, price: Decimal): 
   };
 }
 
-/** Quantity still working at the broker: zero once the order is done (FIX LeavesQty on a terminal order). */
+/** Quantity still working at the venue: zero once the order is done (FIX LeavesQty on a terminal order). */
 export function leavesQuantity(state: FillState, working: boolean): Decimal {
   return working ? Decimal.max(state.quantity.minus(state.filledQuantity), 0) : new Decimal(0);
 }

@@ -41,8 +41,8 @@ export type OrderEventKind = OrderStatusEvent['kind'];
  * An order event with its data: something the gateway decided or a broker reported, the input of
  * `applyOrderEvent`. `at` (epoch ms) is when the gateway recorded it (the order's `updatedAt`).
  * A `brokerOrderId` is taken only while the order has none (the first one the broker gave is kept).
- * `bookedQuantity`: what the broker booked for a replacement (new total minus what the old order had
- * filled when the broker acted), FIX OrderQty; the order's own quantity when absent.
+ * `bookedQuantity`: what the venue booked for a replacement (new total minus what the old order had
+ * filled when the venue acted), FIX OrderQty; the order's own quantity when absent.
  */
 export type OrderEvent =
   | { kind: 'accepted'; at: number; brokerOrderId: string; bookedQuantity?: Decimal }

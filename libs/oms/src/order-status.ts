@@ -1,7 +1,7 @@
 /**
  * The status of an order, as the public API reports it (API.md). Modelled on FIX OrdStatus (tag 39)
  * and NautilusTrader's OrderStatus; `denied` (our own pre-trade check refused it, it never left the
- * gateway) is distinct from `rejected` (the venue refused it).
+ * gateway) is distinct from `rejected` (the broker refused it).
  */
 export const ORDER_STATUSES = [
   /** Durably recorded by the gateway; its submission to the broker may be in flight. FIX PendingNew (A). */
@@ -14,7 +14,7 @@ export const ORDER_STATUSES = [
   'filled',
   /** A cancel was sent and is not yet confirmed; fills can still arrive. FIX PendingCancel (6). */
   'pending_cancel',
-  /** Canceled at the broker; remaining quantity is zero. A late fill may still be applied. FIX Canceled (4). */
+  /** Canceled at the venue; remaining quantity is zero. A late fill may still be applied. FIX Canceled (4). */
   'canceled',
   /** A cancel/replace was sent and is not yet confirmed. FIX PendingReplace (E). */
   'pending_replace',
@@ -35,7 +35,7 @@ export const ORDER_STATUSES = [
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/** Statuses in which the order can still execute at the broker (or might: `unknown`, `pending_new`). */
+/** Statuses in which the order can still execute at the venue (or might: `unknown`, `pending_new`). */
 export const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'pending_new',
   'new',

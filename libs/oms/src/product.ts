@@ -189,7 +189,7 @@ const OPTION_PRODUCTS: ReadonlyMap<string, OptionProduct> = new Map(
         exercise: 'american',
         settlementTime: 'pm',
         lastTradingDay: 'expiration_date',
-        // Unconfirmed: see `expiryTradingEnd`. The issue's rule (16:00 ET on the expiration date) is kept.
+        // Unconfirmed: see `expiryTradingEnd`. 16:00 ET on the expiration date is kept (README, "Products").
         lastTradingDayClose: CLOSE_16_00,
         source: ETF_OPTIONS,
       })),
@@ -266,8 +266,8 @@ function usEquity(instrument: EquityInstrument): SharesProduct {
  * - SPX, SPXW: 0.05 below 3.00, 0.10 at and above (Cboe SPX spec; simple orders: complex orders' legs
  *   may trade in 0.01, not modelled);
  * - XSP: 0.01 for all series (Cboe XSP spec);
- * - SPY, QQQ, IWM options: 0.01 at every price. The issue says "penny-pilot classes 0.01 below 3.00 and
- *   0.05 above": that is the Penny Interval Program's rule for its other classes; IWM, QQQ and SPY are its
+ * - SPY, QQQ, IWM options: 0.01 at every price. "Penny-pilot classes 0.01 below 3.00 and 0.05 above" is
+ *   not their rule: it is the Penny Interval Program's rule for its other classes; IWM, QQQ and SPY are its
  *   named exception, $0.01 regardless of price (MIAX alert 2020-06-30; Titan Regulation on the 2020 Penny
  *   Program plan; Scottrade, tastytrade), so 3.27 is a valid SPY option price and is not denied;
  * - shares: 0.01 at and above 1.00, 0.0001 below (Reg NMS Rule 612).
@@ -306,7 +306,7 @@ export function lastTradingDate(product: OptionProduct, option: OptionInstrument
  * on its `lastTradingDate`. The option can trade at any instant before it, not at it or after.
  * - SPXW, XSP: 16:00 ET on the expiration date (Cboe Rule 5.1(b)(2)(C); Cboe SPX spec "3:00 pm CT").
  * - SPX (AM-settled): 16:15 ET on the business day before expiration (Cboe SPX spec "3:15pm CT").
- * - SPY, QQQ, IWM options: 16:00 ET on the expiration date, as the issue states. NOT CONFIRMED: the
+ * - SPY, QQQ, IWM options: 16:00 ET on the expiration date (README, "Products"). NOT CONFIRMED: the
  *   sources found (IG's list of classes trading to 3:15 pm CT, with an exception for PM-settled cash
  *   index options only; traders' reports of QQQ trading at 16:10 on its expiration day) suggest expiring
  *   ETF options may trade to 16:15 ET. 16:00 is the conservative end for entries; change

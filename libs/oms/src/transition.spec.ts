@@ -4,8 +4,8 @@ import { ORDER_EVENT_NAMES, type OrderStatusEvent } from './order-event.js';
 import { ORDER_STATUSES, type OrderStatus } from './order-status.js';
 import { InvalidOrderTransitionError, eventNameFor, nextStatus, transition } from './transition.js';
 
-/** Every trigger the state machine knows, each boolean flag in both of its values. */
-const TRIGGERS = {
+/** Every event the state machine knows, each boolean flag in both of its values. */
+const EVENTS = {
   accepted: { kind: 'accepted' },
   rejected: { kind: 'rejected' },
   submitted_unknown: { kind: 'submitted_unknown' },
@@ -22,11 +22,11 @@ const TRIGGERS = {
   expired: { kind: 'expired' },
 } as const satisfies Record<string, OrderStatusEvent>;
 
-type TriggerName = keyof typeof TRIGGERS;
-const TRIGGER_NAMES = Object.keys(TRIGGERS) as TriggerName[];
+type EventVariant = keyof typeof EVENTS;
+const EVENT_VARIANTS = Object.keys(EVENTS) as EventVariant[];
 
-/** `null` = invalid transition. The Record types force every status × trigger cell to be written out. */
-type Row = Readonly<Record<TriggerName, OrderStatus | null>>;
+/** `null` = invalid transition. The Record types force every status × event cell to be written out. */
+type Row = Readonly<Record<EventVariant, OrderStatus | null>>;
 const NONE: Row = {
   accepted: null,
   rejected: null,
@@ -210,36 +210,36 @@ const EXPECTED: Readonly<Record<OrderStatus, Row>> = {
 };
 
 const CELLS = ORDER_STATUSES.flatMap((from) =>
-  TRIGGER_NAMES.map((name) => ({ from, name, trigger: TRIGGERS[name], expected: EXPECTED[from][name] })),
+  EVENT_VARIANTS.map((name) => ({ from, name, event: EVENTS[name], expected: EXPECTED[from][name] })),
 );
 
-const anyTrigger: fc.Arbitrary<OrderStatusEvent> = fc.constantFrom(...Object.values(TRIGGERS));
+const anyEvent: fc.Arbitrary<OrderStatusEvent> = fc.constantFrom(...Object.values(EVENTS));
 const anyStatus: fc.Arbitrary<OrderStatus> = fc.constantFrom(...ORDER_STATUSES);
 
 describe('transition table', () => {
-  it('covers every status and every trigger kind', () => {
+  it('covers every status and every event kind', () => {
     expect(Object.keys(EXPECTED).sort()).toEqual([...ORDER_STATUSES].sort());
-    expect(CELLS).toHaveLength(ORDER_STATUSES.length * TRIGGER_NAMES.length);
+    expect(CELLS).toHaveLength(ORDER_STATUSES.length * EVENT_VARIANTS.length);
   });
 
-  it.each(CELLS.filter((c) => c.expected !== null))('$from --$name--> $expected', ({ from, trigger, expected }) => {
-    expect(nextStatus(from, trigger)).toBe(expected);
-    expect(transition(from, trigger)).toBe(expected);
+  it.each(CELLS.filter((c) => c.expected !== null))('$from --$name--> $expected', ({ from, event, expected }) => {
+    expect(nextStatus(from, event)).toBe(expected);
+    expect(transition(from, event)).toBe(expected);
   });
 
-  it.each(CELLS.filter((c) => c.expected === null))('$from --$name--> is invalid', ({ from, trigger }) => {
-    expect(nextStatus(from, trigger)).toBeNull();
-    expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+  it.each(CELLS.filter((c) => c.expected === null))('$from --$name--> is invalid', ({ from, event }) => {
+    expect(nextStatus(from, event)).toBeNull();
+    expect(() => transition(from, event)).toThrow(InvalidOrderTransitionError);
   });
 
-  it('names the status and trigger in the error', () => {
-    const trigger: OrderStatusEvent = { kind: 'cancel_requested' };
+  it('names the status and event in the error', () => {
+    const event: OrderStatusEvent = { kind: 'cancel_requested' };
     try {
-      transition('filled', trigger);
+      transition('filled', event);
       expect.unreachable('filled --cancel_requested--> must throw');
     } catch (error) {
       expect(error).toBeInstanceOf(InvalidOrderTransitionError);
-      expect(error).toMatchObject({ from: 'filled', trigger, name: 'InvalidOrderTransitionError' });
+      expect(error).toMatchObject({ from: 'filled', trigger: event, name: 'InvalidOrderTransitionError' });
       expect((error as Error).message).toContain('filled --cancel_requested-->');
     }
   });
@@ -248,49 +248,49 @@ describe('transition table', () => {
 describe('transition properties', () => {
   it('accepts nothing from denied: it never left the gateway', () => {
     fc.assert(
-      fc.property(anyTrigger, (trigger) => {
-        expect(nextStatus('denied', trigger)).toBeNull();
-        expect(() => transition('denied', trigger)).toThrow(InvalidOrderTransitionError);
+      fc.property(anyEvent, (event) => {
+        expect(nextStatus('denied', event)).toBeNull();
+        expect(() => transition('denied', event)).toThrow(InvalidOrderTransitionError);
       }),
     );
   });
 
   it('accepts only broker evidence (an ack or a fill) from rejected', () => {
     fc.assert(
-      fc.property(anyTrigger, (trigger) => {
-        const evidence = trigger.kind === 'accepted' || trigger.kind === 'fill';
-        expect(nextStatus('rejected', trigger) !== null).toBe(evidence);
+      fc.property(anyEvent, (event) => {
+        const evidence = event.kind === 'accepted' || event.kind === 'fill';
+        expect(nextStatus('rejected', event) !== null).toBe(evidence);
       }),
     );
   });
 
   it('nextStatus and transition agree everywhere', () => {
     fc.assert(
-      fc.property(anyStatus, anyTrigger, (from, trigger) => {
-        const next = nextStatus(from, trigger);
+      fc.property(anyStatus, anyEvent, (from, event) => {
+        const next = nextStatus(from, event);
         if (next === null) {
-          expect(() => transition(from, trigger)).toThrow(InvalidOrderTransitionError);
+          expect(() => transition(from, event)).toThrow(InvalidOrderTransitionError);
         } else {
-          expect(transition(from, trigger)).toBe(next);
+          expect(transition(from, event)).toBe(next);
         }
       }),
     );
   });
 
-  it('from pending_new, random valid trigger sequences only reach known statuses, never denied', () => {
+  it('from pending_new, random valid event sequences only reach known statuses, never denied', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 40 }), (choices) => {
         let status: OrderStatus = 'pending_new';
         for (const choice of choices) {
-          const valid = Object.values(TRIGGERS).filter((t) => nextStatus(status, t) !== null);
+          const valid = Object.values(EVENTS).filter((t) => nextStatus(status, t) !== null);
           if (valid.length === 0) {
-            // Only the statuses that never worked at a broker are dead ends.
+            // Only the statuses that never worked at a venue are dead ends.
             expect(['rejected', 'denied']).toContain(status);
             return;
           }
           const next = transition(status, valid[choice % valid.length]!);
           expect(ORDER_STATUSES).toContain(next);
-          // `denied` is decided by our risk check when the order is inserted, never reached by a trigger.
+          // `denied` is decided by our risk check when the order is inserted, never reached by an event.
           expect(next).not.toBe('denied');
           // Once filled, only late acknowledgements and rejected cancel/replaces arrive: it stays filled.
           if (status === 'filled') {
@@ -315,7 +315,7 @@ describe('transition properties', () => {
 });
 
 describe('eventNameFor', () => {
-  const EXPECTED_EVENT: Readonly<Record<TriggerName, string>> = {
+  const EXPECTED_EVENT: Readonly<Record<EventVariant, string>> = {
     accepted: 'new',
     rejected: 'rejected',
     submitted_unknown: 'unknown',
@@ -332,14 +332,14 @@ describe('eventNameFor', () => {
     expired: 'expired',
   };
 
-  it.each(TRIGGER_NAMES)('%s', (name) => {
-    expect(eventNameFor(TRIGGERS[name])).toBe(EXPECTED_EVENT[name]);
+  it.each(EVENT_VARIANTS)('%s', (name) => {
+    expect(eventNameFor(EVENTS[name])).toBe(EXPECTED_EVENT[name]);
   });
 
-  it('is total: every trigger has a public event name', () => {
+  it('is total: every event has a public event name', () => {
     fc.assert(
-      fc.property(anyTrigger, (trigger) => {
-        expect(ORDER_EVENT_NAMES).toContain(eventNameFor(trigger));
+      fc.property(anyEvent, (event) => {
+        expect(ORDER_EVENT_NAMES).toContain(eventNameFor(event));
       }),
     );
   });

@@ -19,7 +19,7 @@ const to =
  * An event missing from a row is an invalid transition. Modelled on NautilusTrader's
  * `OrderStatus.transition` table, with these choices (each a real broker behaviour):
  * - a fill may precede the acknowledgement (out-of-order reports), so `pending_new` accepts fills;
- * - a late acknowledgement (after fills, cancel or replace) only records the broker id: status unchanged;
+ * - a late acknowledgement (after fills, cancel or replace) only records the broker order id: status unchanged;
  * - a partial fill while a cancel/replace is pending keeps it pending; a completing one makes it `filled`;
  * - a late fill after `canceled`/`expired` is applied: a completing one makes the order `filled`, a
  *   partial one leaves it `canceled`/`expired` with more filled quantity (FIX: LeavesQty stays 0);
@@ -109,7 +109,10 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
 };
 
 export class InvalidOrderTransitionError extends Error {
-  /** The same event as `event`, under the name older callers read. */
+  /**
+   * @deprecated Read `event`: the state machine's input is an event (docs/architecture.md, "Words").
+   * The same object, kept under the name older callers read.
+   */
   readonly trigger: OrderStatusEvent;
 
   constructor(

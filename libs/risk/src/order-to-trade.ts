@@ -19,7 +19,7 @@ const ONE = new Decimal(1);
  * notice 20120629-23: "for the purpose of calculation of Daily Order-to-Trade ratio all algo orders,
  * i.e., order entry, order modifications and order cancellations will be considered"; SEBI circulars
  * CIR/MRD/DP/09/2012 and SEBI/HO/MRD1/DSAP/CIR/P/2020/107 set the daily framework. A day without trades
- * counts as one trade, as the issue states; that rule could not be confirmed in the exchanges' text found
+ * counts as one trade (README, "Order-to-trade ratio"); that rule could not be confirmed in the exchanges' text found
  * (it keeps the ratio finite: 40 messages and no trade is 40). The exchanges' exemption of orders within
  * a band of the last traded price (±0.75 %; ±40 % or ±INR 20 for options from April 2026) is the caller's
  * to apply in the counts. Throws RangeError for a negative or fractional count (a bug).

@@ -5,7 +5,7 @@ import type { TradingState } from './trading-state.js';
  * An order of the account that may still trade, as the exposure checks see it: every order in
  * `pending_new`, `new`, `partially_filled`, `pending_cancel`, `pending_replace` or `unknown`. An `unknown`
  * order belongs here with its whole leaves quantity: its fills are not confirmed, so it is not in any
- * position, but it may be working at the broker.
+ * position, but it may be working at the venue.
  */
 export interface WorkingOrderExposure {
   /** The same spelling as `OrderIntent.symbol` (equity ticker, padded OSI symbol). */

@@ -258,7 +258,7 @@ export class MatchingEngine {
     }
   }
 
-  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
+  /** The order's arrival, after the answer: matched at once (a stop only if it triggers now); applies IOC/FOK. */
   activate(brokerOrderId: string, market: MarketState): EngineEvent[] {
     const events: EngineEvent[] = [];
     const order = this.orders.get(brokerOrderId);

@@ -600,7 +600,7 @@ export class PaperExchange implements FaultContext {
     return order;
   }
 
-  /** The order becoming active: on arrival, or when its stop triggers. Applies IOC/FOK. */
+  /** The order's arrival, after the answer: matched at once (a stop only if it triggers now); applies IOC/FOK. */
   private activate(order: EngineOrder): void {
     this.apply(this.engineFor(order.symbol).activate(order.brokerOrderId, this.market(order.symbol)));
   }

@@ -7,7 +7,7 @@ import type { RiskLimits } from '../risk-limits.js';
  * At most `limits.maxWorkingOrders` working orders per account, all symbols (FIA: a cap on open
  * orders stops a runaway strategy from layering the book). An order is denied when the count of
  * `context.workingOrders` (`unknown` ones included) + 1 exceeds the maximum. Exits count too: the cap
- * is about the number of orders at the broker, whatever they do, and a client at the cap can still
+ * is about the number of orders at the venue, whatever they do, and a client at the cap can still
  * exit by cancelling (never blocked) or replacing one of its working orders. Off when the limit or
  * `workingOrders` is undefined. Denial: `risk.max_working_orders`.
  */

@@ -11,7 +11,7 @@ import type { RiskLimits } from '../risk-limits.js';
  * `limits.maxMessagesPerSecond` or `limits.maxMessagesPerMinute` (each optional). Set them under the
  * broker's own limit, which throttles and rejects beyond it: Schwab's is per app, set at registration,
  * counting place, replace and cancel per minute (schwab-py recommends 120). The gateway counts per
- * account (issue 4: "message rate per account"), so with several accounts on one app set each account's
+ * account (README, "Risk controls": the limits are per account), so with several accounts on one app set each account's
  * share of the app's limit. Exits included: the broker's limit binds them too; the trader's cancels are
  * not orders and never pass through here, but they count (the kill switch's own cancels do not: they
  * are the gateway's, and must not lock a halted account's exits out). Off without `messageCounts`.

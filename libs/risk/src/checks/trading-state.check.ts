@@ -7,8 +7,8 @@ import type { RiskLimits } from '../risk-limits.js';
 import { exitReduction } from '../working-orders.js';
 
 /**
- * Trading authority (ARCHITECTURE.md "Trading authority"; the issue: the kill switch "blocks new entries
- * at once, cancels every working order, and leaves exits possible as bounded marketable limits").
+ * Trading authority (ARCHITECTURE.md "Trading authority"; README, "Kill switch": it blocks new entries
+ * at once, cancels every working order and leaves exits possible as bounded marketable limits).
  * - `halted`: entries are denied (`risk.trading_halted`). An exit, an order that reduces the confirmed
  *   position without flipping it with the working orders on its side counted (`exitReduction`), is
  *   accepted only as a marketable `limit` order (a sell at or below the bid, a buy at or above the ask:
