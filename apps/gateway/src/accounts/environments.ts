@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { AccountEntity } from '../database/entities.js';
 
 /**
- * Paper/live isolation at start-up (issue 5): a deployment that does not serve `live`
+ * Paper/live isolation at start-up (README, "Paper and live"): a deployment that does not serve `live`
  * (`GATEWAY_ENVIRONMENTS=paper`) refuses to start when the database holds a live account, so a paper
  * deployment is never pointed at live accounts by mistake. Returns the reason to refuse, or null.
  */

@@ -57,7 +57,7 @@ export class GatewayMetrics {
   });
 
   /**
-   * Every series carries the deployment's environments (`environments="paper"`, issue 5); the order
+   * Every series carries the deployment's environments (`environments="paper"`; README, "Paper and live"); the order
    * metrics also carry the order's own `environment`.
    */
   constructor(@Optional() @Inject(GATEWAY_CONFIG) config?: GatewayConfig) {

@@ -1,6 +1,6 @@
 /**
- * Model-based test of the order lifecycle (issue 3): random sequences of client commands, venue events
- * and venue faults, run with fast-check's `fc.commands` / `fc.asyncModelRun` against the real gateway
+ * Model-based test of the order lifecycle (ARCHITECTURE.md; README, "The order path"): random
+ * sequences of client commands, venue actions and venue faults, run with fast-check's `fc.commands` / `fc.asyncModelRun` against the real gateway
  * services (OrderLedger, the order command handlers, ExecutionReportProcessor, OrderReconciler, EventBus
  * on the real Redis, GatewayMetrics) on a fresh database migrated with the real migrations, and an in-process
  * FaultyVenue over a paused MarketReplay of the recorded SPY data. No HTTP app: the services come from a
@@ -123,7 +123,7 @@ const DONE: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
 
 // ---- the transition table, as the event log must follow it ----
 
-const TRIGGER_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<OrderStatusEvent, { kind: K }>[] } = {
+const STATUS_EVENT_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<OrderStatusEvent, { kind: K }>[] } = {
   accepted: [{ kind: 'accepted' }],
   rejected: [{ kind: 'rejected' }],
   submitted_unknown: [{ kind: 'submitted_unknown' }],
@@ -145,11 +145,11 @@ const TRIGGER_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<Order
   ],
   expired: [{ kind: 'expired' }],
 };
-const TRIGGERS: readonly OrderStatusEvent[] = Object.values(TRIGGER_VARIANTS).flat();
+const STATUS_EVENTS: readonly OrderStatusEvent[] = Object.values(STATUS_EVENT_VARIANTS).flat();
 
-/** Whether some trigger of the table turns `from` into `to` and is recorded as `event`. */
+/** Whether some event of the table turns `from` into `to` and is recorded as `event`. */
 function explainedByTable(from: OrderStatus, event: string, to: OrderStatus): boolean {
-  return TRIGGERS.some((t) => eventNameFor(t) === event && nextStatus(from, t) === to);
+  return STATUS_EVENTS.some((e) => eventNameFor(e) === event && nextStatus(from, e) === to);
 }
 
 // ---- instrumentation: knowing when the system has gone quiet ----

@@ -244,10 +244,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    */
   async reconcileAccount(accountId: string): Promise<{ orderId: string; actions: ReconciliationAction[] }[]> {
     const since = this.clock.now() - this.lookbackMs;
-    const [venueOrders, venueFills] = await Promise.all([this.broker.listOrders(since), this.broker.listFills(since)]);
-    const ids = venueOrders.map((o) => o.clientOrderId).filter(isUuid);
+    const [brokerOrders, brokerFills] = await Promise.all([
+      this.broker.listOrders(since),
+      this.broker.listFills(since),
+    ]);
+    const ids = brokerOrders.map((o) => o.clientOrderId).filter(isUuid);
     const ours = await this.orderRepository.idsOrUncertain(accountId, ids);
-    const byId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
+    const byId = new Map(brokerOrders.map((o) => [o.clientOrderId, o]));
     const results: { orderId: string; actions: ReconciliationAction[] }[] = [];
     for (const id of ours) {
       const found = byId.get(id);
@@ -257,7 +260,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
               accountId,
               id,
               found,
-              venueFills.filter((f) => f.clientOrderId === id),
+              brokerFills.filter((f) => f.clientOrderId === id),
               { anyStatus: true },
             )
           : this.reconcile(accountId, id)
@@ -372,7 +375,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const raw = found?.raw ?? null;
     const now = this.clock.now();
-    // The broker's booked quantity (a replacement's: new total minus what the old order had filled).
+    // The venue's booked quantity (a replacement's: new total minus what the old order had filled).
     const booked = found ? { cumulativeQuantity: new Decimal(0), leavesQuantity: found.quantity } : {};
     const report = (execType: ExecutionReport['execType'], extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
       venue: this.broker.venue,

@@ -100,7 +100,7 @@ export function toDomainOrder(e: OrderEntity): Order {
 export function toOrderEntityFields(o: Order): Partial<OrderEntity> {
   return {
     status: o.status,
-    // A replacement's quantity is restated to what the broker booked (new total minus the filled quantity).
+    // A replacement's quantity is restated to what the venue booked (new total minus the filled quantity).
     quantity: toDecimalString(o.quantity),
     filledQuantity: toDecimalString(o.filledQuantity),
     averageFillPrice: str(o.averageFillPrice),

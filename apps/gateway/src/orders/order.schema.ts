@@ -22,7 +22,7 @@ replaceOrderSchema.register(z.globalRegistry, {
   id: 'ReplaceOrder',
   description:
     "clientOrderId: the replacement's own idempotency key. quantity: the new total, filled included (FIX OrderQty); " +
-    'the replacement works quantity minus what the old order had filled when the broker acted, and its own ' +
+    'the replacement works quantity minus what the old order had filled when the venue acted, and its own ' +
     "`quantity` says so. Prices not given keep the order's. A replacement carries no ttlMs.",
 });
 

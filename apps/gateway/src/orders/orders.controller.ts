@@ -78,7 +78,7 @@ export class OrdersController {
 
   /**
    * Replaces a working order (API.md `PATCH`): `202` with the replacement (`replacesOrderId` set; `new`
-   * once the broker booked it, or `rejected`/`unknown`), `200` with it again for a retry with the same
+   * once the venue booked it, or `rejected`/`unknown`), `200` with it again for a retry with the same
    * `clientOrderId` and body. `422 order.not_replaceable` unless the order is `new` or `partially_filled`
    * with no cancel pending, or when the new total does not exceed the confirmed filled quantity;
    * `422 risk.*` when the replacement is denied (the old order is left as it was).

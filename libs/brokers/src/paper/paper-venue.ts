@@ -93,7 +93,7 @@ export class PaperVenue implements ExecutionClient {
   // ---- ExecutionClient ----
 
   /**
-   * Submits an order. After the ack latency: `accepted` with the venue's order id (and a `new` report,
+   * Submits an order. After the ack latency: `accepted` with its broker order id (and a `new` report,
    * then an immediate match against the current quote), or `rejected` for a duplicate client order id
    * (as Alpaca does), a symbol without market data, or an invalid order. An abort before the answer
    * resolves `unknown` (the order may still be placed, as at a real broker); an abort before sending

@@ -36,7 +36,7 @@ export class SendHeldCancel implements OnModuleInit, OnModuleDestroy {
     this.unregister?.();
   }
 
-  /** Sends the cancel held on an order, now that it works at the broker; a failure is logged, never thrown. */
+  /** Sends the cancel held on an order, now that it works at the venue; a failure is logged, never thrown. */
   async send(accountId: string, orderId: string): Promise<void> {
     try {
       await this.cancelOrder.execute(accountId, orderId, { onlyIfRequested: true });

@@ -82,7 +82,7 @@ export class BrokerCall {
 
   /**
    * Records the broker's answer to a submit (or, for a replacement, to its replace) on the new order:
-   * accepted → `new` with the broker's id (and a replacement's booked quantity), unless a report got
+   * accepted → `new` with the broker order id (and a replacement's booked quantity), unless a report got
    * there first; rejected → `rejected`; unknown → `unknown` with an alert. Completes its idempotency key.
    */
   async recordAnswer(

@@ -114,7 +114,7 @@ export class CancelOrderHandler implements OrderCancels {
       throw this.notCancelable(after ?? order, `The broker refused the cancel: ${result.reason}.`);
     }
     if (result.kind === 'unknown') {
-      // Stays pending_cancel: the venue's reports or reconciliation settle it.
+      // Stays pending_cancel: the broker's reports or reconciliation settle it.
       this.logger.warn({ orderId: order.id, reason: result.reason }, 'cancel outcome unknown');
     }
     return this.queries.get(accountId, order.id);

@@ -21,7 +21,7 @@ import { OrderIntake, type PlaceOrderOutcome } from './order-intake.js';
  * risk-checked like a new order for the quantity it would work (new total minus filled). It is
  * inserted `pending_new` with `replacesOrderId`, the old order goes `pending_replace` with
  * `replacedByOrderId`, and only after the commit is the replace sent, once. The broker's answer:
- * accepted → old `replaced`, replacement `new` (for the quantity the broker booked); rejected →
+ * accepted → old `replaced`, replacement `new` (for the quantity the venue booked); rejected →
  * replacement `rejected`, old back to working (or left `filled` when it filled meanwhile); unknown →
  * replacement `unknown`, old stays `pending_replace`, both settled by reconciliation.
  * A replacement carries no `ttlMs`: a deadline belongs to the order it was set on.

@@ -65,7 +65,7 @@ const COLUMNS = `id, account_id, order_id, venue, broker_execution_id, symbol, s
   received_at, to_char(trading_day, 'YYYY-MM-DD') AS trading_day, overfill, applied, broker_payload`;
 
 /**
- * The executions table, append-only (a trigger refuses UPDATE and DELETE). De-duplicated by
+ * The executions table, append-only (a database trigger refuses UPDATE and DELETE). De-duplicated by
  * (venue, broker execution id) with a unique index. One query style: SQL.
  */
 @Injectable()

@@ -34,7 +34,7 @@ const toStreamEvent = (r: EventRow): StreamEvent => ({
 const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /**
- * The order event log (`order_events`), append-only (a trigger refuses UPDATE and DELETE): each event
+ * The order event log (`order_events`), append-only (a database trigger refuses UPDATE and DELETE): each event
  * with the order as it became, the execution if any, and the broker's raw payload. One query style: SQL.
  */
 @Injectable()
