@@ -1,12 +1,12 @@
 /**
- * Model-based test of the order lifecycle (ARCHITECTURE.md; README, "The order path"): random
- * sequences of client commands, venue actions and venue faults, run with fast-check's `fc.commands` /
- * `fc.asyncModelRun` against the real gateway services (OrderLedger, the order command handlers, ExecutionReportProcessor, OrderReconciler, EventBus
- * on the real Redis, GatewayMetrics) on a fresh database migrated with the real migrations, and an in-process
- * FaultyVenue over a paused MarketReplay of the recorded SPY data. No HTTP app: the services come from a
- * Nest testing module (test/support/testing-module.ts), one fresh account (and venue) per sequence. After every command the database itself is read
- * and the invariants below are checked; at the end of every sequence everything is settled and the
- * gateway is compared with the venue.
+ * Model-based test of the order lifecycle (ARCHITECTURE.md; README, "The order path"): random sequences of client
+ * commands, venue actions and venue faults, run with fast-check's `fc.commands` / `fc.asyncModelRun` against the
+ * real gateway services (OrderLedger, the order command handlers, ExecutionReportProcessor, OrderReconciler,
+ * EventBus on the real Redis, GatewayMetrics) on a fresh database migrated with the real migrations, and an in-
+ * process FaultyVenue over a paused MarketReplay of the recorded SPY data. No HTTP app: the services come from a
+ * Nest testing module (test/support/testing-module.ts), one fresh account (and venue) per sequence. After every
+ * command the database itself is read and the invariants below are checked; at the end of every sequence
+ * everything is settled and the gateway is compared with the venue.
  *
  * Invariants (after every command):
  * - every order: filledQuantity ≤ quantity, filledQuantity = Σ of its applied executions; no
