@@ -1,12 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  AUDIT_PARTITIONS,
   type AuditFields,
   type AuditRow,
   canonicalJson,
+  chainEntries,
   chainHash,
   chainTime,
+  emptyHead,
   GENESIS_HASH,
+  headDigest,
+  type PartitionHead,
+  partitionKey,
+  partitionOf,
   verifyChain,
 } from './audit-chain.js';
 
@@ -175,5 +182,129 @@ describe('verifyChain', () => {
 
   it('chainTime keeps microseconds, the precision PostgreSQL stores and gives back', () => {
     expect(chainTime(T0)).toBe('2026-01-05T14:30:00.123000Z');
+  });
+});
+
+/** An account id (any text) whose entries fall in `partition`. */
+function accountIn(partition: number): string {
+  for (let i = 0; ; i++) {
+    const accountId = `account-${i}`;
+    if (partitionOf(partitionKey({ accountId, subject: null })) === partition) {
+      return accountId;
+    }
+  }
+}
+
+/** `n` rows after the legacy rows `legacy`, spread over partitions 3, 7 and 12 as the writer chains them. */
+function partitioned(n: number, legacy: AuditRow[] = []): { rows: AuditRow[]; heads: PartitionHead[] } {
+  const parts = [3, 7, 12];
+  let heads = new Map(Array.from({ length: AUDIT_PARTITIONS }, (_, p) => [p, emptyHead(p)]));
+  const rows = [...legacy];
+  for (let i = 0; i < n; i++) {
+    const seq = legacy.length + i + 1 + (i > 4 ? 2 : 0); // a gap in seq: a write that failed
+    const partition = parts[i % 3]!;
+    const { seq: _, ...entry } = fields(seq);
+    const chained = chainEntries(heads, [String(seq)], [{ ...entry, accountId: accountIn(partition), partition }]);
+    heads = chained.heads;
+    rows.push(...chained.rows);
+  }
+  return { rows, heads: [...heads.values()] };
+}
+
+describe('partitioned chains', () => {
+  it('puts every entry of one account in one partition, and spreads accounts over all of them', () => {
+    const id = '0190A8F4-0000-7000-8000-000000000001';
+    expect(partitionOf(partitionKey({ accountId: id, subject: 'x' }))).toBe(
+      partitionOf(partitionKey({ accountId: id.toLowerCase(), subject: null })),
+    );
+    const seen = new Set(Array.from({ length: 500 }, (_, i) => partitionOf(`account:${i}`)));
+    expect(seen.size).toBe(AUDIT_PARTITIONS);
+  });
+
+  it('verifies interleaved partitions after the legacy chain, and reports the head digest of every chain', () => {
+    const legacy = chain(3);
+    const { rows, heads } = partitioned(9, legacy);
+    const result = verifyChain(rows, undefined, heads);
+    expect(result).toEqual({
+      ok: true,
+      count: 12,
+      head: { seq: rows.at(-1)!.seq, hash: headDigest({ seq: '3', hash: legacy[2]!.hash }, heads) },
+    });
+    // An anchor kept before the partitions still checks: the legacy chain is unchanged.
+    expect(verifyChain(rows, { seq: '3', hash: legacy[2]!.hash }).ok).toBe(true);
+    expect(verifyChain(rows, { seq: '3', hash: legacy[1]!.hash })).toMatchObject({
+      ok: false,
+      break: { kind: 'anchor_mismatch', seq: '3' },
+    });
+  });
+
+  it('names an edited, a deleted, an inserted and a reordered row of a partition other than the first', () => {
+    const { rows } = partitioned(9);
+    // rows[4] is partition 7's second row, rows[7] (seq 10) its third.
+    const victim = rows[4]!;
+    expect(victim.partition).toBe(7);
+
+    const edited = verifyChain(rows.map((r, i) => (i === 4 ? { ...r, status: 500 } : r)));
+    expect(!edited.ok && edited.break).toMatchObject({ kind: 'hash_mismatch', seq: victim.seq });
+    expect(!edited.ok && edited.count).toBe(4);
+
+    const deleted = verifyChain(rows.filter((_, i) => i !== 4));
+    expect(!deleted.ok && deleted.break).toMatchObject({ kind: 'seq_gap', seq: victim.seq });
+    expect(!deleted.ok && deleted.break.reason).toContain(`seq ${victim.seq} missing (deleted)`);
+
+    // Deleted and the partition renumbered and rehashed after it: the next row still names its predecessor.
+    const next = rows[7]!;
+    const renumbered = { ...next, partitionSeq: victim.partitionSeq, prevHash: rows[1]!.hash };
+    const hidden = rows
+      .filter((_, i) => i !== 4)
+      .map((r) => (r === next ? { ...renumbered, hash: chainHash(renumbered.prevHash, renumbered) } : r));
+    expect(verifyChain(hidden).ok).toBe(false);
+    const h = verifyChain(hidden);
+    expect(!h.ok && h.break).toMatchObject({ kind: 'prev_hash_mismatch', seq: next.seq });
+
+    // A row forged into a gap of seq (6, 7: failed writes), chained properly after partition 7's head.
+    const forgedFields = { ...victim, seq: '7', requestId: 'forged', partitionSeq: '3', prevSeq: victim.seq };
+    const forged = { ...forgedFields, prevHash: victim.hash, hash: chainHash(victim.hash, forgedFields) };
+    const inserted = verifyChain([...rows.slice(0, 5), forged, ...rows.slice(5)]);
+    expect(!inserted.ok && inserted.break).toMatchObject({ kind: 'seq_order', seq: next.seq });
+
+    // Two rows of partition 7 swapped (their seqs exchanged, each rehashed).
+    const swapped = rows
+      .map((r, i) => (i === 4 ? { ...next, seq: victim.seq } : i === 7 ? { ...victim, seq: next.seq } : r))
+      .map((r) => (r.partition === 7 ? { ...r, hash: chainHash(r.prevHash, r) } : r));
+    const s = verifyChain(swapped);
+    expect(!s.ok && s.break).toMatchObject({ kind: 'seq_gap', seq: victim.seq });
+  });
+
+  it('finds a partition tail removed or rewritten: against the anchor, and against the heads the database keeps', () => {
+    const { rows, heads } = partitioned(9);
+    const ok = verifyChain(rows, undefined, heads);
+    const anchor = ok.ok ? ok.head! : null;
+    expect(verifyChain(rows, anchor!, heads).ok).toBe(true);
+
+    // Partition 3's last row (seq 9) is not the log's last row: the chain alone cannot see it go.
+    const tail = rows.findLast((r) => r.partition === 3)!;
+    expect(tail).not.toBe(rows.at(-1));
+    const cut = rows.filter((r) => r !== tail);
+    expect(verifyChain(cut).ok).toBe(true);
+    expect(verifyChain(cut, anchor!)).toMatchObject({
+      ok: false,
+      break: { kind: 'anchor_mismatch', seq: anchor!.seq },
+    });
+    expect(verifyChain(cut, undefined, heads)).toMatchObject({
+      ok: false,
+      break: { kind: 'truncated', seq: tail.seq },
+    });
+
+    // The log's last row removed: it ends before the anchored seq.
+    expect(verifyChain(rows.slice(0, -1), anchor!)).toMatchObject({ ok: false, break: { kind: 'truncated' } });
+
+    // Partition 12's tail rewritten with recomputed hashes.
+    const last = rows.at(-1)!;
+    const rewrittenFields = { ...last, status: 200 };
+    const rewritten = [...rows.slice(0, -1), { ...rewrittenFields, hash: chainHash(last.prevHash, rewrittenFields) }];
+    expect(verifyChain(rewritten).ok).toBe(true);
+    expect(verifyChain(rewritten, anchor!)).toMatchObject({ ok: false, break: { kind: 'anchor_mismatch' } });
+    expect(verifyChain(rewritten, undefined, heads)).toMatchObject({ ok: false, break: { kind: 'anchor_mismatch' } });
   });
 });

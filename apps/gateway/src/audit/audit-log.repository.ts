@@ -7,12 +7,17 @@ import {
   type ChainAnchor,
   type ChainResult,
   ChainVerifier,
-  chainHash,
-  GENESIS_HASH,
+  chainEntries,
+  type PartitionHead,
+  partitionKey,
+  partitionOf,
 } from './audit-chain.js';
 
-/** An audit entry before it joins the chain: no seq or hashes yet; `environment` null until looked up. */
-export type AuditDraft = Omit<AuditFields, 'seq'>;
+/**
+ * An audit entry before it joins a chain: no seq, partition fields or hashes yet; `environment` null
+ * until looked up.
+ */
+export type AuditDraft = Omit<AuditFields, 'seq' | 'partition' | 'partitionSeq' | 'prevSeq'>;
 
 /** One entry of `GET /v1/audit`. */
 export interface AuditEntryDto {
@@ -40,9 +45,10 @@ interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
-// One chain for every gateway instance: its writers take this transaction-scoped lock, so reading the
-// head and appending after it are one step, and seq stays gapless and the chain linear.
-const CHAIN_LOCK = `SELECT pg_advisory_xact_lock(hashtext('gateway:audit_log'))`;
+/** A Queryable that also opens transactions (a DataSource). */
+interface Transactional extends Queryable {
+  transaction<T>(run: (manager: EntityManager) => Promise<T>): Promise<T>;
+}
 
 // Every column as the text that was hashed: seq as a decimal string, the time with microseconds in UTC.
 // (Sort and filter by `audit_log.seq`: a bare `seq` in ORDER BY would be the text alias, 10 before 9.)
@@ -50,8 +56,16 @@ const SELECT_ROWS = `
   SELECT seq::text AS seq,
          to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
          kind, request_id, subject, client_id, method, route, action, account_id, environment, target,
-         status, code, prev_hash, hash
+         status, code, partition, partition_seq::text AS partition_seq, prev_seq::text AS prev_seq, prev_hash, hash
     FROM audit_log`;
+
+// Waits for every append under way (each holds its partitions' head rows FOR UPDATE from before it takes
+// its seqs until it commits) and holds the next ones off until this transaction ends: while it is held,
+// every seq below the log's greatest is committed or never will be, so a page read now is never followed
+// by a row with a smaller seq.
+const SETTLE = `
+  SELECT partition, seq::text AS seq, partition_seq::text AS partition_seq, hash
+    FROM audit_log_heads ORDER BY partition FOR SHARE`;
 
 interface RawRow {
   seq: string;
@@ -68,8 +82,22 @@ interface RawRow {
   target: unknown;
   status: number | null;
   code: string | null;
+  partition: number | null;
+  partition_seq: string | null;
+  prev_seq: string | null;
   prev_hash: string;
   hash: string;
+}
+
+interface RawHead {
+  partition: number;
+  seq: string;
+  partition_seq: string;
+  hash: string;
+}
+
+function toHead(r: RawHead): PartitionHead {
+  return { partition: r.partition, seq: r.seq, partitionSeq: r.partition_seq, hash: r.hash };
 }
 
 function toRow(r: RawRow): AuditRow {
@@ -88,29 +116,47 @@ function toRow(r: RawRow): AuditRow {
     target: r.target,
     status: r.status,
     code: r.code,
+    partition: r.partition,
+    partitionSeq: r.partition_seq,
+    prevSeq: r.prev_seq,
     prevHash: r.prev_hash,
     hash: r.hash,
   };
 }
 
-/** Rows with seq > `after`, in seq order, as stored (the form the chain hashes). */
-export async function readAuditRows(db: Queryable, after: string | number, limit: number): Promise<AuditRow[]> {
-  const rows = (await db.query(`${SELECT_ROWS} WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`, [
-    String(after),
-    limit,
-  ])) as RawRow[];
+/** Rows with `after` < seq <= `upTo` (no bound when absent), in seq order, as stored (the form the chain hashes). */
+export async function readAuditRows(
+  db: Queryable,
+  after: string | number,
+  limit: number,
+  upTo?: string,
+): Promise<AuditRow[]> {
+  const rows = (await db.query(
+    `${SELECT_ROWS} WHERE audit_log.seq > $1 AND ($3::bigint IS NULL OR audit_log.seq <= $3::bigint)
+      ORDER BY audit_log.seq LIMIT $2`,
+    [String(after), limit, upTo ?? null],
+  )) as RawRow[];
   return rows.map(toRow);
 }
 
 /**
- * Walks the whole chain from seq 1 in pages and recomputes every hash (`npm run audit:verify`, and the
- * tests). Reports the first break, or the head to anchor elsewhere.
+ * Walks the whole log from its first row in pages and recomputes every hash (`npm run audit:verify`,
+ * and the tests). It first waits for the appends under way and reads the partition heads and the
+ * greatest seq at that instant (holding writers off for that instant only), then checks the rows up to
+ * that seq, and that every partition ends at its kept head. Reports the first break, or the head
+ * digest to anchor elsewhere.
  */
-export async function verifyAuditLog(db: Queryable, anchor?: ChainAnchor, pageSize = 5_000): Promise<ChainResult> {
+export async function verifyAuditLog(db: Transactional, anchor?: ChainAnchor, pageSize = 5_000): Promise<ChainResult> {
+  const { heads, upTo } = await db.transaction(async (manager) => {
+    const kept = (await manager.query<RawHead[]>(SETTLE)).map(toHead);
+    const [last] = await manager.query<{ seq: string }[]>(`SELECT COALESCE(max(seq), 0)::text AS seq FROM audit_log`);
+    return { heads: kept, upTo: last?.seq ?? '0' };
+  });
   const verifier = new ChainVerifier(anchor);
+  verifier.expectHeads(heads);
   let after = '0';
   for (;;) {
-    const page = await readAuditRows(db, after, pageSize);
+    const page = await readAuditRows(db, after, pageSize, upTo);
     for (const row of page) {
       if (!verifier.push(row)) {
         return verifier.result();
@@ -124,37 +170,61 @@ export async function verifyAuditLog(db: Queryable, anchor?: ChainAnchor, pageSi
   }
 }
 
-/** The `audit_log` table: appends to the chain, and pages through it. */
+// Locks the heads of the partitions named ($1, in ascending order, so two appends never deadlock), then
+// (the LATERAL depends on the locked heads, so only then) takes one seq per entry ($2): the seqs of one
+// partition follow its chain's order. Also reads the environment of the accounts named ($3).
+const TAKE_HEADS = `
+  WITH head AS MATERIALIZED (
+    SELECT partition, seq::text AS seq, partition_seq::text AS partition_seq, hash
+      FROM audit_log_heads WHERE partition = ANY($1::int[]) ORDER BY partition FOR UPDATE)
+  SELECT h.heads, s.seqs,
+         (SELECT json_object_agg(id::text, environment) FROM accounts WHERE id = ANY($3::uuid[])) AS environments
+    FROM (SELECT json_agg(head ORDER BY partition) AS heads, count(*)::int AS n FROM head) h,
+         LATERAL (SELECT array_agg(nextval('audit_log_seq')::text) AS seqs
+                    FROM generate_series(1, $2::int + 0 * h.n)) s`;
+
+const COLUMNS = `seq, occurred_at, kind, request_id, subject, client_id, method, route, action, account_id,
+  environment, target, status, code, partition, partition_seq, prev_seq, prev_hash, hash`;
+
+/** The `audit_log` table: appends to the partitions' chains, and pages through the log. */
 @Injectable()
 export class AuditLogRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Appends the drafts, in order, in one transaction under the chain lock: fills in the environment of
-   * their accounts, then seq, prev_hash and hash after the current head. Returns the rows written.
+   * Appends the drafts, in order, in one transaction: locks the heads of their partitions (only those:
+   * appends to other partitions go on meanwhile), fills in the environment of their accounts, then seq,
+   * partitionSeq, prevSeq, prev_hash and hash after each partition's head, and moves the heads on.
+   * Returns the rows written, in the drafts' order.
    */
   append(drafts: readonly AuditDraft[]): Promise<AuditRow[]> {
+    if (drafts.length === 0) {
+      return Promise.resolve([]);
+    }
+    const partitions = drafts.map((d) => partitionOf(partitionKey(d)));
+    const locked = [...new Set(partitions)].sort((a, b) => a - b);
+    const accountIds = [
+      ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
+    ];
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(CHAIN_LOCK);
-      const environments = await this.environments(manager, drafts);
-      const [head] = await manager.query<{ seq: string; hash: string }[]>(
-        `SELECT seq::text AS seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1`,
-      );
-      let seq = head ? BigInt(head.seq) : 0n;
-      let prevHash = head?.hash ?? GENESIS_HASH;
-      const rows: AuditRow[] = drafts.map((draft) => {
-        seq += 1n;
-        const fields: AuditFields = {
+      const [taken] = await manager.query<
+        { heads: RawHead[]; seqs: string[]; environments: Record<string, string> | null }[]
+      >(TAKE_HEADS, [locked, drafts.length, accountIds]);
+      if (!taken || taken.heads.length !== locked.length) {
+        throw new Error(`audit_log_heads lacks a head of partitions ${locked.join(', ')}`);
+      }
+      const environments = taken.environments ?? {};
+      const seqs = [...taken.seqs].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+      const { rows, heads } = chainEntries(
+        new Map(taken.heads.map((h) => [h.partition, toHead(h)])),
+        seqs,
+        drafts.map((draft, i) => ({
           ...draft,
-          seq: seq.toString(),
           environment:
-            draft.environment ?? (draft.accountId ? (environments.get(draft.accountId.toLowerCase()) ?? null) : null),
-        };
-        const hash = chainHash(prevHash, fields);
-        const row = { ...fields, prevHash, hash };
-        prevHash = hash;
-        return row;
-      });
+            draft.environment ?? (draft.accountId ? (environments[draft.accountId.toLowerCase()] ?? null) : null),
+          partition: partitions[i]!,
+        })),
+      );
       const params: unknown[] = [];
       const tuples = rows.map((r) => {
         const values = [
@@ -172,6 +242,9 @@ export class AuditLogRepository {
           JSON.stringify(r.target),
           r.status,
           r.code,
+          r.partition,
+          r.partitionSeq,
+          r.prevSeq,
           r.prevHash,
           r.hash,
         ];
@@ -179,51 +252,52 @@ export class AuditLogRepository {
         params.push(...values);
         return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
       });
+      const moved = locked.map((p) => heads.get(p)!);
+      const n = params.length;
+      params.push(
+        moved.map((h) => h.partition),
+        moved.map((h) => h.seq),
+        moved.map((h) => h.partitionSeq),
+        moved.map((h) => h.hash),
+      );
       await manager.query(
-        `INSERT INTO audit_log (seq, occurred_at, kind, request_id, subject, client_id, method, route, action,
-                                account_id, environment, target, status, code, prev_hash, hash)
-         VALUES ${tuples.join(', ')}`,
+        `WITH appended AS (INSERT INTO audit_log (${COLUMNS}) VALUES ${tuples.join(', ')})
+         UPDATE audit_log_heads h SET seq = v.seq, partition_seq = v.partition_seq, hash = v.hash
+           FROM unnest($${n + 1}::int[], $${n + 2}::bigint[], $${n + 3}::bigint[], $${n + 4}::text[])
+                AS v(partition, seq, partition_seq, hash)
+          WHERE h.partition = v.partition`,
         params,
       );
       return rows;
     });
   }
 
-  /** Entries with seq > `after`, oldest first. */
-  async page(after: number, limit: number): Promise<AuditEntryDto[]> {
-    const rows = await readAuditRows(this.dataSource, after, limit);
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      at: r.occurredAt,
-      kind: r.kind,
-      requestId: r.requestId,
-      subject: r.subject,
-      clientId: r.clientId,
-      method: r.method,
-      route: r.route,
-      action: r.action,
-      accountId: r.accountId,
-      environment: r.environment,
-      target: r.target,
-      status: r.status,
-      code: r.code,
-      prevHash: r.prevHash,
-      hash: r.hash,
-    }));
-  }
-
-  /** The environment (`paper`/`live`) of each account the drafts name, when the account exists. */
-  private async environments(manager: EntityManager, drafts: readonly AuditDraft[]): Promise<Map<string, string>> {
-    const ids = [
-      ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
-    ];
-    if (ids.length === 0) {
-      return new Map();
-    }
-    const rows = await manager.query<{ id: string; environment: string }[]>(
-      `SELECT id::text AS id, environment FROM accounts WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, r.environment]));
+  /**
+   * Entries with seq > `after`, oldest first. Read once the appends under way have committed, so that
+   * paging on from the last seq never skips an entry that commits later with a smaller seq.
+   */
+  page(after: number, limit: number): Promise<AuditEntryDto[]> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(SETTLE);
+      const rows = await readAuditRows(manager, after, limit);
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        at: r.occurredAt,
+        kind: r.kind,
+        requestId: r.requestId,
+        subject: r.subject,
+        clientId: r.clientId,
+        method: r.method,
+        route: r.route,
+        action: r.action,
+        accountId: r.accountId,
+        environment: r.environment,
+        target: r.target,
+        status: r.status,
+        code: r.code,
+        prevHash: r.prevHash,
+        hash: r.hash,
+      }));
+    });
   }
 }

@@ -13,7 +13,9 @@ const text = z.string();
 
 export const auditEntrySchema = z
   .object({
-    seq: z.int().meta({ description: 'gapless from 1: the order of the chain' }),
+    seq: z.int().meta({
+      description: 'increasing from 1: the order of the log (a gap only where a write failed); page on with it',
+    }),
     at: z.iso.datetime().meta({ description: 'when the response finished, ISO-8601 UTC, microseconds' }),
     kind: z.enum(['change', 'security']),
     requestId: text.nullable(),
@@ -29,7 +31,11 @@ export const auditEntrySchema = z
       .meta({ description: 'path parameters (accountId, orderId, …) and the kill switch’s scope' }),
     status: z.int().nullable().meta({ description: 'null: the client went away before the answer' }),
     code: text.nullable().meta({ description: 'the problem+json code of an error answer' }),
-    prevHash: text.meta({ description: 'hash of seq − 1 (64 zeros for seq 1)' }),
+    prevHash: text.meta({
+      description:
+        'hash of the previous entry of its chain (the log is one chain per partition of the accounts; 64 zeros for a ' +
+        'chain’s first entry; entries from before the partitions: of seq − 1)',
+    }),
     hash: text.meta({ description: 'sha256 hex of prevHash followed by the canonical JSON of the row' }),
   })
   .meta({

@@ -5,13 +5,17 @@ import { loadConfig } from '../config/config.js';
 import { createDataSource } from '../database/data-source.js';
 
 /**
- * `npm run audit:verify [-- --anchor <seq>:<hash>]` walks the audit chain of DATABASE_URL from seq 1,
- * recomputes every hash and prints one line. Exit 0: intact; 1: broken (the first broken link: an edited
- * row, a deleted row, or a row that does not match the anchor); 2: could not check (no database).
+ * `npm run audit:verify [-- --anchor <seq>:<hash>]` walks the audit log of DATABASE_URL from its first
+ * row, recomputes every hash of every chain (the legacy chain, then one per partition) and prints one line.
+ * Exit 0: intact; 1: broken (the first broken link: an edited row, a deleted, inserted or reordered row, a
+ * partition that does not end at the head the database keeps, or a log that does not match the anchor);
+ * 2: could not check (no database). It holds the log's writers off for an instant, to read the partition
+ * heads and the greatest seq with no write under way, and checks the rows up to that seq.
  *
- * Without an anchor, rows removed from the end of the chain (or a tail rewritten with recomputed hashes)
- * cannot be detected: keep the printed head `seq:hash` somewhere the database's writers cannot change,
- * and pass it back as `--anchor`.
+ * The printed head `seq:hash` is the head digest of every chain at that seq (the row's own hash while the
+ * log holds only rows from before the partitions). Rows removed from a partition's end, with the kept
+ * head moved back to match, or a tail rewritten with recomputed hashes, can only be detected against it:
+ * keep it somewhere the database's writers cannot change, and pass it back as `--anchor`.
  */
 function parseAnchor(value: string): ChainAnchor {
   const match = /^([1-9][0-9]*):([0-9a-f]{64})$/.exec(value.trim());

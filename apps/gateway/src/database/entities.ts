@@ -199,8 +199,9 @@ export class OrderMessageEntity {
 }
 
 /**
- * Append-only, hash-chained audit log (issue 5; audit/audit-chain.ts). The chain is read and written
- * with SQL in audit/audit-log.repository.ts, which needs every column as the exact text that was hashed.
+ * Append-only, hash-chained audit log (issue 5; audit/audit-chain.ts): one chain per partition (partition
+ * fields null: the legacy chain written before the partitions). The chains are read and written with SQL
+ * in audit/audit-log.repository.ts, which needs every column as the exact text that was hashed.
  */
 @Entity({ name: 'audit_log' })
 export class AuditLogEntity {
@@ -218,7 +219,19 @@ export class AuditLogEntity {
   @Column('jsonb') target!: Record<string, string>;
   @Column('integer', { nullable: true }) status!: number | null;
   @Column('text', { nullable: true }) code!: string | null;
+  @Column('smallint', { nullable: true }) partition!: number | null;
+  @Column('bigint', { name: 'partition_seq', nullable: true }) partitionSeq!: string | null;
+  @Column('bigint', { name: 'prev_seq', nullable: true }) prevSeq!: string | null;
   @Column('text', { name: 'prev_hash' }) prevHash!: string;
+  @Column('text') hash!: string;
+}
+
+/** The last row of each audit partition (seq 0: none yet), moved on by every append in its transaction. */
+@Entity({ name: 'audit_log_heads' })
+export class AuditLogHeadEntity {
+  @PrimaryColumn('smallint') partition!: number;
+  @Column('bigint') seq!: string;
+  @Column('bigint', { name: 'partition_seq' }) partitionSeq!: string;
   @Column('text') hash!: string;
 }
 
@@ -247,4 +260,5 @@ export const ENTITIES = [
   SigningKeyEntity,
   PaperVenueOrderEntity,
   AuditLogEntity,
+  AuditLogHeadEntity,
 ];
