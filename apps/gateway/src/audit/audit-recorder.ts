@@ -95,7 +95,7 @@ export interface StreamSecurityEvent {
 }
 
 /**
- * Writes the audit log (issue 5): one entry for every state-changing request under /v1 (any method but
+ * Writes the audit log (README, "Audit log"): one entry for every state-changing request under /v1 (any method but
  * GET/HEAD/OPTIONS, whatever its outcome) and every security event (401, 403, 429 on any route).
  *
  * It listens on the HTTP server's `request` event, ahead of Express, so it sees every answer, including
