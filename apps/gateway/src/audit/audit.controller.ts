@@ -6,7 +6,10 @@ import { ZodPipe } from '../common/zod-body.pipe.js';
 import { type AuditEntryDto, AuditLogRepository } from './audit-log.repository.js';
 import { auditQuery } from './audit.schema.js';
 
-/** The audit log over REST (README, "Audit log"): role `admin` with a grant on every account, since it spans them all. */
+/**
+ * The audit log over REST (README, "Audit log"): role `admin` with a grant on every account, since it spans
+ * them all.
+ */
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditLogRepository) {}
