@@ -2,6 +2,7 @@ import { InitialSchema1763596800000 } from './1763596800000-initial-schema.js';
 import { RiskControls1795219200000 } from './1795219200000-risk-controls.js';
 import { AuditLog1795305600000 } from './1795305600000-audit-log.js';
 import { GrantsAndLive1795392000000 } from './1795392000000-grants-and-live.js';
+import { WorkingExposure1795478400000 } from './1795478400000-working-exposure.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   RiskControls1795219200000,
   AuditLog1795305600000,
   GrantsAndLive1795392000000,
+  WorkingExposure1795478400000,
 ];

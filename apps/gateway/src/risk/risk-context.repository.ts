@@ -85,28 +85,32 @@ const dec = (v: string | null): Decimal | null => (v === null ? null : new Decim
 const ORDER_COLUMNS = `id, status, symbol, side, type, quantity, filled_quantity, limit_price, stop_price, created_at`;
 
 /**
- * The orders of account $1 in a status of $4 (the open ones) but order $2 (when not null) summed by symbol, side and, for stop
- * orders (a stop price, no limit price), stop price; a leaves quantity is quantity − confirmed fills,
- * at least 0. With, on every row, the oldest `unknown` order of the account in symbol $3 (order $2
- * included). One row with null sums when nothing is open.
+ * The open orders of account $1 summed (`working_exposure`, kept by a trigger on `orders`: one row per
+ * symbol, side and stop price, whatever the number of orders), less order $2 when it is open. With, on
+ * every row, the oldest `unknown` order of the account in symbol $3 (order $2 included). One row with
+ * null sums when nothing is open. $4: the open statuses.
  */
 const WORKING_SUMS = `
-  SELECT u.unknown_order_id, w.symbol, w.side, w.stop_price, w.order_count, w.leaves_quantity,
-         w.closing_quantity, w.limit_notional, w.market_quantity
+  SELECT u.unknown_order_id, w.symbol, w.side, nullif(w.stop_price, 0) AS stop_price, w.order_count,
+         w.leaves_quantity, w.closing_quantity, w.limit_notional, w.market_quantity
     FROM (SELECT (SELECT id FROM orders WHERE account_id = $1 AND symbol = $3 AND status = 'unknown'
                    ORDER BY created_at, id LIMIT 1) AS unknown_order_id) u
     LEFT JOIN (
-      SELECT symbol, side, CASE WHEN limit_price IS NULL THEN stop_price END AS stop_price,
-             count(*)::int AS order_count,
-             sum(leaves) AS leaves_quantity,
-             coalesce(sum(leaves) FILTER (WHERE position_effect = 'close'), 0) AS closing_quantity,
-             coalesce(sum(leaves * limit_price), 0) AS limit_notional,
-             coalesce(sum(leaves) FILTER (WHERE limit_price IS NULL AND stop_price IS NULL), 0) AS market_quantity
-        FROM (SELECT symbol, side, limit_price, stop_price, position_effect,
-                     greatest(quantity - filled_quantity, 0) AS leaves
-                FROM orders
-               WHERE account_id = $1 AND status = ANY($4) AND ($2::uuid IS NULL OR id <> $2::uuid)) o
-       GROUP BY 1, 2, 3
+      SELECT symbol, side, stop_price, sum(order_count)::int AS order_count,
+             sum(leaves_quantity) AS leaves_quantity, sum(closing_quantity) AS closing_quantity,
+             sum(limit_notional) AS limit_notional, sum(market_quantity) AS market_quantity
+        FROM (SELECT symbol, side, stop_price, order_count, leaves_quantity, closing_quantity, limit_notional,
+                     market_quantity
+                FROM working_exposure WHERE account_id = $1
+              UNION ALL
+              SELECT symbol, side, CASE WHEN limit_price IS NULL THEN coalesce(stop_price, 0) ELSE 0 END, -1,
+                     -leaves, CASE WHEN position_effect = 'close' THEN -leaves ELSE 0 END,
+                     coalesce(-leaves * limit_price, 0),
+                     CASE WHEN limit_price IS NULL AND stop_price IS NULL THEN -leaves ELSE 0 END
+                FROM (SELECT *, greatest(quantity - filled_quantity, 0) AS leaves
+                        FROM orders WHERE id = $2 AND account_id = $1 AND status = ANY($4)) r) s
+       GROUP BY symbol, side, stop_price
+      HAVING sum(order_count) > 0
     ) w ON true
    ORDER BY w.symbol, w.side, w.stop_price`;
 
@@ -139,8 +143,8 @@ const toPosition = (r: PositionRow): HeldPosition => ({
 export class RiskContextRepository {
   /**
    * The account's orders that are or may be working (open statuses), but `excluding` (an order id, or
-   * null), summed in SQL: the cost grows with the symbols and stop prices, not with the orders. And the
-   * oldest `unknown` order in `symbol`, `excluding` or not.
+   * null), summed (`working_exposure`): the cost grows with the symbols and stop prices, not with the
+   * orders. And the oldest `unknown` order in `symbol`, `excluding` or not.
    */
   async workingOrderSums(scope: AccountScope, symbol: string, excluding: string | null): Promise<WorkingOrderSums> {
     const rows = await scope.manager.query<WorkingSumRow[]>(WORKING_SUMS, [scope.account.id, excluding, symbol, OPEN]);
