@@ -27,10 +27,11 @@ const SUMS_OF_OPEN_ORDERS = `
    GROUP BY account_id, symbol, side, stop
    ORDER BY account_id, symbol, side, stop`;
 
-/** `working_exposure`, numbers normalised (so that 150.00 and 150 compare equal). */
+/** `working_exposure`, decimals without trailing zeros (so that 150.00 and 150 compare equal). */
 async function workingExposure(db: TestDatabase, sql = `SELECT * FROM working_exposure ORDER BY 1, 2, 3, 4`) {
   const rows: Record<string, unknown>[] = await db.dataSource.query(sql);
-  return rows.map((r) => Object.values(r).map((v) => (typeof v === 'string' && /^-?[\d.]+$/.test(v) ? Number(v) : v)));
+  const trimmed = (v: unknown) => (typeof v === 'string' && /^-?\d+\.\d+$/.test(v) ? v.replace(/\.?0+$/, '') : v);
+  return rows.map((r) => Object.values(r).map(trimmed));
 }
 
 /** `n` orders of `accountId` in every type, status, side and position effect, made from `g`. */
