@@ -3,6 +3,7 @@ import { RiskControls1795219200000 } from './1795219200000-risk-controls.js';
 import { AuditLog1795305600000 } from './1795305600000-audit-log.js';
 import { GrantsAndLive1795392000000 } from './1795392000000-grants-and-live.js';
 import { WorkingExposure1795478400000 } from './1795478400000-working-exposure.js';
+import { RiskLimitsVersion1795564800000 } from './1795564800000-risk-limits-version.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   AuditLog1795305600000,
   GrantsAndLive1795392000000,
   WorkingExposure1795478400000,
+  RiskLimitsVersion1795564800000,
 ];
