@@ -20,6 +20,7 @@ import {
   RiskEngine,
   type RiskLimits,
   type WorkingOrderExposure,
+  workingExposure,
 } from '@gateway/risk';
 import { summarise } from './stats.js';
 
@@ -89,8 +90,9 @@ const positions: PositionExposure[] = instruments.map((i, n) => {
   };
 });
 
-// 50 resting orders: limits 3 % away from the market, some stops, options' exits marked close.
-const workingOrders: WorkingOrderExposure[] = Array.from({ length: 50 }, (_, n) => {
+// 50 resting orders: limits 3 % away from the market, some stops, options' exits marked close; summed
+// by symbol and side as the gateway's SQL reads them.
+const restingOrders: WorkingOrderExposure[] = Array.from({ length: 50 }, (_, n) => {
   const instrument = instruments[n % instruments.length]!;
   const option = !instrument.multiplier.equals(1);
   const side = n % 2 === 0 ? 'buy' : 'sell';
@@ -107,6 +109,7 @@ const workingOrders: WorkingOrderExposure[] = Array.from({ length: 50 }, (_, n) 
     positionEffect: option ? ((side === 'sell') === instrument.position.isPositive() ? 'close' : 'open') : null,
   };
 });
+const workingOrders = workingExposure(restingOrders);
 
 function intentFor(i: number): [OrderIntent, Instrument] {
   const instrument = instruments[i % instruments.length]!;

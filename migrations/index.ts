@@ -2,7 +2,9 @@ import { InitialSchema1763596800000 } from './1763596800000-initial-schema.js';
 import { RiskControls1795219200000 } from './1795219200000-risk-controls.js';
 import { AuditLog1795305600000 } from './1795305600000-audit-log.js';
 import { GrantsAndLive1795392000000 } from './1795392000000-grants-and-live.js';
-import { AuditPartitions1795478400000 } from './1795478400000-audit-partitions.js';
+import { WorkingExposure1795478400000 } from './1795478400000-working-exposure.js';
+import { RiskLimitsVersion1795564800000 } from './1795564800000-risk-limits-version.js';
+import { AuditPartitions1795651200000 } from './1795651200000-audit-partitions.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -10,5 +12,7 @@ export const MIGRATIONS = [
   RiskControls1795219200000,
   AuditLog1795305600000,
   GrantsAndLive1795392000000,
-  AuditPartitions1795478400000,
+  WorkingExposure1795478400000,
+  RiskLimitsVersion1795564800000,
+  AuditPartitions1795651200000,
 ];

@@ -2,10 +2,10 @@ import type { Decimal, OrderSide, OrderType, PositionEffect, Quote } from '@gate
 import type { TradingState } from './trading-state.js';
 
 /**
- * An order of the account that may still trade, as the exposure checks see it: every order in
- * `pending_new`, `new`, `partially_filled`, `pending_cancel`, `pending_replace` or `unknown`. An `unknown`
- * order belongs here with its whole leaves quantity: its fills are not confirmed, so it is not in any
- * position, but it may be working at the venue.
+ * One order of the account that may still trade: every order in `pending_new`, `new`, `partially_filled`,
+ * `pending_cancel`, `pending_replace` or `unknown`. An `unknown` order belongs here with its whole leaves
+ * quantity: its fills are not confirmed, so it is not in any position, but it may be working at the
+ * venue. The checks read working orders summed (`WorkingExposure`, `workingExposure`).
  */
 export interface WorkingOrderExposure {
   /** The same spelling as `OrderIntent.symbol` (equity ticker, padded OSI symbol). */
@@ -21,6 +21,36 @@ export interface WorkingOrderExposure {
   /** Contract multiplier: 1 for equities, 100 for standard options. */
   readonly multiplier: Decimal;
   readonly positionEffect: PositionEffect | null;
+}
+
+/**
+ * Working orders of the account (`WorkingOrderExposure`: `unknown` ones included) in one symbol on one
+ * side, summed: what the exposure checks read of them, whatever their number. Stop orders (a stop price
+ * and no limit price) are summed apart from the others, by stop price (`stopPrice`), since gross exposure
+ * values each at the higher of its stop price and the mark. Any split of the same orders into
+ * `WorkingExposure`s is the same to the checks.
+ */
+export interface WorkingExposure {
+  /** The same spelling as `OrderIntent.symbol` (equity ticker, padded OSI symbol). */
+  readonly symbol: string;
+  readonly side: OrderSide;
+  /** How many orders are summed here, ≥ 1. */
+  readonly orderCount: number;
+  /** Their leaves quantities summed (FIX LeavesQty, tag 151), shares or contracts, ≥ 0. */
+  readonly leavesQuantity: Decimal;
+  /** The part of `leavesQuantity` of the orders marked `positionEffect: 'close'`. */
+  readonly closingQuantity: Decimal;
+  /** The stop price of the stop orders summed here; null: the orders are not stop orders. */
+  readonly stopPrice: Decimal | null;
+  /**
+   * Σ leaves × limit price of the orders with a limit price (`limit`, `stop_limit`), USD before the
+   * multiplier; 0 when there is none.
+   */
+  readonly limitNotional: Decimal;
+  /** The part of `leavesQuantity` of the orders with neither a limit nor a stop price (market orders). */
+  readonly marketQuantity: Decimal;
+  /** Contract multiplier: 1 for equities, 100 for standard options. */
+  readonly multiplier: Decimal;
 }
 
 /** One of the account's positions, from confirmed fills only. */
@@ -83,8 +113,11 @@ export interface RiskContext {
   readonly entriesBlockedReason: string | null;
   /** The account's signed position in the symbol, from confirmed fills: long > 0, short < 0, flat 0. */
   readonly positionQuantity: Decimal;
-  /** Every working order of the account, all symbols (max position, gross exposure, working orders, reduce-only). */
-  readonly workingOrders?: readonly WorkingOrderExposure[];
+  /**
+   * Every working order of the account, all symbols, summed by symbol and side (max position, gross
+   * exposure, working orders, reduce-only).
+   */
+  readonly workingOrders?: readonly WorkingExposure[];
   /**
    * The account's positions, all symbols, including the intent's (gross exposure). A flat one may be
    * listed for its mark, which then values working market orders in its symbol.

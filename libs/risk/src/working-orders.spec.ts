@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { context, d, intent, working } from './testing/risk-fixtures.js';
-import { exitReduction, workingQuantities } from './working-orders.js';
+import { context, d, intent, working, workingOrder } from './testing/risk-fixtures.js';
+import { exitReduction, workingExposure, workingOrderCount, workingQuantities } from './working-orders.js';
 
 describe('workingQuantities', () => {
   it('sums leaves in the symbol by side, and the closing part of each', () => {
@@ -20,6 +20,36 @@ describe('workingQuantities', () => {
     ]);
     const none = workingQuantities('IWM', orders);
     expect([none.buys, none.sells, none.closingBuys, none.closingSells].every((x) => x.isZero())).toBe(true);
+  });
+});
+
+describe('workingExposure', () => {
+  it('sums orders by symbol and side, stop orders apart by stop price', () => {
+    const sums = workingExposure([
+      workingOrder({ leavesQuantity: d('100'), limitPrice: d('167.41') }),
+      workingOrder({ leavesQuantity: d('10'), limitPrice: d('160'), positionEffect: 'close' }),
+      workingOrder({ type: 'market', leavesQuantity: d('5'), limitPrice: null }),
+      workingOrder({ type: 'stop_limit', leavesQuantity: d('1'), limitPrice: d('170'), stopPrice: d('169') }),
+      workingOrder({ type: 'stop', leavesQuantity: d('2'), limitPrice: null, stopPrice: d('169') }),
+      workingOrder({ type: 'stop', leavesQuantity: d('3'), limitPrice: null, stopPrice: d('169.00') }),
+      workingOrder({ side: 'sell', leavesQuantity: d('7'), limitPrice: d('168') }),
+    ]);
+    expect(
+      sums.map((s) =>
+        [
+          s.side,
+          s.stopPrice?.toFixed() ?? '-',
+          s.orderCount,
+          s.leavesQuantity,
+          s.closingQuantity,
+          s.limitNotional,
+          s.marketQuantity,
+        ]
+          .map(String)
+          .join(' '),
+      ),
+    ).toEqual(['buy - 4 116 10 18511 5', 'buy 169 2 5 0 0 0', 'sell - 1 7 0 1176 0']);
+    expect(workingOrderCount(sums)).toBe(7);
   });
 });
 

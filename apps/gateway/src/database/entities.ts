@@ -23,6 +23,11 @@ export class AccountEntity {
   @Column({ ...timestamptz, name: 'trading_state_changed_at', nullable: true }) tradingStateChangedAt!: Date | null;
   /** The last `seq` handed out to an event of this account (gapless; bumped under the row lock). */
   @Column('bigint', { name: 'last_seq' }) lastSeq!: string;
+  /**
+   * The account's latest `risk_limits` version, 0 for the configured defaults: set by a trigger with
+   * every new version, so the locked row says which limits are in force.
+   */
+  @Column('integer', { name: 'risk_limits_version', default: 0 }) riskLimitsVersion!: number;
   @Column({ ...timestamptz, name: 'created_at' }) createdAt!: Date;
   @Column({ ...timestamptz, name: 'updated_at' }) updatedAt!: Date;
 }

@@ -10,7 +10,7 @@ import {
   RiskEngine,
   type RiskLimits,
   type TradingState,
-  type WorkingOrderExposure,
+  type WorkingExposure,
 } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveTradingState } from '../accounts/trading-state.js';
@@ -89,25 +89,15 @@ export class PreTradeRisk {
     const quote = this.market.getQuote(request.symbol);
     const quoteAgeMs = quote ? this.market.quoteAgeMs(quote) : null;
     const trading = effectiveTradingState(tx.account, await this.tradingStates.global(tx));
-    // Every order that is or may be working, at its worst case (its whole remaining quantity).
-    const open = await this.reads.openOrders(tx);
-    const workingOrders: WorkingOrderExposure[] = open
-      .filter((o) => o.id !== replacing)
-      .map((o) => ({
-        symbol: o.symbol,
-        side: o.side,
-        type: o.type,
-        leavesQuantity: Decimal.max(o.quantity.minus(o.filledQuantity), 0),
-        limitPrice: o.limitPrice,
-        stopPrice: o.stopPrice,
-        multiplier: contractMultiplier(o.symbol),
-        positionEffect: o.positionEffect,
-      }));
+    // Every order that is or may be working, at its worst case (its whole remaining quantity), summed.
+    const { sums, unknownOrderId } = await this.reads.workingOrderSums(tx, request.symbol, replacing);
+    const workingOrders: WorkingExposure[] = sums.map((s) => ({ ...s, multiplier: contractMultiplier(s.symbol) }));
     // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
-    const unknown = open.find((o) => o.status === 'unknown' && o.symbol === request.symbol);
     const blocked =
       tx.account.entriesBlockedReason ??
-      (unknown ? `order ${unknown.id} in ${request.symbol} is unknown until reconciliation settles it` : null);
+      (unknownOrderId === null
+        ? null
+        : `order ${unknownOrderId} in ${request.symbol} is unknown until reconciliation settles it`);
     const needPositions =
       limits.maxGrossExposure !== undefined ||
       limits.maxDailyLoss !== undefined ||

@@ -5,24 +5,20 @@ import {
   type OrderSide,
   type OrderStatus,
   type OrderType,
-  type PositionEffect,
 } from '@gateway/oms';
-import type { RecentOrder } from '@gateway/risk';
+import type { RecentOrder, WorkingExposure } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import type { AccountScope } from '../persistence/account-scope.js';
 
-/** An order of the account in an open status (`OPEN_STATUSES`), as the exposure checks read it. */
-export interface OpenOrder {
-  readonly id: string;
-  readonly status: OrderStatus;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly type: OrderType;
-  readonly quantity: Decimal;
-  readonly filledQuantity: Decimal;
-  readonly limitPrice: Decimal | null;
-  readonly stopPrice: Decimal | null;
-  readonly positionEffect: PositionEffect | null;
+/**
+ * The account's orders in an open status (`OPEN_STATUSES`) summed as the exposure checks read them
+ * (`WorkingExposure` without the multiplier, which the caller knows from the symbol), and the first
+ * `unknown` order in one symbol.
+ */
+export interface WorkingOrderSums {
+  readonly sums: readonly Omit<WorkingExposure, 'multiplier'>[];
+  /** The id of the oldest `unknown` order in the symbol asked for, null when there is none. */
+  readonly unknownOrderId: string | null;
 }
 
 /** An order placed since some time, for the duplicate check. */
@@ -52,8 +48,20 @@ interface OrderRow {
   filled_quantity: string;
   limit_price: string | null;
   stop_price: string | null;
-  position_effect: PositionEffect | null;
   created_at: Date;
+}
+
+/** One row of `WORKING_SUMS`: the sums are null on the one row of an account without open orders. */
+interface WorkingSumRow {
+  unknown_order_id: string | null;
+  symbol: string | null;
+  side: OrderSide | null;
+  stop_price: string | null;
+  order_count: number | null;
+  leaves_quantity: string | null;
+  closing_quantity: string | null;
+  limit_notional: string | null;
+  market_quantity: string | null;
 }
 
 interface PositionRow {
@@ -74,21 +82,37 @@ const REFUSED = [...REFUSED_STATUSES];
 
 const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
 
-const ORDER_COLUMNS = `id, status, symbol, side, type, quantity, filled_quantity, limit_price, stop_price,
-  position_effect, created_at`;
+const ORDER_COLUMNS = `id, status, symbol, side, type, quantity, filled_quantity, limit_price, stop_price, created_at`;
 
-const toOpenOrder = (r: OrderRow): OpenOrder => ({
-  id: r.id,
-  status: r.status,
-  symbol: r.symbol,
-  side: r.side,
-  type: r.type,
-  quantity: new Decimal(r.quantity),
-  filledQuantity: new Decimal(r.filled_quantity),
-  limitPrice: dec(r.limit_price),
-  stopPrice: dec(r.stop_price),
-  positionEffect: r.position_effect,
-});
+/**
+ * The open orders of account $1 summed (`working_exposure`, kept by a trigger on `orders`: one row per
+ * symbol, side and stop price, whatever the number of orders), less order $2 when it is open. With, on
+ * every row, the oldest `unknown` order of the account in symbol $3 (order $2 included). One row with
+ * null sums when nothing is open. $4: the open statuses.
+ */
+const WORKING_SUMS = `
+  SELECT u.unknown_order_id, w.symbol, w.side, nullif(w.stop_price, 0) AS stop_price, w.order_count,
+         w.leaves_quantity, w.closing_quantity, w.limit_notional, w.market_quantity
+    FROM (SELECT (SELECT id FROM orders WHERE account_id = $1 AND symbol = $3 AND status = 'unknown'
+                   ORDER BY created_at, id LIMIT 1) AS unknown_order_id) u
+    LEFT JOIN (
+      SELECT symbol, side, stop_price, sum(order_count)::int AS order_count,
+             sum(leaves_quantity) AS leaves_quantity, sum(closing_quantity) AS closing_quantity,
+             sum(limit_notional) AS limit_notional, sum(market_quantity) AS market_quantity
+        FROM (SELECT symbol, side, stop_price, order_count, leaves_quantity, closing_quantity, limit_notional,
+                     market_quantity
+                FROM working_exposure WHERE account_id = $1
+              UNION ALL
+              SELECT symbol, side, CASE WHEN limit_price IS NULL THEN coalesce(stop_price, 0) ELSE 0 END, -1,
+                     -leaves, CASE WHEN position_effect = 'close' THEN -leaves ELSE 0 END,
+                     coalesce(-leaves * limit_price, 0),
+                     CASE WHEN limit_price IS NULL AND stop_price IS NULL THEN -leaves ELSE 0 END
+                FROM (SELECT *, greatest(quantity - filled_quantity, 0) AS leaves
+                        FROM orders WHERE id = $2 AND account_id = $1 AND status = ANY($4)) r) s
+       GROUP BY symbol, side, stop_price
+      HAVING sum(order_count) > 0
+    ) w ON true
+   ORDER BY w.symbol, w.side, w.stop_price`;
 
 const toPlacedOrder = (r: OrderRow): PlacedOrder => ({
   id: r.id,
@@ -117,13 +141,30 @@ const toPosition = (r: PositionRow): HeldPosition => ({
  */
 @Injectable()
 export class RiskContextRepository {
-  /** Every order of the account that is or may be working. */
-  async openOrders(scope: AccountScope): Promise<OpenOrder[]> {
-    const rows = await scope.manager.query<OrderRow[]>(
-      `SELECT ${ORDER_COLUMNS} FROM orders WHERE account_id = $1 AND status = ANY($2)`,
-      [scope.account.id, OPEN],
-    );
-    return rows.map(toOpenOrder);
+  /**
+   * The account's orders that are or may be working (open statuses), but `excluding` (an order id, or
+   * null), summed (`working_exposure`): the cost grows with the symbols and stop prices, not with the
+   * orders. And the oldest `unknown` order in `symbol`, `excluding` or not.
+   */
+  async workingOrderSums(scope: AccountScope, symbol: string, excluding: string | null): Promise<WorkingOrderSums> {
+    const rows = await scope.manager.query<WorkingSumRow[]>(WORKING_SUMS, [scope.account.id, excluding, symbol, OPEN]);
+    const sums: Omit<WorkingExposure, 'multiplier'>[] = [];
+    for (const r of rows) {
+      if (r.symbol === null || r.side === null || r.order_count === null) {
+        continue;
+      }
+      sums.push({
+        symbol: r.symbol,
+        side: r.side,
+        orderCount: r.order_count,
+        leavesQuantity: new Decimal(r.leaves_quantity ?? 0),
+        closingQuantity: new Decimal(r.closing_quantity ?? 0),
+        stopPrice: dec(r.stop_price),
+        limitNotional: new Decimal(r.limit_notional ?? 0),
+        marketQuantity: new Decimal(r.market_quantity ?? 0),
+      });
+    }
+    return { sums, unknownOrderId: rows[0]?.unknown_order_id ?? null };
   }
 
   /** The account's orders created at or after `since` (epoch ms) that were not refused. */

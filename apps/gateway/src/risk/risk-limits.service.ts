@@ -63,9 +63,19 @@ export class RiskLimitsService {
 
   /**
    * The account's limits now: in the account's transaction when `scope` is given (an order's, under
-   * the account lock), else as committed.
+   * the account lock), else as committed. Under the lock, the account row's `riskLimitsVersion` names
+   * the version in force, so limits parsed before (on this instance) are used without reading
+   * `risk_limits`; a new version, from any instance, changes the row in its own transaction.
    */
   async effective(accountId: string, scope?: AccountScope): Promise<EffectiveRiskLimits> {
+    const version = scope?.account.id === accountId ? scope.account.riskLimitsVersion : undefined;
+    if (version === 0) {
+      return { version: 0, limits: this.defaultLimits };
+    }
+    const cached = version === undefined ? undefined : this.parsed.get(`${accountId}:${version}`);
+    if (version !== undefined && cached) {
+      return { version, limits: cached };
+    }
     const stored = await this.repository.latest(accountId, scope);
     if (!stored) {
       return { version: 0, limits: this.defaultLimits };
@@ -130,6 +140,8 @@ export class RiskLimitsService {
         changedAt: new Date(this.clock.now()),
       };
       await this.repository.insert(scope, next);
+      // The trigger on `risk_limits` set the row's version; the locked row in memory follows it.
+      scope.account.riskLimitsVersion = next.version;
       return next;
     });
     if (!step) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
-import type { PositionExposure, RiskContext, WorkingOrderExposure } from '../risk-context.js';
+import type { PositionExposure, RiskContext, WorkingExposure, WorkingOrderExposure } from '../risk-context.js';
 import type { RiskLimits } from '../risk-limits.js';
 import { context, d, intent, limits, position, SPXW_CALL, working } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
@@ -15,7 +15,7 @@ const BOOK = [QQQ, SPXW_SHORT];
 const max: RiskLimits = { ...limits, maxGrossExposure: d('245741') };
 
 const book = (
-  extra: { positions?: PositionExposure[]; workingOrders?: WorkingOrderExposure[] } & Partial<RiskContext> = {},
+  extra: { positions?: PositionExposure[]; workingOrders?: WorkingExposure[] } & Partial<RiskContext> = {},
 ): RiskContext => context({ positions: BOOK, workingOrders: [IWM_BUY], ...extra });
 const spy = (extra: Partial<OrderIntent> = {}) => intent(extra);
 const market = { type: 'market', limitPrice: null } as const;

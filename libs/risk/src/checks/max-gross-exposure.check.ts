@@ -1,6 +1,6 @@
 import { Decimal, type Quote, toDecimalString } from '@gateway/oms';
 import type { OrderIntent } from '../order-intent.js';
-import type { PositionExposure, RiskContext, WorkingOrderExposure } from '../risk-context.js';
+import type { PositionExposure, RiskContext, WorkingExposure } from '../risk-context.js';
 import { APPROVED, deny, type RiskDecision } from '../risk-decision.js';
 import type { RiskLimits } from '../risk-limits.js';
 import { exitReduction } from '../working-orders.js';
@@ -32,7 +32,7 @@ export function grossExposure(
   intent: OrderIntent,
   quote: Quote | undefined,
   positions: readonly PositionExposure[],
-  workingOrders: readonly WorkingOrderExposure[],
+  workingOrders: readonly WorkingExposure[],
 ): GrossExposure {
   const marks = new Map<string, Decimal>();
   for (const position of positions) {
@@ -58,15 +58,12 @@ export function grossExposure(
     positionsTotal = positionsTotal.plus(position.quantity.abs().times(mark).times(position.multiplier));
   }
   let workingTotal = new Decimal(0);
-  for (const order of workingOrders) {
-    if (order.leavesQuantity.isZero()) {
-      continue;
+  for (const orders of workingOrders) {
+    const value = workingValue(orders, markOf(orders.symbol));
+    if (value === undefined) {
+      return unpriced(`no price for a working market ${orders.side} order in ${orders.symbol}: no mark price`);
     }
-    const price = workingOrderPrice(order, markOf(order.symbol));
-    if (price === undefined) {
-      return unpriced(`no price for a working ${order.type} ${order.side} order in ${order.symbol}: no mark price`);
-    }
-    workingTotal = workingTotal.plus(order.leavesQuantity.times(price).times(order.multiplier));
+    workingTotal = workingTotal.plus(value.times(orders.multiplier));
   }
   const orderTotal = intent.quantity.times(orderPrice).times(intent.multiplier);
   return {
@@ -78,14 +75,19 @@ export function grossExposure(
   };
 }
 
-function workingOrderPrice(order: WorkingOrderExposure, mark: Decimal | undefined): Decimal | undefined {
-  if (order.limitPrice !== null) {
-    return order.limitPrice;
+/**
+ * What `orders` are worth before the multiplier, USD: their limit notional, the stop orders at the
+ * higher of their stop price and `mark` (their stop price without a mark), the market orders at `mark`;
+ * undefined when market orders with leaves have no mark.
+ */
+function workingValue(orders: WorkingExposure, mark: Decimal | undefined): Decimal | undefined {
+  if (orders.stopPrice !== null) {
+    return orders.leavesQuantity.times(mark === undefined ? orders.stopPrice : Decimal.max(orders.stopPrice, mark));
   }
-  if (order.stopPrice !== null) {
-    return mark === undefined ? order.stopPrice : Decimal.max(order.stopPrice, mark);
+  if (orders.marketQuantity.isZero()) {
+    return orders.limitNotional;
   }
-  return mark;
+  return mark === undefined ? undefined : orders.limitNotional.plus(orders.marketQuantity.times(mark));
 }
 
 function unpriced(reason: string): GrossExposure {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
-import type { RiskContext, WorkingOrderExposure } from '../risk-context.js';
+import type { RiskContext, WorkingExposure, WorkingOrderExposure } from '../risk-context.js';
 import type { RiskLimits } from '../risk-limits.js';
 import { context, d, intent, limits, spxwContext, spxwIntent, spxwWorking, working } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
@@ -14,7 +14,7 @@ const buys = (leaves: string, extra: Partial<WorkingOrderExposure> = {}) =>
   working({ leavesQuantity: d(leaves), ...extra });
 const sells = (leaves: string, extra: Partial<WorkingOrderExposure> = {}) =>
   working({ side: 'sell', leavesQuantity: d(leaves), ...extra });
-const account = (position: string, ...workingOrders: WorkingOrderExposure[]): RiskContext =>
+const account = (position: string, ...workingOrders: WorkingExposure[]): RiskContext =>
   context({ positionQuantity: d(position), workingOrders });
 
 describe('maxPositionCheck (maxPositionQuantity 1000)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderIntent } from '../order-intent.js';
-import type { RiskContext, WorkingOrderExposure } from '../risk-context.js';
+import type { RiskContext, WorkingExposure, WorkingOrderExposure } from '../risk-context.js';
 import { context, d, intent, limits, spxwContext, spxwIntent, spxwWorking, working } from '../testing/risk-fixtures.js';
 import { outcome } from '../testing/outcome.js';
 import { reduceOnlyCheck } from './reduce-only.check.js';
@@ -9,12 +9,11 @@ const closeSell = (quantity: string) => intent({ side: 'sell', quantity: d(quant
 const closeBuy = (quantity: string) => intent({ quantity: d(quantity), positionEffect: 'close' });
 const closingSell = (leaves: string, extra: Partial<WorkingOrderExposure> = {}) =>
   working({ side: 'sell', leavesQuantity: d(leaves), positionEffect: 'close', ...extra });
-const account = (position: string, ...workingOrders: WorkingOrderExposure[]): RiskContext =>
+const account = (position: string, ...workingOrders: WorkingExposure[]): RiskContext =>
   context({ positionQuantity: d(position), workingOrders });
 const spxwClose = (quantity: string, extra: Partial<OrderIntent> = {}) =>
   spxwIntent({ quantity: d(quantity), positionEffect: 'close', ...extra });
-const spxwShort5 = (...workingOrders: WorkingOrderExposure[]) =>
-  spxwContext({ positionQuantity: d('-5'), workingOrders });
+const spxwShort5 = (...workingOrders: WorkingExposure[]) => spxwContext({ positionQuantity: d('-5'), workingOrders });
 
 describe('reduceOnlyCheck (positionEffect close)', () => {
   it.each([

@@ -8,9 +8,11 @@ import type {
   PositionExposure,
   RecentOrder,
   RiskContext,
+  WorkingExposure,
   WorkingOrderExposure,
 } from '../risk-context.js';
 import { DEFAULT_RISK_LIMITS, type RiskLimits } from '../risk-limits.js';
+import { workingExposure } from '../working-orders.js';
 
 export const SPY = 'SPY';
 export const SPXW_CALL = 'SPXW  210104C03700000';
@@ -84,8 +86,13 @@ export function spxwContext(overrides: Partial<RiskContext> = {}): RiskContext {
   return context({ quote: spxwQuote(), quoteAgeMs: 30_000, ...overrides });
 }
 
-/** A working SPY buy limit, 100 left at 167.41, no position effect. */
-export function working(overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure {
+/** A working SPY buy limit, 100 left at 167.41, no position effect: the order alone, summed. */
+export function working(overrides: Partial<WorkingOrderExposure> = {}): WorkingExposure {
+  return workingExposure([workingOrder(overrides)])[0]!;
+}
+
+/** The order of `working`. */
+export function workingOrder(overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure {
   return {
     symbol: SPY,
     side: 'buy',
@@ -100,7 +107,7 @@ export function working(overrides: Partial<WorkingOrderExposure> = {}): WorkingO
 }
 
 /** A working SPXW call buy limit, 10 left at 4.90. */
-export function spxwWorking(overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure {
+export function spxwWorking(overrides: Partial<WorkingOrderExposure> = {}): WorkingExposure {
   return working({
     symbol: SPXW_CALL,
     leavesQuantity: d('10'),
@@ -110,8 +117,8 @@ export function spxwWorking(overrides: Partial<WorkingOrderExposure> = {}): Work
   });
 }
 
-/** `count` working orders (SPY buy limits of 1 at 160), for the count limit. */
-export function workingOrders(count: number, overrides: Partial<WorkingOrderExposure> = {}): WorkingOrderExposure[] {
+/** `count` working orders (SPY buy limits of 1 at 160), each summed alone, for the count limit. */
+export function workingOrders(count: number, overrides: Partial<WorkingOrderExposure> = {}): WorkingExposure[] {
   return Array.from({ length: count }, () => working({ leavesQuantity: d('1'), limitPrice: d('160'), ...overrides }));
 }
 

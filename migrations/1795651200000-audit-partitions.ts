@@ -9,8 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * partition, partition_seq and prev_seq null: they stay the one legacy chain they were, verified as before,
  * and nothing is rehashed.
  */
-export class AuditPartitions1795478400000 implements MigrationInterface {
-  name = 'AuditPartitions1795478400000';
+export class AuditPartitions1795651200000 implements MigrationInterface {
+  name = 'AuditPartitions1795651200000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
