@@ -70,7 +70,7 @@ export class OrderEntity {
   @Column('bigint', { name: 'last_seq' }) lastSeq!: string;
 }
 
-/** Append-only (a trigger refuses UPDATE and DELETE): the audit evidence of every order change. */
+/** Append-only (a database trigger refuses UPDATE and DELETE): the audit evidence of every order change. */
 @Entity({ name: 'order_events' })
 export class OrderEventEntity {
   @PrimaryColumn('uuid', { name: 'account_id' }) accountId!: string;
@@ -204,7 +204,7 @@ export class OrderMessageEntity {
 }
 
 /**
- * Append-only, hash-chained audit log (issue 5; audit/audit-chain.ts): one chain per partition (partition
+ * Append-only, hash-chained audit log (README, "Audit log"; audit/audit-chain.ts): one chain per partition (partition
  * fields null: the legacy chain written before the partitions). The chains are read and written with SQL
  * in audit/audit-log.repository.ts, which needs every column as the exact text that was hashed.
  */
@@ -240,7 +240,7 @@ export class AuditLogHeadEntity {
   @Column('text') hash!: string;
 }
 
-/** Which subject may act on which account, with which roles there (issue 5 grants). */
+/** Which subject may act on which account, with which roles there (README, "Grants"). */
 @Entity({ name: 'account_grants' })
 export class AccountGrantEntity {
   @PrimaryColumn('text') subject!: string;
