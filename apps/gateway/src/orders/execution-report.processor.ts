@@ -62,8 +62,9 @@ function awaitsAcknowledgement(order: Order): boolean {
  * Whether `report` would change nothing on `committed`, the order as read outside the account lock, nor
  * on any state it can reach, so that it can be dropped without the lock, a transaction or a write.
  *
- * Why that is sound: the order's row is written only under the account lock, so the read sees a state
- * the order really had; it can only be older than the state the locked path would read (a lock holder
+ * Why that is sound: an order's status and broker order id are written only under the account lock and
+ * the read sees committed data, so it sees a state the order really had; it can only be older than the
+ * state the locked path would read (a lock holder
  * the read did not wait for: the submit's answer, a cancel, reconciliation, another instance), never
  * newer. Dropping the report is therefore safe only for a condition that, once true, stays true through
  * every transition: the locked path, whatever later state it found, would then do nothing either.
