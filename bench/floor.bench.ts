@@ -5,7 +5,8 @@
  * Figures: orders/s and median latency at 1 connection, 8 connections on one account and 50 accounts
  * (one connection each); the median latency on an account with 10,000 resting orders; the stream's
  * event → delivered median to 100 subscribers against a bare `ws` broadcast of frames of the same size;
- * the gateway's RSS; and round trips and commits per order, counted on the wire by a proxy.
+ * the gateway's RSS; and round trips and commits per order, counted on the wire by a proxy (the gateway's
+ * own, and apart from them its in-process paper venue's).
  * `npm run bench -- floor [secondsPerStep=8] [repeats=2]`; `BENCH_FLOOR=pg` takes the `pg` floor even with
  * pgbench installed; `BENCH_SQL_TRACE=1` lists the gateway's statements per order.
  */
@@ -19,7 +20,8 @@ import { WebSocket } from 'ws';
 import { AccountRepository } from '../apps/gateway/src/accounts/account.repository.js';
 import { DevIssuer } from '../apps/gateway/src/auth/dev-issuer.js';
 import { loadConfig } from '../apps/gateway/src/config/config.js';
-import { openDatabase } from '../apps/gateway/src/database/data-source.js';
+import { GATEWAY_APPLICATION_NAME, openDatabase } from '../apps/gateway/src/database/data-source.js';
+import { PAPER_VENUE_APPLICATION_NAME } from '../apps/gateway/src/market/paper-venue.factory.js';
 import { type FloorResult, type FloorRun, median, pgbenchInstalled, runPgbench, runPgFloor } from './floor-sql.js';
 import { type GatewayChild, rssMiB, startGatewayChild } from './gateway-child.js';
 import { CountingPgProxy, type WireCounts } from './pg-proxy.js';
@@ -157,10 +159,19 @@ export async function runFloorBench(seconds = 8, repeats = 2): Promise<void> {
       },
       { figure: 'round trips per order', floor: wire.floor.roundTrips, gateway: wire.gateway.roundTrips, unit: '' },
       { figure: 'durable commits per order', floor: wire.floor.commits, gateway: wire.gateway.commits, unit: '' },
+      {
+        figure: '  plus the in-process venue: round trips',
+        floor: Number.NaN,
+        gateway: wire.venue.roundTrips,
+        unit: '',
+      },
+      { figure: '  plus the in-process venue: commits', floor: Number.NaN, gateway: wire.venue.commits, unit: '' },
     );
     printTable(rows, floorName);
     log(
       `wire counts: gateway ${wire.gateway.orders} orders, ${describe(wire.gateway.raw)}; ` +
+        `its in-process venue (${PAPER_VENUE_APPLICATION_NAME}): ${describe(wire.venue.raw)}; ` +
+        `other connections: ${describe(wire.other)}; ` +
         `the ${fmt(wire.windowMs / 1000)} s before them (idle): ${describe(wire.idle)}; the ${fmt(wire.windowMs / 1000)} s after them: ${describe(wire.after)}; floor ${wire.floor.orders} orders, ${describe(wire.floor.raw)}`,
     );
     log(
@@ -169,7 +180,7 @@ export async function runFloorBench(seconds = 8, repeats = 2): Promise<void> {
         `(event time is the event's own ts, ms resolution)`,
     );
     if (wire.statements.length > 0) {
-      log('gateway statements per order (BENCH_SQL_TRACE):');
+      log('statements per order, by application_name (BENCH_SQL_TRACE):');
       for (const [text, n] of wire.statements.slice(0, 40)) {
         log(`  ${fmt(n / wire.gateway.orders)}  ${text.slice(0, 160)}`);
       }
@@ -468,8 +479,10 @@ interface PerOrder {
 
 /**
  * Round trips and commits per order, counted by the proxy: the gateway started behind it places 100
- * orders one after another; the floor runs 100 orders through it too. What the gateway sends in a window
- * before the orders (idle: sweeps, probes) and in one after them (follow-up work) is counted apart.
+ * orders one after another; the floor runs 100 orders through it too. The gateway's own connections
+ * and its in-process paper venue's (a simulated broker saving its book) are told apart by their
+ * `application_name`. What the gateway sends in a window before the orders (idle: sweeps, probes) and in
+ * one after them (follow-up work) is counted apart.
  */
 async function countWire(
   env: Record<string, string>,
@@ -496,13 +509,17 @@ async function countWire(
     const idle = await window();
     proxy.statements.clear();
     const before = proxy.snapshot();
+    const gatewayBefore = proxy.snapshotOf(GATEWAY_APPLICATION_NAME);
+    const venueBefore = proxy.snapshotOf(PAPER_VENUE_APPLICATION_NAME);
     let orders = 0;
     for (let k = 0; k < 100; k++) {
       orders += (await postOrder(gateway.url, token, accountId)) ? 1 : 0;
     }
     // The broker's answer is recorded after the response; let the last one land.
     await new Promise((r) => setTimeout(r, 200));
-    const gatewayRaw = delta(proxy.snapshot(), before);
+    const allRaw = delta(proxy.snapshot(), before);
+    const gatewayRaw = delta(proxy.snapshotOf(GATEWAY_APPLICATION_NAME), gatewayBefore);
+    const venueRaw = delta(proxy.snapshotOf(PAPER_VENUE_APPLICATION_NAME), venueBefore);
     const statements = [...proxy.statements.entries()].sort((a, b) => b[1] - a[1]);
     const after = await window();
     await gateway.stop();
@@ -511,6 +528,8 @@ async function countWire(
     const floorRaw = delta(proxy.snapshot(), floorBefore);
     return {
       gateway: perOrder(orders, gatewayRaw),
+      venue: perOrder(orders, venueRaw),
+      other: delta(delta(allRaw, gatewayRaw), venueRaw),
       floor: perOrder(f.orders, floorRaw),
       windowMs,
       idle,

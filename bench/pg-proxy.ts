@@ -17,23 +17,30 @@ export interface WireCounts {
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+
+const zero = (): WireCounts => ({
+  syncs: 0,
+  queries: 0,
+  commits: 0,
+  implicitCommits: 0,
+  implicitWrites: 0,
+  rollbacks: 0,
+});
 
 /**
  * A TCP proxy between clients and PostgreSQL that reads both directions of the wire protocol (v3) and
  * counts, never changes, what passes: the client's Sync and Query messages (round trips) and the
  * server's CommandComplete tags (commits), using ReadyForQuery's transaction status to tell a statement
- * inside a transaction from one that commits on its own. With `trace`, the text of every statement.
+ * inside a transaction from one that commits on its own. Counted in all, and per connection's
+ * `application_name` (from its StartupMessage; '' when it names none). With `trace`, the text of every
+ * statement.
  */
 export class CountingPgProxy {
-  readonly counts: WireCounts = {
-    syncs: 0,
-    queries: 0,
-    commits: 0,
-    implicitCommits: 0,
-    implicitWrites: 0,
-    rollbacks: 0,
-  };
-  /** Statement text → times run (only with `trace`). */
+  readonly counts: WireCounts = zero();
+  /** The same counts, by the connections' `application_name`. */
+  readonly byApplication = new Map<string, WireCounts>();
+  /** `application_name: statement text` → times run (only with `trace`). */
   readonly statements = new Map<string, number>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -59,6 +66,11 @@ export class CountingPgProxy {
     return { ...this.counts };
   }
 
+  /** The counts so far of the connections that named themselves `applicationName`. */
+  snapshotOf(applicationName: string): WireCounts {
+    return { ...(this.byApplication.get(applicationName) ?? zero()) };
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) {
       s.destroy();
@@ -71,7 +83,14 @@ export class CountingPgProxy {
     this.sockets.add(client).add(server);
     client.setNoDelay(true);
     server.setNoDelay(true);
-    const session = { status: 'I', startup: true, rawServerBytes: 0, named: new Map<string, string>() };
+    const session: Session = {
+      status: 'I',
+      startup: true,
+      rawServerBytes: 0,
+      named: new Map<string, string>(),
+      application: '',
+      counts: this.countsOf(''),
+    };
     const fromClient = new MessageReader((type, body) => this.onClient(session, type, body));
     const fromServer = new MessageReader((type, body) => this.onServer(session, type, body));
     client.on('data', (chunk: Buffer) => {
@@ -108,16 +127,20 @@ export class CountingPgProxy {
         session.rawServerBytes++;
       } else {
         session.startup = false;
+        if (code !== CANCEL_REQUEST) {
+          session.application = startupParameters(body).get('application_name') ?? '';
+          session.counts = this.countsOf(session.application);
+        }
       }
       return;
     }
     const c = String.fromCharCode(type);
     if (c === 'S') {
-      this.counts.syncs++;
+      this.count(session, 'syncs');
     } else if (c === 'Q') {
-      this.counts.queries++;
+      this.count(session, 'queries');
       if (this.trace) {
-        this.note(cString(body, 0));
+        this.note(session, cString(body, 0));
       }
     } else if (c === 'P' && this.trace) {
       const name = cString(body, 0);
@@ -125,13 +148,13 @@ export class CountingPgProxy {
       if (name) {
         session.named.set(name, text);
       }
-      this.note(text);
+      this.note(session, text);
     } else if (c === 'B' && this.trace) {
       const portal = cString(body, 0);
       const name = cString(body, Buffer.byteLength(portal) + 1);
       const text = name ? session.named.get(name) : undefined;
       if (text !== undefined) {
-        this.note(text);
+        this.note(session, text);
       }
     }
   }
@@ -143,21 +166,35 @@ export class CountingPgProxy {
     } else if (c === 'C') {
       const tag = cString(body, 0);
       if (tag === 'COMMIT') {
-        this.counts.commits++;
+        this.count(session, 'commits');
       } else if (tag.startsWith('ROLLBACK')) {
-        this.counts.rollbacks++;
+        this.count(session, 'rollbacks');
       } else if (session.status === 'I' && tag !== 'BEGIN') {
-        this.counts.implicitCommits++;
+        this.count(session, 'implicitCommits');
         if (/^(INSERT|UPDATE|DELETE|MERGE) /.test(tag)) {
-          this.counts.implicitWrites++;
+          this.count(session, 'implicitWrites');
         }
       }
     }
   }
 
-  private note(text: string): void {
+  private countsOf(applicationName: string): WireCounts {
+    let counts = this.byApplication.get(applicationName);
+    if (!counts) {
+      counts = zero();
+      this.byApplication.set(applicationName, counts);
+    }
+    return counts;
+  }
+
+  private count(session: Session, key: keyof WireCounts): void {
+    this.counts[key]++;
+    session.counts[key]++;
+  }
+
+  private note(session: Session, text: string): void {
     // One key per statement shape: a list of parameters of any length is one list.
-    const key = text
+    const key = `${session.application}: ${text}`
       .replace(/\s+/g, ' ')
       .replace(/\$\d+(, \$\d+)+/g, '$n, ...')
       .trim();
@@ -170,6 +207,23 @@ interface Session {
   startup: boolean;
   rawServerBytes: number;
   named: Map<string, string>;
+  /** The connection's `application_name`, and its counts. */
+  application: string;
+  counts: WireCounts;
+}
+
+/** A StartupMessage's parameters: after the protocol version, name and value pairs of C strings. */
+function startupParameters(body: Buffer): Map<string, string> {
+  const parameters = new Map<string, string>();
+  let at = 4;
+  while (at < body.length && body[at] !== 0) {
+    const name = cString(body, at);
+    at += Buffer.byteLength(name) + 1;
+    const value = cString(body, at);
+    at += Buffer.byteLength(value) + 1;
+    parameters.set(name, value);
+  }
+  return parameters;
 }
 
 function cString(buf: Buffer, from: number): string {

@@ -22,8 +22,12 @@ import { ProblemFilter } from './common/problem.filter.js';
 import { requestIdMiddleware } from './common/request-id.middleware.js';
 import { type GatewayConfig } from './config/config.js';
 import { GatewayMetrics } from './health/metrics.js';
-import { openDatabase } from './database/data-source.js';
-import { createPaperVenue, PaperVenueStoreAdapter } from './market/paper-venue.factory.js';
+import { createDataSource, openDatabase } from './database/data-source.js';
+import {
+  createPaperVenue,
+  PAPER_VENUE_APPLICATION_NAME,
+  PaperVenueStoreAdapter,
+} from './market/paper-venue.factory.js';
 import { createRedis } from './redis/redis.provider.js';
 import { StreamServer } from './stream/stream.server.js';
 
@@ -89,6 +93,22 @@ async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
     }
     throw new StartupError(`PostgreSQL at ${where} failed: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Where the paper venue keeps its book: in this process, connections of its own (two: its saves run one
+ * at a time) named apart from the gateway's, as a simulated broker's are; the HTTP venue keeps its own
+ * book, and nothing is opened for it.
+ */
+async function connectPaperVenueStore(config: GatewayConfig, gateway: DataSource): Promise<DataSource> {
+  if (config.paperVenueUrl !== null) {
+    return gateway;
+  }
+  const venue = createDataSource(config.databaseUrl, {
+    applicationName: PAPER_VENUE_APPLICATION_NAME,
+    maxConnections: 2,
+  });
+  return venue.initialize();
 }
 
 async function connectRedis(config: GatewayConfig, name: string, logger: Logger) {
@@ -164,7 +184,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     // Always its own issuer name: with an OIDC AUTH_ISSUER its tokens are refused, never mistaken for the IdP's.
     const issuer = await DevIssuer.load(dataSource, DEV_ISSUER, config.auth.audience);
     const verifier = TokenVerifier.create(config.auth, issuer, logger);
-    const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(dataSource), logger).catch(
+    const paperStore = await connectPaperVenueStore(config, dataSource);
+    if (paperStore !== dataSource) {
+      // Last of all, after the gateway's own: the venue's book saves still queued at shutdown get through.
+      cleanup.unshift(() => paperStore.destroy());
+    }
+    const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(paperStore), logger).catch(
       (error: unknown) => {
         throw new StartupError(
           `market data could not be loaded from ${config.paper.marketDataDir} (MARKET_DATA_DIR): ${(error as Error).message}`,

@@ -3,18 +3,29 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities.js';
 
+/** The `application_name` of the gateway's own connections (pg_stat_activity, server logs). */
+export const GATEWAY_APPLICATION_NAME = 'gateway';
+
+/** Who opens the connections and how many at most. Defaults: the gateway's, 20. */
+export interface DataSourceOptions {
+  /** The connections' `application_name`, telling them apart on the server. */
+  readonly applicationName?: string;
+  readonly maxConnections?: number;
+}
+
 // Postgres `bigint` (int8) and `numeric` stay strings: seq fits a JS number only by our own choice,
 // and decimals must never pass through a float.
-export function createDataSource(url: string): DataSource {
+export function createDataSource(url: string, options: DataSourceOptions = {}): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
+    applicationName: options.applicationName ?? GATEWAY_APPLICATION_NAME,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: 20, connectionTimeoutMillis: 5_000 },
+    extra: { max: options.maxConnections ?? 20, connectionTimeoutMillis: 5_000 },
   });
 }
 

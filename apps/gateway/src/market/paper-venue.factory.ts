@@ -20,6 +20,9 @@ export interface PaperReplayControl {
   stepTo(target: string): void;
 }
 
+/** The `application_name` of the in-process paper venue's connections to the gateway's database. */
+export const PAPER_VENUE_APPLICATION_NAME = 'paper-venue';
+
 /**
  * The paper venue's book in the gateway's database (its own table: the venue is a simulated broker,
  * its state is not the gateway's), so working paper orders survive a gateway restart.

@@ -44,8 +44,56 @@ const sqlState = (error: unknown): string => {
  */
 function bookedQuantity(order: Order, report: ExecutionReport): Decimal {
   const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
-  const confirmed = order.brokerOrderId !== null && order.status !== 'pending_new' && order.status !== 'unknown';
-  return order.replacesOrderId !== null && !confirmed && booked.greaterThan(0) ? booked : order.quantity;
+  return order.replacesOrderId !== null && awaitsAcknowledgement(order) && booked.greaterThan(0)
+    ? booked
+    : order.quantity;
+}
+
+/**
+ * Whether the broker's acceptance of an order is still to be recorded: no broker order id yet, or still
+ * `pending_new` or `unknown`. Once recorded (by the submit's answer or an earlier ack), an ack changes
+ * nothing.
+ */
+function awaitsAcknowledgement(order: Order): boolean {
+  return order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown';
+}
+
+/**
+ * Whether `report` would change nothing on `committed`, the order as read outside the account lock, nor
+ * on any state it can reach, so that it can be dropped without the lock, a transaction or a write.
+ *
+ * Why that is sound: an order's status and broker order id are written only under the account lock and
+ * the read sees committed data, so it sees a state the order really had; it can only be older than the
+ * state the locked path would read (a lock holder
+ * the read did not wait for: the submit's answer, a cancel, reconciliation, another instance), never
+ * newer. Dropping the report is therefore safe only for a condition that, once true, stays true through
+ * every transition: the locked path, whatever later state it found, would then do nothing either.
+ * - `pending_cancel` is never applied (the gateway sets `pending_cancel` itself when it sends the cancel).
+ * - `new` (an ack) on an order that no longer awaits acknowledgement: a broker order id, once recorded,
+ *   is never cleared (applyOrderEvent keeps the first), and no transition leads back to `pending_new`
+ *   (only an order's first status) or `unknown` (only reached from `pending_new`); so
+ *   `awaitsAcknowledgement` stays false, and `apply` records nothing for the ack.
+ * Everything else takes the lock: every fill (de-duplicated by its execution id under the lock, then the
+ * position), an ack the order still awaits (one racing the submit's answer: whichever commits first
+ * records `new`, the other finds it there under the lock; an `unknown` order's ack settles it), and
+ * cancels, expiries, rejections and replacements (a status they would find already set can still move
+ * on: a late fill takes a canceled order to `filled`, a late ack restates a rejected one). Under the lock
+ * the same test on the current order ends the transaction without a commit (an ack that raced the
+ * answer and found it recorded).
+ */
+function changesNothing(committed: Order, report: ExecutionReport): boolean {
+  switch (report.execType) {
+    case 'pending_cancel':
+      return true;
+    case 'new':
+      return !awaitsAcknowledgement(committed);
+    case 'trade':
+    case 'canceled':
+    case 'expired':
+    case 'rejected':
+    case 'replaced':
+      return false;
+  }
 }
 
 const isDeterministic = (error: unknown) =>
@@ -53,7 +101,8 @@ const isDeterministic = (error: unknown) =>
 
 /**
  * Applies the broker's execution reports to orders, executions and positions, in arrival order, each
- * in one transaction under the account lock. Fills are de-duplicated by (venue, broker execution id);
+ * in one transaction under the account lock; a report that changes nothing (an ack already recorded) is
+ * dropped without the lock or a write. Fills are de-duplicated by (venue, broker execution id);
  * a fill that would overfill its order is kept as flagged evidence and raises an alert. A report that
  * cannot be recorded (database down) is retried; the broker keeps the truth for reconciliation.
  */
@@ -127,19 +176,25 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   }
 
   async handle(report: ExecutionReport): Promise<void> {
-    const accountId = await this.orders.accountOf(report.clientOrderId);
-    if (!accountId) {
+    const committed = await this.orders.findCommittedById(report.clientOrderId);
+    if (!committed) {
       this.logger.warn(
         { venue: report.venue, clientOrderId: report.clientOrderId },
         'report for an order we do not know',
       );
       return;
     }
-    await this.ledger.inAccount(accountId, async (tx) => {
+    if (changesNothing(committed, report)) {
+      return; // A repeated or late ack: no lock, no write (see changesNothing).
+    }
+    await this.ledger.inAccount(committed.accountId, async (tx) => {
       const order = await this.orders.find(tx, report.clientOrderId);
-      if (order) {
-        await this.apply(tx, order, report);
+      if (!order || changesNothing(order, report)) {
+        // Most often an ack that raced the submit's answer: the lock waited for the answer to commit.
+        tx.recordsNothing();
+        return;
       }
+      await this.apply(tx, order, report);
     });
   }
 
@@ -150,7 +205,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     const brokerOrderId = report.brokerOrderId;
     switch (report.execType) {
       case 'new':
-        if (order.brokerOrderId === null || order.status === 'pending_new' || order.status === 'unknown') {
+        if (awaitsAcknowledgement(order)) {
           this.alertIfRestatingRejection(order, 'acknowledgement');
           const booked = bookedQuantity(order, report);
           await tx.applyEvent(order, { kind: 'accepted', at: now, brokerOrderId, bookedQuantity: booked }, evidence);

@@ -64,6 +64,33 @@ describe('OrderLedger (real PostgreSQL)', () => {
     expect(after).toEqual(before);
   });
 
+  it('ends work that recorded nothing with a rollback, not a commit; an event appended all the same commits', async () => {
+    const updatedAt = async () => {
+      const rows: { updated_at: Date }[] = await db.dataSource.query('SELECT updated_at FROM accounts WHERE id = $1', [
+        accountId,
+      ]);
+      return rows[0]?.updated_at;
+    };
+    const before = await updatedAt();
+    // A write through the manager stands in for what a commit would make durable: it does not survive.
+    const readOnly = await ledger.inAccount(accountId, async (tx) => {
+      await tx.manager.query(`UPDATE accounts SET updated_at = '2000-01-01' WHERE id = $1`, [accountId]);
+      tx.recordsNothing();
+      return 'read';
+    });
+    expect(readOnly).toEqual({ result: 'read', events: [] });
+    expect(await updatedAt()).toEqual(before);
+
+    const order = newOrder(2000);
+    const appended = await ledger.inAccount(accountId, async (tx) => {
+      tx.recordsNothing();
+      await tx.insertOrder(order, 'pending_new', 'paper');
+    });
+    expect(appended?.events.map((e) => e.event)).toEqual(['pending_new']);
+    const rows: unknown[] = await db.dataSource.query('SELECT id FROM orders WHERE id = $1', [order.id]);
+    expect(rows).toHaveLength(1);
+  });
+
   it('answers null for an account that does not exist', async () => {
     expect(await ledger.inAccount(uuidv7(), () => Promise.resolve(1))).toBeNull();
   });

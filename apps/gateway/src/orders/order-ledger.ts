@@ -33,6 +33,7 @@ export interface EventEvidence {
 export class AccountTransaction implements AccountScope {
   readonly events: StreamEvent[] = [];
   private lastSeq: number;
+  private unchanged = false;
 
   constructor(
     readonly manager: EntityManager,
@@ -92,6 +93,20 @@ export class AccountTransaction implements AccountScope {
     return stored;
   }
 
+  /**
+   * Declares that the work only read: the transaction then ends with ROLLBACK, releasing the lock
+   * without a durable commit that would record nothing. The caller vouches that it wrote nothing
+   * through `manager`; an event appended all the same (or one appended after) makes it commit as usual.
+   */
+  recordsNothing(): void {
+    this.unchanged = true;
+  }
+
+  /** Whether the transaction can end without a commit: declared read-only and nothing appended. */
+  get wroteNothing(): boolean {
+    return this.unchanged && this.events.length === 0 && this.lastSeq === Number(this.account.lastSeq);
+  }
+
   private nextSeq(): number {
     this.lastSeq += 1;
     return this.lastSeq;
@@ -121,6 +136,13 @@ export class AccountTransaction implements AccountScope {
   }
 }
 
+/** Ends a read-only account transaction with ROLLBACK (AccountTransaction.recordsNothing), carrying the result. */
+class NothingToCommit<T> extends Error {
+  constructor(readonly result: T) {
+    super('nothing to commit');
+  }
+}
+
 /** The unit of work of the order path: one transaction per account under its row lock. */
 @Injectable()
 export class OrderLedger {
@@ -135,26 +157,38 @@ export class OrderLedger {
   /**
    * Runs `work` in one transaction under the account's row lock. Once it has committed, the events it
    * appended go to the after-commit handlers (AfterCommitDispatcher: stream, time to live, held cancel),
-   * never before. Returns the result and those events; null when the account does not exist.
+   * never before. Returns the result and those events; null when the account does not exist. Work that
+   * declared it recorded nothing (`tx.recordsNothing()`) ends with ROLLBACK instead: no events, no commit.
    */
   async inAccount<T>(
     accountId: string,
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<{ result: T; events: StreamEvent[] } | null> {
-    const committed = await this.dataSource.transaction(async (manager) => {
-      const account = await manager
-        .createQueryBuilder(AccountEntity, 'a')
-        .setLock('pessimistic_write')
-        .where('a.id = :id', { id: accountId })
-        .getOne();
-      if (!account) {
-        return null;
+    let committed: { result: T; events: StreamEvent[] } | null;
+    try {
+      committed = await this.dataSource.transaction(async (manager) => {
+        const account = await manager
+          .createQueryBuilder(AccountEntity, 'a')
+          .setLock('pessimistic_write')
+          .where('a.id = :id', { id: accountId })
+          .getOne();
+        if (!account) {
+          return null;
+        }
+        const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger);
+        const result = await work(tx);
+        if (tx.wroteNothing) {
+          throw new NothingToCommit(result);
+        }
+        await tx.flush();
+        return { result, events: tx.events };
+      });
+    } catch (error) {
+      if (error instanceof NothingToCommit) {
+        return { result: error.result as T, events: [] };
       }
-      const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger);
-      const result = await work(tx);
-      await tx.flush();
-      return { result, events: tx.events };
-    });
+      throw error;
+    }
     if (committed) {
       this.afterCommit.dispatch(committed.events);
     }

@@ -124,16 +124,17 @@ export class OrderRepository {
     return row ? toDomainOrder(row) : null;
   }
 
-  /** The account an order belongs to, or null for an id we never issued. */
-  async accountOf(orderId: string): Promise<string | null> {
+  /**
+   * The committed order with this id, whichever its account (its `accountId` names it), or null for an
+   * id we never issued. One statement outside any transaction: it may be older than what the account's
+   * lock holder is about to commit, never newer.
+   */
+  async findCommittedById(orderId: string): Promise<Order | null> {
     if (!isUuid(orderId)) {
       return null;
     }
-    const row = await this.dataSource.manager.findOne(OrderEntity, {
-      where: { id: orderId },
-      select: { id: true, accountId: true },
-    });
-    return row?.accountId ?? null;
+    const row = await this.dataSource.manager.findOne(OrderEntity, { where: { id: orderId } });
+    return row ? toDomainOrder(row) : null;
   }
 
   /** Flags an order so that the reconciliation sweep settles it from the broker's records. */
