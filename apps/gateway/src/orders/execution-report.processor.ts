@@ -36,8 +36,8 @@ const sqlState = (error: unknown): string => {
   return typeof code === 'string' ? code : '';
 };
 /**
- * The quantity an order works at the broker. A replacement's is what the broker booked: the new total
- * minus what the old order had filled when the broker acted (a fill may have raced the replace), which
+ * The quantity an order works at the venue. A replacement's is what the venue booked: the new total
+ * minus what the old order had filled when the venue acted (a fill may have raced the replace), which
  * every report of it carries as FIX OrderQty = CumQty + LeavesQty. Read while the gateway has not yet
  * heard the booking confirmed (`pending_new`, `unknown`, or a first fill before the ack). Other orders:
  * their own quantity.
@@ -251,7 +251,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
       return;
     }
-    // A replacement's fill may come before its acknowledgement: it is sized by what the broker booked.
+    // A replacement's fill may come before its acknowledgement: it is sized by what the venue booked.
     const outcome = applyOrderEvent(order, {
       kind: 'fill',
       at: now,
