@@ -1,27 +1,16 @@
 import { Decimal } from '@gateway/oms';
-import type { ExecutionClient, ExecutionReport, ExecutionReportListener } from '@gateway/brokers';
+import type { ExecutionClient, ExecutionReport } from '@gateway/brokers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../../../../test/support/database.js';
 import { orderLedger } from '../../../../test/support/order-repositories.js';
+import { ReportSource } from '../../../../test/support/report-source.js';
 import { orderPathTestingModule } from '../../../../test/support/testing-module.js';
 import { pendingOrder } from '../../../../test/support/orders.js';
 import { AccountRepository } from '../accounts/account.repository.js';
 import { createRedis } from '../redis/redis.provider.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import type { OrderLedger } from './order-ledger.js';
-
-/** Only what the processor uses of a broker: the report stream. */
-class ReportSource implements Pick<ExecutionClient, 'onExecutionReport'> {
-  private listener: ExecutionReportListener = () => undefined;
-  onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.listener = listener;
-    return () => undefined;
-  }
-  emit(report: ExecutionReport): void {
-    this.listener(report);
-  }
-}
 
 let db: TestDatabase;
 let ledger: OrderLedger;
