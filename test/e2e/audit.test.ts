@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../../apps/gateway/src/audit/audit-log.repository.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { type GatewayProcess, ROOT, startGatewayProcess } from '../support/gateway-process.js';
+import { type GatewayProcess, runCli, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually, type JsonResponse } from '../support/http.js';
 import { D } from '../support/market-data.js';
 import { apiAs, limitsPath, putLimits } from '../support/risk.js';
@@ -17,7 +15,6 @@ import { DEV_AUDIENCE, DEV_ISSUER } from '../support/tokens.js';
  * passes on the untouched chain and names the seq of a row edited, then of a row deleted, behind the
  * append-only database trigger's back.
  */
-const VERIFY_CLI = fileURLToPath(new URL('../../dist/apps/gateway/src/cli/audit-verify.js', import.meta.url));
 
 let db: TestDatabase;
 let gw: GatewayProcess;
@@ -43,17 +40,10 @@ async function tokenWithClient(sub: string, roles: string[], azp: string): Promi
     .sign(await importJWK(key!.private_jwk, 'ES256'));
 }
 
-/** Runs the built `audit:verify` command against the test database. */
-function auditVerify(): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [VERIFY_CLI], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out: out.trim() })));
+/** Runs the built `gateway audit verify` command against the test database. */
+async function auditVerify(): Promise<{ code: number | null; out: string }> {
+  const run = await runCli(['audit', 'verify'], { DATABASE_URL: db.url });
+  return { code: run.code, out: `${run.stdout}${run.stderr}`.trim() };
 }
 
 beforeAll(async () => {

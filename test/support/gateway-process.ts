@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = fileURLToPath(new URL('../../dist/apps/gateway/src/main.js', import.meta.url));
-export const TOKEN_CLI = fileURLToPath(new URL('../../dist/apps/gateway/src/cli/token.js', import.meta.url));
+/** The built admin CLI (`gateway <command>`). */
+export const CLI = fileURLToPath(new URL('../../dist/apps/gateway/src/cli/main.js', import.meta.url));
 
 export interface GatewayProcess {
   readonly url: string;
@@ -91,9 +92,30 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   };
 }
 
+/** What a run of the built admin CLI printed, and its exit status. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built admin CLI (`gateway <args>`) with the given environment on top of this process's. */
+export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
 /** Runs the token CLI against a database and returns the token it prints. */
 export async function mintToken(databaseUrl: string, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [TOKEN_CLI, ...args], {
+  const child = spawn(process.execPath, [CLI, 'token', ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
