@@ -4,6 +4,7 @@ import { BrokerCredentialRepository } from './broker-credential.repository.js';
 import { CREDENTIAL_VAULT } from './broker-secrets.js';
 import { EnvelopeCredentialVault } from './envelope-credential-vault.js';
 import { KEY_PROVIDER, type KeyProvider } from './key-provider.js';
+import { KeyRotation } from './key-rotation.js';
 
 /** What main.ts opens before Nest starts: the key provider (key-providers.ts). */
 export interface CredentialsDependencies {
@@ -12,7 +13,8 @@ export interface CredentialsDependencies {
 
 /**
  * Broker credentials (global: the broker registry, the OAuth connection and the jobs read them):
- * the envelope-encrypting vault under `CREDENTIAL_VAULT` and the key provider under `KEY_PROVIDER`.
+ * the envelope-encrypting vault under `CREDENTIAL_VAULT`, the key provider under `KEY_PROVIDER`, and
+ * `KeyRotation` (for the `key-rotation` job and the CLI's `keys rotate`).
  */
 @Module({})
 export class CredentialsModule {
@@ -26,8 +28,9 @@ export class CredentialsModule {
         BrokerCredentialRepository,
         EnvelopeCredentialVault,
         { provide: CREDENTIAL_VAULT, useExisting: EnvelopeCredentialVault },
+        KeyRotation,
       ],
-      exports: [CREDENTIAL_VAULT, KEY_PROVIDER],
+      exports: [CREDENTIAL_VAULT, KEY_PROVIDER, KeyRotation],
     };
   }
 }
