@@ -115,8 +115,15 @@ describe.each([
     await copyEnvelope(a.accountId, b.accountId);
     const error = await refusal(v.load(b));
     expect(error).toMatchObject({ accountId: b.accountId, code: 'InvalidCiphertextException' });
+    // What a route answers for it: a clear 409 naming the account and KMS's code, and no secret.
+    const problem = error.toApiError();
+    expect(problem).toMatchObject({
+      status: 409,
+      code: 'broker.credentials_unreadable',
+      extra: { accountId: b.accountId, kmsCode: 'InvalidCiphertextException' },
+    });
     for (const form of secretForms(token)) {
-      expect(`${error.message} ${error.stack}`).not.toContain(form);
+      expect(`${error.message} ${error.stack} ${JSON.stringify(problem)} ${problem.detail}`).not.toContain(form);
     }
     expect(await v.load(a)).toEqual(secretsOfA);
   });
