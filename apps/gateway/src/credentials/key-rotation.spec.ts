@@ -19,6 +19,7 @@ const ROTATE_MAIN = fileURLToPath(
   new URL('../../../../dist/apps/gateway/src/credentials/key-rotation.main.js', import.meta.url),
 );
 const COUNT = 1000;
+const RACED = 300;
 const CONFIG = { environments: ['paper'] as const };
 
 let kms: FakeKms;
@@ -39,11 +40,14 @@ afterAll(async () => {
 
 const secretOf = (accountId: string) => `secret-of-${accountId}`;
 
-/** A fresh database with COUNT accounts, each with an API key stored under `keys`. */
-async function storeCredentials(keys: KeyProvider): Promise<{ db: TestDatabase; owners: CredentialOwner[] }> {
+/** A fresh database with `count` accounts, each with an API key stored under `keys`. */
+async function storeCredentials(
+  keys: KeyProvider,
+  count = COUNT,
+): Promise<{ db: TestDatabase; owners: CredentialOwner[] }> {
   const db = await createTestDatabase();
   cleanup.push(() => db.drop());
-  const owners = (await insertAccounts(db.dataSource, 'rot-', COUNT)).map((accountId): CredentialOwner => ({
+  const owners = (await insertAccounts(db.dataSource, 'rot-', count)).map((accountId): CredentialOwner => ({
     accountId,
     broker: 'alpaca',
     environment: 'paper',
@@ -142,6 +146,25 @@ describe('KeyRotation', () => {
 
     // A second run with nothing left behind starts a new rotation; an explicit target already reached does nothing.
     expect(await rotation.rotate({ toKeyId: keys.currentKeyId() })).toMatchObject({ total: 0, done: 0 });
+  });
+
+  it('lets two rotations to the same KMS key race without wrapping any data key twice', async () => {
+    const oldKey = kms.createKey();
+    const newKey = kms.createKey();
+    const keys = fakeKmsProvider(kms, oldKey);
+    cleanup.push(() => keys.close());
+    const { db, owners } = await storeCredentials(keys, RACED);
+    // Two instances, each with its own connection pool's repository, at once.
+    const rotations = [1, 2].map(() => new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG));
+    const [one, two] = await Promise.all(rotations.map((r) => r.rotate({ toKeyId: newKey, batchSize: 20 })));
+    // Each row was re-wrapped by exactly one of them; the other found it done (its conditional update missed).
+    expect(one!.rewrapped + two!.rewrapped).toBe(RACED);
+    expect(one!.failed + two!.failed).toBe(0);
+    expect(await countsByKey(db)).toEqual({ [kms.arnOf(newKey)]: RACED });
+    kms.disableKey(oldKey);
+    const after = fakeKmsProvider(kms, newKey);
+    cleanup.push(() => after.close());
+    expect(await decryptable(db, after, owners)).toBe(RACED);
   });
 
   it('refuses to retire a local key credentials are still under', async () => {
