@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
  * AAD (each entry's key then value, UTF-8, entries sorted by key). A blob decrypted with another context,
  * or altered, fails with `InvalidCiphertextException`. Errors carry real KMS's codes and HTTP statuses
  * (NotFoundException 404, DisabledException and KMSInvalidStateException 409, InvalidCiphertextException,
- * IncorrectKeyException and ValidationException 400), and `KeyId` is answered as the key's ARN.
+ * IncorrectKeyException and ValidationException 400), and `KeyId` is answered as the key's ARN. Also
+ * ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion, CreateAlias and UpdateAlias.
  */
 export interface FakeKms {
   /** `http://127.0.0.1:<port>`: the KMSClient `endpoint`. */
@@ -271,6 +272,14 @@ export async function startFakeKms(
       }
       if (aliases.has(name)) {
         throw new KmsError('AlreadyExistsException', 409, `An alias with the name ${arnOf(name)} already exists`);
+      }
+      aliases.set(name, resolve(b.TargetKeyId).id);
+      return {};
+    },
+    UpdateAlias: (b) => {
+      const name = b.AliasName;
+      if (typeof name !== 'string' || !aliases.has(name)) {
+        throw new KmsError('NotFoundException', 404, `Alias ${arnOf(String(name))} is not found.`);
       }
       aliases.set(name, resolve(b.TargetKeyId).id);
       return {};

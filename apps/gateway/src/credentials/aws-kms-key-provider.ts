@@ -48,8 +48,6 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
  */
 export class AwsKmsKeyProvider implements KeyProvider {
   readonly name = 'aws-kms' as const;
-  private readonly arns = new Map<string, string>();
-
   constructor(
     private readonly options: AwsKmsOptions,
     private readonly client: KMSClient = new KMSClient({
@@ -62,18 +60,16 @@ export class AwsKmsKeyProvider implements KeyProvider {
     return this.options.keyId;
   }
 
-  /** The key's ARN (DescribeKey, once per key): rows name keys by ARN, as KMS answers them. */
+  /**
+   * The key's ARN (DescribeKey): rows name keys by ARN, as KMS answers them. Asked each time, never
+   * cached: an alias moved to a new key (UpdateAlias) must resolve to that key at the next rotation.
+   */
   async resolveKeyId(keyId: string): Promise<string> {
-    const known = this.arns.get(keyId);
-    if (known !== undefined) {
-      return known;
-    }
     const { KeyMetadata } = await call(() => this.client.send(new DescribeKeyCommand({ KeyId: keyId })));
     const arn = KeyMetadata?.Arn;
     if (arn === undefined) {
       throw new KeyProviderError('NotFoundException', `AWS KMS described ${keyId} without an ARN`);
     }
-    this.arns.set(keyId, arn);
     return arn;
   }
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
-import { fakeKmsProvider, insertAccounts } from '../../../../test/support/credentials.js';
+import { fakeKmsClient, fakeKmsProvider, insertAccounts } from '../../../../test/support/credentials.js';
 import { type FakeKms, startFakeKms } from '../../../../test/support/fake-kms.js';
 import { BrokerCredentialRepository } from './broker-credential.repository.js';
 import type { CredentialOwner } from './broker-secrets.js';
@@ -167,6 +168,23 @@ describe('KeyRotation', () => {
     expect(await decryptable(db, after, owners)).toBe(RACED);
   });
 
+  it('follows an alias moved to a new KMS key when no target is given', async () => {
+    const oldKey = kms.createKey('alias/rotating');
+    const newKey = kms.createKey();
+    const keys = fakeKmsProvider(kms, 'alias/rotating');
+    cleanup.push(() => keys.close());
+    const { db, owners } = await storeCredentials(keys, 50);
+    const rotation = new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+    expect((await rotation.status()).currentKeyId).toBe(kms.arnOf(oldKey));
+    const client = fakeKmsClient(kms);
+    cleanup.push(() => Promise.resolve(client.destroy()));
+    await client.send(new UpdateAliasCommand({ AliasName: 'alias/rotating', TargetKeyId: newKey }));
+    const result = await rotation.rotate();
+    expect(result).toMatchObject({ toKeyId: kms.arnOf(newKey), total: 50, rewrapped: 50 });
+    kms.disableKey(oldKey);
+    expect(await decryptable(db, keys, owners)).toBe(50);
+  });
+
   it('refuses to retire a local key credentials are still under', async () => {
     const keys = await LocalKeyProvider.open(join(dir, 'retire', 'master-key.json'));
     cleanup.push(() => keys.close());
@@ -226,7 +244,7 @@ describe('KeyRotation', () => {
       },
     },
   ])('in a child process with $provider', ({ provider, setUp }) => {
-    it('killed with SIGKILL half-way and run again, loses and double-wraps nothing', { timeout: 120_000 }, async () => {
+    it('killed with SIGKILL half-way and run again, loses and double-wraps nothing', { timeout: 240_000 }, async () => {
       const { keys, env, oldKey, newKey, after } = await setUp();
       cleanup.push(() => after.close());
       const { db, owners } = await storeCredentials(keys);
