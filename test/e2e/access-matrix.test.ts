@@ -136,7 +136,7 @@ async function settle(): Promise<void> {
   );
 }
 
-/** What a refused call must leave as it was: accounts, orders, grants, limits, trading states. */
+/** What a refused call must leave as it was: accounts, orders, grants, limits, trading states, credentials. */
 async function snapshot(): Promise<string> {
   const [row] = await db.dataSource.query(`
     SELECT json_build_object(
@@ -148,7 +148,9 @@ async function snapshot(): Promise<string> {
       'grants', (SELECT json_agg(json_build_object('s', subject, 'a', account_id, 'r', roles)
                  ORDER BY subject, account_id) FROM account_grants),
       'orders', (SELECT json_agg(json_build_object('id', id, 'status', status, 'seq', last_seq) ORDER BY id) FROM orders),
-      'messages', (SELECT count(*) FROM order_messages)
+      'messages', (SELECT count(*) FROM order_messages),
+      'credentials', (SELECT json_agg(json_build_object('a', account_id, 'k', md5(ciphertext)) ORDER BY account_id)
+                      FROM broker_credentials)
     ) AS snap`);
   return JSON.stringify(row.snap);
 }
@@ -222,6 +224,13 @@ const OPS: Op[] = [
         expect(res.status, JSON.stringify(res.body)).toBe(200);
       }
     },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/accounts/{accountId}/broker-credentials',
+    roles: ['admin'],
+    scope: 'account',
+    body: () => ({ kind: 'api_key', keyId: 'PKMATRIX', secret: `matrix-secret-${++counter}` }),
   },
   {
     method: 'POST',

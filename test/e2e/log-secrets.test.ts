@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { dumpData, secretForms } from '../support/credentials.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, type JsonResponse } from '../support/http.js';
@@ -16,7 +17,9 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * `alg: none`, tampered, garbage; sent as `Authorization: Bearer`, in the WebSocket `auth` message, and
  * by mistake in a query string (`?access_token=`), a cookie, a JSON body field and a malformed or
  * oversized body. Orders are placed, replaced and canceled, limits changed, the kill switch pulled and
- * re-armed; 400, 401, 403, 404, 413, 422 answers and WebSocket close 4401 are provoked.
+ * re-armed; broker API keys stored and refused (their secrets in good and bad bodies); 400, 401, 403,
+ * 404, 413, 422 answers and WebSocket close 4401 are provoked. The broker secrets are also looked for in a
+ * `pg_dump --data-only` of the database (as text, hex, base64).
  *
  * Then every line the gateway wrote (stdout log lines and stderr, the quick-start banner excepted: it
  * prints a token on purpose) is scanned for every token used, each token's payload and signature
@@ -32,6 +35,8 @@ let venue: VenueProcess | undefined;
 let gw: GatewayProcess | undefined;
 /** The second paper account: halted and re-armed by the kill switch, foreign to the banner's trader. */
 let otherAccountId: string;
+/** Broker secrets sent to `PUT …/broker-credentials` (stored, or refused with the body), and the admin's token. */
+const brokerSecrets: Secret[] = [];
 
 /** Everything the gateway answered: status and body of each HTTP response, each WebSocket frame and close. */
 const answers: string[] = [];
@@ -371,6 +376,54 @@ describe('secrets and tokens never appear in logs', () => {
     expectStatus(await trader.post(ordersPath(accountId), `{"authorization":"Bearer ${tokens.admin}"`), 400);
     expectStatus(await trader.post(ordersPath(accountId), { ...order, pad: tokens.admin.repeat(200) }), 413);
 
+    // Broker credentials (write-only): stored by an admin of the account (204), refused to other roles (403)
+    // and with bad bodies (422, 400), each body holding a broker secret that must never come back out.
+    const brokerSecret = (label: string) => {
+      const value = `bks-${label}-${randomBytes(20).toString('hex')}`;
+      brokerSecrets.push({ label: `broker secret (${label})`, value });
+      return value;
+    };
+    const credentialsAdminToken = await signWithDevKey(db!.dataSource, {
+      sub: 'e2e-credentials-admin',
+      roles: ['admin'],
+      accounts: [accountId],
+    });
+    brokerSecrets.push(...tokenSecrets('credentials admin token', credentialsAdminToken));
+    const credentialsAdmin = api(credentialsAdminToken);
+    const credentialsPath = `/v1/accounts/${accountId}/broker-credentials`;
+    const stored = brokerSecret('stored');
+    expectStatus(
+      await credentialsAdmin.request('PUT', credentialsPath, { kind: 'api_key', keyId: 'PKE2E', secret: stored }),
+      204,
+    );
+    const [row] = await db!.dataSource.query(
+      `SELECT kind, key_provider FROM broker_credentials WHERE account_id = $1`,
+      [accountId],
+    );
+    expect(row).toEqual({ kind: 'api_key', key_provider: 'local' });
+    for (const who of [banner, viewer]) {
+      expectStatus(
+        await who.request('PUT', credentialsPath, { kind: 'api_key', keyId: 'PKE2E', secret: brokerSecret('refused') }),
+        403,
+      );
+    }
+    const badBodies: [unknown, number][] = [
+      [{ kind: 'api_key', keyId: 'PKE2E' }, 422],
+      [{ kind: 'oauth', keyId: 'PKE2E', secret: brokerSecret('wrong kind') }, 422],
+      [{ kind: 'api_key', keyId: 'PKE2E', secret: brokerSecret('extra field'), token: brokerSecret('extra') }, 422],
+      [{ kind: 'api_key', keyId: brokerSecret('as key id').repeat(10), secret: brokerSecret('long key id') }, 422],
+      [{ kind: 'api_key', keyId: 'PKE2E', secret: brokerSecret('too long').repeat(100) }, 422],
+      [{ kind: 'api_key', keyId: 'PKE2E', secret: 12345678 }, 422],
+      [`{"kind":"api_key","keyId":"PKE2E","secret":"${brokerSecret('malformed')}"`, 400],
+    ];
+    for (const [body, status] of badBodies) {
+      const res = await credentialsAdmin.request('PUT', credentialsPath, body);
+      expectStatus(res, status);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const [after] = await db!.dataSource.query(`SELECT count(*)::int AS n FROM broker_credentials`);
+    expect(after.n).toBe(1);
+
     // An admin reads the audit log (its entries get scanned with the other answers).
     expectStatus(await admin.get('/v1/audit?limit=1000'), 200);
 
@@ -403,6 +456,7 @@ describe('secrets and tokens never appear in logs', () => {
     expect(keys.length).toBeGreaterThan(0);
     const secrets: Secret[] = [
       ...TOKEN_NAMES.flatMap((name) => tokenSecrets(`${name} token`, tokens[name])),
+      ...brokerSecrets,
       ...keys.flatMap((k) =>
         ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
           .filter((m) => typeof k.private_jwk[m] === 'string')
@@ -452,5 +506,20 @@ describe('secrets and tokens never appear in logs', () => {
         `for ${secrets.length} secrets from ${TOKEN_NAMES.length} tokens and ${keys.length} signing key(s)`,
     );
     expect(leaks.length, `secrets in the output:\n${report(leaks)}`).toBe(0);
+  });
+
+  it('keeps no broker secret in clear in the database', async () => {
+    expect(brokerSecrets.length).toBeGreaterThan(5);
+    // Audited as every admin change, the body left out: the target is the account, nothing of the key.
+    const audited: { status: number; target: Record<string, string> }[] = await db!.dataSource.query(
+      `SELECT status, target FROM audit_log WHERE action = 'brokerCredentials.put' ORDER BY seq`,
+    );
+    expect(audited.map((r) => r.status)).toEqual(expect.arrayContaining([204, 403, 422]));
+    expect(audited.find((r) => r.status === 204)!.target).toEqual({ accountId: gw!.accountId });
+    const dump = await dumpData(db!.url);
+    expect(dump).toContain('broker_credentials');
+    const forms = brokerSecrets.flatMap((s) => secretForms(s.value).map((value) => ({ label: s.label, value })));
+    const leaks = findLeaks('pg_dump --data-only', dump, forms);
+    expect(leaks.length, `secrets in the database:\n${report(leaks)}`).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditContextGuard } from './audit/audit-context.guard.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { type CredentialsDependencies, CredentialsModule } from './credentials/credentials.module.js';
 import { type AuthDependencies, AuthModule } from './auth/auth.module.js';
 import { DocsModule } from './docs/docs.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -21,7 +22,10 @@ import { StreamModule } from './stream/stream.module.js';
  * Everything main.ts builds before Nest starts (I/O that must fail with a clear line, not a stack trace),
  * each part handed to the one global module that provides it.
  */
-export type GatewayDependencies = InfrastructureDependencies & AuthDependencies & MarketDependencies;
+export type GatewayDependencies = InfrastructureDependencies &
+  AuthDependencies &
+  MarketDependencies &
+  CredentialsDependencies;
 
 /**
  * The gateway: its feature modules (docs/module-boundaries.md) and the global guards. It provides no
@@ -41,6 +45,7 @@ export class AppModule {
         KillSwitchModule.register({ orderCancels: OrdersModule }),
         AccountsModule,
         AuditModule,
+        CredentialsModule.register(deps),
         RateLimitModule,
         StreamModule,
         HealthModule,

@@ -21,6 +21,7 @@ import { createLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { requestIdMiddleware } from './common/request-id.middleware.js';
 import { type GatewayConfig } from './config/config.js';
+import { openKeyProvider } from './credentials/key-providers.js';
 import { GatewayMetrics } from './health/metrics.js';
 import { createDataSource, openDatabase } from './database/data-source.js';
 import {
@@ -182,6 +183,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const redisSubscriber = await connectRedis(config, 'gateway-subscriber', logger);
     cleanup.push(() => redisSubscriber.quit().catch(() => undefined));
     // Always its own issuer name: with an OIDC AUTH_ISSUER its tokens are refused, never mistaken for the IdP's.
+    const keyProvider = await openKeyProvider(config.credentials).catch((error: unknown) => {
+      throw new StartupError(
+        `broker credentials' key provider (KEY_PROVIDER=${config.credentials.keyProvider}): ${(error as Error).message}`,
+      );
+    });
+    cleanup.push(() => keyProvider.close());
     const issuer = await DevIssuer.load(dataSource, DEV_ISSUER, config.auth.audience);
     const verifier = TokenVerifier.create(config.auth, issuer, logger);
     const paperStore = await connectPaperVenueStore(config, dataSource);
@@ -211,6 +218,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         marketData: paper.replay,
         paperReplay: paper.replay,
         clock: systemClock,
+        keyProvider,
       }),
       { bodyParser: false, bufferLogs: true },
     );

@@ -141,6 +141,19 @@ const schema = z.object({
   RATE_LIMIT_UNAUTHENTICATED: rateRulesFrom('50/1s,600/1m'),
   WS_MAX_SUBSCRIPTIONS: intFrom(200, 1),
   WS_MAX_CONNECTIONS_PER_PRINCIPAL: intFrom(20, 1),
+  /**
+   * Broker credentials are envelope-encrypted (credentials/): each under a fresh data key wrapped by
+   * KEY_PROVIDER. `local` (default, for the quick start): master keys in LOCAL_MASTER_KEY_FILE (relative
+   * to the working directory; made with mode 0600 on first start; whoever reads it reads every credential).
+   * `aws-kms`: AWS KMS, the key KMS_KEY_ID (key id, ARN, alias or alias ARN; required), in KMS_REGION
+   * (unset: the SDK's AWS_REGION/profile lookup), at KMS_ENDPOINT (unset: the region's; set for a VPC
+   * endpoint or a local KMS), with AWS credentials from the SDK's default chain.
+   */
+  KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
+  KMS_KEY_ID: z.string().min(1).optional(),
+  KMS_REGION: z.string().min(1).optional(),
+  KMS_ENDPOINT: z.url().optional(),
+  LOCAL_MASTER_KEY_FILE: z.string().min(1).default('.gateway/master-key.json'),
 });
 
 export interface GatewayConfig {
@@ -189,6 +202,13 @@ export interface GatewayConfig {
   readonly killSwitchSweepMs: number;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
   readonly rateLimit: RateLimitConfig;
+  readonly credentials: {
+    readonly keyProvider: 'local' | 'aws-kms';
+    /** Set when keyProvider is `aws-kms`. */
+    readonly kms: { readonly keyId: string; readonly region: string | null; readonly endpoint: string | null } | null;
+    /** Absolute path. */
+    readonly localMasterKeyFile: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -203,6 +223,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.KEY_PROVIDER === 'aws-kms' && e.KMS_KEY_ID === undefined) {
+    throw new ConfigError('invalid configuration: KMS_KEY_ID: required when KEY_PROVIDER is aws-kms');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -258,6 +281,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       unauthenticated: e.RATE_LIMIT_UNAUTHENTICATED,
       wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
       wsMaxConnectionsPerPrincipal: e.WS_MAX_CONNECTIONS_PER_PRINCIPAL,
+    },
+    credentials: {
+      keyProvider: e.KEY_PROVIDER,
+      kms:
+        e.KEY_PROVIDER === 'aws-kms'
+          ? { keyId: e.KMS_KEY_ID!, region: e.KMS_REGION ?? null, endpoint: e.KMS_ENDPOINT ?? null }
+          : null,
+      localMasterKeyFile: resolve(e.LOCAL_MASTER_KEY_FILE),
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Environment } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
 
 /**
  * A broker's secrets for one account, as they exist in memory only while a call needs them. Stored
@@ -70,5 +71,16 @@ export class CredentialUnreadableError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /**
+   * The answer for a route that needed the credential: 409 `broker.credentials_unreadable` with the
+   * account and KMS's code (the fix is to store the credential again), never a secret.
+   */
+  toApiError(): ApiError {
+    return new ApiError(409, 'broker.credentials_unreadable', 'Broker credentials unreadable', this.message, {
+      accountId: this.accountId,
+      kmsCode: this.code,
+    });
   }
 }

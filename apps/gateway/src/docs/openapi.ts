@@ -1,6 +1,7 @@
 import { createDocument, type oas31, type ZodOpenApiOverride } from 'zod-openapi';
 import { accountPaths } from './paths/accounts.js';
 import { auditPaths } from './paths/audit.js';
+import { credentialPaths } from './paths/credentials.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
 import { orderPaths } from './paths/orders.js';
@@ -78,7 +79,15 @@ export function openApiDocument(): OpenApiDocument {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068 at+jwt)' } },
       },
       security: [{ bearer: [] }],
-      paths: { ...accountPaths, ...orderPaths, ...riskPaths, ...marketPaths, ...auditPaths, ...operationPaths },
+      paths: {
+        ...accountPaths,
+        ...credentialPaths,
+        ...orderPaths,
+        ...riskPaths,
+        ...marketPaths,
+        ...auditPaths,
+        ...operationPaths,
+      },
       'x-websocket': {
         path: '/v1/stream',
         description:

@@ -1,0 +1,284 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { UpdateAliasCommand } from '@aws-sdk/client-kms';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { fakeKmsClient, fakeKmsProvider, insertAccounts } from '../../../../test/support/credentials.js';
+import { type FakeKms, startFakeKms } from '../../../../test/support/fake-kms.js';
+import { BrokerCredentialRepository } from './broker-credential.repository.js';
+import type { CredentialOwner } from './broker-secrets.js';
+import { EnvelopeCredentialVault } from './envelope-credential-vault.js';
+import type { KeyProvider } from './key-provider.js';
+import { KeyRotation } from './key-rotation.js';
+import { LocalKeyProvider } from './local-key-provider.js';
+
+const ROTATE_MAIN = fileURLToPath(
+  new URL('../../../../dist/apps/gateway/src/credentials/key-rotation.main.js', import.meta.url),
+);
+const COUNT = 1000;
+const RACED = 300;
+const CONFIG = { environments: ['paper'] as const };
+
+let kms: FakeKms;
+let dir: string;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  kms = await startFakeKms();
+  dir = await mkdtemp(join(tmpdir(), 'gw-rotation-'));
+});
+afterAll(async () => {
+  for (const step of cleanup.reverse()) {
+    await step();
+  }
+  await kms?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const secretOf = (accountId: string) => `secret-of-${accountId}`;
+
+/** A fresh database with `count` accounts, each with an API key stored under `keys`. */
+async function storeCredentials(
+  keys: KeyProvider,
+  count = COUNT,
+): Promise<{ db: TestDatabase; owners: CredentialOwner[] }> {
+  const db = await createTestDatabase();
+  cleanup.push(() => db.drop());
+  const owners = (await insertAccounts(db.dataSource, 'rot-', count)).map((accountId): CredentialOwner => ({
+    accountId,
+    broker: 'alpaca',
+    environment: 'paper',
+  }));
+  const vault = new EnvelopeCredentialVault(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+  for (let i = 0; i < owners.length; i += 50) {
+    await Promise.all(
+      owners
+        .slice(i, i + 50)
+        .map((o) => vault.store(o, { kind: 'api_key', keyId: `id-${o.accountId}`, secret: secretOf(o.accountId) })),
+    );
+  }
+  return { db, owners };
+}
+
+/** How many of `owners` decrypt to what was stored for them (any error counts as not). */
+async function decryptable(db: TestDatabase, keys: KeyProvider, owners: CredentialOwner[]): Promise<number> {
+  const vault = new EnvelopeCredentialVault(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+  let ok = 0;
+  for (let i = 0; i < owners.length; i += 50) {
+    const loaded = await Promise.all(owners.slice(i, i + 50).map((o) => vault.load(o).catch(() => null)));
+    ok += loaded.filter((s, j) => s?.kind === 'api_key' && s.secret === secretOf(owners[i + j]!.accountId)).length;
+  }
+  return ok;
+}
+
+async function countsByKey(db: TestDatabase): Promise<Record<string, number>> {
+  const counts = await new BrokerCredentialRepository(db.dataSource).countByKey();
+  return Object.fromEntries(counts.map((c) => [c.keyId, c.credentials]));
+}
+
+interface ChildRun {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (null when killed) and every JSON line printed. */
+  readonly done: Promise<{ code: number | null; signal: string | null; lines: any[]; stderr: string }>;
+}
+
+/** The built rotation entry as its own process; `killAfter` progress lines it is SIGKILLed. */
+function runRotation(env: Record<string, string>, args: string[], killAfter?: number): ChildRun {
+  if (!existsSync(ROTATE_MAIN)) {
+    throw new Error(`${ROTATE_MAIN} is missing: run "npm run build" first (npm test does)`);
+  }
+  const child = spawn(process.execPath, [ROTATE_MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: any[] = [];
+  let stderr = '';
+  let buffered = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffered.slice(0, nl)));
+      buffered = buffered.slice(nl + 1);
+      if (killAfter !== undefined && lines.length === killAfter) {
+        child.kill('SIGKILL');
+      }
+    }
+  });
+  const done = new Promise<{ code: number | null; signal: string | null; lines: any[]; stderr: string }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, lines, stderr })),
+  );
+  return { child, done };
+}
+
+describe('KeyRotation', () => {
+  it(`re-wraps ${COUNT} local credentials under a new master key, after which the old key can be dropped`, async () => {
+    const file = join(dir, 'in-process', 'master-key.json');
+    const keys = await LocalKeyProvider.open(file);
+    cleanup.push(() => keys.close());
+    const oldKey = keys.currentKeyId();
+    const { db, owners } = await storeCredentials(keys);
+    const rotation = new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+    expect(await rotation.status()).toMatchObject({
+      currentKeyId: oldKey,
+      keys: [{ keyId: oldKey, credentials: COUNT }],
+    });
+
+    let lastProgress = 0;
+    const result = await rotation.rotate({ batchSize: 64, onProgress: (p) => (lastProgress = p.done) });
+    expect(result.toKeyId).not.toBe(oldKey);
+    expect(result).toMatchObject({ total: COUNT, done: COUNT, rewrapped: COUNT, failed: 0, alreadyDone: 0 });
+    expect(lastProgress).toBe(COUNT);
+    expect(keys.currentKeyId()).toBe(result.toKeyId);
+    expect(await countsByKey(db)).toEqual({ [result.toKeyId]: COUNT });
+
+    // Once nothing is under it, the old master key leaves the file, and everything still decrypts.
+    await rotation.retireLocalKey(oldKey);
+    expect(JSON.parse(await readFile(file, 'utf8')).keys.map((k: { id: string }) => k.id)).toEqual([result.toKeyId]);
+    const reopened = await LocalKeyProvider.open(file);
+    cleanup.push(() => reopened.close());
+    expect(await decryptable(db, reopened, owners)).toBe(COUNT);
+    await expect(rotation.retireLocalKey(result.toKeyId)).rejects.toThrow(/still under|current/);
+
+    // A second run with nothing left behind starts a new rotation; an explicit target already reached does nothing.
+    expect(await rotation.rotate({ toKeyId: keys.currentKeyId() })).toMatchObject({ total: 0, done: 0 });
+  });
+
+  it('lets two rotations to the same KMS key race without wrapping any data key twice', async () => {
+    const oldKey = kms.createKey();
+    const newKey = kms.createKey();
+    const keys = fakeKmsProvider(kms, oldKey);
+    cleanup.push(() => keys.close());
+    const { db, owners } = await storeCredentials(keys, RACED);
+    // Two instances, each with its own connection pool's repository, at once.
+    const rotations = [1, 2].map(() => new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG));
+    const [one, two] = await Promise.all(rotations.map((r) => r.rotate({ toKeyId: newKey, batchSize: 20 })));
+    // Each row was re-wrapped by exactly one of them; the other found it done (its conditional update missed).
+    expect(one!.rewrapped + two!.rewrapped).toBe(RACED);
+    expect(one!.failed + two!.failed).toBe(0);
+    expect(await countsByKey(db)).toEqual({ [kms.arnOf(newKey)]: RACED });
+    kms.disableKey(oldKey);
+    const after = fakeKmsProvider(kms, newKey);
+    cleanup.push(() => after.close());
+    expect(await decryptable(db, after, owners)).toBe(RACED);
+  });
+
+  it('follows an alias moved to a new KMS key when no target is given', async () => {
+    const oldKey = kms.createKey('alias/rotating');
+    const newKey = kms.createKey();
+    const keys = fakeKmsProvider(kms, 'alias/rotating');
+    cleanup.push(() => keys.close());
+    const { db, owners } = await storeCredentials(keys, 50);
+    const rotation = new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+    expect((await rotation.status()).currentKeyId).toBe(kms.arnOf(oldKey));
+    const client = fakeKmsClient(kms);
+    cleanup.push(() => Promise.resolve(client.destroy()));
+    await client.send(new UpdateAliasCommand({ AliasName: 'alias/rotating', TargetKeyId: newKey }));
+    const result = await rotation.rotate();
+    expect(result).toMatchObject({ toKeyId: kms.arnOf(newKey), total: 50, rewrapped: 50 });
+    kms.disableKey(oldKey);
+    expect(await decryptable(db, keys, owners)).toBe(50);
+  });
+
+  it('refuses to retire a local key credentials are still under', async () => {
+    const keys = await LocalKeyProvider.open(join(dir, 'retire', 'master-key.json'));
+    cleanup.push(() => keys.close());
+    const db = await createTestDatabase();
+    cleanup.push(() => db.drop());
+    const [accountId] = await insertAccounts(db.dataSource, 'ret-', 1);
+    const vault = new EnvelopeCredentialVault(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+    await vault.store(
+      { accountId: accountId!, broker: 'alpaca', environment: 'paper' },
+      { kind: 'api_key', keyId: 'k', secret: 's' },
+    );
+    const old = keys.currentKeyId();
+    await keys.addKey();
+    const rotation = new KeyRotation(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
+    await expect(rotation.retireLocalKey(old)).rejects.toThrow(/1 credentials are still under/);
+  });
+
+  describe.each([
+    {
+      provider: 'aws-kms',
+      setUp: () => {
+        const oldKey = kms.createKey();
+        const newKey = kms.createKey();
+        const keys = fakeKmsProvider(kms, oldKey);
+        cleanup.push(() => keys.close());
+        const env = {
+          KEY_PROVIDER: 'aws-kms',
+          KMS_ENDPOINT: kms.url,
+          KMS_REGION: kms.region,
+          KMS_KEY_ID: newKey,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+        };
+        return {
+          keys,
+          env,
+          oldKey: kms.arnOf(oldKey),
+          newKey: kms.arnOf(newKey),
+          after: fakeKmsProvider(kms, newKey),
+        };
+      },
+    },
+    {
+      provider: 'local',
+      setUp: async () => {
+        const file = join(dir, 'child', 'master-key.json');
+        const keys = await LocalKeyProvider.open(file);
+        cleanup.push(() => keys.close());
+        // No --to: the first run makes the new master key, the second must finish under that same key.
+        return {
+          keys,
+          env: { KEY_PROVIDER: 'local', LOCAL_MASTER_KEY_FILE: file },
+          oldKey: keys.currentKeyId(),
+          newKey: null,
+          after: keys,
+        };
+      },
+    },
+  ])('in a child process with $provider', ({ provider, setUp }) => {
+    it('killed with SIGKILL half-way and run again, loses and double-wraps nothing', { timeout: 240_000 }, async () => {
+      const { keys, env, oldKey, newKey, after } = await setUp();
+      cleanup.push(() => after.close());
+      const { db, owners } = await storeCredentials(keys);
+      const childEnv = { ...env, DATABASE_URL: db.url, GATEWAY_ENVIRONMENTS: 'paper' };
+
+      const first = await runRotation(childEnv, ['--batch-size', '25'], 300).done;
+      expect(first.signal).toBe('SIGKILL');
+      const progress = first.lines.filter((l) => l.event === 'progress');
+      expect(progress.length).toBeGreaterThanOrEqual(300);
+      expect(first.lines.some((l) => l.event === 'done')).toBe(false);
+      const toKeyId: string = newKey ?? progress[0].toKeyId;
+      expect(toKeyId).not.toBe(oldKey);
+      const midway = await countsByKey(db);
+      // Cut short: some under the new key, the rest still under the old one, none anywhere else.
+      expect(Object.keys(midway).sort()).toEqual([oldKey, toKeyId].sort());
+      expect(midway[toKeyId]).toBeGreaterThanOrEqual(299);
+      expect(midway[oldKey]).toBeGreaterThan(0);
+      expect(midway[toKeyId]! + midway[oldKey]!).toBe(COUNT);
+
+      const second = await runRotation(childEnv, ['--batch-size', '25']).done;
+      expect(second.code, second.stderr).toBe(0);
+      const done = second.lines.at(-1);
+      expect(done).toMatchObject({ event: 'done', toKeyId, total: midway[oldKey], failed: 0, skipped: 0 });
+      expect(done.rewrapped + done.alreadyDone).toBe(midway[oldKey]);
+      expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
+
+      if (provider === 'aws-kms') {
+        // Nothing needs the old KMS key any more: disabled, and every credential still decrypts.
+        kms.disableKey(oldKey);
+        expect(kms.keyState(oldKey)).toBe('Disabled');
+      }
+      expect(await decryptable(db, after, owners)).toBe(COUNT);
+      const status = await runRotation(childEnv, ['--status']).done;
+      expect(status.lines[0]).toMatchObject({ event: 'status', keys: [{ keyId: toKeyId, credentials: COUNT }] });
+    });
+  });
+});
