@@ -1,4 +1,6 @@
-import { userInfo } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { type CliRun, type GatewayProcess, runCli, startGatewayProcess } from '../support/gateway-process.js';
@@ -14,6 +16,7 @@ let db: TestDatabase;
 let gw: GatewayProcess;
 let admin: Api;
 let env: Record<string, string>;
+const keyDir = mkdtempSync(join(tmpdir(), 'gateway-cli-keys-'));
 const subject = `cli:${userInfo().username}`;
 
 const cli = (...args: string[]): Promise<CliRun> => runCli(args, env);
@@ -22,13 +25,16 @@ const json = (run: CliRun): any => JSON.parse(run.stdout);
 beforeAll(async () => {
   db = await createTestDatabase();
   const prefix = redisPrefix();
-  gw = await startGatewayProcess({ DATABASE_URL: db.url, REDIS_PREFIX: prefix });
-  env = { DATABASE_URL: db.url, REDIS_PREFIX: prefix, GATEWAY_URL: gw.url };
+  // Its own local master key file: rotating it must not touch the one other tests' gateways share.
+  const keyFile = join(keyDir, 'master-key.json');
+  gw = await startGatewayProcess({ DATABASE_URL: db.url, REDIS_PREFIX: prefix, LOCAL_MASTER_KEY_FILE: keyFile });
+  env = { DATABASE_URL: db.url, REDIS_PREFIX: prefix, GATEWAY_URL: gw.url, LOCAL_MASTER_KEY_FILE: keyFile };
   admin = await apiAs(db.dataSource, gw.url, 'cli-test-admin', ['admin']);
 });
 afterAll(async () => {
   await gw?.stop('SIGKILL');
   await db?.drop();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('the admin CLI', () => {
@@ -68,6 +74,7 @@ describe('the admin CLI', () => {
     );
     expect(off.code, off.stderr).toBe(0);
     expect(json(off)).toMatchObject({ state: 'active' });
+    // Audit entries are written once the response has gone: wait for them.
     const entries = await eventually(async () => {
       const page = (await admin.get('/v1/audit?limit=1000')).body.entries as {
         subject: string;
@@ -75,13 +82,12 @@ describe('the admin CLI', () => {
         status: number;
       }[];
       const ours = page.filter((e) => e.subject === subject);
-      expect(ours.map((e) => [e.action, e.status])).toEqual([
-        ['risk.halt', 202],
-        ['risk.rearm', 200],
-      ]);
-      return ours;
+      return ours.length >= 2 && ours;
     });
-    expect(entries).toHaveLength(2);
+    expect(entries.map((e) => [e.action, e.status])).toEqual([
+      ['risk.halt', 202],
+      ['risk.rearm', 200],
+    ]);
   });
 
   it('reconciles an account and reports a refusal with exit 1 and the problem code', async () => {
@@ -117,5 +123,61 @@ describe('the admin CLI', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(json(verified)).toMatchObject({ intact: true });
     expect(json(verified).entries).toBeGreaterThan(0);
+  });
+
+  it('lists credentials without their secrets, and rotates their keys with progress, audited', async () => {
+    const secret = 'cli-test-secret-5f0c2a';
+    const put = await admin.request('PUT', `/v1/accounts/${gw.accountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: 'cli-test-key-id',
+      secret,
+    });
+    expect(put.status).toBe(204);
+    const listed = await cli('--json', 'credentials', 'list');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(json(listed).credentials).toEqual([
+      expect.objectContaining({ accountId: gw.accountId, broker: 'paper', environment: 'paper', kind: 'api_key' }),
+    ]);
+    expect(listed.stdout).not.toContain(secret);
+    const before = json(await cli('--json', 'keys', 'status'));
+    expect(before.keys).toEqual([expect.objectContaining({ keyId: before.currentKeyId, credentials: 1 })]);
+
+    const rotated = await cli('--json', 'keys', 'rotate');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const result = json(rotated);
+    expect(result).toMatchObject({ total: 1, rewrapped: 1, failed: 0 });
+    expect(result.toKeyId).not.toBe(before.currentKeyId);
+    const progress = rotated.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(progress.at(-1)).toEqual({
+      progress: expect.objectContaining({
+        label: 'keys rotate',
+        done: 1,
+        total: 1,
+        rewrapped: 1,
+        toKeyId: result.toKeyId,
+      }),
+    });
+    const after = json(await cli('--json', 'keys', 'status'));
+    expect(after.currentKeyId).toBe(result.toKeyId);
+    expect(after.keys).toEqual([expect.objectContaining({ keyId: result.toKeyId, credentials: 1 })]);
+    // Run again: nothing left to re-wrap.
+    expect(json(await cli('--json', 'keys', 'rotate', '--to', result.toKeyId))).toMatchObject({
+      total: 0,
+      rewrapped: 0,
+    });
+
+    const rotations = await eventually(async () => {
+      const page = (await admin.get('/v1/audit?limit=1000')).body.entries as {
+        subject: string;
+        action: string;
+        method: string;
+      }[];
+      const ours = page.filter((e) => e.subject === subject && e.action === 'keys.rotate');
+      return ours.length >= 2 && ours;
+    });
+    expect(rotations.map((e) => e.method)).toEqual(['CLI', 'CLI']);
   });
 });

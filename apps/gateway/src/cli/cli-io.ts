@@ -68,9 +68,10 @@ export class Progress {
     private readonly label: string,
   ) {}
 
-  update(done: number, total: number): void {
+  /** `details`: more of where the work stands, in the JSON lines only. */
+  update(done: number, total: number, details: Record<string, unknown> = {}): void {
     if (this.options.json) {
-      process.stderr.write(`${JSON.stringify({ progress: { label: this.label, done, total } })}\n`);
+      process.stderr.write(`${JSON.stringify({ progress: { label: this.label, done, total, ...details } })}\n`);
       return;
     }
     if (process.stderr.isTTY) {

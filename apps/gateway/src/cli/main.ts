@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { accountsCommand } from './commands/accounts.js';
 import { auditCommand } from './commands/audit.js';
 import { brokerCommand } from './commands/broker.js';
+import { credentialsCommand } from './commands/credentials.js';
+import { keysCommand } from './commands/keys.js';
 import { killSwitchCommand } from './commands/kill-switch.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { tokenCommand } from './commands/token.js';
@@ -23,6 +25,8 @@ function cliProgram(): Command {
     .showHelpAfterError()
     .addCommand(accountsCommand())
     .addCommand(brokerCommand())
+    .addCommand(credentialsCommand())
+    .addCommand(keysCommand())
     .addCommand(killSwitchCommand())
     .addCommand(reconcileCommand())
     .addCommand(auditCommand())

@@ -16,9 +16,8 @@ import type { KeyProvider } from './key-provider.js';
 import { KeyRotation } from './key-rotation.js';
 import { LocalKeyProvider } from './local-key-provider.js';
 
-const ROTATE_MAIN = fileURLToPath(
-  new URL('../../../../dist/apps/gateway/src/credentials/key-rotation.main.js', import.meta.url),
-);
+/** The built admin CLI (`gateway keys rotate|status`). */
+const CLI = fileURLToPath(new URL('../../../../dist/apps/gateway/src/cli/main.js', import.meta.url));
 const COUNT = 1000;
 const RACED = 300;
 const CONFIG = { environments: ['paper'] as const };
@@ -80,38 +79,57 @@ async function countsByKey(db: TestDatabase): Promise<Record<string, number>> {
   return Object.fromEntries(counts.map((c) => [c.keyId, c.credentials]));
 }
 
-interface ChildRun {
-  readonly child: ChildProcess;
-  /** Resolves with the exit code (null when killed) and every JSON line printed. */
-  readonly done: Promise<{ code: number | null; signal: string | null; lines: any[]; stderr: string }>;
+interface ChildResult {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly lines: any[];
+  readonly result: any;
+  readonly stderr: string;
 }
 
-/** The built rotation entry as its own process; `killAfter` progress lines it is SIGKILLed. */
+interface ChildRun {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (null when killed), the progress lines and the result printed. */
+  readonly done: Promise<ChildResult>;
+}
+
+/**
+ * `gateway --json keys <args>` (the built admin CLI) as its own process; after `killAfter` progress lines
+ * (JSON lines on stderr) it is SIGKILLed. `lines`: the progress lines; `result`: the JSON document it
+ * printed on stdout at the end (null when killed).
+ */
 function runRotation(env: Record<string, string>, args: string[], killAfter?: number): ChildRun {
-  if (!existsSync(ROTATE_MAIN)) {
-    throw new Error(`${ROTATE_MAIN} is missing: run "npm run build" first (npm test does)`);
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   }
-  const child = spawn(process.execPath, [ROTATE_MAIN, ...args], {
+  const child = spawn(process.execPath, [CLI, '--json', 'keys', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: any[] = [];
+  let stdout = '';
   let stderr = '';
   let buffered = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
     buffered += d.toString();
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffered.slice(0, nl)));
+      const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
+      if (line.startsWith('{"progress"')) {
+        lines.push((JSON.parse(line) as { progress: unknown }).progress);
+      }
       if (killAfter !== undefined && lines.length === killAfter) {
         child.kill('SIGKILL');
       }
     }
   });
-  const done = new Promise<{ code: number | null; signal: string | null; lines: any[]; stderr: string }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, lines, stderr })),
+  const done = new Promise<ChildResult>((resolve) =>
+    child.once('exit', (code, signal) =>
+      resolve({ code, signal, lines, result: stdout.trim() === '' ? null : JSON.parse(stdout), stderr }),
+    ),
   );
   return { child, done };
 }
@@ -250,11 +268,11 @@ describe('KeyRotation', () => {
       const { db, owners } = await storeCredentials(keys);
       const childEnv = { ...env, DATABASE_URL: db.url, GATEWAY_ENVIRONMENTS: 'paper' };
 
-      const first = await runRotation(childEnv, ['--batch-size', '25'], 300).done;
+      const first = await runRotation(childEnv, ['rotate', '--batch-size', '25'], 300).done;
       expect(first.signal).toBe('SIGKILL');
-      const progress = first.lines.filter((l) => l.event === 'progress');
+      const progress = first.lines;
       expect(progress.length).toBeGreaterThanOrEqual(300);
-      expect(first.lines.some((l) => l.event === 'done')).toBe(false);
+      expect(first.result).toBeNull();
       const toKeyId: string = newKey ?? progress[0].toKeyId;
       expect(toKeyId).not.toBe(oldKey);
       const midway = await countsByKey(db);
@@ -264,10 +282,10 @@ describe('KeyRotation', () => {
       expect(midway[oldKey]).toBeGreaterThan(0);
       expect(midway[toKeyId]! + midway[oldKey]!).toBe(COUNT);
 
-      const second = await runRotation(childEnv, ['--batch-size', '25']).done;
+      const second = await runRotation(childEnv, ['rotate', '--batch-size', '25']).done;
       expect(second.code, second.stderr).toBe(0);
-      const done = second.lines.at(-1);
-      expect(done).toMatchObject({ event: 'done', toKeyId, total: midway[oldKey], failed: 0, skipped: 0 });
+      const done = second.result;
+      expect(done).toMatchObject({ toKeyId, total: midway[oldKey], failed: 0, skipped: 0 });
       expect(done.rewrapped + done.alreadyDone).toBe(midway[oldKey]);
       expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
 
@@ -277,8 +295,8 @@ describe('KeyRotation', () => {
         expect(kms.keyState(oldKey)).toBe('Disabled');
       }
       expect(await decryptable(db, after, owners)).toBe(COUNT);
-      const status = await runRotation(childEnv, ['--status']).done;
-      expect(status.lines[0]).toMatchObject({ event: 'status', keys: [{ keyId: toKeyId, credentials: COUNT }] });
+      const status = await runRotation(childEnv, ['status']).done;
+      expect(status.result).toMatchObject({ keys: [{ keyId: toKeyId, credentials: COUNT }] });
     });
   });
 });
