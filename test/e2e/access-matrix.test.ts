@@ -327,6 +327,7 @@ const OPS: Op[] = [
     body: () => ({ paused: true }),
   },
   { method: 'GET', path: '/v1/audit', roles: ['admin'], scope: 'global' },
+  { method: 'GET', path: '/v1/ops/jobs', roles: ['admin'], scope: 'global' },
 ];
 
 const opKey = (op: Pick<Op, 'method' | 'path'>) => `${op.method} ${op.path}`;

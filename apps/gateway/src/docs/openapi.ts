@@ -3,6 +3,7 @@ import { accountPaths } from './paths/accounts.js';
 import { auditPaths } from './paths/audit.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
+import { opsPaths } from './paths/ops.js';
 import { orderPaths } from './paths/orders.js';
 import { riskPaths } from './paths/risk.js';
 
@@ -28,7 +29,10 @@ const tags: oas31.TagObject[] = [
     description: "Control of the paper venue's market-data replay; not part of the trading contract",
   },
   { name: 'Audit', description: 'The append-only, hash-chained audit log' },
-  { name: 'Operations', description: 'Health, metrics and this document; no token needed' },
+  {
+    name: 'Operations',
+    description: 'Health, metrics and this document (no token needed); the job queues (admin)',
+  },
 ];
 
 /**
@@ -78,7 +82,15 @@ export function openApiDocument(): OpenApiDocument {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068 at+jwt)' } },
       },
       security: [{ bearer: [] }],
-      paths: { ...accountPaths, ...orderPaths, ...riskPaths, ...marketPaths, ...auditPaths, ...operationPaths },
+      paths: {
+        ...accountPaths,
+        ...orderPaths,
+        ...riskPaths,
+        ...marketPaths,
+        ...auditPaths,
+        ...opsPaths,
+        ...operationPaths,
+      },
       'x-websocket': {
         path: '/v1/stream',
         description:
