@@ -177,15 +177,11 @@ export class JobQueues implements OnModuleDestroy {
 
   /**
    * Creates or updates the repeatable job `schedulerId` of `queue`: a job `name` with `data` every
-   * `everyMs`, the first now. Idempotent: every instance may call it with the same arguments.
+   * `everyMs`. Idempotent: every instance may call it with the same arguments.
    */
   async schedule<T>(queue: QueueName, schedulerId: string, everyMs: number, name: string, data: T): Promise<void> {
     await this.withRedis(() =>
-      this.queue(queue).upsertJobScheduler(
-        schedulerId,
-        { every: everyMs, immediately: true },
-        { name, data, opts: this.jobOptions({}) },
-      ),
+      this.queue(queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name, data, opts: this.jobOptions({}) }),
     );
   }
 
