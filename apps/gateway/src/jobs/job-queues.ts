@@ -143,6 +143,21 @@ export class JobQueues implements OnModuleDestroy {
     this.workers.set(queue, { worker, connection });
   }
 
+  /**
+   * Calls `listener` each time the gateway's Redis connection is back after being lost (a Redis restarted
+   * without its data has lost the schedules: their owners set them again).
+   */
+  onReconnect(listener: () => void): void {
+    let lost = false;
+    this.redis.on('close', () => (lost = true));
+    this.redis.on('ready', () => {
+      if (lost) {
+        lost = false;
+        listener();
+      }
+    });
+  }
+
   /** Adds a job; answers its id. Throws JobsUnavailableError, fast, when Redis is down. */
   async enqueue<T>(queue: QueueName, name: string, data: T, options: EnqueueOptions = {}): Promise<string> {
     const job = await this.withRedis(() => this.queue(queue).add(name, data, this.jobOptions(options)));

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Clock } from '@gateway/oms';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { ApiError } from '../common/api-error.js';
@@ -33,6 +33,8 @@ const CONCURRENCY = 2;
 const LOCK_WAIT_MS = 120_000;
 /** Longest the on-demand route waits for its job before answering 503. */
 const ON_DEMAND_TIMEOUT_MS = 60_000;
+/** Longest between two looks for accounts without their repeatable job. */
+const SCHEDULES_PERIOD_MS = 30_000;
 
 /** This process in the job log: host and process id (the two-instance test kills by it). */
 export const RECONCILER_INSTANCE = `${hostname()}-${process.pid}`;
@@ -55,7 +57,11 @@ export const RECONCILER_INSTANCE = `${hostname()}-${process.pid}`;
  * meanwhile run once Redis is back.
  */
 @Injectable()
-export class ReconciliationJobs implements OnModuleInit, AccountPassScheduler {
+export class ReconciliationJobs implements OnModuleInit, OnModuleDestroy, AccountPassScheduler {
+  /** Accounts whose repeatable job this instance has set (since Redis last came back). */
+  private readonly scheduled = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly reconciler: OrderReconciler,
     private readonly runs: ReconciliationRunRepository,
@@ -79,6 +85,11 @@ export class ReconciliationJobs implements OnModuleInit, AccountPassScheduler {
       },
       { concurrency: CONCURRENCY },
     );
+    this.jobs.onReconnect(() => this.scheduled.clear());
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
   }
 
   /**
@@ -104,18 +115,28 @@ export class ReconciliationJobs implements OnModuleInit, AccountPassScheduler {
           await this.run(data, null);
         });
     }
-    try {
-      for (const account of await this.runs.accountsIn(this.config.environments)) {
-        await this.scheduleAccount(account.id, account.environment);
-      }
-    } catch (error) {
-      if (!(error instanceof JobsUnavailableError)) {
-        throw error;
-      }
-      this.logger.warn({ err: { message: error.message } }, 'reconciliation schedules not set: Redis is unavailable');
-    }
+    await this.ensureSchedules();
+    // Accounts created later get theirs within a period; so does every account after Redis lost its data.
+    const period = Math.min(Math.max(this.config.reconcileIntervalMs, 1_000), SCHEDULES_PERIOD_MS);
+    this.timer ??= setInterval(() => void this.ensureSchedules(), period);
+    this.timer.unref();
     if (pending.length > 0) {
       this.logger.warn({ accounts: pending.length }, 'start-up reconciliation ran in process: Redis is unavailable');
+    }
+  }
+
+  /** Sets the repeatable job of every account of the environments served that this instance has not set yet. */
+  private async ensureSchedules(): Promise<void> {
+    try {
+      for (const account of await this.runs.accountsIn(this.config.environments)) {
+        if (!this.scheduled.has(account.id)) {
+          await this.scheduleAccount(account.id, account.environment);
+          this.scheduled.add(account.id);
+        }
+      }
+    } catch (error) {
+      const message = error instanceof JobsUnavailableError ? error.message : safeFailureReason(error);
+      this.logger.warn({ err: { message } }, 'reconciliation schedules not set; trying again');
     }
   }
 
