@@ -109,6 +109,23 @@ describe('BullMQ jobs on two gateway instances', () => {
     // Both instances take jobs; the account is still never reconciled twice at once.
     expect(new Set(runs.map((r) => pidOf(r)))).toEqual(new Set(gateways.map((g) => g.child.pid)));
     expect(runs.every((r) => r.job_id !== null)).toBe(true);
+
+    // The same log over REST, newest first.
+    const passes = await admin(gateways[1]!).get(`/v1/accounts/${accountId}/reconciliation?limit=5`);
+    expect(passes.status, JSON.stringify(passes.body)).toBe(200);
+    expect(passes.body.passes).toHaveLength(5);
+    const [newest, older] = passes.body.passes;
+    expect(Date.parse(newest.startedAt)).toBeGreaterThanOrEqual(Date.parse(older.startedAt));
+    expect(passes.body.passes.find((p: { outcome: string | null }) => p.outcome === 'clean')).toMatchObject({
+      breaks: [],
+      corrections: 0,
+      unresolved: 0,
+    });
+    expectProblem(
+      await admin(gateways[1]!).get(`/v1/accounts/${accountId}/reconciliation?limit=0`),
+      422,
+      'validation.failed',
+    );
   });
 
   it('shows a failed reconciliation with its reason in GET /v1/ops/jobs, without secrets', async () => {

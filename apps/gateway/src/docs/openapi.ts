@@ -4,6 +4,7 @@ import { auditPaths } from './paths/audit.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
 import { opsPaths } from './paths/ops.js';
+import { reconciliationPaths } from './paths/reconciliation.js';
 import { orderPaths } from './paths/orders.js';
 import { riskPaths } from './paths/risk.js';
 
@@ -85,6 +86,7 @@ export function openApiDocument(): OpenApiDocument {
       paths: {
         ...accountPaths,
         ...orderPaths,
+        ...reconciliationPaths,
         ...riskPaths,
         ...marketPaths,
         ...auditPaths,

@@ -15,6 +15,7 @@ import { OrderReconciler } from './order-reconciler.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersController } from './orders.controller.js';
 import { ReconciliationJobs } from './reconciliation-jobs.js';
+import { ReconciliationController } from './reconciliation.controller.js';
 import { ORDER_REPOSITORIES } from './persistence/index.js';
 
 /**
@@ -25,7 +26,7 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
  */
 @Module({
   imports: [AccountsModule, RiskModule, MetricsModule],
-  controllers: [OrdersController],
+  controllers: [OrdersController, ReconciliationController],
   providers: [
     ...ORDER_REPOSITORIES,
     ...AFTER_COMMIT_PROVIDERS,
