@@ -166,7 +166,8 @@ export class JobQueues implements OnModuleDestroy {
 
   /**
    * Adds a job and waits for its result (at most `timeoutMs`): the processor's answer, or JobFailedError
-   * with the failure reason. Tried once (`attempts` 1 unless given): the caller is waiting.
+   * with the failure reason (or the timeout: the job may still run later). JobsUnavailableError: nothing
+   * was enqueued. Tried once (`attempts` 1 unless given): the caller is waiting.
    */
   async enqueueAndWait<T, R>(
     queue: QueueName,
@@ -184,7 +185,7 @@ export class JobQueues implements OnModuleDestroy {
     } catch (error) {
       const message = (error as Error).message;
       if (/timed out|timeout/i.test(message) && !(await this.finished(queue, job.id ?? ''))) {
-        throw new JobsUnavailableError(`job ${job.id} of ${queue} did not finish within ${timeoutMs} ms`);
+        throw new JobFailedError(`job ${job.id} of ${queue} did not finish within ${timeoutMs} ms`);
       }
       throw new JobFailedError(safeFailureReason(message));
     }

@@ -36,6 +36,14 @@ const SWEEP_BATCH = 200;
 const CLOCK_SKEW_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
 
+/** Where the account passes run, when not in this process (ReconciliationJobs). */
+export interface AccountPassScheduler {
+  /** Has the start-up pass of each account run, on whichever instance (resolves once it is scheduled). */
+  startup(accountIds: readonly string[]): Promise<void>;
+  /** Of `accountIds`, those whose pass started at or after `since` (epoch ms) and ran, on any instance. */
+  passedSince(accountIds: readonly string[], since: number): Promise<string[]>;
+}
+
 /**
  * Settles uncertain orders (`pending_new`, `pending_cancel`, `pending_replace`, `unknown`) from broker
  * evidence (ARCHITECTURE.md steps 4–5), using the pure `reconcileOrder` of libs/oms:
@@ -59,14 +67,6 @@ const MAX_BACKOFF_MS = 60_000;
  * ids, the transition table), so two instances looking at the same order cost a broker lookup, not a
  * double fill. Position reconciliation comes later.
  */
-/** Where the account passes run, when not in this process (ReconciliationJobs). */
-export interface AccountPassScheduler {
-  /** Has the start-up pass of each account run, on whichever instance (resolves once it is scheduled). */
-  startup(accountIds: readonly string[]): Promise<void>;
-  /** Of `accountIds`, those whose pass started at or after `since` (epoch ms) and ran, on any instance. */
-  passedSince(accountIds: readonly string[], since: number): Promise<string[]>;
-}
-
 @Injectable()
 export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
