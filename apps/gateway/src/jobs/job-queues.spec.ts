@@ -104,6 +104,34 @@ describe('JobQueues (real Redis)', () => {
     expect(ran).toEqual(['a']);
   });
 
+  it('runs a repeatable job again and again until it is unscheduled; a duplicate while one waits is not added', async () => {
+    const queues = jobQueues();
+    const runs: string[] = [];
+    queues.process<{ accountId: string }, null>('key-rotation', (job) => {
+      runs.push(job.data.accountId);
+      return Promise.resolve(null);
+    });
+    await queues.schedule('key-rotation', 'every-200ms', 200, 'tick', { accountId: 'a' });
+    await queues.schedule('key-rotation', 'every-200ms', 200, 'tick', { accountId: 'a' });
+    await eventually(() => Promise.resolve(runs.length >= 3 ? true : undefined));
+    await queues.unschedule('key-rotation', 'every-200ms');
+    const first = await queues.enqueue(
+      'key-rotation',
+      'later',
+      { accountId: 'b' },
+      { deduplicationId: 'b', delayMs: 60_000 },
+    );
+    const second = await queues.enqueue(
+      'key-rotation',
+      'later',
+      { accountId: 'b' },
+      { deduplicationId: 'b', delayMs: 60_000 },
+    );
+    expect(second).toBe(first);
+    const status = (await queues.status()).find((q) => q.name === 'key-rotation')!;
+    expect(status.delayed).toBe(1);
+  });
+
   it('answers JobsUnavailableError at once, not a hang, when Redis is down', async () => {
     const down = createRedis('redis://127.0.0.1:1', 'job-queues-spec-down');
     await down.connect().catch(() => undefined);
