@@ -229,7 +229,18 @@ describe('BullMQ jobs on two gateway instances', () => {
     const restartedAt = Date.now();
 
     // Recovers by itself: the queues answer again, and the scheduled passes (their jobs kept by Redis) run.
-    await eventually(async () => (await admin(gateway).get('/v1/ops/jobs')).status === 200, 15_000, 'jobs again');
+    let last: unknown;
+    await eventually(
+      async () => {
+        const res = await admin(gateway).get('/v1/ops/jobs');
+        last = res.body;
+        return res.status === 200;
+      },
+      30_000,
+      'jobs again',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(last)}\n${gateway.output().slice(-3000)}`);
+    });
     const resumed = await eventually(
       async () =>
         (await runsOf(accountId)).find(

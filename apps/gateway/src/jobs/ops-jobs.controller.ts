@@ -20,7 +20,7 @@ export class OpsJobsController {
       return { queues: await this.jobs.status() };
     } catch (error) {
       if (error instanceof JobsUnavailableError) {
-        throw ApiError.unavailable('The job queues cannot be read: Redis is unavailable.');
+        throw ApiError.unavailable(`The job queues cannot be read: ${error.message}.`);
       }
       throw error;
     }
