@@ -101,6 +101,18 @@ export class JobQueues implements OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.prefix = `${config.redisPrefix}bull`;
+    // After an outage a queue's connection can stay unwritable although the gateway's is back: the
+    // queues are made anew (cheap; their jobs are in Redis), as they are after any failed call while
+    // the gateway's connection is up.
+    this.onReconnect(() => this.resetQueues());
+  }
+
+  private resetQueues(): void {
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    for (const queue of queues) {
+      void queue.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -308,7 +320,12 @@ export class JobQueues implements OnModuleDestroy {
       if (error instanceof JobsUnavailableError) {
         throw error;
       }
-      throw new JobsUnavailableError(`Redis is unavailable: ${safeFailureReason(error)}`);
+      if (this.redis.status === 'ready') {
+        this.resetQueues();
+      }
+      throw new JobsUnavailableError(
+        `Redis is unavailable (connection ${this.redis.status}): ${safeFailureReason(error)}`,
+      );
     } finally {
       clearTimeout(timer);
     }
