@@ -258,6 +258,7 @@ const OPS: Op[] = [
     body: () => ({ clientOrderId: `matrix-r${++counter}`, limitPrice: '154.00' }),
   },
   { method: 'POST', path: '/v1/accounts/{accountId}/reconcile', roles: ['risk', 'admin'], scope: 'account' },
+  { method: 'GET', path: '/v1/accounts/{accountId}/reconciliation', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/executions', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/positions', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/events', roles: READ, scope: 'account' },
@@ -336,6 +337,7 @@ const OPS: Op[] = [
     body: () => ({ paused: true }),
   },
   { method: 'GET', path: '/v1/audit', roles: ['admin'], scope: 'global' },
+  { method: 'GET', path: '/v1/ops/jobs', roles: ['admin'], scope: 'global' },
 ];
 
 const opKey = (op: Pick<Op, 'method' | 'path'>) => `${op.method} ${op.path}`;

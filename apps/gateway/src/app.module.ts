@@ -8,6 +8,7 @@ import { type CredentialsDependencies, CredentialsModule } from './credentials/c
 import { type AuthDependencies, AuthModule } from './auth/auth.module.js';
 import { DocsModule } from './docs/docs.module.js';
 import { HealthModule } from './health/health.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { type MarketDependencies, MarketModule } from './market/market.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { type InfrastructureDependencies, PersistenceModule } from './persistence/persistence.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
       imports: [
         PersistenceModule.register(deps),
         AuthModule.register(deps),
+        JobsModule,
         MarketModule.register(deps),
         OrdersModule,
         RiskModule,

@@ -34,6 +34,14 @@ const schema = z.object({
   RECONCILE_MISSING_AFTER_MS: intFrom(30_000, 0),
   /** How far back the account reconciliation pass asks the broker for orders and fills (default 24 h). */
   RECONCILE_LOOKBACK_MS: intFrom(86_400_000, 1),
+  /** How often each account's reconciliation pass runs (a repeatable BullMQ job; one instance at a time). */
+  RECONCILE_INTERVAL_MS: intFrom(60_000, 10),
+  /**
+   * BullMQ workers (jobs/): how long a running job's lock lasts without renewal, and how often each
+   * instance looks for jobs whose lock lapsed (their instance died) to take them over.
+   */
+  JOBS_LOCK_DURATION_MS: intFrom(30_000, 100),
+  JOBS_STALLED_INTERVAL_MS: intFrom(30_000, 100),
   /**
    * The paper venue as a separate process (`npm run venue`), spoken to over HTTP; unset: the paper venue
    * runs inside the gateway. Several gateway instances on one database need the external venue.
@@ -167,6 +175,8 @@ export interface GatewayConfig {
   readonly brokerSubmitTimeoutMs: number;
   readonly reconcileMissingAfterMs: number;
   readonly reconcileLookbackMs: number;
+  readonly reconcileIntervalMs: number;
+  readonly jobs: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
   readonly paperVenueUrl: string | null;
   readonly paper: {
     readonly marketDataDir: string;
@@ -237,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     brokerSubmitTimeoutMs: e.BROKER_SUBMIT_TIMEOUT_MS,
     reconcileMissingAfterMs: e.RECONCILE_MISSING_AFTER_MS,
     reconcileLookbackMs: e.RECONCILE_LOOKBACK_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    jobs: { lockDurationMs: e.JOBS_LOCK_DURATION_MS, stalledIntervalMs: e.JOBS_STALLED_INTERVAL_MS },
     paperVenueUrl: e.PAPER_VENUE_URL ?? null,
     paper: {
       marketDataDir: resolve(packageRoot(), e.MARKET_DATA_DIR ?? '../shared/data/market'),

@@ -4,6 +4,8 @@ import { auditPaths } from './paths/audit.js';
 import { credentialPaths } from './paths/credentials.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
+import { opsPaths } from './paths/ops.js';
+import { reconciliationPaths } from './paths/reconciliation.js';
 import { orderPaths } from './paths/orders.js';
 import { riskPaths } from './paths/risk.js';
 
@@ -29,7 +31,10 @@ const tags: oas31.TagObject[] = [
     description: "Control of the paper venue's market-data replay; not part of the trading contract",
   },
   { name: 'Audit', description: 'The append-only, hash-chained audit log' },
-  { name: 'Operations', description: 'Health, metrics and this document; no token needed' },
+  {
+    name: 'Operations',
+    description: 'Health, metrics and this document (no token needed); the job queues (admin)',
+  },
 ];
 
 /**
@@ -83,9 +88,11 @@ export function openApiDocument(): OpenApiDocument {
         ...accountPaths,
         ...credentialPaths,
         ...orderPaths,
+        ...reconciliationPaths,
         ...riskPaths,
         ...marketPaths,
         ...auditPaths,
+        ...opsPaths,
         ...operationPaths,
       },
       'x-websocket': {

@@ -36,6 +36,14 @@ const SWEEP_BATCH = 200;
 const CLOCK_SKEW_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
 
+/** Where the account passes run, when not in this process (ReconciliationJobs). */
+export interface AccountPassScheduler {
+  /** Has the start-up pass of each account run, on whichever instance (resolves once it is scheduled). */
+  startup(accountIds: readonly string[]): Promise<void>;
+  /** Of `accountIds`, those whose pass started at or after `since` (epoch ms) and ran, on any instance. */
+  passedSince(accountIds: readonly string[], since: number): Promise<string[]>;
+}
+
 /**
  * Settles uncertain orders (`pending_new`, `pending_cancel`, `pending_replace`, `unknown`) from broker
  * evidence (ARCHITECTURE.md steps 4–5), using the pure `reconcileOrder` of libs/oms:
@@ -50,11 +58,20 @@ const MAX_BACKOFF_MS = 60_000;
  * - a cancel asked for before the ack (`cancelRequestedAt`) is sent as soon as the order is working,
  *   on the event that makes it so (SendHeldCancel, after the commit of the pass or report that records
  *   it), and by the sweep should that event be missed.
- * The scheduled BullMQ job and position reconciliation come later; this is the minimal pass.
+ * Scheduling: the account pass runs where an AccountPassScheduler puts it (ReconciliationJobs: repeatable
+ * BullMQ jobs per account, at start-up, every RECONCILE_INTERVAL_MS and on demand, one instance at a time
+ * per account), or in this process when none is attached (specs). The 1-s sweep of uncertain orders stays
+ * an in-process timer on every instance, by choice: its latency matters (an `unknown` order blocks
+ * entries until settled) and it must go on while Redis is down. It is safe on N instances: each order is
+ * settled under the account lock from a fresh read, and what evidence adds is de-duplicated (execution
+ * ids, the transition table), so two instances looking at the same order cost a broker lookup, not a
+ * double fill. Position reconciliation comes later.
  */
 @Injectable()
 export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
+  private passScheduler: AccountPassScheduler | null = null;
+  private startedAt = 0;
   private sweeping: Promise<void> | null = null;
   private readonly backoff = new Map<string, { until: number; delay: number }>();
   private readonly graceMs: number;
@@ -86,7 +103,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     this.lookbackMs = config.reconcileLookbackMs;
   }
 
+  /** Runs the account passes through `scheduler` from now on (before the application starts). */
+  schedulePassesWith(scheduler: AccountPassScheduler): void {
+    this.passScheduler = scheduler;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    this.startedAt = this.clock.now();
     for (const { id, accountId } of await this.orderRepository.uncertain()) {
       const set = this.restartUncertain.get(accountId) ?? new Set<string>();
       this.restartUncertain.set(accountId, set.add(id));
@@ -109,10 +132,17 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     void this.startupPass.then(() => this.sweep());
   }
 
-  /** The start-up account pass, over every account with an order in the look-back window or uncertain. */
+  /**
+   * The start-up account pass, over every account with an order in the look-back window or uncertain: run
+   * here, or handed to the scheduler.
+   */
   private async passAllAccounts(): Promise<void> {
     try {
       const accounts = await this.orderRepository.accountsChangedSince(this.clock.now() - this.lookbackMs);
+      if (this.passScheduler) {
+        await this.passScheduler.startup(accounts);
+        return;
+      }
       for (const accountId of accounts) {
         const results = await this.reconcileAccount(accountId);
         if (results.length > 0) {
@@ -164,6 +194,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
               'reconciling an order failed; it waits for its next turn',
             );
           });
+        }
+      }
+      if (this.passScheduler && this.restartUncertain.size > 0) {
+        // The account passes run on any instance: one that ran since this one started counts as its own.
+        const waiting = [...this.restartUncertain.keys()].filter((a) => !this.passedAccounts.has(a));
+        for (const accountId of await this.passScheduler.passedSince(waiting, this.startedAt)) {
+          this.passedAccounts.add(accountId);
         }
       }
       await this.liftRestartBlocks();

@@ -20,3 +20,25 @@ export function createRedis(url: string, name: string, onError: (error: Error) =
 
 export const REDIS = Symbol('REDIS');
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
+
+/**
+ * A Redis connection for BullMQ's workers and queue events (jobs/): their blocking commands wait across
+ * a Redis outage instead of failing after a retry (`maxRetriesPerRequest: null`, as BullMQ requires of
+ * a blocking connection, and the offline queue on), and the client keeps reconnecting. Producers use the
+ * gateway's fail-fast connection (createRedis), so an HTTP request never waits for Redis.
+ */
+export function createBlockingRedis(
+  url: string,
+  name: string,
+  onError: (error: Error) => void = () => undefined,
+): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  redis.on('error', onError);
+  return redis;
+}

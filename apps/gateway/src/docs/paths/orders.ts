@@ -100,9 +100,13 @@ export const orderPaths: ZodOpenApiPathsObject = {
     post: {
       tags,
       summary:
-        "Run the account reconciliation pass now (role risk or admin): orders and executions against the broker's reports, as at start-up",
+        "Run the account reconciliation pass now (role risk or admin): orders and executions against the broker's reports, as at start-up and every RECONCILE_INTERVAL_MS. A job of the reconciliation queue, waited for; never beside another pass of the account",
       requestParams: { path: accountPath },
-      responses: { '200': json('The corrections made, per order', reconciliationSchema), ...common },
+      responses: {
+        '200': json('The corrections made, per order', reconciliationSchema),
+        ...common,
+        '503': problem('service.unavailable: the pass failed (the broker down, say) or did not finish within 60 s'),
+      },
     },
   },
   '/v1/accounts/{accountId}/executions': {

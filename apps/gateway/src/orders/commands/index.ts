@@ -3,10 +3,12 @@ import { CancelAllOrdersHandler } from './cancel-all-orders.handler.js';
 import { CancelOrderHandler } from './cancel-order.handler.js';
 import { OrderIntake } from './order-intake.js';
 import { PlaceOrderHandler } from './place-order.handler.js';
-import { ReconcileAccountHandler } from './reconcile-account.handler.js';
 import { ReplaceOrderHandler } from './replace-order.handler.js';
 
-/** The order commands (one handler each) and the steps they share, for the module that provides them. */
+/**
+ * The order commands (one handler each) and the steps they share, for the module that provides them. The
+ * reconcile command (ReconcileAccountHandler) is provided beside the reconciliation jobs it enqueues.
+ */
 export const ORDER_COMMAND_PROVIDERS = [
   OrderIntake,
   BrokerCall,
@@ -14,5 +16,4 @@ export const ORDER_COMMAND_PROVIDERS = [
   ReplaceOrderHandler,
   CancelOrderHandler,
   CancelAllOrdersHandler,
-  ReconcileAccountHandler,
 ];

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { OrderReconciler } from '../order-reconciler.js';
+import { ApiError } from '../../common/api-error.js';
+import { ReconciliationRunRepository } from '../persistence/reconciliation-run.repository.js';
+import { ReconciliationJobs } from '../reconciliation-jobs.js';
 
 /** The corrections of an account pass: per order, the kinds of the actions taken (`accept`, `fill`, ...). */
 export interface AccountReconciliation {
@@ -7,15 +9,23 @@ export interface AccountReconciliation {
 }
 
 /**
- * Runs the account reconciliation pass now (the one that runs at start-up, OrderReconciler): the
- * account's orders and executions against the broker's reports. Answers the corrections made.
+ * Runs the account reconciliation pass now (the one that runs at start-up and every
+ * RECONCILE_INTERVAL_MS): a job of the `reconciliation` queue, on whichever instance takes it, never
+ * beside another pass of the account (ReconciliationJobs), waited for. Answers the corrections made;
+ * 503 when the pass failed (the broker down, say) or did not finish within a minute.
  */
 @Injectable()
 export class ReconcileAccountHandler {
-  constructor(private readonly reconciler: OrderReconciler) {}
+  constructor(
+    private readonly jobs: ReconciliationJobs,
+    private readonly runs: ReconciliationRunRepository,
+  ) {}
 
   async execute(accountId: string): Promise<AccountReconciliation> {
-    const results = await this.reconciler.reconcileAccount(accountId);
-    return { orders: results.map((r) => ({ orderId: r.orderId, actions: r.actions.map((a) => a.kind) })) };
+    const environment = await this.runs.environmentOf(accountId);
+    if (environment === null) {
+      throw ApiError.accountNotFound(accountId);
+    }
+    return this.jobs.runNow(accountId, environment);
   }
 }

@@ -3,6 +3,7 @@ import { IdempotencyKeyRepository } from './idempotency-key.repository.js';
 import { OrderEventRepository } from './order-event.repository.js';
 import { OrderRepository } from './order.repository.js';
 import { PositionRepository } from './position.repository.js';
+import { ReconciliationRunRepository } from './reconciliation-run.repository.js';
 import { RestartBlockRepository } from './restart-block.repository.js';
 
 /** The order path's repositories, for the module that provides them. */
@@ -13,4 +14,5 @@ export const ORDER_REPOSITORIES = [
   PositionRepository,
   IdempotencyKeyRepository,
   RestartBlockRepository,
+  ReconciliationRunRepository,
 ];
