@@ -5,6 +5,7 @@ import { GrantsAndLive1795392000000 } from './1795392000000-grants-and-live.js';
 import { WorkingExposure1795478400000 } from './1795478400000-working-exposure.js';
 import { RiskLimitsVersion1795564800000 } from './1795564800000-risk-limits-version.js';
 import { AuditPartitions1795651200000 } from './1795651200000-audit-partitions.js';
+import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   WorkingExposure1795478400000,
   RiskLimitsVersion1795564800000,
   AuditPartitions1795651200000,
+  AccountBrokerId1795996800000,
 ];

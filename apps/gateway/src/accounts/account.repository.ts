@@ -10,6 +10,7 @@ interface AccountRow {
   name: string;
   environment: Environment;
   broker: string;
+  broker_account_id: string | null;
   live_enabled: boolean;
   trading_state: TradingState;
   trading_state_reason: string | null;
@@ -19,7 +20,7 @@ interface AccountRow {
   last_seq: string;
 }
 
-const COLUMNS = `id, name, environment, broker, live_enabled, trading_state, trading_state_reason,
+const COLUMNS = `id, name, environment, broker, broker_account_id, live_enabled, trading_state, trading_state_reason,
   trading_state_changed_by, trading_state_changed_at, entries_blocked_reason, last_seq`;
 
 function toAccount(r: AccountRow): Account {
@@ -28,6 +29,7 @@ function toAccount(r: AccountRow): Account {
     name: r.name,
     environment: r.environment,
     broker: r.broker,
+    brokerAccountId: r.broker_account_id,
     liveEnabled: r.live_enabled,
     tradingState: r.trading_state,
     tradingStateReason: r.trading_state_reason,
@@ -61,6 +63,11 @@ export class AccountRepository {
       [environments, ids ?? null],
     );
     return rows.map(toAccount);
+  }
+
+  /** The ids and environments of the accounts on `broker`. */
+  async onBroker(broker: string): Promise<{ id: string; environment: Environment }[]> {
+    return this.dataSource.query(`SELECT id, environment FROM accounts WHERE broker = $1 ORDER BY id`, [broker]);
   }
 
   async setLiveEnabled(id: string, liveEnabled: boolean): Promise<void> {
