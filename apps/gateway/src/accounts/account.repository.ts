@@ -88,6 +88,27 @@ export class AccountRepository {
     return account;
   }
 
+  /**
+   * Creates an account (active, live trading off); null when the name is taken (the name is unique, so a
+   * concurrent create of the same name gets null too).
+   */
+  async create(account: {
+    name: string;
+    broker: string;
+    environment: Environment;
+    brokerAccountId: string | null;
+  }): Promise<Account | null> {
+    const now = new Date();
+    const rows = await this.dataSource.query<AccountRow[]>(
+      `INSERT INTO accounts (id, name, environment, broker, broker_account_id, live_enabled, trading_state, last_seq,
+                             created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, false, 'active', 0, $6, $6) ON CONFLICT (name) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [uuidv7(), account.name, account.environment, account.broker, account.brokerAccountId, now],
+    );
+    return rows[0] ? toAccount(rows[0]) : null;
+  }
+
   /** Up to `take` accounts outside `environments` (by name), and how many there are. */
   async outside(environments: readonly Environment[], take: number): Promise<{ accounts: Account[]; count: number }> {
     const rows = await this.dataSource.query<(AccountRow & { total: string })[]>(
