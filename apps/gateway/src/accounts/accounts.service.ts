@@ -177,8 +177,8 @@ export class AccountsService {
 
   /**
    * Refuses orders for an account that may not trade through this gateway: a live account without its
-   * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account at all while no live broker is
-   * configured (`503 service.unavailable`): the paper venue never receives a live account's order.
+   * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account whose broker's adapter does not
+   * serve live accounts here (`503 service.unavailable`): a paper venue never receives a live account's order.
    */
   assertTradable(account: Account): void {
     if (account.environment !== 'live') {
@@ -192,7 +192,9 @@ export class AccountsService {
         `Account ${account.id} is live and its liveEnabled flag is off: no order is accepted.`,
       );
     }
-    throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
+    if (!this.brokers.serves(account.broker, 'live')) {
+      throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
+    }
   }
 
   /** Creates the named paper account on the paper venue if it is missing (the demo account); returns it. */

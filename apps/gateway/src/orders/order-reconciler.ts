@@ -266,7 +266,13 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    */
   async reconcileAccount(accountId: string): Promise<{ orderId: string; actions: ReconciliationAction[] }[]> {
     const since = this.clock.now() - this.lookbackMs;
-    const broker = await this.brokerOf(accountId);
+    const account = await this.accounts.findById(accountId);
+    if (!account || !this.brokers.serves(account.broker, account.environment)) {
+      // No client here to ask (its broker is not configured, or not for its environment): nothing to pass.
+      this.logger.warn({ accountId, broker: account?.broker }, 'account pass skipped: its broker is not served here');
+      return [];
+    }
+    const broker = await this.brokers.clientFor(account);
     const [brokerOrders, brokerFills] = await Promise.all([broker.listOrders(since), broker.listFills(since)]);
     const ids = brokerOrders.map((o) => o.clientOrderId).filter(isUuid);
     const ours = await this.orderRepository.idsOrUncertain(accountId, ids);
