@@ -220,7 +220,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     return this.brokers.clientFor(account);
   }
 
-  /** The venue label of the account's metrics: its client's venue, else its broker's name. */
+  /** The venue label of the account's metrics: its client's venue, else `unknown` (no client here). */
   private async venueOf(accountId: string): Promise<string> {
     return (await this.brokerOf(accountId).catch(() => null))?.venue ?? 'unknown';
   }
