@@ -7,6 +7,7 @@ import { RiskLimitsVersion1795564800000 } from './1795564800000-risk-limits-vers
 import { AuditPartitions1795651200000 } from './1795651200000-audit-partitions.js';
 import { BrokerCredentials1795737600000 } from './1795737600000-broker-credentials.js';
 import { ReconciliationRuns1795910400000 } from './1795910400000-reconciliation-runs.js';
+import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AuditPartitions1795651200000,
   BrokerCredentials1795737600000,
   ReconciliationRuns1795910400000,
+  AccountBrokerId1795996800000,
 ];

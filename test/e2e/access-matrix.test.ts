@@ -196,6 +196,13 @@ const killBody = (t: Target) => ({ scope: 'account', accountId: t.accountId, rea
 /** Every `/v1` operation, with how to call it and who may. The OpenAPI document must list exactly these. */
 const OPS: Op[] = [
   { method: 'GET', path: '/v1/accounts', roles: READ, scope: 'none' },
+  {
+    method: 'POST',
+    path: '/v1/accounts',
+    roles: ['admin'],
+    scope: 'global',
+    body: () => ({ name: `matrix-created-${++counter}`, broker: 'paper', environment: 'paper' }),
+  },
   { method: 'GET', path: '/v1/accounts/{accountId}', roles: READ, scope: 'account' },
   {
     method: 'PATCH',

@@ -45,6 +45,9 @@ beforeAll(async () => {
   });
   tokens.foreign = await foreignToken({ roles: ['trader'], accounts: ['*'] });
   tokens.unsigned = unsignedToken();
+  tokens.starAdmin = await signWithDevKey(db.dataSource, { roles: ['admin'], accounts: ['*'] });
+  tokens.accountAdmin = await signWithDevKey(db.dataSource, { roles: ['admin'], accounts: [accountId] });
+  tokens.starTrader = await signWithDevKey(db.dataSource, { roles: ['trader'], accounts: ['*'] });
   // The banner's trader token with its payload swapped for one granting every account and role.
   const [header, , signature] = gw.traderToken.split('.');
   const payload = Buffer.from(
@@ -467,6 +470,74 @@ const cases: Case[] = [
     code: 'validation.failed',
   },
   {
+    name: 'account create with an empty body',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: {},
+    status: 422,
+    code: 'validation.failed',
+    paths: ['name', 'broker', 'environment'],
+  },
+  {
+    name: 'account create with an unknown field',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: { name: 'acct-x', broker: 'paper', environment: 'paper', liveEnabled: true },
+    status: 422,
+    code: 'validation.failed',
+  },
+  {
+    name: 'account create with a name of spaces and an unknown environment',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: { name: '  ', broker: 'paper', environment: 'demo' },
+    status: 422,
+    code: 'validation.failed',
+    paths: ['name', 'environment'],
+  },
+  {
+    name: 'account create on a broker this deployment does not have',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: { name: 'acct-kalshi', broker: 'kalshi', environment: 'paper' },
+    status: 422,
+    code: 'account.broker_not_configured',
+    paths: ['broker'],
+  },
+  {
+    name: 'account create of a live account in a paper-only deployment',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: { name: 'acct-live', broker: 'paper', environment: 'live' },
+    status: 422,
+    code: 'account.environment_not_served',
+    paths: ['environment'],
+  },
+  {
+    name: 'account create with a name that is taken',
+    path: () => '/v1/accounts',
+    authorization: bearer('starAdmin'),
+    body: { name: 'paper-demo', broker: 'paper', environment: 'paper' },
+    status: 409,
+    code: 'account.name_taken',
+  },
+  {
+    name: 'account create by an admin of one account only',
+    path: () => '/v1/accounts',
+    authorization: bearer('accountAdmin'),
+    body: { name: 'acct-one', broker: 'paper', environment: 'paper' },
+    status: 403,
+    code: 'auth.forbidden',
+  },
+  {
+    name: 'account create by a trader with every account',
+    path: () => '/v1/accounts',
+    authorization: bearer('starTrader'),
+    body: { name: 'acct-trader', broker: 'paper', environment: 'paper' },
+    status: 403,
+    code: 'auth.forbidden',
+  },
+  {
     name: 'orders with an unknown status filter',
     method: 'GET',
     path: () => `${orders()}?status=weird`,
@@ -482,6 +553,7 @@ async function counts() {
     orderEvents: await q('order_events'),
     idempotencyKeys: await q('idempotency_keys'),
     venueOrders: await q('paper_venue_orders'),
+    accounts: await q('accounts'),
     accountEvents: (await allEvents(api, accountId)).length,
   };
 }

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@gateway/oms';
-import type { ExecutionClient } from '@gateway/brokers';
+import { BrokerRegistry, type ExecutionClient } from '@gateway/brokers';
 import type { Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
@@ -7,7 +7,8 @@ import { pino, type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { type GatewayConfig, loadConfig } from '../../apps/gateway/src/config/config.js';
 import { GatewayMetrics } from '../../apps/gateway/src/health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT } from '../../apps/gateway/src/market/market.tokens.js';
+import { AccountBrokers } from '../../apps/gateway/src/market/account-brokers.js';
+import { BROKER_REGISTRY, CLOCK } from '../../apps/gateway/src/market/market.tokens.js';
 import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commit/after-commit.dispatcher.js';
 import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
 import { ORDER_REPOSITORIES } from '../../apps/gateway/src/orders/persistence/index.js';
@@ -23,8 +24,13 @@ export interface TestInfrastructure {
   /** Only for graphs that fan out or subscribe; a provider that needs Redis fails without them. */
   readonly redis?: Redis;
   readonly redisSubscriber?: Redis;
-  /** The broker the graph talks to, as `EXECUTION_CLIENT`. */
+  /**
+   * The broker the graph talks to: the one client of a registry (`BrokerRegistry.of`, broker named as its
+   * venue, `paper` when it has none), provided as `BROKER_REGISTRY` with the AccountBrokers over it.
+   */
   readonly executionClient?: ExecutionClient;
+  /** Or a registry of several brokers (instead of `executionClient`). */
+  readonly brokers?: BrokerRegistry;
 }
 
 /**
@@ -34,6 +40,15 @@ export interface TestInfrastructure {
  * so a spec names what it needs instead of calling constructors by hand; `useValue` providers replace
  * what a spec fakes. Lifecycle hooks (`onModuleInit`) run only once the caller calls `module.init()`.
  */
+function brokerProviders(infra: TestInfrastructure): Provider[] {
+  const client = infra.executionClient;
+  const registry = infra.brokers ?? (client ? BrokerRegistry.of(client, client.venue ?? 'paper') : null);
+  // Opened as bootstrap.ts opens it: the broker-scoped clients exist, so their reports reach the processor.
+  return registry
+    ? [{ provide: BROKER_REGISTRY, useFactory: () => registry.open().then(() => registry) }, AccountBrokers]
+    : [];
+}
+
 export async function orderPathTestingModule(
   infra: TestInfrastructure,
   providers: Provider[] = [],
@@ -55,7 +70,7 @@ export async function orderPathTestingModule(
       OrderLedger,
       GatewayMetrics,
       { provide: CLOCK, useValue: infra.clock ?? systemClock },
-      ...(infra.executionClient ? [{ provide: EXECUTION_CLIENT, useValue: infra.executionClient }] : []),
+      ...brokerProviders(infra),
       ...providers,
     ],
   }).compile();

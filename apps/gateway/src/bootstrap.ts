@@ -24,8 +24,10 @@ import { type GatewayConfig } from './config/config.js';
 import { openKeyProvider } from './credentials/key-providers.js';
 import { GatewayMetrics } from './health/metrics.js';
 import { createDataSource, openDatabase } from './database/data-source.js';
+import { createBrokerRegistry } from './market/broker-adapters.js';
 import {
   createPaperVenue,
+  hasInProcessPaperVenue,
   PAPER_VENUE_APPLICATION_NAME,
   PaperVenueStoreAdapter,
 } from './market/paper-venue.factory.js';
@@ -98,11 +100,11 @@ async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
 
 /**
  * Where the paper venue keeps its book: in this process, connections of its own (two: its saves run one
- * at a time) named apart from the gateway's, as a simulated broker's are; the HTTP venue keeps its own
+ * at a time) named apart from the gateway's, as a simulated broker's are; an HTTP venue keeps its own
  * book, and nothing is opened for it.
  */
 async function connectPaperVenueStore(config: GatewayConfig, gateway: DataSource): Promise<DataSource> {
-  if (config.paperVenueUrl !== null) {
+  if (!hasInProcessPaperVenue(config)) {
     return gateway;
   }
   const venue = createDataSource(config.databaseUrl, {
@@ -204,6 +206,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       },
     );
     cleanup.push(() => paper.stop());
+    const brokers = createBrokerRegistry(config, paper.venue, logger);
+    // After the app has closed (the processor unsubscribed), before the paper venue stops.
+    cleanup.push(() => brokers.close());
+    // The broker-scoped clients now: an HTTP venue's report stream starts after its current last report,
+    // before the start-up account pass lists its orders and fills (both idempotent).
+    await brokers.open();
 
     // Nest's own messages and the request lines go through the process logger (common/http-logging.ts).
     const app = await NestFactory.create(
@@ -214,7 +222,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         redis,
         redisSubscriber,
         verifier,
-        executionClient: paper.venue,
+        brokers,
         marketData: paper.replay,
         paperReplay: paper.replay,
         clock: systemClock,
@@ -238,9 +246,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     app.get(StreamServer).attach(server);
     await paper.start();
 
-    const demoAccountId = config.seedDemoAccount
-      ? (await app.get(AccountsService).ensurePaperAccount(DEMO_ACCOUNT)).id
-      : null;
+    const demoAccountId =
+      config.seedDemoAccount && config.brokers.paper !== undefined
+        ? (await app.get(AccountsService).ensurePaperAccount(DEMO_ACCOUNT)).id
+        : null;
     const address = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     return {

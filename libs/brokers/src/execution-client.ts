@@ -65,6 +65,13 @@ export type CancelResult =
 export type ExecutionReportListener = (report: ExecutionReport) => void;
 
 /**
+ * The adapter's connection to its broker changed: lost (`connected: false`, with why, e.g. the report
+ * stream's network error), or back (`connected: true`). Told once per change, not per retry.
+ */
+export type ConnectionChange = { readonly connected: true } | { readonly connected: false; readonly reason: string };
+export type ConnectionListener = (change: ConnectionChange) => void;
+
+/**
  * The port every broker adapter implements (paper venue, Alpaca, Schwab, FIX). Adapters never throw for
  * a broker's answer: they map it to a result. They throw only for programming errors.
  */
@@ -87,4 +94,9 @@ export interface ExecutionClient {
   listFills(sinceMs: number): Promise<FillReport[]>;
   /** Subscribe to execution reports (acks, fills, cancels...). Returns the unsubscribe function. */
   onExecutionReport(listener: ExecutionReportListener): () => void;
+  /**
+   * Subscribe to the connection's changes (adapters with a connection to lose; an in-process venue has
+   * none and leaves this out). Returns the unsubscribe function.
+   */
+  onConnectionChange?(listener: ConnectionListener): () => void;
 }

@@ -1,31 +1,48 @@
 import type { Account, AccountGrant } from './account.js';
 import { effectiveTradingState, type GlobalTradingState } from './trading-state.js';
 
+/**
+ * An account's connection to its broker (API.md "Additions"): null until the broker connection flow
+ * fills it (OAuth brokers; the paper venues have none).
+ */
+export interface BrokerConnectionSummaryDto {
+  status: 'connected' | 'refresh_failing' | 'reauth_required' | 'disconnected';
+  accessExpiresAt: string | null;
+  refreshExpiresAt: string | null;
+}
+
 /** The public Account (API.md). */
 export interface AccountDto {
   id: string;
   name: string;
   environment: 'paper' | 'live';
   broker: string;
+  /** The account's number at its broker; null when not given. */
+  brokerAccountId: string | null;
+  brokerConnection: BrokerConnectionSummaryDto | null;
   /** A live account takes orders only when this is set (an admin's decision); always false for paper. */
   liveEnabled: boolean;
   /** The effective state: the account's own, or the global one when that is more restrictive. */
   tradingState: 'active' | 'reducing' | 'halted';
   /** Why the effective state is not `active`, naming the scope that set it; null when active. */
   tradingStateReason: string | null;
-  /** True when new entries are refused (the trading state, an unknown order, a restart or reconnect). */
+  /** True when new entries are refused (the trading state, an unknown order, a restart, its broker's connection). */
   entriesBlocked: boolean;
   entriesBlockedReason: string | null;
 }
 
-export function toAccountDto(a: Account, global: GlobalTradingState): AccountDto {
+/** `brokerBlock`: why its broker's connection blocks the account's entries (AccountBrokers), or null. */
+export function toAccountDto(a: Account, global: GlobalTradingState, brokerBlock: string | null = null): AccountDto {
   const trading = effectiveTradingState(a, global);
-  const reason = a.entriesBlockedReason ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
+  const reason =
+    a.entriesBlockedReason ?? brokerBlock ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
   return {
     id: a.id,
     name: a.name,
     environment: a.environment,
     broker: a.broker,
+    brokerAccountId: a.brokerAccountId,
+    brokerConnection: null,
     liveEnabled: a.environment === 'live' && a.liveEnabled,
     tradingState: trading.state,
     tradingStateReason: trading.reason,

@@ -10,6 +10,7 @@ interface AccountRow {
   name: string;
   environment: Environment;
   broker: string;
+  broker_account_id: string | null;
   live_enabled: boolean;
   trading_state: TradingState;
   trading_state_reason: string | null;
@@ -19,7 +20,7 @@ interface AccountRow {
   last_seq: string;
 }
 
-const COLUMNS = `id, name, environment, broker, live_enabled, trading_state, trading_state_reason,
+const COLUMNS = `id, name, environment, broker, broker_account_id, live_enabled, trading_state, trading_state_reason,
   trading_state_changed_by, trading_state_changed_at, entries_blocked_reason, last_seq`;
 
 function toAccount(r: AccountRow): Account {
@@ -28,6 +29,7 @@ function toAccount(r: AccountRow): Account {
     name: r.name,
     environment: r.environment,
     broker: r.broker,
+    brokerAccountId: r.broker_account_id,
     liveEnabled: r.live_enabled,
     tradingState: r.trading_state,
     tradingStateReason: r.trading_state_reason,
@@ -63,6 +65,11 @@ export class AccountRepository {
     return rows.map(toAccount);
   }
 
+  /** The ids and environments of the accounts on `broker`. */
+  async onBroker(broker: string): Promise<{ id: string; environment: Environment }[]> {
+    return this.dataSource.query(`SELECT id, environment FROM accounts WHERE broker = $1 ORDER BY id`, [broker]);
+  }
+
   async setLiveEnabled(id: string, liveEnabled: boolean): Promise<void> {
     await this.dataSource.query(`UPDATE accounts SET live_enabled = $2 WHERE id = $1`, [id, liveEnabled]);
   }
@@ -79,6 +86,27 @@ export class AccountRepository {
       throw new Error(`account ${name} is missing right after it was ensured`);
     }
     return account;
+  }
+
+  /**
+   * Creates an account (active, live trading off); null when the name is taken (the name is unique, so a
+   * concurrent create of the same name gets null too).
+   */
+  async create(account: {
+    name: string;
+    broker: string;
+    environment: Environment;
+    brokerAccountId: string | null;
+  }): Promise<Account | null> {
+    const now = new Date();
+    const rows = await this.dataSource.query<AccountRow[]>(
+      `INSERT INTO accounts (id, name, environment, broker, broker_account_id, live_enabled, trading_state, last_seq,
+                             created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, false, 'active', 0, $6, $6) ON CONFLICT (name) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [uuidv7(), account.name, account.environment, account.broker, account.brokerAccountId, now],
+    );
+    return rows[0] ? toAccount(rows[0]) : null;
   }
 
   /** Up to `take` accounts outside `environments` (by name), and how many there are. */

@@ -6,13 +6,26 @@ import { ROLES } from '../auth/principal.js';
 import type { AccountDto } from './account.mapper.js';
 import type { GrantDto } from './account.mapper.js';
 
+/** An account's broker connection as the Account shows it (API.md "Additions"). */
+export const brokerConnectionSummarySchema = z
+  .object({
+    status: z.enum(['connected', 'refresh_failing', 'reauth_required', 'disconnected']),
+    accessExpiresAt: isoTime.nullable(),
+    refreshExpiresAt: isoTime.nullable(),
+  })
+  .meta({ id: 'BrokerConnectionSummary' });
+
 /** The public Account (API.md "Accounts"), as `toAccountDto` makes it. */
 export const accountSchema = z
   .object({
     id: z.string(),
     name: z.string(),
     environment: environmentSchema,
-    broker: z.string(),
+    broker: z.string().meta({ description: "the broker the account trades at (one of the deployment's BROKERS)" }),
+    brokerAccountId: z.string().nullable().meta({ description: "the account's number at its broker" }),
+    brokerConnection: brokerConnectionSummarySchema.nullable().meta({
+      description: "the account's connection to its broker (OAuth brokers); null when it has none",
+    }),
     liveEnabled: z.boolean().meta({
       description: 'a live account takes orders only when set (403 account.live_not_enabled otherwise)',
     }),
@@ -23,7 +36,8 @@ export const accountSchema = z
     }),
     tradingStateReason: z.string().nullable(),
     entriesBlocked: z.boolean().meta({
-      description: 'entry authority withdrawn (state, unknown order, restart); exits stay possible',
+      description:
+        'entry authority withdrawn (state, unknown order, restart, its broker disconnected or not yet reconciled after a reconnect); exits stay possible',
     }),
     entriesBlockedReason: z.string().nullable(),
   })
@@ -50,6 +64,27 @@ export const grantListSchema = z.object({ grants: z.array(accountGrantSchema) })
 
 /** Body of `PUT /v1/accounts/{accountId}/grants/{subject}`. */
 export const grantSchema = z.strictObject({ roles: z.array(role).min(1) });
+/** Body of `POST /v1/accounts` (role admin with the `*` grant). */
+export const accountCreateSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, '1–64 of [A-Za-z0-9._:-], starting with a letter or digit')
+      .meta({ description: 'unique (409 account.name_taken)' }),
+    broker: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,31}$/, 'a broker name: lower-case [a-z0-9_]')
+      .meta({
+        description:
+          "one of the deployment's BROKERS (paper, alpaca, schwab…); another: 422 account.broker_not_configured",
+      }),
+    environment: environmentSchema.meta({
+      description: 'one the deployment and the broker serve (422 account.environment_not_served otherwise)',
+    }),
+    brokerAccountId: z.string().min(1).max(128).optional().meta({ description: "the account's number at its broker" }),
+  })
+  .meta({ id: 'AccountCreate' });
+
 /** Body of `PATCH /v1/accounts/{accountId}`. */
 export const accountPatchSchema = z.strictObject({ liveEnabled: z.boolean() });
 /** Path parameter `subject` of the grant routes: a user or client id. */

@@ -9,6 +9,8 @@ export interface Account {
   readonly environment: Environment;
   /** The firm whose API the account's orders go to (`paper` for the paper venue). */
   readonly broker: string;
+  /** The account's number at its broker (an Alpaca account id, a Schwab account hash); null when not given. */
+  readonly brokerAccountId: string | null;
   /** A live account takes orders only once an admin has set this (paper accounts ignore it). */
   readonly liveEnabled: boolean;
   /** The account's own trading state (the effective one may be the more restrictive global state). */

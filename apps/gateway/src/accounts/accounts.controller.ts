@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import type { Account } from './account.js';
 import { type AccountDto, type GrantDto, toGrantDto } from './account.mapper.js';
-import { accountPatchSchema, grantSchema, subjectParam } from './account.schema.js';
+import { accountCreateSchema, accountPatchSchema, grantSchema, subjectParam } from './account.schema.js';
 import { AccountsService } from './accounts.service.js';
 import { VisibleAccount } from './visible-account.decorator.js';
 
@@ -16,6 +16,20 @@ export class AccountsController {
   @Get()
   async list(@Req() req: AuthenticatedRequest): Promise<AccountDto[]> {
     return this.accounts.describe(await this.accounts.listVisible(req.principal));
+  }
+
+  /**
+   * `POST /v1/accounts` `{ name, broker, environment, brokerAccountId? }` (role admin with the `*` grant)
+   * → 201 Account; see AccountsService.create for the refusals.
+   */
+  @Post()
+  @HttpCode(201)
+  @RequireRole('admin')
+  async create(
+    @Req() req: AuthenticatedRequest,
+    @Body(new ZodPipe(accountCreateSchema)) body: z.infer<typeof accountCreateSchema>,
+  ): Promise<AccountDto> {
+    return this.accounts.describeOne(await this.accounts.create(req.principal, body));
   }
 
   /** `GET /v1/accounts/{accountId}` → Account, or 404 `account.not_found`. */

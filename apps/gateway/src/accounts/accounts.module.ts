@@ -21,6 +21,6 @@ import { TradableAccountPipe, VisibleAccountPipe } from './visible-account.decor
     VisibleAccountPipe,
     TradableAccountPipe,
   ],
-  exports: [AccountsService, TradingStateRepository],
+  exports: [AccountsService, AccountRepository, TradingStateRepository],
 })
 export class AccountsModule {}

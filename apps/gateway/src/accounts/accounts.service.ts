@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Environment, Principal, Role } from '../auth/principal.js';
+import { AccountBrokers } from '../market/account-brokers.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/ids.js';
@@ -23,6 +24,7 @@ export class AccountsService {
     private readonly accounts: AccountRepository,
     private readonly grants: AccountGrantRepository,
     private readonly tradingStates: TradingStateRepository,
+    private readonly brokers: AccountBrokers,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
     this.environments = new Set(config.environments);
@@ -74,11 +76,72 @@ export class AccountsService {
   /** The public Accounts (API.md), with their effective trading state. */
   async describe(accounts: readonly Account[]): Promise<AccountDto[]> {
     const global = await this.tradingStates.global();
-    return accounts.map((a) => toAccountDto(a, global));
+    return accounts.map((a) => toAccountDto(a, global, this.brokers.entriesBlockedReason(a)));
   }
 
   async describeOne(account: Account): Promise<AccountDto> {
-    return toAccountDto(account, await this.tradingStates.global());
+    return toAccountDto(account, await this.tradingStates.global(), this.brokers.entriesBlockedReason(account));
+  }
+
+  /**
+   * `POST /v1/accounts` (role admin with the `*` grant): a new account on one of this deployment's brokers.
+   * `403 auth.forbidden` without the `*` grant or the environment in the token; `422
+   * account.environment_not_served` for an environment the deployment (GATEWAY_ENVIRONMENTS) or the
+   * broker's adapter does not serve (a live account in a paper-only deployment); `422
+   * account.broker_not_configured` for a broker not in BROKERS; `409 account.name_taken`.
+   */
+  async create(
+    by: Principal,
+    request: { name: string; broker: string; environment: Environment; brokerAccountId?: string | undefined },
+  ): Promise<Account> {
+    if (by.accounts !== '*') {
+      throw ApiError.forbidden('Creating an account needs a grant on every account (*).');
+    }
+    if (!this.environments.has(request.environment)) {
+      throw new ApiError(
+        422,
+        'account.environment_not_served',
+        'Environment not served',
+        `This deployment serves ${[...this.environments].join(', ')} accounts only (GATEWAY_ENVIRONMENTS): no ${request.environment} account is created.`,
+        {},
+        [{ path: 'environment', message: `not served by this deployment` }],
+      );
+    }
+    const configured = this.brokers.registry.brokers();
+    const adapter = this.brokers.registry.adapterOf(request.broker);
+    if (!adapter) {
+      throw new ApiError(
+        422,
+        'account.broker_not_configured',
+        'Broker not configured',
+        `Broker ${request.broker} is not configured in this deployment (BROKERS: ${configured.join(', ')}).`,
+        {},
+        [{ path: 'broker', message: `not one of ${configured.join(', ')}` }],
+      );
+    }
+    if (!this.brokers.serves(request.broker, request.environment)) {
+      throw new ApiError(
+        422,
+        'account.environment_not_served',
+        'Environment not served',
+        `Broker ${request.broker} (adapter ${adapter.name}) serves ${adapter.environments.join(', ')} accounts only.`,
+        {},
+        [{ path: 'environment', message: `not served by broker ${request.broker}` }],
+      );
+    }
+    if (!by.canUseEnvironment(request.environment)) {
+      throw ApiError.forbidden(`Your token is not granted the ${request.environment} environment.`);
+    }
+    const created = await this.accounts.create({
+      name: request.name,
+      broker: request.broker,
+      environment: request.environment,
+      brokerAccountId: request.brokerAccountId ?? null,
+    });
+    if (!created) {
+      throw new ApiError(409, 'account.name_taken', 'Account name taken', `An account named ${request.name} exists.`);
+    }
+    return created;
   }
 
   /** `PATCH /v1/accounts/{id}` (role admin): whether a live account takes orders; the account after it. */
@@ -114,8 +177,8 @@ export class AccountsService {
 
   /**
    * Refuses orders for an account that may not trade through this gateway: a live account without its
-   * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account at all while no live broker is
-   * configured (`503 service.unavailable`): the paper venue never receives a live account's order.
+   * `liveEnabled` flag (`403 account.live_not_enabled`), or a live account whose broker's adapter does not
+   * serve live accounts here (`503 service.unavailable`): a paper venue never receives a live account's order.
    */
   assertTradable(account: Account): void {
     if (account.environment !== 'live') {
@@ -129,7 +192,9 @@ export class AccountsService {
         `Account ${account.id} is live and its liveEnabled flag is off: no order is accepted.`,
       );
     }
-    throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
+    if (!this.brokers.serves(account.broker, 'live')) {
+      throw ApiError.unavailable(`No live broker is configured for account ${account.id} (${account.broker}).`);
+    }
   }
 
   /** Creates the named paper account on the paper venue if it is missing (the demo account); returns it. */

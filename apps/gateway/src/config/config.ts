@@ -47,6 +47,16 @@ const schema = z.object({
    * runs inside the gateway. Several gateway instances on one database need the external venue.
    */
   PAPER_VENUE_URL: z.url().optional(),
+  /**
+   * The brokers this deployment serves, comma-separated (an account's `broker` must be one of them). Each
+   * broker but `paper` names its adapter in BROKER_<NAME>_ADAPTER (and what the adapter needs, see
+   * `brokerAdapterFrom`); `paper` is the paper venue (in process, or PAPER_VENUE_URL).
+   */
+  BROKERS: z
+    .string()
+    .default('paper')
+    .transform((v) => [...new Set(v.split(',').map((x) => x.trim()))])
+    .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'broker names are lower-case [a-z0-9_]')).min(1)),
   /** Where the real market data lives; read in place, never copied. */
   MARKET_DATA_DIR: z.string().optional(),
   /** Replay speed: 1 = real time, N = N×, 0 = paused (step it through the replay control route). */
@@ -164,6 +174,44 @@ const schema = z.object({
   LOCAL_MASTER_KEY_FILE: z.string().min(1).default('.gateway/master-key.json'),
 });
 
+/**
+ * How one broker of the deployment is served (BROKER_<NAME>_ADAPTER; `paper` needs none):
+ * - `paper`: the paper venue inside the gateway (the `paper` broker only, without PAPER_VENUE_URL);
+ * - `paper-http`: a paper-venue process over HTTP at BROKER_<NAME>_URL (for `paper`: PAPER_VENUE_URL),
+ *   standing in for a real broker until its adapter exists; its orders and executions carry the broker's
+ *   name as their venue. Paper accounts only, no credentials.
+ * A real broker's adapter (`alpaca`, `schwab`) is one more member here and one factory in
+ * market/broker-adapters.ts.
+ */
+export type BrokerAdapterConfig =
+  { readonly adapter: 'paper' } | { readonly adapter: 'paper-http'; readonly url: string };
+
+export const BROKER_ADAPTERS = ['paper', 'paper-http'] as const;
+
+/** The BROKER_<NAME>_* variables of one broker, e.g. BROKER_ALPACA_ADAPTER=paper-http, BROKER_ALPACA_URL=http://…. */
+function brokerAdapterFrom(
+  broker: string,
+  env: NodeJS.ProcessEnv,
+  paperVenueUrl: string | undefined,
+): BrokerAdapterConfig | string {
+  const name = `BROKER_${broker.toUpperCase()}`;
+  const adapter = env[`${name}_ADAPTER`] ?? (broker === 'paper' ? (paperVenueUrl ? 'paper-http' : 'paper') : undefined);
+  switch (adapter) {
+    case undefined:
+      return `${name}_ADAPTER: required for broker ${broker} (one of ${BROKER_ADAPTERS.join(', ')})`;
+    case 'paper':
+      return broker === 'paper'
+        ? { adapter: 'paper' }
+        : `${name}_ADAPTER: the in-process paper venue serves the paper broker only; use paper-http`;
+    case 'paper-http': {
+      const url = z.url().safeParse(env[`${name}_URL`] ?? (broker === 'paper' ? paperVenueUrl : undefined));
+      return url.success ? { adapter: 'paper-http', url: url.data } : `${name}_URL: a paper venue URL is required`;
+    }
+    default:
+      return `${name}_ADAPTER: unknown adapter ${adapter} (one of ${BROKER_ADAPTERS.join(', ')})`;
+  }
+}
+
 export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
@@ -178,6 +226,8 @@ export interface GatewayConfig {
   readonly reconcileIntervalMs: number;
   readonly jobs: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
   readonly paperVenueUrl: string | null;
+  /** The deployment's brokers (BROKERS, in that order) and how each is served. */
+  readonly brokers: Readonly<Record<string, BrokerAdapterConfig>>;
   readonly paper: {
     readonly marketDataDir: string;
     readonly speed: number;
@@ -236,6 +286,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (e.KEY_PROVIDER === 'aws-kms' && e.KMS_KEY_ID === undefined) {
     throw new ConfigError('invalid configuration: KMS_KEY_ID: required when KEY_PROVIDER is aws-kms');
   }
+  const brokers: Record<string, BrokerAdapterConfig> = {};
+  const brokerProblems: string[] = [];
+  for (const broker of e.BROKERS) {
+    const adapter = brokerAdapterFrom(broker, env, e.PAPER_VENUE_URL);
+    if (typeof adapter === 'string') {
+      brokerProblems.push(adapter);
+    } else {
+      brokers[broker] = adapter;
+    }
+  }
+  if (brokerProblems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${brokerProblems.join('; ')}`);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -250,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     jobs: { lockDurationMs: e.JOBS_LOCK_DURATION_MS, stalledIntervalMs: e.JOBS_STALLED_INTERVAL_MS },
     paperVenueUrl: e.PAPER_VENUE_URL ?? null,
+    brokers,
     paper: {
       marketDataDir: resolve(packageRoot(), e.MARKET_DATA_DIR ?? '../shared/data/market'),
       speed: e.PAPER_SPEED,

@@ -13,6 +13,8 @@ export class AccountEntity {
   @Column('text') name!: string;
   @Column('text') environment!: 'paper' | 'live';
   @Column('text') broker!: string;
+  /** The account's number at its broker; null when not given. */
+  @Column('text', { name: 'broker_account_id', nullable: true }) brokerAccountId!: string | null;
   /** A live account takes orders only once an admin has set this (paper accounts ignore it). */
   @Column('boolean', { name: 'live_enabled' }) liveEnabled!: boolean;
   @Column('text', { name: 'trading_state' }) tradingState!: 'active' | 'reducing' | 'halted';

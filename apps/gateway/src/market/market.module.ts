@@ -1,14 +1,16 @@
 import type { Clock } from '@gateway/oms';
-import type { ExecutionClient, MarketDataFeed } from '@gateway/brokers';
+import type { BrokerRegistry, MarketDataFeed } from '@gateway/brokers';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CLOCK, EXECUTION_CLIENT, MARKET_DATA, PAPER_REPLAY } from './market.tokens.js';
+import type { BrokerSecrets } from '../credentials/broker-secrets.js';
+import { AccountBrokers } from './account-brokers.js';
+import { BROKER_REGISTRY, CLOCK, MARKET_DATA, PAPER_REPLAY } from './market.tokens.js';
 import { QuotesController } from './quotes.controller.js';
 import { ReplayController } from './replay.controller.js';
 
 /** What main.ts built of the broker side before Nest starts. */
 export interface MarketDependencies {
-  /** The venue's order entry and its execution reports. */
-  readonly executionClient: ExecutionClient;
+  /** The deployment's brokers: every account's ExecutionClient and their execution reports. */
+  readonly brokers: BrokerRegistry<BrokerSecrets>;
   /** Quotes (the risk checks' reference prices, `GET /v1/quotes/{symbol}`, the stream's quotes). */
   readonly marketData: MarketDataFeed;
   /** The paper venue's replay control, when the venue is the paper venue (else `null`). */
@@ -18,9 +20,10 @@ export interface MarketDependencies {
 }
 
 /**
- * The broker side and the clock, global: the `EXECUTION_CLIENT`, `MARKET_DATA` and `CLOCK` ports that
- * orders, risk, audit and the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays
- * inside: only the replay routes use it.
+ * The broker side and the clock, global: the `BROKER_REGISTRY` and `AccountBrokers` (each account's
+ * ExecutionClient, per-broker entry blocks), `MARKET_DATA` and `CLOCK` ports that orders, risk, audit and
+ * the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays inside: only the replay
+ * routes use it.
  */
 @Module({})
 export class MarketModule {
@@ -30,12 +33,13 @@ export class MarketModule {
       global: true,
       controllers: [QuotesController, ReplayController],
       providers: [
-        { provide: EXECUTION_CLIENT, useValue: deps.executionClient },
+        { provide: BROKER_REGISTRY, useValue: deps.brokers },
+        AccountBrokers,
         { provide: MARKET_DATA, useValue: deps.marketData },
         { provide: PAPER_REPLAY, useValue: deps.paperReplay },
         { provide: CLOCK, useValue: deps.clock },
       ],
-      exports: [EXECUTION_CLIENT, MARKET_DATA, CLOCK],
+      exports: [BROKER_REGISTRY, AccountBrokers, MARKET_DATA, CLOCK],
     };
   }
 }

@@ -1,6 +1,4 @@
 import {
-  type ExecutionClient,
-  HttpVenueClient,
   MarketReplay,
   type PaperOrderRecord,
   PaperVenue,
@@ -50,18 +48,23 @@ export class PaperVenueStoreAdapter implements PaperVenueStore {
 
 export interface PaperSetup {
   readonly replay: MarketReplay;
-  readonly venue: ExecutionClient;
+  /** The in-process paper venue, when a broker is served by the `paper` adapter (else null). */
+  readonly venue: PaperVenue | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Whether a broker of the deployment is served by the paper venue inside the gateway. */
+export function hasInProcessPaperVenue(config: GatewayConfig): boolean {
+  return Object.values(config.brokers).some((b) => b.adapter === 'paper');
+}
+
 /**
- * Loads the real market data for the gateway's quotes and sets up the paper venue: in this process (its
- * book in the gateway's database), or, with PAPER_VENUE_URL, the separate venue process over HTTP (its
- * book is its own; the gateway still replays the same recorded data for quotes and risk checks, and the
- * replay control route moves only the gateway's replay). The HTTP venue's report stream starts after
- * the venue's current last report, fixed before the app starts: what happened while the gateway was
- * down is picked up by the start-up account reconciliation pass.
+ * Loads the real market data for the gateway's quotes and sets up the paper venue in this process (its
+ * book in the gateway's database) when a broker uses it. A broker served by a paper-venue process over
+ * HTTP (`paper-http`, PAPER_VENUE_URL for `paper`) keeps its own book; the gateway still replays the same
+ * recorded data for quotes and risk checks, and the replay control route moves only the gateway's replay.
+ * Those clients are the broker registry's (market/broker-adapters.ts).
  */
 export async function createPaperVenue(
   config: GatewayConfig,
@@ -76,24 +79,17 @@ export async function createPaperVenue(
     startTime: config.paper.startTime,
     onError: (error) => logger.error({ err: error }, 'market replay failed'),
   });
-  if (config.paperVenueUrl !== null) {
-    const client = new HttpVenueClient({
-      baseUrl: config.paperVenueUrl,
-      onError: (error: unknown) => logger.warn({ err: error }, 'paper venue connection'),
-    });
-    // The stream's starting point is fixed now, before the start-up account pass lists the venue's orders
-    // and fills: what happened before is the pass's, what happens after is the stream's (both idempotent).
-    await client.start();
+  if (!hasInProcessPaperVenue(config)) {
     return {
       replay,
-      venue: client,
+      venue: null,
       start: () => {
         replay.start();
         return Promise.resolve();
       },
-      stop: async () => {
+      stop: () => {
         replay.stop();
-        await client.close();
+        return Promise.resolve();
       },
     };
   }

@@ -8,13 +8,13 @@ import {
   type Order,
   tradingDayOf,
 } from '@gateway/oms';
-import { type ExecutionClient, type ExecutionReport } from '@gateway/brokers';
+import { type BrokerRegistry, type ExecutionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { LOGGER } from '../common/logger.js';
-import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
+import { BROKER_REGISTRY, CLOCK } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { toExecutionDto } from './order.mapper.js';
@@ -130,7 +130,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     private readonly executions: ExecutionRepository,
     private readonly positions: PositionRepository,
     private readonly metrics: GatewayMetrics,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    @Inject(BROKER_REGISTRY) private readonly brokers: BrokerRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -140,8 +140,9 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /** Every broker client's reports, of the clients built now and later (the registry's). */
   onModuleInit(): void {
-    this.unsubscribe = this.broker.onExecutionReport((report) => {
+    this.unsubscribe = this.brokers.onExecutionReport((report) => {
       this.queue = this.queue.then(() => this.handleWithRetry(report));
     });
   }

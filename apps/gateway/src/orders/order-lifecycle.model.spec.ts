@@ -425,6 +425,7 @@ class Generation {
         OrderQueries,
         ...ORDER_COMMAND_PROVIDERS,
         ExecutionReportProcessor,
+        AccountRepository,
         OrderReconciler,
       ],
     );

@@ -17,7 +17,9 @@ import { isUuid } from '../common/ids.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { GatewayMetrics } from '../health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT } from '../market/market.tokens.js';
+import { AccountRepository } from '../accounts/account.repository.js';
+import { AccountBrokers } from '../market/account-brokers.js';
+import { CLOCK } from '../market/market.tokens.js';
 import { SendHeldCancel } from './after-commit/send-held-cancel.handler.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
@@ -93,7 +95,8 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly reports: ExecutionReportProcessor,
     private readonly heldCancels: SendHeldCancel,
     private readonly metrics: GatewayMetrics,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
+    private readonly accounts: AccountRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -188,7 +191,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           // One order whose evidence cannot be applied must not stop the others.
           await this.reconcile(accountId, id).catch((error: unknown) => {
             this.backOff(id);
-            this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
+            void this.venueOf(accountId).then((venue) => this.metrics.unresolvedOrders.inc({ venue }));
             this.logger.error(
               { err: error, orderId: id, accountId, alert: 'order_unresolved' },
               'reconciling an order failed; it waits for its next turn',
@@ -235,13 +238,28 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Settles one order from the broker's evidence (looked up by client order id); returns the actions taken. */
   async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
-    const found = this.broker.supportsClientOrderId
-      ? await this.broker.getOrderByClientOrderId(orderId)
-      : await this.matchAtBroker(accountId, orderId);
+    const broker = await this.brokerOf(accountId);
+    const found = broker.supportsClientOrderId
+      ? await broker.getOrderByClientOrderId(orderId)
+      : await this.matchAtBroker(broker, accountId, orderId);
     const fills: BrokerFillEvidence[] = found
-      ? (await this.broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
+      ? (await broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
       : [];
-    return this.settle(accountId, orderId, found, fills, { anyStatus: false });
+    return this.settle(broker, accountId, orderId, found, fills, { anyStatus: false });
+  }
+
+  /** The account's broker client (AccountBrokers: built on first use). Throws for a missing account. */
+  private async brokerOf(accountId: string): Promise<ExecutionClient> {
+    const account = await this.accounts.findById(accountId);
+    if (!account) {
+      throw new Error(`account ${accountId} not found`);
+    }
+    return this.brokers.clientFor(account);
+  }
+
+  /** The venue label of the account's metrics: its client's venue, else `unknown` (no client here). */
+  private async venueOf(accountId: string): Promise<string> {
+    return (await this.brokerOf(accountId).catch(() => null))?.venue ?? 'unknown';
   }
 
   /**
@@ -249,12 +267,16 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    * quantity and price, created within the in-flight window after our intent (allowing for clock skew)
    * and not already another order's (`matchBrokerOrder`). None or several: no evidence, and an alert.
    */
-  private async matchAtBroker(accountId: string, orderId: string): Promise<OrderStatusReport | null> {
+  private async matchAtBroker(
+    broker: ExecutionClient,
+    accountId: string,
+    orderId: string,
+  ): Promise<OrderStatusReport | null> {
     const order = await this.orderRepository.findCommitted(accountId, orderId);
     if (!order) {
       return null;
     }
-    const candidates = await this.broker.listOrders(order.createdAt - CLOCK_SKEW_MS);
+    const candidates = await broker.listOrders(order.createdAt - CLOCK_SKEW_MS);
     if (order.brokerOrderId !== null) {
       return candidates.find((o) => o.brokerOrderId === order.brokerOrderId) ?? null; // known: no guessing
     }
@@ -281,10 +303,14 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    */
   async reconcileAccount(accountId: string): Promise<{ orderId: string; actions: ReconciliationAction[] }[]> {
     const since = this.clock.now() - this.lookbackMs;
-    const [brokerOrders, brokerFills] = await Promise.all([
-      this.broker.listOrders(since),
-      this.broker.listFills(since),
-    ]);
+    const account = await this.accounts.findById(accountId);
+    if (!account || !this.brokers.serves(account.broker, account.environment)) {
+      // No client here to ask (its broker is not configured, or not for its environment): nothing to pass.
+      this.logger.warn({ accountId, broker: account?.broker }, 'account pass skipped: its broker is not served here');
+      return [];
+    }
+    const broker = await this.brokers.clientFor(account);
+    const [brokerOrders, brokerFills] = await Promise.all([broker.listOrders(since), broker.listFills(since)]);
     const ids = brokerOrders.map((o) => o.clientOrderId).filter(isUuid);
     const ours = await this.orderRepository.idsOrUncertain(accountId, ids);
     const byId = new Map(brokerOrders.map((o) => [o.clientOrderId, o]));
@@ -294,6 +320,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       const actions = await (
         found
           ? this.settle(
+              broker,
               accountId,
               id,
               found,
@@ -323,6 +350,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
    * flagged orders are looked at.
    */
   private async settle(
+    broker: ExecutionClient,
     accountId: string,
     orderId: string,
     found: OrderStatusReport | null,
@@ -345,17 +373,17 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
         {
           status: order.status,
           brokerOrderId: order.brokerOrderId,
-          appliedExecutionIds: await this.executions.recordedIds(tx, orderId, this.broker.venue),
+          appliedExecutionIds: await this.executions.recordedIds(tx, orderId, broker.venue),
         },
         {
           order: found,
           fills,
-          lookupIsConclusive: this.broker.supportsClientOrderId && !waiting,
+          lookupIsConclusive: broker.supportsClientOrderId && !waiting,
           requestMayBeInFlight: waiting,
         },
       );
       for (const action of actions) {
-        await this.applyAction(tx, orderId, action, found);
+        await this.applyAction(broker.venue, tx, orderId, action, found);
       }
       const after = await this.orderRepository.find(tx, orderId);
       if (after && order.status === 'pending_new' && after.status !== 'pending_new') {
@@ -375,7 +403,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       // Inside the in-flight window: look again on the next sweep, no alert yet.
     } else if (unresolved) {
       this.backOff(orderId);
-      this.metrics.unresolvedOrders.inc({ venue: this.broker.venue });
+      this.metrics.unresolvedOrders.inc({ venue: broker.venue });
       this.logger.error(
         { orderId, accountId, reason: unresolved.reason, alert: 'order_unresolved' },
         'reconciliation could not settle an order',
@@ -401,6 +429,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async applyAction(
+    venue: string,
     tx: AccountTransaction,
     orderId: string,
     action: ReconciliationAction,
@@ -415,7 +444,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     // The venue's booked quantity (a replacement's: new total minus what the old order had filled).
     const booked = found ? { cumulativeQuantity: new Decimal(0), leavesQuantity: found.quantity } : {};
     const report = (execType: ExecutionReport['execType'], extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
-      venue: this.broker.venue,
+      venue,
       execType,
       clientOrderId: order.id,
       brokerOrderId: order.brokerOrderId ?? '',

@@ -11,6 +11,7 @@ import { EventBus } from './event-bus.js';
 import { ExecutionReportProcessor } from './execution-report.processor.js';
 import { OrderLedger } from './order-ledger.js';
 import { OrderQueries } from './order-queries.service.js';
+import { BrokerReconnectReconciliation } from './broker-reconnect.js';
 import { OrderReconciler } from './order-reconciler.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
 import { OrdersController } from './orders.controller.js';
@@ -38,6 +39,7 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
     OrderReconciler,
     ReconciliationJobs,
     ReconcileAccountHandler,
+    BrokerReconnectReconciliation,
     ExecutionReportProcessor,
     EventBus,
   ],

@@ -15,6 +15,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveTradingState } from '../accounts/trading-state.js';
 import { TradingStateRepository } from '../accounts/trading-state.repository.js';
+import { AccountBrokers } from '../market/account-brokers.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountScope } from '../persistence/account-scope.js';
 import { OrderMessageRepository } from './order-message.repository.js';
@@ -48,6 +49,7 @@ export class PreTradeRisk {
     private readonly messageCounts: OrderMessageRepository,
     private readonly reads: RiskContextRepository,
     private readonly tradingStates: TradingStateRepository,
+    private readonly brokers: AccountBrokers,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -92,9 +94,11 @@ export class PreTradeRisk {
     // Every order that is or may be working, at its worst case (its whole remaining quantity), summed.
     const { sums, unknownOrderId } = await this.reads.workingOrderSums(tx, request.symbol, replacing);
     const workingOrders: WorkingExposure[] = sums.map((s) => ({ ...s, multiplier: contractMultiplier(s.symbol) }));
-    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it.
+    // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it;
+    // a broker disconnected (or reconnected and not yet reconciled) blocks entries on its own accounts.
     const blocked =
       tx.account.entriesBlockedReason ??
+      this.brokers.entriesBlockedReason(tx.account) ??
       (unknownOrderId === null
         ? null
         : `order ${unknownOrderId} in ${request.symbol} is unknown until reconciliation settles it`);

@@ -228,7 +228,7 @@ describe('HttpVenueClient against the paper venue server', () => {
     expect([...seenByFirst, ...seenBySecond]).toEqual(emitted.slice(2));
   });
 
-  it('retries with backoff through a venue blip and resumes where it was: no loss, no duplicate', async () => {
+  it('retries with backoff through a venue blip and resumes where it was: no loss, no duplicate; tells the connection lost and back once each', async () => {
     const { venue, emitted, errors } = await serve();
     const log = new ReportLog(venue); // outlives the first server, as the venue process would
     const first = await startPaperVenueServer({ venue, reportLog: log, port: 0 });
@@ -243,6 +243,8 @@ describe('HttpVenueClient against the paper venue server', () => {
     open.push(blipping);
     const seen: ExecutionReport[] = [];
     blipping.onExecutionReport((r) => seen.push(r));
+    const changes: string[] = [];
+    blipping.onConnectionChange((c) => changes.push(c.connected ? 'up' : `down: ${c.reason}`));
     await blipping.start();
     await venue.submitOrder(order({ clientOrderId: 'b-1' }));
     await vi.waitFor(() => expect(seen).toHaveLength(2));
@@ -253,6 +255,8 @@ describe('HttpVenueClient against the paper venue server', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(seen).toHaveLength(2);
     expect(errors.length).toBeGreaterThan(0); // reported once per outage
+    expect(changes).toEqual([expect.stringMatching(/^down: paper venue reports: network error/)]);
+    expect(blipping.isConnected()).toBe(false);
 
     const back = await startPaperVenueServer({ venue, reportLog: log, port: firstPort });
     open.push(back);
@@ -262,6 +266,21 @@ describe('HttpVenueClient against the paper venue server', () => {
     expect(ids(seen)).toEqual(['b-1:new', 'b-1:trade', 'b-2:new', 'b-2:trade', 'b-3:new', 'b-3:trade']);
     expect(seen).toEqual(emitted.slice(-6));
     expect(blipping.deliveredSeq()).toBe(6);
+    expect(changes).toHaveLength(2);
+    expect(changes[1]).toBe('up');
+  });
+
+  it('stamps its own venue name on the reports it delivers (a venue process standing in for another broker)', async () => {
+    const { venue, emitted, newClient } = await serve();
+    const alpaca = newClient({ venue: 'alpaca' });
+    expect(alpaca.venue).toBe('alpaca');
+    const seen: ExecutionReport[] = [];
+    alpaca.onExecutionReport((r) => seen.push(r));
+    await alpaca.start();
+    await venue.submitOrder(order({ clientOrderId: 'as-alpaca' }));
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    expect(seen).toEqual(emitted.slice(-2).map((r) => ({ ...r, venue: 'alpaca' })));
+    expect(emitted.at(-1)!.venue).toBe('paper');
   });
 
   it('starts again at seq 1 when the venue restarted (a new log), and says so', async () => {

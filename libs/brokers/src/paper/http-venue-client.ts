@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type {
   CancelOrderCommand,
   CancelResult,
+  ConnectionChange,
+  ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
   ReplaceOrderCommand,
@@ -28,6 +30,11 @@ import {
 export interface HttpVenueClientConfig {
   /** The fake broker's base URL, e.g. `http://127.0.0.1:4010`. */
   readonly baseUrl: string;
+  /**
+   * The venue name this client stands for ['paper']: stamped on every report it delivers, so a paper-venue
+   * process can stand in for another broker (`alpaca`) with its orders and executions under that name.
+   */
+  readonly venue?: string;
   /** How long one report long poll may wait at the venue, ms [20 000]; the venue caps it at 25 000. */
   readonly pollWaitMs?: number;
   /** Backoff while the venue is unreachable: first and largest delay, ms [100, 5 000]; it doubles. */
@@ -74,9 +81,11 @@ function describe(error: unknown): string {
  * reporting that through onError (that venue lost its book too). `close()` stops it.
  * Reconciliation reads map the GET routes and throw when the venue does not answer usefully, except
  * `getOrderByClientOrderId`, which answers null on 404.
+ * Connection: the report stream is the client's line to the venue; its first failure tells the
+ * connection listeners `connected: false` (with the error), its first answer after that `connected: true`.
  */
 export class HttpVenueClient implements ExecutionClient {
-  readonly venue = 'paper';
+  readonly venue: string;
   readonly supportsClientOrderId = true;
 
   private readonly baseUrl: string;
@@ -86,6 +95,9 @@ export class HttpVenueClient implements ExecutionClient {
   private readonly requestTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
   private readonly listeners = new Set<ExecutionReportListener>();
+  private readonly connectionListeners = new Set<ConnectionListener>();
+  /** As last told to the connection listeners (connected until the stream first fails). */
+  private connected = true;
   private readonly stopping = new AbortController();
   private cursor = 0;
   private logId: string | null = null;
@@ -96,6 +108,7 @@ export class HttpVenueClient implements ExecutionClient {
 
   constructor(config: HttpVenueClientConfig) {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    this.venue = config.venue ?? 'paper';
     this.pollWaitMs = config.pollWaitMs ?? 20_000;
     this.backoff = new ExponentialBackoff({
       initialDelay: config.retryInitialMs ?? 100,
@@ -208,6 +221,19 @@ export class HttpVenueClient implements ExecutionClient {
     };
   }
 
+  /** Subscribes to the connection's changes (the report stream lost, or back). */
+  onConnectionChange(listener: ConnectionListener): () => void {
+    this.connectionListeners.add(listener);
+    return () => {
+      this.connectionListeners.delete(listener);
+    };
+  }
+
+  /** Whether the report stream last reached the venue (true until it first fails). */
+  isConnected(): boolean {
+    return this.connected;
+  }
+
   /**
    * Starts the report stream: after `afterSeq` when given (a seq delivered before, to resume without loss),
    * else after the venue's current last seq (read with `after=-1`, retried until the venue answers).
@@ -272,7 +298,7 @@ export class HttpVenueClient implements ExecutionClient {
           this.onError(new Error(`paper venue report gap: expected seq ${this.cursor + 1}, got ${seq}`));
           break;
         }
-        this.deliver(fromWireReport(report));
+        this.deliver({ ...fromWireReport(report), venue: this.venue });
         this.cursor = seq;
       }
     }
@@ -301,7 +327,23 @@ export class HttpVenueClient implements ExecutionClient {
     if (!page.success) {
       throw new Error(`paper venue reports: unexpected payload: ${page.error.message}`);
     }
+    this.tellConnection({ connected: true });
     return page.data;
+  }
+
+  /** Tells the connection listeners of a change (nothing when it is no change, or once closing). */
+  private tellConnection(change: ConnectionChange): void {
+    if (change.connected === this.connected || this.stopping.signal.aborted) {
+      return;
+    }
+    this.connected = change.connected;
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
   }
 
   /**
@@ -321,6 +363,7 @@ export class HttpVenueClient implements ExecutionClient {
     policy.onRetry((event) => {
       if (event.attempt === 1 && 'error' in event) {
         this.onError(event.error); // once per outage, not once per retry
+        this.tellConnection({ connected: false, reason: describe(event.error) });
       }
     });
     return new Promise<T | null>((resolve) => {

@@ -5,6 +5,7 @@ export * from './market-data-sets.js';
 export * from './market-replay.js';
 export * from './matching-engine.js';
 export * from './paper-exchange.js';
+export * from './paper-http-adapter.js';
 export * from './paper-order-record.js';
 export * from './paper-venue.js';
 export * from './paper-venue-wire.js';

@@ -1,5 +1,6 @@
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import {
+  accountCreateSchema,
   accountGrantSchema,
   accountPatchSchema,
   accountSchema,
@@ -20,6 +21,20 @@ export const accountPaths: ZodOpenApiPathsObject = {
       tags,
       summary: 'Accounts you may see',
       responses: { '200': json('', z.array(accountSchema)), ...common },
+    },
+    post: {
+      tags,
+      summary: "Create an account on one of the deployment's brokers (role admin, with the * grant)",
+      requestBody: { required: true, content: { 'application/json': { schema: accountCreateSchema } } },
+      responses: {
+        '201': json('the account', accountSchema),
+        '401': common['401'],
+        '403': problem('auth.forbidden: not admin, no * grant, or the environment not in the token'),
+        '409': problem('account.name_taken'),
+        '422': problem(
+          'validation.failed; account.broker_not_configured (not in BROKERS); account.environment_not_served (a live account in a paper-only deployment, or on a paper broker)',
+        ),
+      },
     },
   },
   '/v1/accounts/{accountId}': {

@@ -1,11 +1,12 @@
 import type { Clock, Order } from '@gateway/oms';
-import type { ExecutionClient, ReplaceResult, SubmitResult } from '@gateway/brokers';
+import type { ReplaceResult, SubmitResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.js';
 import { GatewayMetrics } from '../../health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT } from '../../market/market.tokens.js';
+import { AccountBrokers } from '../../market/account-brokers.js';
+import { CLOCK } from '../../market/market.tokens.js';
 import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
 import { IdempotencyKeyRepository } from '../persistence/idempotency-key.repository.js';
 import { OrderRepository } from '../persistence/order.repository.js';
@@ -27,7 +28,7 @@ export class BrokerCall {
     private readonly ledger: OrderLedger,
     private readonly orders: OrderRepository,
     private readonly idempotencyKeys: IdempotencyKeyRepository,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -115,7 +116,7 @@ export class BrokerCall {
         break;
       case 'unknown':
         if (current.status === 'pending_new') {
-          this.alertUnknown(current, result.reason);
+          this.alertUnknown(current, (await this.brokers.clientFor(tx.account)).venue, result.reason);
           await tx.applyEvent(current, { kind: 'submitted_unknown', at: now });
         }
         break;
@@ -123,11 +124,11 @@ export class BrokerCall {
     await this.idempotencyKeys.complete(tx, current, now);
   }
 
-  private alertUnknown(order: Order, reason: string): void {
+  private alertUnknown(order: Order, venue: string, reason: string): void {
     this.logger.error(
       { orderId: order.id, accountId: order.accountId, reason, alert: 'order_unknown' },
       'submission outcome unknown: order is unknown until reconciliation settles it',
     );
-    this.metrics.unknownOrders.inc({ venue: this.broker.venue, environment: order.environment });
+    this.metrics.unknownOrders.inc({ venue, environment: order.environment });
   }
 }

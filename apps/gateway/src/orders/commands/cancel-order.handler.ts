@@ -1,10 +1,11 @@
 import type { Clock, Order } from '@gateway/oms';
-import type { CancelResult, ExecutionClient } from '@gateway/brokers';
+import type { BrokerAccount, CancelResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ApiError } from '../../common/api-error.js';
 import { LOGGER } from '../../common/logger.js';
-import { CLOCK, EXECUTION_CLIENT } from '../../market/market.tokens.js';
+import { AccountBrokers } from '../../market/account-brokers.js';
+import { CLOCK } from '../../market/market.tokens.js';
 import type { OrderCancels } from '../../risk/order-cancels.port.js';
 import type { MessageInitiator } from '../../risk/order-messages.js';
 import { OrderLedger } from '../order-ledger.js';
@@ -40,7 +41,7 @@ export class CancelOrderHandler implements OrderCancels {
     private readonly queries: OrderQueries,
     private readonly intake: OrderIntake,
     private readonly brokerCall: BrokerCall,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -51,7 +52,11 @@ export class CancelOrderHandler implements OrderCancels {
   }
 
   async execute(accountId: string, orderId: string, options: CancelOrderOptions = {}): Promise<OrderDto> {
+    const seen: { account?: BrokerAccount } = {};
     const step = await this.ledger.inAccount(accountId, async (tx) => {
+      // The account's client before anything changes: a broker without a client here refuses (503) as is.
+      await this.brokers.clientFor(tx.account);
+      seen.account = tx.account;
       const order = await this.orders.find(tx, orderId);
       if (!order) {
         throw ApiError.orderNotFound(orderId);
@@ -98,8 +103,9 @@ export class CancelOrderHandler implements OrderCancels {
       return toOrderDto(order);
     }
     const brokerOrderId = order.brokerOrderId;
+    const broker = await this.brokers.clientFor(seen.account!);
     const result = await this.brokerCall.withTimeout<CancelResult>((signal) =>
-      this.broker.cancelOrder({ clientOrderId: order.id, brokerOrderId }, signal),
+      broker.cancelOrder({ clientOrderId: order.id, brokerOrderId }, signal),
     );
     if (result.kind === 'rejected') {
       const after = await this.brokerCall.recordInAccount(accountId, order.id, async (tx, current) => {

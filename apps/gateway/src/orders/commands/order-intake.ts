@@ -1,11 +1,11 @@
 import { type Clock, Decimal, type Order, type RejectReason } from '@gateway/oms';
-import type { ExecutionClient } from '@gateway/brokers';
 import type { RiskDecision } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../../common/api-error.js';
 import type { Account } from '../../accounts/account.js';
-import { CLOCK, EXECUTION_CLIENT } from '../../market/market.tokens.js';
+import { AccountBrokers } from '../../market/account-brokers.js';
+import { CLOCK } from '../../market/market.tokens.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../../risk/order-messages.js';
 import { type PreTradeResult, PreTradeRisk } from '../../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../../risk/risk-limits.service.js';
@@ -52,7 +52,7 @@ export class OrderIntake {
     private readonly preTrade: PreTradeRisk,
     private readonly riskLimits: RiskLimitsService,
     private readonly messages: OrderMessages,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -61,7 +61,9 @@ export class OrderIntake {
    * the same order, `409 idempotency.in_progress` while it runs, `422 idempotency.key_reused` for another
    * body); otherwise `work` records the new intent (`checkAndRecord`). A denial, new or replayed, comes
    * back as `denied` with its problem (`422 risk.*`, the denied order kept) for the command to throw;
-   * `404 account.not_found` without the account. What is left is an order to send.
+   * `404 account.not_found` without the account; `503 service.unavailable` when the account's broker
+   * has no client here (not configured, or it cannot be built), before anything is recorded. What is left
+   * is an order to send.
    */
   async admit<T extends RecordedIntent>(
     account: Account,
@@ -69,6 +71,7 @@ export class OrderIntake {
     hash: string,
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<IntakeOutcome<T>> {
+    await this.brokers.clientFor(account); // built (and cached) outside the transaction, or refused
     const intent = await this.ledger.inAccount(account.id, async (tx) => {
       const existing = await this.idempotencyKeys.find(tx, clientOrderId);
       return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
@@ -142,6 +145,7 @@ export class OrderIntake {
     check: PreTradeResult,
     replacesOrderId: string | null,
   ): Promise<Order> {
+    const venue = (await this.brokers.clientFor(tx.account)).venue;
     const now = this.clock.now();
     const decision = check.decision;
     const denied = decision.kind === 'denied';
@@ -173,7 +177,7 @@ export class OrderIntake {
         updatedAt: now,
       },
       denied ? 'denied' : 'pending_new',
-      this.broker.venue,
+      venue,
       denied ? null : check.tradingState,
     );
   }

@@ -1,11 +1,12 @@
 import type { Clock, Order } from '@gateway/oms';
-import type { ExecutionClient, MarketDataFeed, SubmitOrderCommand, SubmitResult } from '@gateway/brokers';
+import type { MarketDataFeed, SubmitOrderCommand, SubmitResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
 import { GatewayMetrics } from '../../health/metrics.js';
-import { CLOCK, EXECUTION_CLIENT, MARKET_DATA } from '../../market/market.tokens.js';
+import { AccountBrokers } from '../../market/account-brokers.js';
+import { CLOCK, MARKET_DATA } from '../../market/market.tokens.js';
 import { toOrderDto } from '../order.mapper.js';
 import { type PlaceOrderRequest, requestHash } from '../place-order.request.js';
 import { BrokerCall } from './broker-call.js';
@@ -24,7 +25,7 @@ export class PlaceOrderHandler {
   constructor(
     private readonly intake: OrderIntake,
     private readonly brokerCall: BrokerCall,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -58,12 +59,13 @@ export class PlaceOrderHandler {
       { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
       'order accepted for submission',
     );
-    const order = await this.submit(outcome.order);
+    const order = await this.submit(account, outcome.order);
     return { kind: 'created', order: toOrderDto(order) };
   }
 
-  /** Submits a committed `pending_new` order once, and records the broker's answer. */
-  private async submit(order: Order): Promise<Order> {
+  /** Submits a committed `pending_new` order once, to the account's broker, and records its answer. */
+  private async submit(account: Account, order: Order): Promise<Order> {
+    const broker = await this.brokers.clientFor(account);
     const command: SubmitOrderCommand = {
       clientOrderId: order.id,
       symbol: order.symbol,
@@ -74,10 +76,8 @@ export class PlaceOrderHandler {
       limitPrice: order.limitPrice,
       stopPrice: order.stopPrice,
     };
-    const stopTimer = this.metrics.submitLatency.startTimer({ venue: this.broker.venue });
-    const result = await this.brokerCall.withTimeout<SubmitResult>((signal) =>
-      this.broker.submitOrder(command, signal),
-    );
+    const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
+    const result = await this.brokerCall.withTimeout<SubmitResult>((signal) => broker.submitOrder(command, signal));
     stopTimer({ outcome: result.kind });
     const recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
       this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),

@@ -1,11 +1,12 @@
 import { type Clock, Decimal, type Order, priceFieldsFor, toDecimalString } from '@gateway/oms';
-import type { ExecutionClient, ReplaceResult } from '@gateway/brokers';
+import type { ReplaceResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ApiError } from '../../common/api-error.js';
 import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
-import { CLOCK, EXECUTION_CLIENT } from '../../market/market.tokens.js';
+import { AccountBrokers } from '../../market/account-brokers.js';
+import { CLOCK } from '../../market/market.tokens.js';
 import { toOrderDto } from '../order.mapper.js';
 import { OrderRepository } from '../persistence/order.repository.js';
 import type { PlaceOrderRequest } from '../place-order.request.js';
@@ -32,7 +33,7 @@ export class ReplaceOrderHandler {
     private readonly intake: OrderIntake,
     private readonly brokerCall: BrokerCall,
     private readonly orders: OrderRepository,
-    @Inject(EXECUTION_CLIENT) private readonly broker: ExecutionClient,
+    private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -72,7 +73,7 @@ export class ReplaceOrderHandler {
       { orderId: outcome.order.id, replacesOrderId: outcome.old.id, accountId: account.id },
       'replace accepted for submission',
     );
-    const order = await this.sendReplace(outcome.old, outcome.order, outcome.total);
+    const order = await this.sendReplace(account, outcome.old, outcome.order, outcome.total);
     return { kind: 'created', order: toOrderDto(order) };
   }
 
@@ -134,11 +135,12 @@ export class ReplaceOrderHandler {
     };
   }
 
-  /** Sends a committed replace once, and records the broker's answer on both orders. */
-  private async sendReplace(old: Order, replacement: Order, total: Decimal): Promise<Order> {
+  /** Sends a committed replace once, to the account's broker, and records its answer on both orders. */
+  private async sendReplace(account: Account, old: Order, replacement: Order, total: Decimal): Promise<Order> {
+    const broker = await this.brokers.clientFor(account);
     const brokerOrderId = old.brokerOrderId ?? '';
     const result = await this.brokerCall.withTimeout<ReplaceResult>((signal) =>
-      this.broker.replaceOrder(
+      broker.replaceOrder(
         {
           clientOrderId: old.id,
           brokerOrderId,

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
+  it('defaults to the paper broker on the in-process paper venue, or on PAPER_VENUE_URL', () => {
+    expect(loadConfig({}).brokers).toEqual({ paper: { adapter: 'paper' } });
+    expect(loadConfig({ PAPER_VENUE_URL: 'http://127.0.0.1:4010' }).brokers).toEqual({
+      paper: { adapter: 'paper-http', url: 'http://127.0.0.1:4010' },
+    });
+  });
+
+  it('serves a second broker from a paper-venue process, in BROKERS order', () => {
+    const config = loadConfig({
+      BROKERS: 'alpaca, paper',
+      BROKER_ALPACA_ADAPTER: 'paper-http',
+      BROKER_ALPACA_URL: 'http://127.0.0.1:4020',
+    });
+    expect(Object.keys(config.brokers)).toEqual(['alpaca', 'paper']);
+    expect(config.brokers.alpaca).toEqual({ adapter: 'paper-http', url: 'http://127.0.0.1:4020' });
+    expect(config.brokers.paper).toEqual({ adapter: 'paper' });
+  });
+
+  it('refuses a broker without an adapter, an unknown adapter, a missing URL and the in-process venue for another broker, naming each', () => {
+    const refusal = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({ BROKERS: 'paper,alpaca' })).toMatch(/BROKER_ALPACA_ADAPTER: required/);
+    expect(refusal({ BROKERS: 'schwab', BROKER_SCHWAB_ADAPTER: 'fix' })).toMatch(/unknown adapter fix/);
+    expect(refusal({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'paper-http' })).toMatch(/BROKER_ALPACA_URL/);
+    expect(refusal({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'paper' })).toMatch(/paper broker only/);
+    expect(refusal({ BROKERS: 'Alpaca!' })).toMatch(/BROKERS/);
+    expect(refusal({ BROKERS: 'a,b' })).toMatch(/BROKER_A_ADAPTER.*BROKER_B_ADAPTER/);
+  });
+});

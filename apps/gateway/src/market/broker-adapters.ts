@@ -1,0 +1,53 @@
+import { type BrokerAdapter, BrokerRegistry, paperHttpAdapter, type PaperVenue } from '@gateway/brokers';
+import type { Logger } from 'pino';
+import type { BrokerAdapterConfig, GatewayConfig } from '../config/config.js';
+import type { BrokerSecrets } from '../credentials/broker-secrets.js';
+
+/**
+ * The deployment's broker registry (BROKERS): one adapter per configured broker, by its
+ * BrokerAdapterConfig. `paperVenue`: the in-process paper venue, when a broker uses the `paper` adapter.
+ * A real broker's adapter is one more case here.
+ */
+export function createBrokerRegistry(
+  config: GatewayConfig,
+  paperVenue: PaperVenue | null,
+  logger: Logger,
+): BrokerRegistry<BrokerSecrets> {
+  const brokers: Record<string, BrokerAdapter<BrokerSecrets>> = {};
+  for (const [broker, adapter] of Object.entries(config.brokers)) {
+    brokers[broker] = adapterFor(broker, adapter, paperVenue, logger);
+  }
+  return new BrokerRegistry({
+    brokers,
+    onError: (error) => logger.error({ err: error }, 'broker registry listener failed'),
+  });
+}
+
+function adapterFor(
+  broker: string,
+  config: BrokerAdapterConfig,
+  paperVenue: PaperVenue | null,
+  logger: Logger,
+): BrokerAdapter<BrokerSecrets> {
+  switch (config.adapter) {
+    case 'paper': {
+      if (paperVenue === null) {
+        throw new Error(`broker ${broker}: the in-process paper venue was not set up`);
+      }
+      const venue = paperVenue;
+      // The venue's life is the paper setup's (bootstrap stops it): the registry does not close it.
+      return {
+        name: 'paper',
+        scope: 'broker',
+        environments: ['paper'],
+        create: () => Promise.resolve({ client: venue, close: () => Promise.resolve() }),
+      };
+    }
+    case 'paper-http':
+      return paperHttpAdapter({
+        baseUrl: config.url,
+        venue: broker,
+        onError: (error: unknown) => logger.warn({ err: error, broker }, 'paper venue connection'),
+      });
+  }
+}
