@@ -6,6 +6,7 @@ import { WorkingExposure1795478400000 } from './1795478400000-working-exposure.j
 import { RiskLimitsVersion1795564800000 } from './1795564800000-risk-limits-version.js';
 import { AuditPartitions1795651200000 } from './1795651200000-audit-partitions.js';
 import { BrokerCredentials1795737600000 } from './1795737600000-broker-credentials.js';
+import { BrokerConnections1795824000000 } from './1795824000000-broker-connections.js';
 import { ReconciliationRuns1795910400000 } from './1795910400000-reconciliation-runs.js';
 import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   RiskLimitsVersion1795564800000,
   AuditPartitions1795651200000,
   BrokerCredentials1795737600000,
+  BrokerConnections1795824000000,
   ReconciliationRuns1795910400000,
   AccountBrokerId1795996800000,
 ];

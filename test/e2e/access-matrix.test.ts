@@ -150,7 +150,9 @@ async function snapshot(): Promise<string> {
       'orders', (SELECT json_agg(json_build_object('id', id, 'status', status, 'seq', last_seq) ORDER BY id) FROM orders),
       'messages', (SELECT count(*) FROM order_messages),
       'credentials', (SELECT json_agg(json_build_object('a', account_id, 'k', md5(ciphertext)) ORDER BY account_id)
-                      FROM broker_credentials)
+                      FROM broker_credentials),
+      'brokerAuthorizations', (SELECT count(*) FROM broker_authorizations),
+      'brokerConnections', (SELECT count(*) FROM broker_connections)
     ) AS snap`);
   return JSON.stringify(row.snap);
 }
@@ -191,6 +193,12 @@ async function halt(scope: { scope: 'global' } | { scope: 'account'; accountId: 
   expect(res.status, JSON.stringify(res.body)).toBe(202);
 }
 
+async function setBroker(t: Target, broker: string): Promise<void> {
+  if (exists(t)) {
+    await db.dataSource.query(`UPDATE accounts SET broker = $2 WHERE id = $1`, [t.accountId, broker]);
+  }
+}
+
 const killBody = (t: Target) => ({ scope: 'account', accountId: t.accountId, reason: 'matrix' });
 
 /** Every `/v1` operation, with how to call it and who may. The OpenAPI document must list exactly these. */
@@ -212,6 +220,18 @@ const OPS: Op[] = [
     body: () => ({ liveEnabled: false }),
   },
   { method: 'GET', path: '/v1/accounts/{accountId}/grants', roles: ['admin'], scope: 'account' },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/broker-connection',
+    roles: ['admin'],
+    scope: 'account',
+    body: () => ({}),
+    // An OAuth broker's account for the row (the gateway has a Schwab OAuth client), then paper again.
+    before: (t) => setBroker(t, 'schwab'),
+    after: (t) => setBroker(t, 'paper'),
+  },
+  { method: 'GET', path: '/v1/accounts/{accountId}/broker-connection', roles: ['admin'], scope: 'account' },
+  { method: 'DELETE', path: '/v1/accounts/{accountId}/broker-connection', roles: ['admin'], scope: 'account' },
   {
     method: 'PUT',
     path: '/v1/accounts/{accountId}/grants/{subject}',
@@ -346,6 +366,12 @@ const OPS: Op[] = [
   { method: 'GET', path: '/v1/audit', roles: ['admin'], scope: 'global' },
   { method: 'GET', path: '/v1/ops/jobs', roles: ['admin'], scope: 'global' },
 ];
+
+/**
+ * The `/v1` operations that need no token (`security: []` in the document), outside the matrix: the OAuth
+ * callback a browser is redirected to, checked by its single-use state (test/e2e/broker-oauth.test.ts).
+ */
+const PUBLIC_V1 = ['GET /v1/oauth/{broker}/callback'];
 
 const opKey = (op: Pick<Op, 'method' | 'path'>) => `${op.method} ${op.path}`;
 const rowLabel = (op: Op) =>
@@ -602,6 +628,10 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     // Hundreds of deliberately refused calls from one address: keep the abuse limit out of the matrix.
     RATE_LIMIT_UNAUTHENTICATED: '100000/1s,1000000/1m',
+    // POST …/broker-connection builds an authorize URL only: no broker is called.
+    OAUTH_SCHWAB_CLIENT_ID: 'matrix-client',
+    OAUTH_SCHWAB_CLIENT_SECRET: 'matrix-secret',
+    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
   });
   A = gw.accountId;
   const sign = (sub: string, roles: Role[], accounts: string[]) =>
@@ -642,7 +672,9 @@ describe('access matrix (BOLA/BFLA)', () => {
     const documented: { key: string; summary: string }[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const method of ['get', 'put', 'post', 'patch', 'delete']) {
-        if (path.startsWith('/v1') && item[method]) {
+        if (path.startsWith('/v1') && item[method] && item[method].security?.length === 0) {
+          expect(PUBLIC_V1).toContain(`${method.toUpperCase()} ${path}`);
+        } else if (path.startsWith('/v1') && item[method]) {
           documented.push({ key: `${method.toUpperCase()} ${path}`, summary: String(item[method].summary ?? '') });
         }
       }
@@ -750,7 +782,7 @@ describe('access matrix (BOLA/BFLA)', () => {
     const registered = (await registeredRoutes()).filter((r) => r.path.startsWith('/v1'));
     expect(registered.length).toBeGreaterThanOrEqual(30);
     const keys = [...new Set(registered.map((r) => `${r.method} ${r.path}`))].sort();
-    expect(keys).toEqual([...new Set(OPS.map(opKey))].sort());
+    expect(keys).toEqual([...new Set([...OPS.map(opKey), ...PUBLIC_V1])].sort());
     const doc = (await new Api(gw.url).get('/docs/openapi.json')).body;
     const served = Object.entries<any>(doc.paths).flatMap(([path, item]) =>
       ['get', 'put', 'post', 'patch', 'delete'].filter((m) => item[m]).map((m) => `${m.toUpperCase()} ${path}`),

@@ -4,6 +4,7 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditContextGuard } from './audit/audit-context.guard.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { BrokerConnectionsModule } from './broker-connections/broker-connections.module.js';
 import { type CredentialsDependencies, CredentialsModule } from './credentials/credentials.module.js';
 import { type AuthDependencies, AuthModule } from './auth/auth.module.js';
 import { DocsModule } from './docs/docs.module.js';
@@ -46,6 +47,7 @@ export class AppModule {
         RiskModule,
         KillSwitchModule.register({ orderCancels: OrdersModule }),
         AccountsModule,
+        BrokerConnectionsModule,
         AuditModule,
         CredentialsModule.register(deps),
         RateLimitModule,

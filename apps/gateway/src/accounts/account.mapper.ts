@@ -1,16 +1,6 @@
 import type { Account, AccountGrant } from './account.js';
 import { effectiveTradingState, type GlobalTradingState } from './trading-state.js';
 
-/**
- * An account's connection to its broker (API.md "Additions"): null until the broker connection flow
- * fills it (OAuth brokers; the paper venues have none).
- */
-export interface BrokerConnectionSummaryDto {
-  status: 'connected' | 'refresh_failing' | 'reauth_required' | 'disconnected';
-  accessExpiresAt: string | null;
-  refreshExpiresAt: string | null;
-}
-
 /** The public Account (API.md). */
 export interface AccountDto {
   id: string;
@@ -19,7 +9,8 @@ export interface AccountDto {
   broker: string;
   /** The account's number at its broker; null when not given. */
   brokerAccountId: string | null;
-  brokerConnection: BrokerConnectionSummaryDto | null;
+  /** The account's OAuth2 connection to its broker (API.md "Additions"); null when it has none (paper, API-key brokers). */
+  brokerConnection: BrokerConnectionSummary | null;
   /** A live account takes orders only when this is set (an admin's decision); always false for paper. */
   liveEnabled: boolean;
   /** The effective state: the account's own, or the global one when that is more restrictive. */
@@ -31,8 +22,20 @@ export interface AccountDto {
   entriesBlockedReason: string | null;
 }
 
+/** What the Account shows of its broker connection (`GET …/broker-connection` has the rest). ISO times. */
+export interface BrokerConnectionSummary {
+  status: 'connected' | 'refresh_failing' | 'reauth_required' | 'disconnected';
+  accessExpiresAt: string | null;
+  refreshExpiresAt: string | null;
+}
+
 /** `brokerBlock`: why its broker's connection blocks the account's entries (AccountBrokers), or null. */
-export function toAccountDto(a: Account, global: GlobalTradingState, brokerBlock: string | null = null): AccountDto {
+export function toAccountDto(
+  a: Account,
+  global: GlobalTradingState,
+  brokerBlock: string | null = null,
+  brokerConnection: BrokerConnectionSummary | null = null,
+): AccountDto {
   const trading = effectiveTradingState(a, global);
   const reason =
     a.entriesBlockedReason ?? brokerBlock ?? (trading.state === 'active' ? null : `trading is ${trading.reason}`);
@@ -42,7 +45,7 @@ export function toAccountDto(a: Account, global: GlobalTradingState, brokerBlock
     environment: a.environment,
     broker: a.broker,
     brokerAccountId: a.brokerAccountId,
-    brokerConnection: null,
+    brokerConnection,
     liveEnabled: a.environment === 'live' && a.liveEnabled,
     tradingState: trading.state,
     tradingStateReason: trading.reason,

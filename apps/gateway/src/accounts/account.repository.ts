@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Environment } from '../auth/principal.js';
 import type { Account } from './account.js';
+import type { BrokerConnectionSummary } from './account.mapper.js';
 
 interface AccountRow {
   id: string;
@@ -44,6 +45,27 @@ function toAccount(r: AccountRow): Account {
 @Injectable()
 export class AccountRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  /** The broker connections (`broker_connections`, written by broker-connections/) of `ids`, by account. */
+  async brokerConnections(ids: readonly string[]): Promise<Map<string, BrokerConnectionSummary>> {
+    const rows = await this.dataSource.query<
+      { account_id: string; status: BrokerConnectionSummary['status']; access: Date | null; refresh: Date | null }[]
+    >(
+      `SELECT account_id, status, access_expires_at AS access, refresh_expires_at AS refresh
+         FROM broker_connections WHERE account_id = ANY($1::uuid[])`,
+      [[...ids]],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.account_id,
+        {
+          status: r.status,
+          accessExpiresAt: r.access?.toISOString() ?? null,
+          refreshExpiresAt: r.refresh?.toISOString() ?? null,
+        },
+      ]),
+    );
+  }
 
   async findById(id: string): Promise<Account | null> {
     const [row] = await this.dataSource.query<AccountRow[]>(`SELECT ${COLUMNS} FROM accounts WHERE id = $1`, [id]);

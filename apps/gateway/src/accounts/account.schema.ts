@@ -24,7 +24,8 @@ export const accountSchema = z
     broker: z.string().meta({ description: "the broker the account trades at (one of the deployment's BROKERS)" }),
     brokerAccountId: z.string().nullable().meta({ description: "the account's number at its broker" }),
     brokerConnection: brokerConnectionSummarySchema.nullable().meta({
-      description: "the account's connection to its broker (OAuth brokers); null when it has none",
+      description:
+        "the account's OAuth2 connection to its broker (GET …/broker-connection has the rest); null when it has none",
     }),
     liveEnabled: z.boolean().meta({
       description: 'a live account takes orders only when set (403 account.live_not_enabled otherwise)',

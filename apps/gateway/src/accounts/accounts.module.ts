@@ -2,17 +2,19 @@ import { Module } from '@nestjs/common';
 import { AccountGrantRepository } from './account-grant.repository.js';
 import { AccountRepository } from './account.repository.js';
 import { AccountsController } from './accounts.controller.js';
+import { BrokerCredentialsController } from './broker-credentials.controller.js';
 import { AccountsService } from './accounts.service.js';
 import { TradingStateRepository } from './trading-state.repository.js';
 import { TradableAccountPipe, VisibleAccountPipe } from './visible-account.decorator.js';
 
 /**
- * Accounts, their grants and their trading states. Exports the access check (`AccountsService`,
+ * Accounts, their grants, their trading states and the write-only `PUT …/broker-credentials` (into the
+ * global CredentialsModule's vault). Exports the access check (`AccountsService`,
  * used by `@VisibleAccount()` in any controller of a module importing this one) and the trading
  * states, which risk decides and every order reads.
  */
 @Module({
-  controllers: [AccountsController],
+  controllers: [AccountsController, BrokerCredentialsController],
   providers: [
     AccountRepository,
     AccountGrantRepository,

@@ -76,11 +76,20 @@ export class AccountsService {
   /** The public Accounts (API.md), with their effective trading state. */
   async describe(accounts: readonly Account[]): Promise<AccountDto[]> {
     const global = await this.tradingStates.global();
-    return accounts.map((a) => toAccountDto(a, global, this.brokers.entriesBlockedReason(a)));
+    const connections = await this.accounts.brokerConnections(accounts.map((a) => a.id));
+    return accounts.map((a) =>
+      toAccountDto(a, global, this.brokers.entriesBlockedReason(a), connections.get(a.id) ?? null),
+    );
   }
 
   async describeOne(account: Account): Promise<AccountDto> {
-    return toAccountDto(account, await this.tradingStates.global(), this.brokers.entriesBlockedReason(account));
+    const connections = await this.accounts.brokerConnections([account.id]);
+    return toAccountDto(
+      account,
+      await this.tradingStates.global(),
+      this.brokers.entriesBlockedReason(account),
+      connections.get(account.id) ?? null,
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import type { Request } from 'express';
 
 /** Where AuditContextGuard leaves what the audit entry of a request needs from the routing. */
@@ -10,7 +10,14 @@ export interface AuditContext {
   /** The route pattern, e.g. `/v1/accounts/:accountId/orders/:orderId`. */
   readonly route: string | null;
   readonly params: Readonly<Record<string, string>>;
+  /** A GET that changes state (the OAuth callback a browser is redirected to): audited as a change. */
+  readonly change?: boolean;
 }
+
+const AUDITED_CHANGE = 'gateway:audited-change';
+
+/** Marks a GET handler that changes state, so that its requests are audited like any change. */
+export const AuditedChange = () => SetMetadata(AUDITED_CHANGE, true);
 
 export type AuditableRequest = Request & { [AUDIT_CONTEXT]?: AuditContext };
 
@@ -34,6 +41,7 @@ export class AuditContextGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuditableRequest>();
     const route = (req.route as { path?: unknown } | undefined)?.path;
     req[AUDIT_CONTEXT] = {
+      change: Reflect.getMetadata(AUDITED_CHANGE, context.getHandler()) === true,
       action: actionName(context.getClass().name, context.getHandler().name),
       route: typeof route === 'string' ? route : null,
       params: Object.fromEntries(

@@ -96,7 +96,8 @@ export interface StreamSecurityEvent {
 
 /**
  * Writes the audit log (README, "Audit log"): one entry for every state-changing request under /v1 (any method but
- * GET/HEAD/OPTIONS, whatever its outcome) and every security event (401, 403, 429 on any route).
+ * GET/HEAD/OPTIONS, and a GET marked `@AuditedChange()` such as the OAuth callback; whatever its outcome) and every
+ * security event (401, 403, 429 on any route).
  *
  * It listens on the HTTP server's `request` event, ahead of Express, so it sees every answer, including
  * those made by middleware before routing (body limits, rate limits). The entry is written when the
@@ -190,12 +191,13 @@ export class AuditRecorder implements OnApplicationBootstrap, OnApplicationShutd
   ): AuditDraft | null {
     // Null: the client went away before an answer was sent; what happened is in the order's own events.
     const status = res.headersSent ? res.statusCode : null;
-    const change = !SAFE_METHODS.has(method) && (path === '/v1' || path.startsWith('/v1/'));
+    const context = req[AUDIT_CONTEXT];
+    const change =
+      (!SAFE_METHODS.has(method) || context?.change === true) && (path === '/v1' || path.startsWith('/v1/'));
     if (!change && !(status !== null && SECURITY_STATUSES.has(status))) {
       return null;
     }
     const kind: AuditKind = change ? 'change' : 'security';
-    const context = req[AUDIT_CONTEXT];
     const principal = (req as Partial<AuthenticatedRequest>).principal;
     const subject = typeof principal?.subject === 'string' ? principal.subject : null;
     const params = Object.fromEntries(Object.entries(context?.params ?? {}).map(([k, v]) => [k, clean(v, 100)]));

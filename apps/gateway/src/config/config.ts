@@ -12,6 +12,35 @@ const bool = (def: boolean) =>
 const timeOfDay = z.string().regex(/^\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?$/, 'expected HH:MM:SS[.mmm] (America/New_York)');
 
 /**
+ * One broker's OAuth2 client (its app registration): `OAUTH_<BROKER>_CLIENT_ID` and `_CLIENT_SECRET` (unset:
+ * the broker cannot be connected over OAuth), the authorize and token URLs (the broker's own by default; a
+ * fake's in tests), the gateway's callback URL registered with the broker (`_REDIRECT_URI`, ending in
+ * `/v1/oauth/<broker>/callback`), PKCE S256 on or off, the scope asked for, and an RFC 7009 revocation URL
+ * where the broker has one.
+ */
+function oauthClientSettings<B extends string>(
+  broker: B,
+  defaults: { authorize: string; token: string; scope: string },
+) {
+  const p = `OAUTH_${broker}` as const;
+  return {
+    [`${p}_CLIENT_ID`]: z.string().min(1).optional(),
+    [`${p}_CLIENT_SECRET`]: z.string().min(1).optional(),
+    [`${p}_AUTHORIZE_URL`]: z.url().default(defaults.authorize),
+    [`${p}_TOKEN_URL`]: z.url().default(defaults.token),
+    [`${p}_REDIRECT_URI`]: z.url().optional(),
+    [`${p}_PKCE`]: bool(false),
+    [`${p}_SCOPE`]: z.string().default(defaults.scope),
+    [`${p}_REVOKE_URL`]: z.url().optional(),
+  } as Record<
+    `${typeof p}_${'CLIENT_ID' | 'CLIENT_SECRET' | 'REDIRECT_URI' | 'REVOKE_URL'}`,
+    z.ZodOptional<z.ZodString>
+  > &
+    Record<`${typeof p}_${'AUTHORIZE_URL' | 'TOKEN_URL' | 'SCOPE'}`, z.ZodDefault<z.ZodString>> &
+    Record<`${typeof p}_PKCE`, ReturnType<typeof bool>>;
+}
+
+/**
  * Every setting the gateway reads, from environment variables, validated once at boot. Names are the
  * environment variables; the README lists them with their defaults.
  */
@@ -172,6 +201,27 @@ const schema = z.object({
   KMS_REGION: z.string().min(1).optional(),
   KMS_ENDPOINT: z.url().optional(),
   LOCAL_MASTER_KEY_FILE: z.string().min(1).default('.gateway/master-key.json'),
+  ...oauthClientSettings('SCHWAB', {
+    authorize: 'https://api.schwabapi.com/v1/oauth/authorize',
+    token: 'https://api.schwabapi.com/v1/oauth/token',
+    scope: '',
+  }),
+  ...oauthClientSettings('ALPACA', {
+    authorize: 'https://app.alpaca.markets/oauth/authorize',
+    token: 'https://api.alpaca.markets/oauth/token',
+    scope: 'account:write trading',
+  }),
+  /**
+   * Broker connections (OAuth2): how long an authorize URL's `state` stays good; how long before the
+   * access token expires it is refreshed, plus a random 0..JITTER (so that accounts connected together
+   * do not all refresh together), and the wait before a failed refresh is tried again; how often each
+   * instance looks for refreshes due when no job queue schedules them.
+   */
+  OAUTH_STATE_TTL_SECONDS: intFrom(600, 30),
+  OAUTH_REFRESH_BEFORE_EXPIRY_SECONDS: intFrom(300, 1),
+  OAUTH_REFRESH_JITTER_SECONDS: intFrom(60),
+  OAUTH_REFRESH_RETRY_SECONDS: intFrom(30, 1),
+  OAUTH_REFRESH_POLL_MS: intFrom(5_000, 50),
 });
 
 /**
@@ -269,6 +319,31 @@ export interface GatewayConfig {
     /** Absolute path. */
     readonly localMasterKeyFile: string;
   };
+  readonly oauth: {
+    /** The brokers that can be connected over OAuth2 (their client id is set). */
+    readonly clients: Readonly<Partial<Record<OAuthBroker, OAuthClientConfig>>>;
+    readonly stateTtlSeconds: number;
+    readonly refreshBeforeExpirySeconds: number;
+    readonly refreshJitterSeconds: number;
+    readonly refreshRetrySeconds: number;
+    readonly refreshPollMs: number;
+  };
+}
+
+/** The brokers whose accounts connect with the OAuth2 authorization-code grant. */
+export const OAUTH_BROKERS = ['schwab', 'alpaca'] as const;
+export type OAuthBroker = (typeof OAUTH_BROKERS)[number];
+
+/** One broker's OAuth2 client registration (a secret: never logged or shown). */
+export interface OAuthClientConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  readonly redirectUri: string;
+  readonly pkce: boolean;
+  readonly scope: string | null;
+  readonly revokeUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -366,7 +441,68 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
           : null,
       localMasterKeyFile: resolve(e.LOCAL_MASTER_KEY_FILE),
     },
+    oauth: {
+      clients: oauthClients(e),
+      stateTtlSeconds: e.OAUTH_STATE_TTL_SECONDS,
+      refreshBeforeExpirySeconds: e.OAUTH_REFRESH_BEFORE_EXPIRY_SECONDS,
+      refreshJitterSeconds: e.OAUTH_REFRESH_JITTER_SECONDS,
+      refreshRetrySeconds: e.OAUTH_REFRESH_RETRY_SECONDS,
+      refreshPollMs: e.OAUTH_REFRESH_POLL_MS,
+    },
   };
+}
+
+/** The OAuth clients configured; a client id without its secret or redirect URI is a ConfigError. */
+function oauthClients(e: z.infer<typeof schema>): Partial<Record<OAuthBroker, OAuthClientConfig>> {
+  const clients: Partial<Record<OAuthBroker, OAuthClientConfig>> = {};
+  const settings = {
+    schwab: {
+      id: e.OAUTH_SCHWAB_CLIENT_ID,
+      secret: e.OAUTH_SCHWAB_CLIENT_SECRET,
+      authorize: e.OAUTH_SCHWAB_AUTHORIZE_URL,
+      token: e.OAUTH_SCHWAB_TOKEN_URL,
+      redirect: e.OAUTH_SCHWAB_REDIRECT_URI,
+      pkce: e.OAUTH_SCHWAB_PKCE,
+      scope: e.OAUTH_SCHWAB_SCOPE,
+      revoke: e.OAUTH_SCHWAB_REVOKE_URL,
+    },
+    alpaca: {
+      id: e.OAUTH_ALPACA_CLIENT_ID,
+      secret: e.OAUTH_ALPACA_CLIENT_SECRET,
+      authorize: e.OAUTH_ALPACA_AUTHORIZE_URL,
+      token: e.OAUTH_ALPACA_TOKEN_URL,
+      redirect: e.OAUTH_ALPACA_REDIRECT_URI,
+      pkce: e.OAUTH_ALPACA_PKCE,
+      scope: e.OAUTH_ALPACA_SCOPE,
+      revoke: e.OAUTH_ALPACA_REVOKE_URL,
+    },
+  } satisfies Record<OAuthBroker, unknown>;
+  for (const broker of OAUTH_BROKERS) {
+    const s = settings[broker];
+    if (s.id === undefined) {
+      continue;
+    }
+    const name = `OAUTH_${broker.toUpperCase()}`;
+    if (s.secret === undefined || s.redirect === undefined) {
+      throw new ConfigError(
+        `invalid configuration: ${name}_CLIENT_ID needs ${name}_CLIENT_SECRET and ${name}_REDIRECT_URI`,
+      );
+    }
+    if (!new URL(s.redirect).pathname.endsWith(`/v1/oauth/${broker}/callback`)) {
+      throw new ConfigError(`invalid configuration: ${name}_REDIRECT_URI must end in /v1/oauth/${broker}/callback`);
+    }
+    clients[broker] = {
+      clientId: s.id,
+      clientSecret: s.secret,
+      authorizeUrl: s.authorize,
+      tokenUrl: s.token,
+      redirectUri: s.redirect,
+      pkce: s.pkce,
+      scope: s.scope === '' ? null : s.scope,
+      revokeUrl: s.revoke ?? null,
+    };
+  }
+  return clients;
 }
 
 /** Injection token for the GatewayConfig. */

@@ -1,7 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AccountsModule } from '../accounts/accounts.module.js';
 import { BrokerCredentialRepository } from './broker-credential.repository.js';
-import { BrokerCredentialsController } from './broker-credentials.controller.js';
 import { CREDENTIAL_VAULT } from './broker-secrets.js';
 import { EnvelopeCredentialVault } from './envelope-credential-vault.js';
 import { KEY_PROVIDER, type KeyProvider } from './key-provider.js';
@@ -23,8 +21,6 @@ export class CredentialsModule {
     return {
       module: CredentialsModule,
       global: true,
-      imports: [AccountsModule],
-      controllers: [BrokerCredentialsController],
       providers: [
         { provide: KEY_PROVIDER, useValue: deps.keyProvider },
         BrokerCredentialRepository,

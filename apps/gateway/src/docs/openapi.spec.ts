@@ -108,9 +108,15 @@ describe('the OpenAPI document', () => {
     }
     const open = [...operations(document)].filter(([, op]) => op.security?.length === 0).map(([key]) => key);
     expect(open.sort()).toEqual(
-      ['/docs', '/docs/init.js', '/docs/openapi.json', '/health/live', '/health/ready', '/metrics'].map(
-        (p) => `GET ${p}`,
-      ),
+      [
+        '/docs',
+        '/docs/init.js',
+        '/docs/openapi.json',
+        '/health/live',
+        '/health/ready',
+        '/metrics',
+        '/v1/oauth/{broker}/callback',
+      ].map((p) => `GET ${p}`),
     );
   });
 });

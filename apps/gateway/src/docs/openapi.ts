@@ -2,6 +2,7 @@ import { createDocument, type oas31, type ZodOpenApiOverride } from 'zod-openapi
 import { accountPaths } from './paths/accounts.js';
 import { auditPaths } from './paths/audit.js';
 import { credentialPaths } from './paths/credentials.js';
+import { brokerConnectionPaths } from './paths/broker-connections.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
 import { opsPaths } from './paths/ops.js';
@@ -15,6 +16,10 @@ const tags: oas31.TagObject[] = [
   {
     name: 'Accounts',
     description: 'The accounts you may see, live trading on or off, per-account grants (API.md "Accounts")',
+  },
+  {
+    name: 'Broker connections',
+    description: "Connecting an account to its broker (OAuth2 authorization code) and the connection's token refresh",
   },
   { name: 'Orders', description: 'Place, list, cancel, replace and reconcile orders (API.md "Orders")' },
   {
@@ -87,6 +92,7 @@ export function openApiDocument(): OpenApiDocument {
       paths: {
         ...accountPaths,
         ...credentialPaths,
+        ...brokerConnectionPaths,
         ...orderPaths,
         ...reconciliationPaths,
         ...riskPaths,

@@ -48,6 +48,18 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly tokenRefreshes = new Counter({
+    name: 'gateway_broker_token_refreshes_total',
+    help: 'OAuth access-token refreshes by broker and outcome (ok, failed: may pass, refused: a new login is needed)',
+    labelNames: ['broker', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly brokerReauthRequired = new Counter({
+    name: 'gateway_broker_reauth_required_total',
+    help: 'Broker connections whose refresh token was refused for good: entries blocked until reconnected (alert)',
+    labelNames: ['broker'],
+    registers: [this.registry],
+  });
   readonly submitLatency = new Histogram({
     name: 'gateway_broker_submit_seconds',
     help: 'Time from durable intent to the broker answer, by outcome',

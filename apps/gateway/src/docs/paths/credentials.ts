@@ -1,5 +1,5 @@
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { brokerCredentialsSchema } from '../../credentials/broker-credentials.schema.js';
+import { brokerCredentialsSchema } from '../../accounts/broker-credentials.schema.js';
 import { accountPath, common, problem } from '../responses.js';
 
 export const credentialPaths: ZodOpenApiPathsObject = {

@@ -1,11 +1,11 @@
 import { Body, Controller, HttpCode, Inject, Put } from '@nestjs/common';
 import type { z } from 'zod';
-import type { Account } from '../accounts/account.js';
-import { VisibleAccount } from '../accounts/visible-account.decorator.js';
 import { RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
+import { CREDENTIAL_VAULT, type CredentialVault } from '../credentials/broker-secrets.js';
+import type { Account } from './account.js';
 import { brokerCredentialsSchema } from './broker-credentials.schema.js';
-import { CREDENTIAL_VAULT, type CredentialVault } from './broker-secrets.js';
+import { VisibleAccount } from './visible-account.decorator.js';
 
 @Controller('v1/accounts/:accountId/broker-credentials')
 export class BrokerCredentialsController {

@@ -1,0 +1,1 @@
+export * from './fake-oauth-server.js';
