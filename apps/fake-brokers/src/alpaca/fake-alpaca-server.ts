@@ -48,12 +48,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * - `rate_limit`: requests answer 429.
  */
 export type FakeAlpacaFaultKind =
-  | 'ack_lost'
-  | 'error_after_accept'
-  | 'duplicate_stream'
-  | 'late_fill'
-  | 'replace_refused'
-  | 'rate_limit';
+  'ack_lost' | 'error_after_accept' | 'duplicate_stream' | 'late_fill' | 'replace_refused' | 'rate_limit';
 const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'ack_lost',
   'error_after_accept',
@@ -498,7 +493,17 @@ export class FakeAlpacaServer {
     order.updatedAt = now;
     const refused = this.takeFault('replace_refused', order.clientOrderId, order.symbol);
     setTimeout(() => void this.actOnReplace(order, next, qty, refused), this.replaceDelayMs);
-    this.answer(req, res, 'PATCH', `/v2/orders/${order.id}`, body, 200, this.view(next), order.clientOrderId, order.symbol);
+    this.answer(
+      req,
+      res,
+      'PATCH',
+      `/v2/orders/${order.id}`,
+      body,
+      200,
+      this.view(next),
+      order.clientOrderId,
+      order.symbol,
+    );
   }
 
   private async actOnReplace(order: FakeOrder, next: FakeOrder, total: string, refused: boolean): Promise<void> {
@@ -547,9 +552,7 @@ export class FakeAlpacaServer {
     const untilMs = until === null ? Infinity : Date.parse(until);
     let list = [...this.orders.values()].filter((o) => {
       const open = OPEN.has(this.statusOf(o));
-      return (
-        (status === 'all' || (status === 'open') === open) && o.createdAt > afterMs && o.createdAt < untilMs
-      );
+      return (status === 'all' || (status === 'open') === open) && o.createdAt > afterMs && o.createdAt < untilMs;
     });
     list.sort((a, b) => a.createdAt - b.createdAt);
     if (direction === 'desc') {
@@ -598,15 +601,16 @@ export class FakeAlpacaServer {
       case 'trade': {
         const execution = report.execution!;
         const done = report.leavesQuantity.isZero();
+        // Alpaca's clock: the fill's wall time (the venue's executedAt is the recorded market time, years back).
         if (done) {
-          order.filledAt = execution.executedAt;
+          order.filledAt = now;
         }
         const position = this.applyFill(order.symbol, order.side, execution.quantity, execution.price);
         const view = this.view(order);
         this.activities.push({
           id: activityId(now),
           activity_type: 'FILL',
-          transaction_time: iso(execution.executedAt)!,
+          transaction_time: iso(now)!,
           type: done ? 'fill' : 'partial_fill',
           price: execution.price.toString(),
           qty: execution.quantity.toString(),
@@ -620,7 +624,7 @@ export class FakeAlpacaServer {
         this.broadcast({
           event: done ? 'fill' : 'partial_fill',
           execution_id: execution.brokerExecutionId,
-          timestamp: iso(execution.executedAt),
+          timestamp: iso(now),
           price: execution.price.toString(),
           qty: execution.quantity.toString(),
           position_qty: position.toString(),
@@ -795,7 +799,8 @@ export class FakeAlpacaServer {
     ws.on('message', (data) => {
       let message: { action?: unknown; data?: Record<string, unknown> };
       try {
-        message = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)) as typeof message;
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        message = JSON.parse(bytes.toString('utf8')) as typeof message;
       } catch {
         return;
       }

@@ -70,7 +70,10 @@ export class AccountBrokers implements OnModuleDestroy {
       if (error instanceof BrokerSetupError) {
         // The owner can fix it (store the keys): entries stay blocked with the reason until a build succeeds.
         this.blocks.set(this.registry.keyOf(account).key, { kind: 'setup', reason: error.message, since: Date.now() });
-        this.logger.warn({ accountId: account.id, broker: account.broker, reason: error.message }, 'broker client not built');
+        this.logger.warn(
+          { accountId: account.id, broker: account.broker, reason: error.message },
+          'broker client not built',
+        );
         throw ApiError.unavailable(`${error.message}.`);
       }
       this.logger.error({ err: error, accountId: account.id, broker: account.broker }, 'broker client not built');

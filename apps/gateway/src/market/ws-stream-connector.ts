@@ -21,7 +21,9 @@ export const wsStreamConnector: StreamConnector = (url, handlers) => {
   socket.on('error', (error: Error) => {
     reason = error.message;
   });
-  socket.on('close', (code: number) => handlers.onClose(code === 1006 || code === 1005 ? reason : `${reason} (code ${code})`));
+  socket.on('close', (code: number) =>
+    handlers.onClose(code === 1006 || code === 1005 ? reason : `${reason} (code ${code})`),
+  );
   return {
     send: (text) => {
       if (socket.readyState === WebSocket.OPEN) {

@@ -31,7 +31,12 @@ export interface AlpacaAdapterConfig {
   readonly connect: StreamConnector;
   readonly logger: AlpacaLogger;
   /** Passed on to every client (reconnect delays, timeouts, fetch). */
-  readonly client?: Partial<Pick<AlpacaClientConfig, 'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'replacePollMs' | 'fetch'>>;
+  readonly client?: Partial<
+    Pick<
+      AlpacaClientConfig,
+      'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'replacePollMs' | 'fetch'
+    >
+  >;
 }
 
 /** What the adapter reads of an account's stored secrets: a key pair or an OAuth token (other kinds are refused). */

@@ -215,7 +215,9 @@ export class AlpacaClient implements ExecutionClient {
   async start(): Promise<void> {
     const account = await this.request('GET', '/v2/account', undefined, this.timeout()).catch(() => null);
     if (account && (account.status === 401 || account.status === 403)) {
-      throw new AlpacaAuthError(`alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`);
+      throw new AlpacaAuthError(
+        `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
+      );
     }
     await new Promise<void>((resolve, reject) => {
       this.firstAttempt = { resolve, reject };
@@ -223,7 +225,7 @@ export class AlpacaClient implements ExecutionClient {
     });
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     if (this.reconnectTimer) {
       clearTimeout(this.reconnectTimer);
@@ -233,6 +235,7 @@ export class AlpacaClient implements ExecutionClient {
     for (const waiter of this.waiters) {
       waiter.settle({ accepted: false, reason: 'client closed' });
     }
+    return Promise.resolve();
   }
 
   // ---- ExecutionClient ----
@@ -480,7 +483,10 @@ export class AlpacaClient implements ExecutionClient {
     this.remember(order);
     if (ourStatus(order.status, order.qty ?? '0', order.filled_qty) === null) {
       this.alertStatus(order);
-      return { kind: 'unknown', reason: `alpaca order status ${JSON.stringify(order.status)} is not in the status table` };
+      return {
+        kind: 'unknown',
+        reason: `alpaca order status ${JSON.stringify(order.status)} is not in the status table`,
+      };
     }
     if (order.status === 'rejected') {
       return { kind: 'rejected', reason: 'alpaca rejected the order', raw: order };
@@ -615,14 +621,20 @@ export class AlpacaClient implements ExecutionClient {
         if (done || signal?.aborted) {
           return new Promise<never>(() => {});
         }
-        const answer = await this.request('GET', `/v2/orders/${encodeURIComponent(created.id)}`, undefined, this.timeout()).catch(
-          () => null,
-        );
+        const answer = await this.request(
+          'GET',
+          `/v2/orders/${encodeURIComponent(created.id)}`,
+          undefined,
+          this.timeout(),
+        ).catch(() => null);
         const order = answer?.status === 200 ? (answer.body as AlpacaOrder) : null;
         if (order?.status === 'rejected') {
           return { accepted: false as const, reason: 'alpaca refused the replace (the replacement was rejected)' };
         }
-        if (order && ['new', 'partially_filled', 'filled', 'canceled', 'expired', 'done_for_day'].includes(order.status)) {
+        if (
+          order &&
+          ['new', 'partially_filled', 'filled', 'canceled', 'expired', 'done_for_day'].includes(order.status)
+        ) {
           return { accepted: true as const, order };
         }
       }
@@ -764,7 +776,8 @@ export class AlpacaClient implements ExecutionClient {
       if (this.seenFills.has(id)) {
         continue;
       }
-      const clientOrderId = byId.get(activity.order_id)?.client_order_id ?? (await this.idToClientId(activity.order_id));
+      const clientOrderId =
+        byId.get(activity.order_id)?.client_order_id ?? (await this.idToClientId(activity.order_id));
       if (clientOrderId === null) {
         continue;
       }
@@ -874,7 +887,12 @@ export class AlpacaClient implements ExecutionClient {
       side: order.side,
       cumulativeQuantity: new Decimal(order.filled_qty),
       leavesQuantity: Decimal.max(new Decimal(order.qty ?? '0').minus(order.filled_qty), 0),
-      execution: { brokerExecutionId: id, quantity: new Decimal(update.qty), price: new Decimal(update.price), executedAt: at },
+      execution: {
+        brokerExecutionId: id,
+        quantity: new Decimal(update.qty),
+        price: new Decimal(update.price),
+        executedAt: at,
+      },
       transactTime: at,
       raw: update,
     });
@@ -891,8 +909,7 @@ export class AlpacaClient implements ExecutionClient {
       symbol: order.symbol,
       side: order.side,
       cumulativeQuantity: filled,
-      leavesQuantity:
-        execType === 'new' ? Decimal.max(new Decimal(order.qty ?? '0').minus(filled), 0) : new Decimal(0),
+      leavesQuantity: execType === 'new' ? Decimal.max(new Decimal(order.qty ?? '0').minus(filled), 0) : new Decimal(0),
       ...(execType === 'rejected' || execType === 'canceled' || execType === 'expired'
         ? { reason: `alpaca: ${execType}` }
         : {}),
@@ -925,7 +942,8 @@ export class AlpacaClient implements ExecutionClient {
 function describe(body: unknown): string {
   if (body && typeof body === 'object' && 'message' in body) {
     const b = body as { code?: unknown; message?: unknown };
-    return b.code === undefined ? String(b.message) : `${String(b.code)} ${String(b.message)}`;
+    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+    return b.code === undefined ? text(b.message) : `${text(b.code)} ${text(b.message)}`;
   }
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body);
 }

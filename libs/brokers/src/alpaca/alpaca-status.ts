@@ -108,7 +108,13 @@ export function ourStatus(status: string, qty: string, filledQty: string): Order
       return filled.gt(0) ? 'partially_filled' : 'new';
     case 'by_fills':
       return filled.gt(0) && filled.gte(qty || '0') ? 'filled' : filled.gt(0) ? 'partially_filled' : 'new';
-    default:
+    case 'new':
+    case 'partially_filled':
+    case 'filled':
+    case 'canceled':
+    case 'expired':
+    case 'replaced':
+    case 'rejected':
       return mapping.ours;
   }
 }
