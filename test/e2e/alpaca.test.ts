@@ -36,6 +36,7 @@ beforeAll(async () => {
     BROKERS: 'paper,alpaca',
     BROKER_ALPACA_ADAPTER: 'alpaca',
     BROKER_ALPACA_URL: fake.url,
+    BROKER_SUBMIT_TIMEOUT_MS: '1000',
   });
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
   trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-trader', '--role', 'trader', '--account', '*']));
@@ -173,6 +174,62 @@ describe('an Alpaca account through the built gateway', () => {
     const received = (await fake!.call('GET', '/test/received')).body as { method: string }[];
     expect(received.map((r) => r.method)).toEqual(['POST', 'PATCH', 'DELETE']);
     expect(gw!.output()).not.toContain(SECRET);
+  });
+});
+
+describe('Alpaca faults through the gateway', () => {
+  it('a lost acknowledgement leaves the order unknown, then settles it by its client order id, sent once', async () => {
+    await fake!.call('POST', '/test/faults', { kind: 'ack_lost', remaining: 1 });
+    const body = limitBuy(((await bid()) - 1).toFixed(2));
+    const res = await trader.post(ordersPath(), body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    // `unknown` as answered, unless the stream's `new` (sent before the answer was dropped) got there first.
+    expect(['unknown', 'new']).toContain(res.body.status);
+    const settled = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${res.body.id}`)).body;
+        return order.status === 'new' ? order : null;
+      },
+      15_000,
+      'the unknown order settled',
+    );
+    const atAlpaca = await fake!.call('GET', `/v2/orders:by_client_order_id?client_order_id=${res.body.id}`);
+    expect(settled.brokerOrderId).toBe(atAlpaca.body.id);
+    const posts = ((await fake!.call('GET', '/test/received')).body as { method: string; body: any }[]).filter(
+      (r) => r.method === 'POST' && r.body?.client_order_id === res.body.id,
+    );
+    expect(posts).toHaveLength(1);
+  });
+
+  it('a dropped stream blocks entries; a fill meanwhile is applied once after the reconnect, then entries return', async () => {
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    await fake!.call('POST', '/test/stream', { down: true });
+    const blocked = await eventually(
+      async () => ((await account()).entriesBlocked ? await account() : null),
+      10_000,
+      'entries blocked',
+    );
+    expect(blocked.entriesBlockedReason).toContain('broker alpaca is disconnected');
+    const refused = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expectProblem(refused, 422, 'risk.entries_blocked');
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: id, qty: '10' })).status).toBe(200);
+    await fake!.call('POST', '/test/stream', { down: false });
+    const filled = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'filled' ? order : null;
+      },
+      15_000,
+      'the fill made during the outage applied',
+    );
+    expect(filled).toMatchObject({ filledQuantity: '10' });
+    await eventually(async () => !(await account()).entriesBlocked, 15_000, 'entries allowed again');
+    const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body;
+    const mine = executions.executions.filter((e: any) => e.orderId === id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ quantity: '10' });
   });
 });
 
