@@ -45,7 +45,9 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * - `late_fill`: after a cancel is confirmed, a fill of what was left arrives (`delay_ms` later, default 0);
  * - `replace_refused`: on a replace, the old order fills completely first, so the replacement is refused on
  *   the stream after the PATCH succeeded;
- * - `rate_limit`: requests answer 429.
+ * - `rate_limit`: requests answer 429;
+ * - `unknown_status`: the matched orders show a status Alpaca does not document (`"under_review_x"`), as a new
+ *   one might appear (the rule is not used up).
  */
 export type FakeAlpacaFaultKind =
   'ack_lost' | 'error_after_accept' | 'duplicate_stream' | 'late_fill' | 'replace_refused' | 'rate_limit';
@@ -56,6 +58,7 @@ const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'late_fill',
   'replace_refused',
   'rate_limit',
+  'unknown_status',
 ];
 
 interface FaultRule {
@@ -680,6 +683,15 @@ export class FakeAlpacaServer {
   }
 
   private statusOf(order: FakeOrder): string {
+    const odd = this.faults.some(
+      (f) =>
+        f.kind === 'unknown_status' &&
+        (f.clientOrderId === null || f.clientOrderId === order.clientOrderId) &&
+        (f.symbol === null || f.symbol === order.symbol),
+    );
+    if (odd) {
+      return 'under_review_x';
+    }
     if (order.own !== null) {
       return order.own;
     }

@@ -14,7 +14,7 @@ import { MarketReplay } from '../paper/market-replay.js';
 import { PaperVenue } from '../paper/paper-venue.js';
 import { alpacaAdapter, alpacaStreamUrl } from './alpaca-adapter.js';
 import { AlpacaAuthError, AlpacaClient, type AlpacaLogger, alpacaExecutionId } from './alpaca-client.js';
-import { ALPACA_ORDER_STATUSES, ourStatus } from './alpaca-status.js';
+import { ALPACA_ORDER_STATUSES, AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 import { BrokerSetupError } from '../broker-registry.js';
 
 const data = loadMarketData(
@@ -321,6 +321,25 @@ describe('AlpacaClient against the fake Alpaca', () => {
       brokerOrderId: (placed as { brokerOrderId: string }).brokerOrderId,
     });
     expect(again).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('alpaca 422') });
+  });
+
+  it('an order status the table does not know: an alert and unknown, never a guess', async () => {
+    const h = await harness();
+    await h.client.start();
+    const command = restingBuy(h);
+    await h.call('POST', '/test/faults', { kind: 'unknown_status', match: { client_order_id: command.clientOrderId } });
+    const result = await h.client.submitOrder(command);
+    expect(result).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('under_review_x') });
+    await expect(h.client.getOrderByClientOrderId(command.clientOrderId)).rejects.toBeInstanceOf(
+      AlpacaUnknownStatusError,
+    );
+    expect((await h.client.listOrders(Date.now() - 60_000)).map((o) => o.clientOrderId)).not.toContain(
+      command.clientOrderId,
+    );
+    expect(h.alerts).toContainEqual(
+      expect.objectContaining({ alert: 'alpaca_status_unknown', status: 'under_review_x' }),
+    );
+    expect(await ordersReceived(h)).toHaveLength(1);
   });
 
   it('cancel-all answers 207 with a status per order', async () => {
