@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { expectProblem } from '../support/e2e.js';
+import { allEvents, expectProblem } from '../support/e2e.js';
 import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
@@ -199,6 +199,42 @@ describe('Alpaca faults through the gateway', () => {
       (r) => r.method === 'POST' && r.body?.client_order_id === res.body.id,
     );
     expect(posts).toHaveLength(1);
+  });
+
+  it('a replace Alpaca refuses on the stream after the PATCH succeeded leaves the old order as Alpaca has it', async () => {
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    await fake!.call('POST', '/test/faults', { kind: 'replace_refused', remaining: 1 });
+    const replaced = await trader.patch(`${ordersPath()}/${id}`, {
+      clientOrderId: `alpaca-e2e-${++n}`,
+      quantity: '12',
+    });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(202);
+    const replacementId = replaced.body.id as string;
+    const old = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'filled' ? order : null;
+      },
+      10_000,
+      'the old order filled (it filled before the replace)',
+    );
+    expect(old).toMatchObject({ filledQuantity: '10' });
+    const replacement = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${replacementId}`)).body;
+        return order.status === 'rejected' ? order : null;
+      },
+      10_000,
+      'the replacement rejected',
+    );
+    expect(replacement.filledQuantity).toBe('0');
+    const atAlpaca = await fake!.call('GET', `/v2/orders:by_client_order_id?client_order_id=${id}`);
+    expect(atAlpaca.body).toMatchObject({ status: 'filled', replaced_by: null });
+    const names = (await allEvents(trader, accountId)).filter((e) => e.order?.id === id).map((e) => e.event);
+    expect(names).toContain('filled');
+    expect(names).not.toContain('replaced');
   });
 
   it('a dropped stream blocks entries; a fill meanwhile is applied once after the reconnect, then entries return', async () => {
