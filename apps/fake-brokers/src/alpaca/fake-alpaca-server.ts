@@ -50,7 +50,13 @@ import { type WebSocket, WebSocketServer } from 'ws';
  *   one might appear (the rule is not used up).
  */
 export type FakeAlpacaFaultKind =
-  'ack_lost' | 'error_after_accept' | 'duplicate_stream' | 'late_fill' | 'replace_refused' | 'rate_limit';
+  | 'ack_lost'
+  | 'error_after_accept'
+  | 'duplicate_stream'
+  | 'late_fill'
+  | 'replace_refused'
+  | 'rate_limit'
+  | 'unknown_status';
 const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'ack_lost',
   'error_after_accept',

@@ -118,6 +118,16 @@ interface ReplaceWaiter {
   settle(outcome: { accepted: true; order: AlpacaOrder } | { accepted: false; reason: string }): void;
 }
 
+/** How many fill ids, messages and orders a client remembers (older ones are forgotten first). */
+const MEMORY = 50_000;
+
+/** Adds to a Set or Map kept to MEMORY entries, forgetting the oldest. */
+function bounded<K>(collection: Set<K> | Map<K, unknown>): void {
+  while (collection.size > MEMORY) {
+    collection.delete(collection.keys().next().value!);
+  }
+}
+
 const canonical = (value: string | null | undefined) => new Decimal(value || '0').toString();
 
 /**
@@ -183,7 +193,10 @@ export class AlpacaClient implements ExecutionClient {
   private readonly reportListeners = new Set<ExecutionReportListener>();
   private readonly connectionListeners = new Set<ConnectionListener>();
   private readonly waiters = new Set<ReplaceWaiter>();
-  /** Fill ids already reported (alpacaExecutionId) and stream messages already seen. */
+  /**
+   * Fill ids already reported (alpacaExecutionId) and stream messages already seen, each the newest MEMORY:
+   * one forgotten and seen again is reported again, and the gateway drops it by its execution id.
+   */
   private readonly seenFills = new Set<string>();
   private readonly seenMessages = new Set<string>();
   /** Alpaca order id → our client order id, and the last status reported per Alpaca order. */
@@ -572,6 +585,7 @@ export class AlpacaClient implements ExecutionClient {
   private remember(order: AlpacaOrder): void {
     if (order && typeof order.id === 'string' && typeof order.client_order_id === 'string') {
       this.clientIds.set(order.id, order.client_order_id);
+      bounded(this.clientIds);
     }
   }
 
@@ -782,6 +796,7 @@ export class AlpacaClient implements ExecutionClient {
         continue;
       }
       this.seenFills.add(id);
+      bounded(this.seenFills);
       this.emit({
         venue: this.venue,
         execType: 'trade',
@@ -825,9 +840,7 @@ export class AlpacaClient implements ExecutionClient {
       return; // the same message again
     }
     this.seenMessages.add(key);
-    if (this.seenMessages.size > 10_000) {
-      this.seenMessages.delete(this.seenMessages.values().next().value!);
-    }
+    bounded(this.seenMessages);
     this.remember(order);
     this.lastAppliedAt = Math.max(this.lastAppliedAt, Date.now());
     this.settleWaiters(update);
@@ -877,6 +890,7 @@ export class AlpacaClient implements ExecutionClient {
       return;
     }
     this.seenFills.add(id);
+    bounded(this.seenFills);
     const at = update.timestamp ? Date.parse(update.timestamp) : Date.now();
     this.emit({
       venue: this.venue,
@@ -900,6 +914,7 @@ export class AlpacaClient implements ExecutionClient {
 
   private statusEvent(execType: ExecType, order: AlpacaOrder, raw: unknown): void {
     this.lastStatus.set(order.id, execType);
+    bounded(this.lastStatus);
     const filled = new Decimal(order.filled_qty || '0');
     this.emit({
       venue: this.venue,
