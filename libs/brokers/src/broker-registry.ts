@@ -83,6 +83,14 @@ export class EnvironmentNotServedError extends Error {
   }
 }
 
+/**
+ * An adapter cannot build the account's client for a reason the account's owner can fix (no credentials
+ * stored, keys the broker refuses). The message says what to do and is safe to show: never a secret.
+ */
+export class BrokerSetupError extends Error {
+  override name = 'BrokerSetupError';
+}
+
 export interface BrokerRegistryConfig<S> {
   /** The deployment's brokers by name, each with its adapter. */
   readonly brokers: Readonly<Record<string, BrokerAdapter<S>>>;

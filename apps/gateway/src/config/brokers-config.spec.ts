@@ -20,6 +20,26 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
     expect(config.brokers.paper).toEqual({ adapter: 'paper' });
   });
 
+  it('serves alpaca with its own adapter: paper and live hosts, each stream at its /stream unless set', () => {
+    expect(loadConfig({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'alpaca' }).brokers.alpaca).toEqual({
+      adapter: 'alpaca',
+      paper: { url: 'https://paper-api.alpaca.markets', streamUrl: 'wss://paper-api.alpaca.markets/stream' },
+      live: { url: 'https://api.alpaca.markets', streamUrl: 'wss://api.alpaca.markets/stream' },
+    });
+    const fake = loadConfig({
+      BROKERS: 'alpaca',
+      BROKER_ALPACA_ADAPTER: 'alpaca',
+      BROKER_ALPACA_URL: 'http://127.0.0.1:4030/',
+      BROKER_ALPACA_LIVE_URL: 'http://127.0.0.1:4031',
+      BROKER_ALPACA_LIVE_STREAM_URL: 'ws://127.0.0.1:4032/stream',
+    });
+    expect(fake.brokers.alpaca).toEqual({
+      adapter: 'alpaca',
+      paper: { url: 'http://127.0.0.1:4030', streamUrl: 'ws://127.0.0.1:4030/stream' },
+      live: { url: 'http://127.0.0.1:4031', streamUrl: 'ws://127.0.0.1:4032/stream' },
+    });
+  });
+
   it('refuses a broker without an adapter, an unknown adapter, a missing URL and the in-process venue for another broker, naming each', () => {
     const refusal = (env: Record<string, string>) => {
       try {
@@ -35,6 +55,9 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
     expect(refusal({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'paper-http' })).toMatch(/BROKER_ALPACA_URL/);
     expect(refusal({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'paper' })).toMatch(/paper broker only/);
     expect(refusal({ BROKERS: 'Alpaca!' })).toMatch(/BROKERS/);
+    expect(refusal({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'alpaca', BROKER_ALPACA_URL: 'nope' })).toMatch(
+      /BROKER_ALPACA_URL/,
+    );
     expect(refusal({ BROKERS: 'a,b' })).toMatch(/BROKER_A_ADAPTER.*BROKER_B_ADAPTER/);
   });
 });

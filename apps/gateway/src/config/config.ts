@@ -234,9 +234,39 @@ const schema = z.object({
  * market/broker-adapters.ts.
  */
 export type BrokerAdapterConfig =
-  { readonly adapter: 'paper' } | { readonly adapter: 'paper-http'; readonly url: string };
+  | { readonly adapter: 'paper' }
+  | { readonly adapter: 'paper-http'; readonly url: string }
+  | {
+      readonly adapter: 'alpaca';
+      /** REST base and `trade_updates` stream per environment (paper and live have their own hosts and keys). */
+      readonly paper: { readonly url: string; readonly streamUrl: string };
+      readonly live: { readonly url: string; readonly streamUrl: string };
+    };
 
-export const BROKER_ADAPTERS = ['paper', 'paper-http'] as const;
+export const BROKER_ADAPTERS = ['paper', 'paper-http', 'alpaca'] as const;
+
+/**
+ * `alpaca`: BROKER_<NAME>_URL (paper accounts; default https://paper-api.alpaca.markets) and
+ * BROKER_<NAME>_LIVE_URL (live accounts; default https://api.alpaca.markets), each stream at the same
+ * host's `/stream` unless BROKER_<NAME>_STREAM_URL / BROKER_<NAME>_LIVE_STREAM_URL say otherwise.
+ */
+function alpacaAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterConfig | string {
+  const endpoint = (urlVar: string, streamVar: string, fallback: string) => {
+    const url = z.url().safeParse(env[urlVar] ?? fallback);
+    if (!url.success) {
+      return `${urlVar}: an http(s) URL is required`;
+    }
+    const base = url.data.replace(/\/$/, '');
+    const stream = z.url().safeParse(env[streamVar] ?? `${base.replace(/^http/, 'ws')}/stream`);
+    return stream.success ? { url: base, streamUrl: stream.data } : `${streamVar}: a ws(s) URL is required`;
+  };
+  const paper = endpoint(`${name}_URL`, `${name}_STREAM_URL`, 'https://paper-api.alpaca.markets');
+  const live = endpoint(`${name}_LIVE_URL`, `${name}_LIVE_STREAM_URL`, 'https://api.alpaca.markets');
+  if (typeof paper === 'string') {
+    return paper;
+  }
+  return typeof live === 'string' ? live : { adapter: 'alpaca', paper, live };
+}
 
 /** The BROKER_<NAME>_* variables of one broker, e.g. BROKER_ALPACA_ADAPTER=paper-http, BROKER_ALPACA_URL=http://…. */
 function brokerAdapterFrom(
@@ -257,6 +287,8 @@ function brokerAdapterFrom(
       const url = z.url().safeParse(env[`${name}_URL`] ?? (broker === 'paper' ? paperVenueUrl : undefined));
       return url.success ? { adapter: 'paper-http', url: url.data } : `${name}_URL: a paper venue URL is required`;
     }
+    case 'alpaca':
+      return alpacaAdapterFrom(name, env);
     default:
       return `${name}_ADAPTER: unknown adapter ${adapter} (one of ${BROKER_ADAPTERS.join(', ')})`;
   }

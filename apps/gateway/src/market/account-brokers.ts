@@ -3,6 +3,7 @@ import {
   type BrokerConnectionChange,
   BrokerNotConfiguredError,
   type BrokerRegistry,
+  BrokerSetupError,
   EnvironmentNotServedError,
   type ExecutionClient,
 } from '@gateway/brokers';
@@ -16,6 +17,7 @@ import { BROKER_REGISTRY } from './market.tokens.js';
 /** Where one client's connection stands, as far as entries go; absent: connected, entries allowed. */
 type ConnectionBlock =
   | { readonly kind: 'down'; readonly reason: string; readonly since: number }
+  | { readonly kind: 'setup'; readonly reason: string; readonly since: number }
   | { readonly kind: 'awaiting_reconciliation'; readonly since: number };
 
 /**
@@ -55,10 +57,24 @@ export class AccountBrokers implements OnModuleDestroy {
    */
   async clientFor(account: BrokerAccount): Promise<ExecutionClient> {
     try {
-      return await this.registry.clientFor(account, () => this.secretsOf(account));
+      const client = await this.registry.clientFor(account, () => this.secretsOf(account));
+      const key = this.registry.keyOf(account).key;
+      if (this.blocks.get(key)?.kind === 'setup') {
+        this.blocks.delete(key);
+      }
+      return client;
     } catch (error) {
       if (error instanceof BrokerNotConfiguredError || error instanceof EnvironmentNotServedError) {
         throw ApiError.unavailable(`Account ${account.id}: ${error.message}.`);
+      }
+      if (error instanceof BrokerSetupError) {
+        // The owner can fix it (store the keys): entries stay blocked with the reason until a build succeeds.
+        this.blocks.set(this.registry.keyOf(account).key, { kind: 'setup', reason: error.message, since: Date.now() });
+        this.logger.warn(
+          { accountId: account.id, broker: account.broker, reason: error.message },
+          'broker client not built',
+        );
+        throw ApiError.unavailable(`${error.message}.`);
       }
       this.logger.error({ err: error, accountId: account.id, broker: account.broker }, 'broker client not built');
       throw ApiError.unavailable(`Account ${account.id}: the ${account.broker} broker client could not be set up.`);
@@ -79,6 +95,9 @@ export class AccountBrokers implements OnModuleDestroy {
     const block = this.blocks.get(key.key);
     if (!block) {
       return null;
+    }
+    if (block.kind === 'setup') {
+      return `broker ${key.broker} client cannot be set up: ${block.reason}`;
     }
     return block.kind === 'down'
       ? `broker ${key.broker} is disconnected (${block.reason}); exits only until it is back and reconciled`

@@ -1,7 +1,8 @@
-import { type BrokerAdapter, BrokerRegistry, paperHttpAdapter, type PaperVenue } from '@gateway/brokers';
+import { alpacaAdapter, type BrokerAdapter, BrokerRegistry, paperHttpAdapter, type PaperVenue } from '@gateway/brokers';
 import type { Logger } from 'pino';
 import type { BrokerAdapterConfig, GatewayConfig } from '../config/config.js';
 import type { BrokerSecrets } from '../credentials/broker-secrets.js';
+import { wsStreamConnector } from './ws-stream-connector.js';
 
 /**
  * The deployment's broker registry (BROKERS): one adapter per configured broker, by its
@@ -48,6 +49,17 @@ function adapterFor(
         baseUrl: config.url,
         venue: broker,
         onError: (error: unknown) => logger.warn({ err: error, broker }, 'paper venue connection'),
+      });
+    case 'alpaca':
+      // One client per account, with the account's credentials from the vault (api_key or oauth).
+      return alpacaAdapter({
+        venue: broker,
+        endpoints: {
+          paper: { baseUrl: config.paper.url, streamUrl: config.paper.streamUrl },
+          live: { baseUrl: config.live.url, streamUrl: config.live.streamUrl },
+        },
+        connect: wsStreamConnector,
+        logger: logger.child({ broker }),
       });
   }
 }

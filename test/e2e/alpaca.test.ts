@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
+import { allEvents, expectProblem } from '../support/e2e.js';
+import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
+import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
+import { Api, eventually } from '../support/http.js';
+import { StreamClient } from '../support/stream-client.js';
+
+/**
+ * The `alpaca` adapter end to end: the built gateway (BROKER_ALPACA_ADAPTER=alpaca) against the fake Alpaca
+ * process (its own wire protocol: REST with APCA headers, `trade_updates` in binary frames). An admin
+ * creates an Alpaca account over REST; without keys, and with wrong keys, its orders get a clear problem
+ * (and the account shows why entries are blocked), no secret anywhere in the gateway's output; with the
+ * right keys an order is placed, filled (the fill reaches the order and the stream), replaced and canceled.
+ */
+const START_TIME = '09:30:10';
+const KEY_ID = 'PKE2EALPACAKEY';
+const SECRET = 'e2e-alpaca-secret-7c1d9a0b5e3f4a2c';
+const WRONG_SECRET = 'e2e-wrong-secret-11aa22bb33cc44dd';
+
+let fake: FakeAlpacaProcess | undefined;
+let db: TestDatabase | undefined;
+let gw: GatewayProcess | undefined;
+let admin: Api;
+let trader: Api;
+let accountId: string;
+let stream: StreamClient | undefined;
+
+beforeAll(async () => {
+  fake = await startFakeAlpacaProcess({ keyId: KEY_ID, secretKey: SECRET }, { PAPER_START_TIME: START_TIME });
+  db = await createTestDatabase();
+  gw = await startGatewayProcess({
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: redisPrefix(),
+    PAPER_START_TIME: START_TIME,
+    BROKERS: 'paper,alpaca',
+    BROKER_ALPACA_ADAPTER: 'alpaca',
+    BROKER_ALPACA_URL: fake.url,
+    BROKER_SUBMIT_TIMEOUT_MS: '1000',
+  });
+  admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
+  trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-trader', '--role', 'trader', '--account', '*']));
+}, 120_000);
+
+afterAll(async () => {
+  stream?.close();
+  await gw?.stop();
+  await fake?.stop();
+  await db?.drop();
+});
+
+const ordersPath = () => `/v1/accounts/${accountId}/orders`;
+let n = 0;
+const limitBuy = (limitPrice: string) => ({
+  clientOrderId: `alpaca-e2e-${++n}`,
+  symbol: 'SPY',
+  side: 'buy',
+  quantity: '10',
+  type: 'limit',
+  limitPrice,
+});
+
+async function bid(): Promise<number> {
+  const quote = await trader.get('/v1/quotes/SPY');
+  expect(quote.status, JSON.stringify(quote.body)).toBe(200);
+  return Number(quote.body.bid);
+}
+
+describe('an Alpaca account through the built gateway', () => {
+  it('is created by an admin over REST', async () => {
+    const res = await admin.post('/v1/accounts', { name: 'alpaca-e2e', broker: 'alpaca', environment: 'paper' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ broker: 'alpaca', environment: 'paper', entriesBlocked: false });
+    accountId = res.body.id;
+  });
+
+  it('without credentials: a clear problem, nothing sent, entries blocked with the reason', async () => {
+    const res = await trader.post(ordersPath(), limitBuy('100.00'));
+    const problem = expectProblem(res, 503, 'service.unavailable');
+    expect(problem.detail).toContain('no Alpaca credentials');
+    expect(problem.detail).toContain('broker-credentials');
+    const account = (await trader.get(`/v1/accounts/${accountId}`)).body;
+    expect(account).toMatchObject({ entriesBlocked: true });
+    expect(account.entriesBlockedReason).toContain('no Alpaca credentials');
+    expect((await fake!.call('GET', '/test/received')).body).toEqual([]);
+  });
+
+  it('with wrong keys: a clear problem, and the secret appears nowhere in the gateway output', async () => {
+    const stored = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: KEY_ID,
+      secret: WRONG_SECRET,
+    });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(204);
+    const res = await trader.post(ordersPath(), limitBuy('100.00'));
+    const problem = expectProblem(res, 503, 'service.unavailable');
+    expect(problem.detail).toContain('alpaca refused');
+    expect(JSON.stringify(res.body)).not.toContain(WRONG_SECRET);
+    expect((await fake!.call('GET', '/test/received')).body).toEqual([]);
+    expect(gw!.output()).not.toContain(WRONG_SECRET);
+  });
+
+  it('with the right keys: places, fills (order and stream), replaces and cancels', async () => {
+    const stored = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: KEY_ID,
+      secret: SECRET,
+    });
+    expect(stored.status).toBe(204);
+    stream = await StreamClient.connect(gw!.url);
+    await stream.authenticate(trader.token!);
+    await stream.subscribeOrders(accountId);
+
+    const resting = (await bid()) - 1;
+    const placed = await trader.post(ordersPath(), limitBuy(resting.toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(placed.body).toMatchObject({ status: 'new', brokerOrderId: expect.any(String) });
+    const id = placed.body.id as string;
+    const atAlpaca = await fake!.call('GET', `/v2/orders:by_client_order_id?client_order_id=${id}`);
+    expect(atAlpaca.body).toMatchObject({ id: placed.body.brokerOrderId, client_order_id: id, status: 'new' });
+    expect((await account()).entriesBlocked).toBe(false);
+
+    // A fill at Alpaca reaches the order and the stream.
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: id, qty: '4' })).status).toBe(200);
+    const partial = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'partially_filled' ? order : null;
+      },
+      10_000,
+      'the fill applied',
+    );
+    expect(partial).toMatchObject({ filledQuantity: '4', leavesQuantity: '6' });
+    const event = await stream.waitFor(
+      (m) => m.type === 'order' && m.order.id === id && m.event === 'partially_filled',
+    );
+    expect(event.execution).toMatchObject({ quantity: '4', price: resting.toFixed(2) });
+
+    // Replace: new total 12 (4 filled, so 8 booked), then Alpaca confirms on the stream.
+    const replaced = await trader.patch(`${ordersPath()}/${id}`, {
+      clientOrderId: `alpaca-e2e-${++n}`,
+      quantity: '12',
+      limitPrice: (resting - 0.5).toFixed(2),
+    });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(202);
+    const replacementId = replaced.body.id as string;
+    await eventually(
+      async () => (await trader.get(`${ordersPath()}/${id}`)).body.status === 'replaced',
+      10_000,
+      'the old order replaced',
+    );
+    const replacement = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${replacementId}`)).body;
+        return order.status === 'new' ? order : null;
+      },
+      10_000,
+      'the replacement working',
+    );
+    expect(replacement).toMatchObject({ quantity: '8', replacesOrderId: id });
+
+    // Cancel the replacement.
+    const canceled = await trader.delete(`${ordersPath()}/${replacementId}`);
+    expect(canceled.status, JSON.stringify(canceled.body)).toBe(202);
+    await eventually(
+      async () => (await trader.get(`${ordersPath()}/${replacementId}`)).body.status === 'canceled',
+      10_000,
+      'the replacement canceled',
+    );
+    const atAlpacaAfter = await fake!.call('GET', `/v2/orders/${replacement.brokerOrderId}`);
+    expect(atAlpacaAfter.body).toMatchObject({ status: 'canceled' });
+
+    // Exactly one order request per intent reached Alpaca: one POST, one PATCH, one DELETE.
+    const received = (await fake!.call('GET', '/test/received')).body as { method: string }[];
+    expect(received.map((r) => r.method)).toEqual(['POST', 'PATCH', 'DELETE']);
+    expect(gw!.output()).not.toContain(SECRET);
+  });
+});
+
+describe('Alpaca faults through the gateway', () => {
+  it('a lost acknowledgement leaves the order unknown, then settles it by its client order id, sent once', async () => {
+    await fake!.call('POST', '/test/faults', { kind: 'ack_lost', remaining: 1 });
+    const body = limitBuy(((await bid()) - 1).toFixed(2));
+    const res = await trader.post(ordersPath(), body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    // `unknown` as answered, unless the stream's `new` (sent before the answer was dropped) got there first.
+    expect(['unknown', 'new']).toContain(res.body.status);
+    const settled = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${res.body.id}`)).body;
+        return order.status === 'new' ? order : null;
+      },
+      15_000,
+      'the unknown order settled',
+    );
+    const atAlpaca = await fake!.call('GET', `/v2/orders:by_client_order_id?client_order_id=${res.body.id}`);
+    expect(settled.brokerOrderId).toBe(atAlpaca.body.id);
+    const posts = ((await fake!.call('GET', '/test/received')).body as { method: string; body: any }[]).filter(
+      (r) => r.method === 'POST' && r.body?.client_order_id === res.body.id,
+    );
+    expect(posts).toHaveLength(1);
+  });
+
+  it('a replace Alpaca refuses on the stream after the PATCH succeeded leaves the old order as Alpaca has it', async () => {
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    await fake!.call('POST', '/test/faults', { kind: 'replace_refused', remaining: 1 });
+    const replaced = await trader.patch(`${ordersPath()}/${id}`, {
+      clientOrderId: `alpaca-e2e-${++n}`,
+      quantity: '12',
+    });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(202);
+    const replacementId = replaced.body.id as string;
+    const old = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'filled' ? order : null;
+      },
+      10_000,
+      'the old order filled (it filled before the replace)',
+    );
+    expect(old).toMatchObject({ filledQuantity: '10' });
+    const replacement = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${replacementId}`)).body;
+        return order.status === 'rejected' ? order : null;
+      },
+      10_000,
+      'the replacement rejected',
+    );
+    expect(replacement.filledQuantity).toBe('0');
+    const atAlpaca = await fake!.call('GET', `/v2/orders:by_client_order_id?client_order_id=${id}`);
+    expect(atAlpaca.body).toMatchObject({ status: 'filled', replaced_by: null });
+    const names = (await allEvents(trader, accountId)).filter((e) => e.order?.id === id).map((e) => e.event);
+    expect(names).toContain('filled');
+    expect(names).not.toContain('replaced');
+  });
+
+  it('a dropped stream blocks entries; a fill meanwhile is applied once after the reconnect, then entries return', async () => {
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    await fake!.call('POST', '/test/stream', { down: true });
+    const blocked = await eventually(
+      async () => ((await account()).entriesBlocked ? await account() : null),
+      10_000,
+      'entries blocked',
+    );
+    expect(blocked.entriesBlockedReason).toContain('broker alpaca is disconnected');
+    const refused = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expectProblem(refused, 422, 'risk.entries_blocked');
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: id, qty: '10' })).status).toBe(200);
+    await fake!.call('POST', '/test/stream', { down: false });
+    const filled = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'filled' ? order : null;
+      },
+      15_000,
+      'the fill made during the outage applied',
+    );
+    expect(filled).toMatchObject({ filledQuantity: '10' });
+    await eventually(async () => !(await account()).entriesBlocked, 15_000, 'entries allowed again');
+    const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body;
+    const mine = executions.executions.filter((e: any) => e.orderId === id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ quantity: '10' });
+  });
+});
+
+async function account(): Promise<any> {
+  return (await trader.get(`/v1/accounts/${accountId}`)).body;
+}
