@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ProcessLoadGauges } from './process-load.js';
 import { secondsSince, type StageStart } from './stage-clock.js';
@@ -43,8 +43,7 @@ export type BrokerCommandKind = 'submit' | 'cancel' | 'replace';
  * sub-millisecond stage (validation, risk checks, publish) and a broker round trip both resolve.
  */
 export const STAGE_BUCKETS = [
-  0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-  10,
+  0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
 /** Prometheus metrics of the gateway (`GET /metrics`). Labels never carry ids or secrets. */
@@ -117,6 +116,30 @@ export class GatewayMetrics implements OnModuleDestroy {
     help: 'Latency of each stage of the order path (hrtime), by stage; broker stages also by venue',
     labelNames: ['stage', 'venue'],
     buckets: STAGE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly brokerRttWindow = new Gauge({
+    name: 'gateway_broker_rtt_window_seconds',
+    help: "This instance's broker round trips over the lockdown's sliding window, by venue and quantile (0.99, 1 = max)",
+    labelNames: ['venue', 'quantile'],
+    registers: [this.registry],
+  });
+  readonly brokerRttWindowCount = new Gauge({
+    name: 'gateway_broker_rtt_window_count',
+    help: "This instance's broker round trips in the lockdown's sliding window, by venue",
+    labelNames: ['venue'],
+    registers: [this.registry],
+  });
+  readonly lockdownActive = new Gauge({
+    name: 'gateway_lockdown_active',
+    help: 'RTT lockdown of a venue as this instance sees it (1: its window is over the threshold or not yet clear for the hold-off)',
+    labelNames: ['venue'],
+    registers: [this.registry],
+  });
+  readonly lockdownThreshold = new Gauge({
+    name: 'gateway_lockdown_threshold_seconds',
+    help: "A venue's RTT lockdown threshold (LOCKDOWN_RTT_MS)",
+    labelNames: ['venue'],
     registers: [this.registry],
   });
   /** Event-loop delay and CPU gauges (`gateway_event_loop_delay_seconds`, `gateway_process_cpu_ratio`, ...). */

@@ -79,7 +79,9 @@ export class OrderIntake {
       account.id,
       async (tx) => {
         const existing = await this.idempotencyKeys.find(tx, clientOrderId);
-        return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
+        return existing
+          ? { kind: 'existing' as const, record: existing }
+          : { kind: 'new' as const, ...(await work(tx)) };
       },
       { stage: 'intent' },
     );
