@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { type BrokerCommandKind, GatewayMetrics } from './metrics.js';
-import { secondsSince, type StageStart } from './stage-clock.js';
+import type { StageStart } from './stage-clock.js';
 
 /** Samples kept per venue at most, whatever the window: a bound on memory at any order rate. */
 const MAX_SAMPLES = 50_000;

@@ -127,7 +127,7 @@ export class RttLockdown implements OnApplicationBootstrap, OnModuleDestroy {
     let changed = false;
     if (over) {
       v.reason =
-        `RTT lockdown: broker round trip p99 ${ms(window.p99Ms!)} ms to ${venue} over the last ` +
+        `RTT lockdown: broker round trip p99 ${ms(window.p99Ms)} ms to ${venue} over the last ` +
         `${this.config.windowMs / 1000} s (${window.count} round trips, max ${ms(window.maxMs!)} ms) ` +
         `exceeds LOCKDOWN_RTT_MS ${threshold} ms`;
       v.underSince = null;
@@ -171,7 +171,7 @@ export class RttLockdown implements OnApplicationBootstrap, OnModuleDestroy {
         'reducing',
         reason,
         'lockdown',
-        async (scope) => scope.account.tradingState === 'active',
+        (scope) => Promise.resolve(scope.account.tradingState === 'active'),
       );
     }
   }
