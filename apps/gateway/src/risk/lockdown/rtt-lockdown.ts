@@ -165,13 +165,8 @@ export class RttLockdown implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async engage(venue: string, reason: string): Promise<void> {
     for (const accountId of await this.accounts.activeAccounts(venue)) {
-      await this.control.setAccountStateIf(
-        LOCKDOWN_PRINCIPAL,
-        accountId,
-        'reducing',
-        reason,
-        'lockdown',
-        (scope) => Promise.resolve(scope.account.tradingState === 'active'),
+      await this.control.setAccountStateIf(LOCKDOWN_PRINCIPAL, accountId, 'reducing', reason, 'lockdown', (scope) =>
+        Promise.resolve(scope.account.tradingState === 'active'),
       );
     }
   }
