@@ -1,3 +1,4 @@
+import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem, orderWhen } from '../support/e2e.js';
@@ -221,5 +222,113 @@ describe('RTT lockdown, lifted by risk staff only (LOCKDOWN_LIFT=manual)', () =>
     expect((await account(s)).tradingState).toBe('active');
     const res = await s.api.post(orders(s), entry(s, 'entry-after'));
     expect(res.status, JSON.stringify(res.body)).toBe(201);
+  });
+});
+
+/** An HTTP proxy in front of the venue that, while `slowMs` > 0, holds every order command (POST, DELETE, PATCH) that long. */
+async function startSlowProxy(venueUrl: string): Promise<{ url: string; slowMs: number; close(): Promise<void> }> {
+  const target = new URL(venueUrl);
+  const state = { slowMs: 0 };
+  const server: Server = createServer((req, res) => {
+    const forward = () => {
+      const upstream = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    const command = req.method !== 'GET' && (req.url ?? '').startsWith('/v1/orders');
+    if (command && state.slowMs > 0) {
+      setTimeout(forward, state.slowMs);
+    } else {
+      forward();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    get slowMs() {
+      return state.slowMs;
+    },
+    set slowMs(ms) {
+      state.slowMs = ms;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Long enough that the slow instance's round trips stay in its window while the fast one could lift. */
+const TWO_WINDOW_MS = 5_000;
+
+describe('RTT lockdown with two instances, one of them on a slow path to the venue', () => {
+  let s: Setup;
+  let proxy: Awaited<ReturnType<typeof startSlowProxy>>;
+  let fast: GatewayProcess;
+  let viaFast: Setup;
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    const venue = await startVenueProcess({ PAPER_START_TIME: '09:30:05' });
+    proxy = await startSlowProxy(venue.url);
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: redisPrefix(),
+      PAPER_START_TIME: '09:30:05',
+      ...lockdownEnv,
+      LOCKDOWN_WINDOW_MS: String(TWO_WINDOW_MS),
+    };
+    const slow = await startGatewayProcess({ ...env, PAPER_VENUE_URL: proxy.url });
+    fast = await startGatewayProcess({ ...env, PAPER_VENUE_URL: venue.url });
+    const api = new Api(slow.url, slow.traderToken);
+    const quote = (await api.get('/v1/quotes/SPY')).body;
+    const risk = api.withToken(await mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']));
+    s = { db, venue, gw: slow, api, risk, accountId: slow.accountId, bid: new D(quote.bid), ask: new D(quote.ask) };
+    viaFast = { ...s, gw: fast, api: new Api(fast.url, slow.traderToken) };
+  });
+  afterAll(async () => {
+    await fast?.stop('SIGKILL');
+    await tearDown(s);
+    await proxy?.close();
+  });
+
+  it('the slow instance locks the account for both; the fast one does not lift it while the slow one still holds it', async () => {
+    expect(viaFast.accountId).toBe(s.accountId);
+    proxy.slowMs = SLOW_MS;
+    const resting: string[] = [];
+    for (let i = 0; i < 40 && (await account(s)).tradingState === 'active'; i += 1) {
+      const res = await s.api.post(orders(s), entry(s, `slow-path-${i}`));
+      if (res.status === 201) {
+        resting.push(res.body.id);
+      }
+    }
+    await expectLockedDown(s);
+    expectProblem(await viaFast.api.post(orders(s), entry(s, 'via-fast')), 422, 'risk.entries_blocked');
+    expect(await lockdownGauge(viaFast), 'the fast instance sees no latency').toBe(0);
+
+    // The fast instance has been under the threshold since it started, far longer than the hold-off, and
+    // passes over the accounts every second: only the slow one's hold (its window still over) stops it.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await account(s)).tradingState).toBe('reducing');
+    expect(await lockdownGauge(s)).toBe(1);
+
+    // The slow path recovers: once its window has been clear for the hold-off, the lockdown lifts.
+    proxy.slowMs = 0;
+    for (const id of resting) {
+      expect((await s.api.delete(`${orders(s)}/${id}`)).status).toBe(202);
+    }
+    const lifted = await eventually(
+      async () => ((await account(s)).tradingState === 'active' ? latestChange(s) : null),
+      TWO_WINDOW_MS + HOLD_OFF_MS + 8_000,
+      'the lockdown lifted',
+    );
+    expect(lifted).toMatchObject({ state: 'active', source: 'lockdown' });
+    expect((await viaFast.api.post(orders(s), entry(s, 'via-fast-after'))).status).toBe(201);
   });
 });
