@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { type GatewayConfig, loadConfig } from '../../apps/gateway/src/config/config.js';
+import { BrokerRoundTrips } from '../../apps/gateway/src/health/broker-round-trips.js';
 import { GatewayMetrics } from '../../apps/gateway/src/health/metrics.js';
 import { AccountBrokers } from '../../apps/gateway/src/market/account-brokers.js';
 import { BROKER_REGISTRY, CLOCK } from '../../apps/gateway/src/market/market.tokens.js';
@@ -69,6 +70,7 @@ export async function orderPathTestingModule(
       AfterCommitDispatcher,
       OrderLedger,
       GatewayMetrics,
+      BrokerRoundTrips,
       { provide: CLOCK, useValue: infra.clock ?? systemClock },
       ...brokerProviders(infra),
       ...providers,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { packageRoot } from '@gateway/brokers';
 import { z } from 'zod';
+import { type LockdownConfig, lockdownConfigFrom } from './lockdown-config.js';
 import { type RateLimitConfig, rateRulesFrom } from './rate-rules.js';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -342,6 +343,8 @@ export interface GatewayConfig {
     readonly zeroDteCutoffMinutes: number | null;
   };
   readonly killSwitchSweepMs: number;
+  /** The RTT lockdown (LOCKDOWN_*, config/lockdown-config.ts). */
+  readonly lockdown: LockdownConfig;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
   readonly rateLimit: RateLimitConfig;
   readonly credentials: {
@@ -403,7 +406,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       brokers[broker] = adapter;
     }
   }
-  if (brokerProblems.length > 0) {
+  const lockdown = lockdownConfigFrom(env);
+  if (typeof lockdown === 'string') {
+    brokerProblems.push(lockdown);
+  }
+  if (brokerProblems.length > 0 || typeof lockdown === 'string') {
     throw new ConfigError(`invalid configuration: ${brokerProblems.join('; ')}`);
   }
   return {
@@ -453,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       zeroDteCutoffMinutes: e.RISK_ZERO_DTE_CUTOFF_MINUTES === 0 ? null : e.RISK_ZERO_DTE_CUTOFF_MINUTES,
     },
     killSwitchSweepMs: e.KILL_SWITCH_SWEEP_MS,
+    lockdown,
     ws: {
       pingIntervalMs: e.WS_PING_INTERVAL_MS,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,

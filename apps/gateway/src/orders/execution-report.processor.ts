@@ -16,6 +16,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { LOGGER } from '../common/logger.js';
 import { BROKER_REGISTRY, CLOCK } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
+import { stageStart, type StageStart } from '../health/stage-clock.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { toExecutionDto } from './order.mapper.js';
 import { type ExecutionRecord, ExecutionRepository } from './persistence/execution.repository.js';
@@ -143,7 +144,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   /** Every broker client's reports, of the clients built now and later (the registry's). */
   onModuleInit(): void {
     this.unsubscribe = this.brokers.onExecutionReport((report) => {
-      this.queue = this.queue.then(() => this.handleWithRetry(report));
+      const received = stageStart();
+      this.queue = this.queue.then(() => this.handleWithRetry(report, received));
     });
   }
 
@@ -158,9 +160,9 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     return this.queue;
   }
 
-  private async handleWithRetry(report: ExecutionReport): Promise<void> {
+  private async handleWithRetry(report: ExecutionReport, received: StageStart): Promise<void> {
     try {
-      await this.retries.execute(() => this.handle(report));
+      await this.retries.execute(() => this.handle(report, received));
     } catch (error) {
       await this.markForReconciliation(report, error);
     }
@@ -176,7 +178,8 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  async handle(report: ExecutionReport): Promise<void> {
+  /** `received`: when the report reached the gateway (its `report_applied`, `report_delivered` stages). */
+  async handle(report: ExecutionReport, received: StageStart = stageStart()): Promise<void> {
     const committed = await this.orders.findCommittedById(report.clientOrderId);
     if (!committed) {
       this.logger.warn(
@@ -188,15 +191,19 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
     if (changesNothing(committed, report)) {
       return; // A repeated or late ack: no lock, no write (see changesNothing).
     }
-    await this.ledger.inAccount(committed.accountId, async (tx) => {
-      const order = await this.orders.find(tx, report.clientOrderId);
-      if (!order || changesNothing(order, report)) {
-        // Most often an ack that raced the submit's answer: the lock waited for the answer to commit.
-        tx.recordsNothing();
-        return;
-      }
-      await this.apply(tx, order, report);
-    });
+    await this.ledger.inAccount(
+      committed.accountId,
+      async (tx) => {
+        const order = await this.orders.find(tx, report.clientOrderId);
+        if (!order || changesNothing(order, report)) {
+          // Most often an ack that raced the submit's answer: the lock waited for the answer to commit.
+          tx.recordsNothing();
+          return;
+        }
+        await this.apply(tx, order, report);
+      },
+      { stage: 'report', received },
+    );
   }
 
   /** Applies one report to an order inside the caller's account transaction (reconciliation uses it too). */

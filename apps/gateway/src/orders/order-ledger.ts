@@ -5,10 +5,12 @@ import {
   type OrderEventName,
   type OrderEventOutcome,
 } from '@gateway/oms';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
+import { GatewayMetrics } from '../health/metrics.js';
+import { stageStart, type StageStart } from '../health/stage-clock.js';
 import { AccountEntity } from '../database/entities.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
@@ -143,6 +145,18 @@ class NothingToCommit<T> extends Error {
   }
 }
 
+/**
+ * Which unit of work of the order path a transaction is, for its latency stages
+ * (`<stage>_lock_wait`, `_commit`, `_transaction`, `_publish` of `gateway_order_stage_seconds`);
+ * `received`: when the execution report it applies reached the gateway (`report_applied`: received →
+ * committed; `report_delivered`: received → its events handed to this instance's stream subscribers).
+ * Observed once the transaction has committed; a rolled-back one observes nothing.
+ */
+export interface LedgerTiming {
+  readonly stage: 'intent' | 'answer' | 'report';
+  readonly received?: StageStart;
+}
+
 /** The unit of work of the order path: one transaction per account under its row lock. */
 @Injectable()
 export class OrderLedger {
@@ -152,6 +166,7 @@ export class OrderLedger {
     private readonly log: OrderEventRepository,
     private readonly afterCommit: AfterCommitDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() private readonly metrics?: GatewayMetrics,
   ) {}
 
   /**
@@ -159,12 +174,17 @@ export class OrderLedger {
    * appended go to the after-commit handlers (AfterCommitDispatcher: stream, time to live, held cancel),
    * never before. Returns the result and those events; null when the account does not exist. Work that
    * declared it recorded nothing (`tx.recordsNothing()`) ends with ROLLBACK instead: no events, no commit.
+   * `timing`: the latency stages to observe (LedgerTiming), synchronously; nothing waits on them.
    */
   async inAccount<T>(
     accountId: string,
     work: (tx: AccountTransaction) => Promise<T>,
+    timing?: LedgerTiming,
   ): Promise<{ result: T; events: StreamEvent[] } | null> {
     let committed: { result: T; events: StreamEvent[] } | null;
+    const begun = stageStart();
+    let lockWait = 0;
+    let committing = begun;
     try {
       committed = await this.dataSource.transaction(async (manager) => {
         const account = await manager
@@ -172,6 +192,7 @@ export class OrderLedger {
           .setLock('pessimistic_write')
           .where('a.id = :id', { id: accountId })
           .getOne();
+        lockWait = Number(stageStart() - begun) / 1e9;
         if (!account) {
           return null;
         }
@@ -181,6 +202,7 @@ export class OrderLedger {
           throw new NothingToCommit(result);
         }
         await tx.flush();
+        committing = stageStart();
         return { result, events: tx.events };
       });
     } catch (error) {
@@ -190,7 +212,24 @@ export class OrderLedger {
       throw error;
     }
     if (committed) {
+      const metrics = timing ? this.metrics : undefined;
+      const publishing = stageStart();
+      if (metrics && timing) {
+        const stage = timing.stage;
+        metrics.orderStages.observe({ stage: `${stage}_lock_wait` }, lockWait);
+        metrics.observeStage(`${stage}_commit`, committing);
+        metrics.observeStage(`${stage}_transaction`, begun);
+        if (timing.received !== undefined) {
+          metrics.observeStage('report_applied', timing.received);
+        }
+      }
       this.afterCommit.dispatch(committed.events);
+      if (metrics && timing) {
+        metrics.observeStage(`${timing.stage}_publish`, publishing);
+        if (timing.received !== undefined) {
+          metrics.observeStage('report_delivered', timing.received);
+        }
+      }
     }
     return committed;
   }

@@ -9,7 +9,7 @@ import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { AccountLock } from '../persistence/account-lock.js';
-import type { TransactionScope } from '../persistence/account-scope.js';
+import type { AccountScope, TransactionScope } from '../persistence/account-scope.js';
 
 /** A trading state as the API shows it: global, or one account's own. */
 export interface TradingStateDto {
@@ -35,8 +35,8 @@ export interface TradingStateChangeDto {
 
 export type Scope = { scope: 'global' } | { scope: 'account'; accountId: string };
 
-/** Through which route a state is set. */
-export type TradingStateSource = 'kill_switch' | 'rearm' | 'trading_state';
+/** Through which route a state is set (`lockdown`: the RTT lockdown, risk/lockdown/). */
+export type TradingStateSource = 'kill_switch' | 'rearm' | 'trading_state' | 'lockdown';
 
 type Change = { state: TradingState | 'rearm'; source: string; reason: string; changedBy: string; changedAt: Date };
 
@@ -95,6 +95,48 @@ export class TradingControlService {
       },
       'trading state changed',
     );
+    return result;
+  }
+
+  /**
+   * Sets an account's own state, recorded and logged as `setState` does, only if `when` holds under the
+   * account's lock (an automatic control must not overwrite a state someone set meanwhile, a halt say).
+   * Returns the state after, or null when `when` refused (nothing recorded) or the account is gone.
+   */
+  async setAccountStateIf(
+    principal: Principal,
+    accountId: string,
+    state: TradingState,
+    reason: string,
+    source: TradingStateSource,
+    when: (scope: AccountScope) => Promise<boolean>,
+  ): Promise<TradingStateDto | null> {
+    const change = { state, source, reason, changedBy: principal.subject, changedAt: new Date(this.clock.now()) };
+    const step = await this.lock.inAccountScope(accountId, async (scope) => {
+      if (!(await when(scope))) {
+        return null;
+      }
+      await this.tradingStates.record(scope, {
+        scope: 'account',
+        accountId,
+        previousState: scope.account.tradingState,
+        ...change,
+      });
+      await this.tradingStates.setAccount(scope, {
+        tradingState: state,
+        tradingStateReason: reason,
+        tradingStateChangedBy: principal.subject,
+        tradingStateChangedAt: change.changedAt,
+      });
+      return accountStateDto(scope.account);
+    });
+    const result = step?.result ?? null;
+    if (result) {
+      this.logger.warn(
+        { scope: 'account', accountId, state, source, changedBy: principal.subject, reason },
+        'trading state changed',
+      );
+    }
     return result;
   }
 

@@ -4,7 +4,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.js';
-import { GatewayMetrics } from '../../health/metrics.js';
+import { BrokerRoundTrips } from '../../health/broker-round-trips.js';
+import { type BrokerCommandKind, GatewayMetrics } from '../../health/metrics.js';
+import { stageStart } from '../../health/stage-clock.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK } from '../../market/market.tokens.js';
 import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
@@ -33,12 +35,19 @@ export class BrokerCall {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
+    private readonly roundTrips: BrokerRoundTrips,
   ) {}
 
-  /** Calls the broker with a bounded time (`brokerSubmitTimeoutMs`); a timeout or a thrown error is `unknown`. */
+  /**
+   * Calls the broker with a bounded time (`brokerSubmitTimeoutMs`); a timeout or a thrown error is `unknown`.
+   * The round trip (sent → answer, or the timeout) is recorded as `broker_<command>` of `venue`.
+   */
   async withTimeout<T extends { kind: string }>(
+    command: BrokerCommandKind,
+    venue: string,
     call: (signal: AbortSignal) => Promise<T>,
   ): Promise<T | UnknownOutcome> {
+    const start = stageStart();
     const controller = new AbortController();
     const ms = this.config.brokerSubmitTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -58,6 +67,7 @@ export class BrokerCall {
       ]);
     } finally {
       clearTimeout(timer);
+      this.roundTrips.record(command, venue, start);
     }
   }
 
@@ -70,14 +80,18 @@ export class BrokerCall {
     orderId: string,
     work: (tx: AccountTransaction, order: Order) => Promise<void>,
   ): Promise<Order | null> {
-    const step = await this.ledger.inAccount(accountId, async (tx) => {
-      const current = await this.orders.find(tx, orderId);
-      if (!current) {
-        return null;
-      }
-      await work(tx, current);
-      return this.orders.find(tx, orderId);
-    });
+    const step = await this.ledger.inAccount(
+      accountId,
+      async (tx) => {
+        const current = await this.orders.find(tx, orderId);
+        if (!current) {
+          return null;
+        }
+        await work(tx, current);
+        return this.orders.find(tx, orderId);
+      },
+      { stage: 'answer' },
+    );
     return step?.result ?? null;
   }
 

@@ -104,7 +104,7 @@ export class CancelOrderHandler implements OrderCancels {
     }
     const brokerOrderId = order.brokerOrderId;
     const broker = await this.brokers.clientFor(seen.account!);
-    const result = await this.brokerCall.withTimeout<CancelResult>((signal) =>
+    const result = await this.brokerCall.withTimeout<CancelResult>('cancel', broker.venue, (signal) =>
       broker.cancelOrder({ clientOrderId: order.id, brokerOrderId }, signal),
     );
     if (result.kind === 'rejected') {

@@ -4,6 +4,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../../common/api-error.js';
 import type { Account } from '../../accounts/account.js';
+import { GatewayMetrics } from '../../health/metrics.js';
+import { stageStart } from '../../health/stage-clock.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK } from '../../market/market.tokens.js';
 import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../../risk/order-messages.js';
@@ -54,6 +56,7 @@ export class OrderIntake {
     private readonly messages: OrderMessages,
     private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /**
@@ -72,10 +75,16 @@ export class OrderIntake {
     work: (tx: AccountTransaction) => Promise<T>,
   ): Promise<IntakeOutcome<T>> {
     await this.brokers.clientFor(account); // built (and cached) outside the transaction, or refused
-    const intent = await this.ledger.inAccount(account.id, async (tx) => {
-      const existing = await this.idempotencyKeys.find(tx, clientOrderId);
-      return existing ? { kind: 'existing' as const, record: existing } : { kind: 'new' as const, ...(await work(tx)) };
-    });
+    const intent = await this.ledger.inAccount(
+      account.id,
+      async (tx) => {
+        const existing = await this.idempotencyKeys.find(tx, clientOrderId);
+        return existing
+          ? { kind: 'existing' as const, record: existing }
+          : { kind: 'new' as const, ...(await work(tx)) };
+      },
+      { stage: 'intent' },
+    );
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
     }
@@ -102,7 +111,9 @@ export class OrderIntake {
     kind: 'order' | 'modification',
     replacesOrderId: string | null = null,
   ): Promise<RecordedIntent> {
+    const checking = stageStart();
     const check = await this.preTrade.check(tx, request, replacesOrderId);
+    this.metrics.observeStage('risk_checks', checking);
     const order = await this.insertIntent(tx, request, check, replacesOrderId);
     await this.idempotencyKeys.insert(tx, {
       clientOrderId: order.clientOrderId,

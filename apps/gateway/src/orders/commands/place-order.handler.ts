@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
 import { GatewayMetrics } from '../../health/metrics.js';
+import { stageStart } from '../../health/stage-clock.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK, MARKET_DATA } from '../../market/market.tokens.js';
 import { toOrderDto } from '../order.mapper.js';
@@ -39,8 +40,10 @@ export class PlaceOrderHandler {
    * `409 idempotency.in_progress` while the first request runs.
    */
   async execute(account: Account, given: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const validating = stageStart();
     const request = validatePlaceOrder(given, this.market.symbols());
     const hash = requestHash(request);
+    this.metrics.observeStage('validation', validating);
     const outcome = await this.intake.admit(account, request.clientOrderId, hash, (tx) =>
       this.intake.checkAndRecord(tx, request, hash, 'order'),
     );
@@ -77,7 +80,9 @@ export class PlaceOrderHandler {
       stopPrice: order.stopPrice,
     };
     const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
-    const result = await this.brokerCall.withTimeout<SubmitResult>((signal) => broker.submitOrder(command, signal));
+    const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>
+      broker.submitOrder(command, signal),
+    );
     stopTimer({ outcome: result.kind });
     const recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
       this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),

@@ -139,7 +139,7 @@ export class ReplaceOrderHandler {
   private async sendReplace(account: Account, old: Order, replacement: Order, total: Decimal): Promise<Order> {
     const broker = await this.brokers.clientFor(account);
     const brokerOrderId = old.brokerOrderId ?? '';
-    const result = await this.brokerCall.withTimeout<ReplaceResult>((signal) =>
+    const result = await this.brokerCall.withTimeout<ReplaceResult>('replace', broker.venue, (signal) =>
       broker.replaceOrder(
         {
           clientOrderId: old.id,

@@ -1,5 +1,8 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AccountsModule } from '../../accounts/accounts.module.js';
+import { MetricsModule } from '../../health/metrics.module.js';
+import { LockdownAccountsRepository } from '../lockdown/lockdown-accounts.repository.js';
+import { RttLockdown } from '../lockdown/rtt-lockdown.js';
 import { RiskController } from '../risk.controller.js';
 import { RiskModule } from '../risk.module.js';
 import { KillSwitchCanceller } from './kill-switch-canceller.js';
@@ -16,7 +19,8 @@ export interface KillSwitchDependencies {
 }
 
 /**
- * The kill switch (halts, re-arms, and the cancels they trigger on every instance) and the risk API,
+ * The kill switch (halts, re-arms, and the cancels they trigger on every instance), the RTT lockdown
+ * (lockdown/: a venue's slow round trips take its accounts' entry authority) and the risk API,
  * `/v1/.../risk-limits`, `/v1/.../trading-state`, `/v1/kill-switch`, `/v1/.../order-to-trade`: its
  * routes set trading states through the kill switch. Exports nothing.
  *
@@ -28,9 +32,15 @@ export class KillSwitchModule {
   static register(deps: KillSwitchDependencies): DynamicModule {
     return {
       module: KillSwitchModule,
-      imports: [AccountsModule, RiskModule, deps.orderCancels],
+      imports: [AccountsModule, RiskModule, MetricsModule, deps.orderCancels],
       controllers: [RiskController],
-      providers: [KillSwitchOrdersRepository, KillSwitchCanceller, KillSwitchHandler],
+      providers: [
+        KillSwitchOrdersRepository,
+        KillSwitchCanceller,
+        KillSwitchHandler,
+        LockdownAccountsRepository,
+        RttLockdown,
+      ],
     };
   }
 }
