@@ -102,10 +102,14 @@ function runRotation(env: Record<string, string>, args: string[], killAfter?: nu
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   }
-  const child = spawn(process.execPath, [CLI, '--json', 'keys', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, '--json', 'keys', ...args, ...(args[0] === 'rotate' ? ['--in-process'] : [])],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: any[] = [];
   let stdout = '';
   let stderr = '';
