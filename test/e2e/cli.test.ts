@@ -232,104 +232,121 @@ describe('the admin CLI', () => {
     expect(rotations.map((e) => e.method)).toEqual(['CLI', 'CLI']);
   });
 
-  it('creates accounts through POST /v1/accounts, audited as the route is, and lists them', async () => {
-    const created = await cli('--json', 'accounts', 'create', '--name', 'cli-schwab', '--broker', 'schwab');
-    expect(created.code, created.stderr).toBe(0);
-    const account = json(created);
-    expect(account).toMatchObject({ name: 'cli-schwab', broker: 'schwab', environment: 'paper' });
-    const text = await cli('accounts', 'create', '--name', 'cli-paper-2', '--broker', 'paper');
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^created \S+\tcli-paper-2\tpaper\tpaper\t/);
+  it(
+    'creates accounts through POST /v1/accounts, audited as the route is, and lists them',
+    { timeout: 120_000 },
+    async () => {
+      const created = await cli('--json', 'accounts', 'create', '--name', 'cli-schwab', '--broker', 'schwab');
+      expect(created.code, created.stderr).toBe(0);
+      const account = json(created);
+      expect(account).toMatchObject({ name: 'cli-schwab', broker: 'schwab', environment: 'paper' });
+      const text = await cli('accounts', 'create', '--name', 'cli-paper-2', '--broker', 'paper');
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/^created \S+\tcli-paper-2\tpaper\tpaper\t/);
 
-    // Refused by the route: exit 1 with its problem code, nothing made.
-    const unknownBroker = await cli('--json', 'accounts', 'create', '--name', 'cli-nope', '--broker', 'kalshi');
-    expect(unknownBroker.code).toBe(1);
-    expect(json(unknownBroker).error.code).toBe('account.broker_not_configured');
-    const again = await cli('--json', 'accounts', 'create', '--name', 'cli-schwab', '--broker', 'schwab');
-    expect(again.code).toBe(1);
-    expect(json(again).error.code).toMatch(/^account\./);
-    const badEnvironment = await cli('accounts', 'create', '--name', 'x', '--broker', 'paper', '--environment', 'demo');
-    expect(badEnvironment.code).toBe(2);
-    expect(badEnvironment.stderr).toContain('--environment');
+      // Refused by the route: exit 1 with its problem code, nothing made.
+      const unknownBroker = await cli('--json', 'accounts', 'create', '--name', 'cli-nope', '--broker', 'kalshi');
+      expect(unknownBroker.code).toBe(1);
+      expect(json(unknownBroker).error.code).toBe('account.broker_not_configured');
+      const again = await cli('--json', 'accounts', 'create', '--name', 'cli-schwab', '--broker', 'schwab');
+      expect(again.code).toBe(1);
+      expect(json(again).error.code).toMatch(/^account\./);
+      const badEnvironment = await cli(
+        'accounts',
+        'create',
+        '--name',
+        'x',
+        '--broker',
+        'paper',
+        '--environment',
+        'demo',
+      );
+      expect(badEnvironment.code).toBe(2);
+      expect(badEnvironment.stderr).toContain('--environment');
 
-    const listed = json(await cli('--json', 'accounts', 'list')).accounts as { id: string; name: string }[];
-    expect(listed.map((a) => a.name).sort()).toEqual(['cli-paper-2', 'cli-schwab', 'paper-demo']);
-    expect((await cli('accounts', 'list')).stdout).toContain(`${account.id}\tcli-schwab\tschwab\tpaper`);
+      const listed = json(await cli('--json', 'accounts', 'list')).accounts as { id: string; name: string }[];
+      expect(listed.map((a) => a.name).sort()).toEqual(['cli-paper-2', 'cli-schwab', 'paper-demo']);
+      expect((await cli('accounts', 'list')).stdout).toContain(`${account.id}\tcli-schwab\tschwab\tpaper`);
 
-    // Audited as POST /v1/accounts: the CLI user, the action, the status, refusals included.
-    const entries = await cliAudit(4, 'accounts.create');
-    expect(entries.map((e) => [e.method, e.route, e.status])).toEqual([
-      ['POST', '/v1/accounts', 201],
-      ['POST', '/v1/accounts', 201],
-      ['POST', '/v1/accounts', 422],
-      ['POST', '/v1/accounts', expect.any(Number)],
-    ]);
-    expect(entries[3].status).toBeGreaterThanOrEqual(400);
-  });
+      // Audited as POST /v1/accounts: the CLI user, the action, the status, refusals included.
+      const entries = await cliAudit(4, 'accounts.create');
+      expect(entries.map((e) => [e.method, e.route, e.status])).toEqual([
+        ['POST', '/v1/accounts', 201],
+        ['POST', '/v1/accounts', 201],
+        ['POST', '/v1/accounts', 422],
+        ['POST', '/v1/accounts', expect.any(Number)],
+      ]);
+      expect(entries[3].status).toBeGreaterThanOrEqual(400);
+    },
+  );
 
-  it('connects a Schwab account: broker connect prints the authorize URL, broker status shows the connection', async () => {
-    const account = (json(await cli('--json', 'accounts', 'list')).accounts as any[]).find(
-      (a) => a.name === 'cli-schwab',
-    );
-    const callback = `${gw.url}/v1/oauth/schwab/callback`;
-    const before = await cli('--json', 'broker', 'status', account.id);
-    expect(before.code, before.stderr).toBe(0);
-    expect(json(before)).toMatchObject({ accountId: account.id, status: 'disconnected' });
-    expect((await cli('broker', 'status')).stdout).toBe('no broker connections\n');
+  it(
+    'connects a Schwab account: broker connect prints the authorize URL, broker status shows the connection',
+    { timeout: 120_000 },
+    async () => {
+      const account = (json(await cli('--json', 'accounts', 'list')).accounts as any[]).find(
+        (a) => a.name === 'cli-schwab',
+      );
+      const callback = `${gw.url}/v1/oauth/schwab/callback`;
+      const before = await cli('--json', 'broker', 'status', account.id);
+      expect(before.code, before.stderr).toBe(0);
+      expect(json(before)).toMatchObject({ accountId: account.id, status: 'disconnected' });
+      expect((await cli('broker', 'status')).stdout).toBe('no broker connections\n');
 
-    const started = await cli('--json', 'broker', 'connect', account.id, '--redirect-uri', callback);
-    expect(started.code, started.stderr).toBe(0);
-    const { authorizeUrl, state, expiresAt } = json(started);
-    expect(authorizeUrl.startsWith(`${fake.authorizeUrl}?`)).toBe(true);
-    expect(new URL(authorizeUrl).searchParams.get('state')).toBe(state);
-    expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
-    // As text: the URL to open on a line of its own.
-    const text = await cli('broker', 'connect', account.id, '--redirect-uri', callback);
-    expect(text.code, text.stderr).toBe(0);
-    const printedUrl = text.stdout.trim().split('\n').at(-1)!;
-    expect(printedUrl.startsWith(`${fake.authorizeUrl}?`)).toBe(true);
+      const started = await cli('--json', 'broker', 'connect', account.id, '--redirect-uri', callback);
+      expect(started.code, started.stderr).toBe(0);
+      const { authorizeUrl, state, expiresAt } = json(started);
+      expect(authorizeUrl.startsWith(`${fake.authorizeUrl}?`)).toBe(true);
+      expect(new URL(authorizeUrl).searchParams.get('state')).toBe(state);
+      expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
+      // As text: the URL to open on a line of its own.
+      const text = await cli('broker', 'connect', account.id, '--redirect-uri', callback);
+      expect(text.code, text.stderr).toBe(0);
+      const printedUrl = text.stdout.trim().split('\n').at(-1)!;
+      expect(printedUrl.startsWith(`${fake.authorizeUrl}?`)).toBe(true);
 
-    // The admin logs in at the broker (the fake approves at once) and the browser comes back to the gateway.
-    const redirect = await fetch(printedUrl, { redirect: 'manual' });
-    expect(redirect.status).toBe(302);
-    const page = await fetch(redirect.headers.get('location')!);
-    printed.push(await page.text());
-    expect(page.status).toBe(200);
+      // The admin logs in at the broker (the fake approves at once) and the browser comes back to the gateway.
+      const redirect = await fetch(printedUrl, { redirect: 'manual' });
+      expect(redirect.status).toBe(302);
+      const page = await fetch(redirect.headers.get('location')!);
+      printed.push(await page.text());
+      expect(page.status).toBe(200);
 
-    const status = await cli('--json', 'broker', 'status', account.id);
-    expect(status.code, status.stderr).toBe(0);
-    const connection = json(status);
-    expect(connection).toMatchObject({ accountId: account.id, status: 'connected' });
-    expect(Date.parse(connection.refreshExpiresAt) - Date.now()).toBeGreaterThan(6 * 86_400_000);
-    const all = await cli('--json', 'broker', 'status');
-    expect(json(all).connections).toEqual([
-      { accountId: account.id, broker: 'schwab', connection: expect.objectContaining({ status: 'connected' }) },
-    ]);
-    const allText = await cli('broker', 'status', '--all');
-    expect(allText.stdout).toContain(`${account.id}\tconnected\taccess until ${connection.accessExpiresAt}`);
-    expect(allText.stdout).toMatch(/\tno broker connection/);
+      const status = await cli('--json', 'broker', 'status', account.id);
+      expect(status.code, status.stderr).toBe(0);
+      const connection = json(status);
+      expect(connection).toMatchObject({ accountId: account.id, status: 'connected' });
+      expect(Date.parse(connection.refreshExpiresAt) - Date.now()).toBeGreaterThan(6 * 86_400_000);
+      const all = await cli('--json', 'broker', 'status');
+      expect(json(all).connections).toEqual([
+        { accountId: account.id, broker: 'schwab', connection: expect.objectContaining({ status: 'connected' }) },
+      ]);
+      const allText = await cli('broker', 'status', '--all');
+      expect(allText.stdout).toContain(`${account.id}\tconnected\taccess until ${connection.accessExpiresAt}`);
+      expect(allText.stdout).toMatch(/\tno broker connection/);
 
-    // Refusals: an unknown account (exit 1, 404), a paper account (no OAuth broker: exit 1).
-    const unknown = await cli('--json', 'broker', 'status', '00000000-0000-4000-8000-000000000000');
-    expect(unknown.code).toBe(1);
-    expect(json(unknown).error.code).toBe('account.not_found');
-    const paper = await cli('--json', 'broker', 'connect', gw.accountId);
-    expect(paper.code).toBe(1);
-    expect(json(paper).error.code).toMatch(/\./);
-    expect((await cli('broker', 'connect')).code).toBe(2);
+      // Refusals: an unknown account (exit 1, 404), a paper account (no OAuth broker: exit 1).
+      const unknown = await cli('--json', 'broker', 'status', '00000000-0000-4000-8000-000000000000');
+      expect(unknown.code).toBe(1);
+      expect(json(unknown).error.code).toBe('account.not_found');
+      const paper = await cli('--json', 'broker', 'connect', gw.accountId);
+      expect(paper.code).toBe(1);
+      expect(json(paper).error.code).toMatch(/\./);
+      expect((await cli('broker', 'connect')).code).toBe(2);
 
-    // broker connect is audited as its route (POST …/broker-connection).
-    const audited = await cliAudit(3, 'brokerConnections.start');
-    expect(audited.map((e) => [e.method, e.status])).toEqual([
-      ['POST', 201],
-      ['POST', 201],
-      ['POST', expect.any(Number)],
-    ]);
+      // broker connect is audited as its route (POST …/broker-connection).
+      const audited = await cliAudit(3, 'brokerConnections.start');
+      expect(audited.map((e) => [e.method, e.status])).toEqual([
+        ['POST', 201],
+        ['POST', 201],
+        ['POST', expect.any(Number)],
+      ]);
 
-    // No token, code or client secret in anything the CLI printed (the state is in connect's answer by design).
-    const out = printed.join('\n');
-    for (const secret of [...fake.issuedSecrets(), CLIENT_SECRET]) {
-      expect(out.includes(secret), 'a secret in the CLI output').toBe(false);
-    }
-  });
+      // No token, code or client secret in anything the CLI printed (the state is in connect's answer by design).
+      const out = printed.join('\n');
+      for (const secret of [...fake.issuedSecrets(), CLIENT_SECRET]) {
+        expect(out.includes(secret), 'a secret in the CLI output').toBe(false);
+      }
+    },
+  );
 });
