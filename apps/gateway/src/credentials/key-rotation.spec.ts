@@ -417,5 +417,90 @@ describe('KeyRotation', () => {
         expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
       },
     );
+
+    it(
+      'retries with back-off while KMS is unreachable (delayed in GET /v1/ops/jobs), and finishes once KMS is back',
+      { timeout: 240_000 },
+      async () => {
+        const oldKey = kms.createKey();
+        const newKey = kms.createKey();
+        const keys = fakeKmsProvider(kms, oldKey);
+        cleanup.push(() => keys.close());
+        const { db, owners } = await storeCredentials(keys, COUNT, 'paper');
+        const env = {
+          DATABASE_URL: db.url,
+          REDIS_PREFIX: redisPrefix(),
+          GATEWAY_ENVIRONMENTS: 'paper',
+          KEY_PROVIDER: 'aws-kms',
+          KMS_ENDPOINT: kms.url,
+          KMS_REGION: kms.region,
+          KMS_KEY_ID: newKey,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          RECONCILE_INTERVAL_MS: '3600000',
+          LOG_LEVEL: 'info',
+        };
+        const gw = await startGatewayProcess(env);
+        cleanup.push(() => gw.stop('SIGKILL'));
+        const admin = new Api(
+          gw.url,
+          await signWithDevKey(db.dataSource, { sub: 'rotation-admin', roles: ['admin'], accounts: ['*'] }),
+        );
+        const queue = async () =>
+          (await admin.get('/v1/ops/jobs')).body.queues.find((q: { name: string }) => q.name === 'key-rotation');
+
+        // KMS becomes unreachable once 200 credentials are done: the attempt fails, the job waits out its back-off.
+        let cut = false;
+        const run = runRotation(env, ['rotate', '--batch-size', '25'], undefined, (line) => {
+          if (!cut && line.done >= 200) {
+            cut = true;
+            kms.setDown(true);
+          }
+        });
+        let waiting: { delayed: number; active: number; failed: number };
+        try {
+          waiting = await eventually(
+            async () => {
+              const q = await queue();
+              return q.delayed === 1 && q;
+            },
+            60_000,
+            'the rotation waiting out its back-off',
+          );
+        } finally {
+          kms.setDown(false);
+        }
+        expect(waiting).toMatchObject({ delayed: 1, active: 0, failed: 0 });
+        const midway = await countsByKey(db);
+        const toKeyId = kms.arnOf(newKey);
+        expect(midway[toKeyId]).toBeGreaterThanOrEqual(200);
+        expect(midway[kms.arnOf(oldKey)]).toBeGreaterThan(0);
+        await eventually(
+          () =>
+            Promise.resolve(
+              /"queue":"key-rotation".*"attempt":1,"reason":"KeyProviderError: AWS KMS could not be reached[^"]*","msg":"job attempt failed"/.test(
+                gw.output(),
+              ),
+            ),
+          10_000,
+          'the failed attempt in the log',
+        );
+
+        // KMS is back: the next attempt re-wraps the rest, under the same key, and the CLI prints the result.
+        const done = await run.done;
+        expect(done.code, done.stderr).toBe(0);
+        expect(done.result).toMatchObject({ toKeyId, total: COUNT, done: COUNT, failed: 0 });
+        // What was re-wrapped before KMS went away is not done again.
+        expect(done.result.rewrapped + done.result.alreadyDone).toBe(COUNT - done.result.resumed);
+        expect(done.result.resumed).toBeGreaterThanOrEqual(midway[toKeyId]!);
+        expect(done.lines.at(-1).attempt).toBeGreaterThanOrEqual(2);
+        expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
+        kms.disableKey(oldKey);
+        const after = fakeKmsProvider(kms, newKey);
+        cleanup.push(() => after.close());
+        expect(await decryptable(db, after, owners)).toBe(COUNT);
+        expect((await queue()).failed).toBe(0);
+      },
+    );
   });
 });
