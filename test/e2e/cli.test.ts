@@ -196,7 +196,8 @@ describe('the admin CLI', () => {
     const rotated = await cli('--json', 'keys', 'rotate');
     expect(rotated.code, rotated.stderr).toBe(0);
     const result = json(rotated);
-    expect(result).toMatchObject({ total: 1, rewrapped: 1, failed: 0 });
+    // A job of the key-rotation queue, run by the gateway's worker.
+    expect(result).toMatchObject({ jobId: expect.any(String), total: 1, rewrapped: 1, failed: 0, resumed: 0 });
     expect(result.toKeyId).not.toBe(before.currentKeyId);
     const progress = rotated.stderr
       .trim()
@@ -225,11 +226,18 @@ describe('the admin CLI', () => {
         subject: string;
         action: string;
         method: string;
+        status: number;
+        target: Record<string, string>;
       }[];
       const ours = page.filter((e) => e.subject === subject && e.action === 'keys.rotate');
       return ours.length >= 2 && ours;
     });
-    expect(rotations.map((e) => e.method)).toEqual(['CLI', 'CLI']);
+    // Audited when enqueued: 202 with the job's id.
+    expect(rotations.map((e) => [e.method, e.status])).toEqual([
+      ['CLI', 202],
+      ['CLI', 202],
+    ]);
+    expect(rotations[0]!.target).toEqual({ jobId: result.jobId });
   });
 
   it(
