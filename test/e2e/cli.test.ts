@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOAuthServer, startFakeOAuthServer } from '../../apps/fake-brokers/src/oauth/index.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { type CliRun, type GatewayProcess, runCli, startGatewayProcess } from '../support/gateway-process.js';
+import { type CliRun, type GatewayProcess, ROOT, runCli, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
 import { apiAs } from '../support/risk.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
@@ -163,6 +164,23 @@ describe('the admin CLI', () => {
     const badConfig = await runCli(['accounts', 'list'], { ...env, PORT: 'not-a-port', GATEWAY_URL: '' });
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toContain('PORT');
+  });
+
+  it('npm run token runs the built CLI, without building the project again', async () => {
+    // `npm test` builds right before the tests: the build is newer than every source, so nothing is rebuilt.
+    const child = spawn('npm', ['run', '-s', 'token', '--', '--sub', 'npm-token', '--role', 'viewer'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toContain('building the project');
+    expect((await new Api(gw.url, stdout.trim()).get('/v1/accounts')).status).toBe(200);
   });
 
   it('signs dev-issuer tokens and verifies the audit log', async () => {
