@@ -165,13 +165,18 @@ describe('BullMQ jobs on two gateway instances', () => {
   it('hands the job of an instance killed mid-run (SIGKILL) to the other instance', async () => {
     proxy!.slowMs = 3_000;
     proxy!.mode = 'slow';
+    // A run that started before the proxy turned slow may be about to finish: only a later one is taken.
+    const slowSince = Date.now();
     let killed: GatewayProcess;
     let victim: RunRow;
     try {
       victim = await eventually(
         async () =>
           (await runsOf(accountId)).find(
-            (r) => r.finished_at === null && r.job_id !== null && r.started_at.getTime() > Date.now() - 1_000,
+            (r) =>
+              r.finished_at === null &&
+              r.job_id !== null &&
+              r.started_at.getTime() > Math.max(slowSince, Date.now() - 1_000),
           ),
         20_000,
         'a reconciliation run in progress',
