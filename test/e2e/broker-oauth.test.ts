@@ -280,6 +280,11 @@ describe('connecting a Schwab account over OAuth2', () => {
       );
       expect(exit.status, JSON.stringify(exit.body)).toBe(201);
       await orderWhen(trader, accountId, exit.body.id, (o) => o.status === 'filled', 'exit filled');
+      // Reconciliation goes on too: the on-demand pass runs against the broker and finds nothing to correct.
+      const reconciled = record(await admin.post(`/v1/accounts/${accountId}/reconcile`));
+      expect(reconciled.status, JSON.stringify(reconciled.body)).toBe(200);
+      expect(reconciled.body).toEqual({ orders: [] });
+      expect((await connection()).status).toBe('reauth_required');
       // The alert line, the counter and the refresh-token expiry gauge.
       expect(gw.output()).toMatch(/"alert":"broker_reauth_required"/);
       const metrics = await (await fetch(`${gw.url}/metrics`)).text();

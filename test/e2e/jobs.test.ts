@@ -14,11 +14,14 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * a free port, which the last case stops and starts again) and one paper venue behind a proxy that can make
  * the order listing of a reconciliation pass slow or failing. Each account's pass is a repeatable job
  * every 100 ms; a job whose worker dies is taken over after about 1.5 s (lock 1 s, stalled check 0.5 s).
- * The cases share the processes and run in order: the third kills one instance, the last stops Redis.
+ * The cases share the processes and run in order: the third kills one instance, the fourth stops Redis for
+ * 30 s, the last stops it again and shuts the remaining instance down meanwhile.
  */
 const INTERVAL_MS = 100;
 const RUNS = 50;
 const OUTAGE_MS = 30_000;
+/** Far longer than the gateway's bound on closing its job workers: past it, the shutdown hangs. */
+const SHUTDOWN_BOUND_MS = 45_000;
 
 let venue: VenueProcess | undefined;
 let proxy: VenueProxy | undefined;
@@ -162,13 +165,18 @@ describe('BullMQ jobs on two gateway instances', () => {
   it('hands the job of an instance killed mid-run (SIGKILL) to the other instance', async () => {
     proxy!.slowMs = 3_000;
     proxy!.mode = 'slow';
+    // A run that started before the proxy turned slow may be about to finish: only a later one is taken.
+    const slowSince = Date.now();
     let killed: GatewayProcess;
     let victim: RunRow;
     try {
       victim = await eventually(
         async () =>
           (await runsOf(accountId)).find(
-            (r) => r.finished_at === null && r.job_id !== null && r.started_at.getTime() > Date.now() - 1_000,
+            (r) =>
+              r.finished_at === null &&
+              r.job_id !== null &&
+              r.started_at.getTime() > Math.max(slowSince, Date.now() - 1_000),
           ),
         20_000,
         'a reconciliation run in progress',
@@ -266,5 +274,25 @@ describe('BullMQ jobs on two gateway instances', () => {
       expect(orders.find((o) => o.id === id)?.status).toBe('new');
     }
     expect(gateway.child.exitCode).toBeNull();
+  }, 90_000);
+
+  it('shuts down during a Redis outage: the job workers are force-closed after a bound, and it says so', async () => {
+    const gateway = gateways[0]!;
+    await redis!.kill();
+    // The workers' connections see Redis gone (they reconnect every 2 s at most) before the shutdown.
+    await sleep(2_500);
+    const exited = gateway.stop('SIGTERM');
+    const outcome = await Promise.race([exited, sleep(SHUTDOWN_BOUND_MS).then(() => 'still running' as const)]);
+    if (outcome === 'still running') {
+      await gateway.stop('SIGKILL');
+    }
+    expect(outcome, gateway.output().slice(-3000)).toBe(0);
+    const forced = gateway
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('job workers force-closed'));
+    expect(forced.length, gateway.output().slice(-3000)).toBe(1);
+    expect(JSON.parse(forced[0]!)).toMatchObject({ level: 40, timeoutMs: expect.any(Number) });
+    await redis!.start();
   }, 90_000);
 });

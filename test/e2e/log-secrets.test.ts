@@ -1,9 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { type FakeOAuthServer, startFakeOAuthServer } from '../../apps/fake-brokers/src/oauth/index.js';
 import { dumpData, secretForms } from '../support/credentials.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
+import { type CliRun, type GatewayProcess, runCli, startGatewayProcess } from '../support/gateway-process.js';
+import { eventually } from '../support/http.js';
 import { Api, type JsonResponse } from '../support/http.js';
 import { changeLimits, createAccount, limitsPath, putLimits } from '../support/risk.js';
 import { StreamClient } from '../support/stream-client.js';
@@ -18,14 +23,22 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * by mistake in a query string (`?access_token=`), a cookie, a JSON body field and a malformed or
  * oversized body. Orders are placed, replaced and canceled, limits changed, the kill switch pulled and
  * re-armed; broker API keys stored and refused (their secrets in good and bad bodies); 400, 401, 403,
- * 404, 413, 422 answers and WebSocket close 4401 are provoked. The broker secrets are also looked for in a
- * `pg_dump --data-only` of the database (as text, hex, base64).
+ * 404, 413, 422 answers and WebSocket close 4401 are provoked. A second broker, Schwab over OAuth against
+ * its fake authorization server, takes the rest of the routes: accounts created (and refused), the connect
+ * flow (start, wrong and missing state, the callback, its replay, a denied login), the token-refresh job's
+ * refresh, the refresh token killed (`reauth_required`, an entry refused), a new login, `GET /v1/ops/jobs`,
+ * an on-demand reconciliation, `/metrics`, forgetting the connection; and every command of the admin CLI
+ * (the key rotation as a job included), with refused tokens too. The broker secrets, the OAuth codes,
+ * tokens, client secret and states are also looked for in a `pg_dump --data-only` of the database (as
+ * text, hex, base64).
  *
  * Then every line the gateway wrote (stdout log lines and stderr, the quick-start banner excepted: it
  * prints a token on purpose) is scanned for every token used, each token's payload and signature
  * segments, the dev signing key's private JWK members (`d`) from the `signing_keys` table, and the
  * `Bearer ey…` header value shape. The venue's output, every answer the gateway gave (problem+json
- * bodies, WebSocket frames and close reasons) and the audit log table get the same scan. A failure prints
+ * bodies, WebSocket frames and close reasons, callback pages, the metrics), everything the CLI printed and the
+ * audit log table get the same scan (the OAuth states, which the connect answers carry by design, only the
+ * gateway's output and the audit log). A failure prints
  * the offending lines with every secret masked.
  */
 const START_TIME = '09:30:10';
@@ -40,6 +53,19 @@ const brokerSecrets: Secret[] = [];
 
 /** Everything the gateway answered: status and body of each HTTP response, each WebSocket frame and close. */
 const answers: string[] = [];
+
+/** The second broker: Schwab over OAuth against its fake authorization server, a venue process for its API. */
+const OAUTH_CLIENT_ID = 'schwab-app-key-log-secrets';
+const OAUTH_CLIENT_SECRET = `schwab-secret-${randomBytes(16).toString('hex')}`;
+let oauth: FakeOAuthServer | undefined;
+let schwabVenue: VenueProcess | undefined;
+/** The `state` of each authorization: in the POST's answer by design, never in a log or the audit log. */
+const oauthStates: string[] = [];
+/** Everything the admin CLI printed (stdout and stderr of every run). */
+const cliOutput: string[] = [];
+/** The configuration the gateway and the CLI share. */
+let gatewayEnv: Record<string, string> = {};
+const keyDir = mkdtempSync(join(tmpdir(), 'gw-log-secrets-keys-'));
 
 /** An Api client that records every answer's status and body (never the request path: it may hold a token). */
 class RecordingApi extends Api {
@@ -167,14 +193,39 @@ beforeAll(async () => {
   db = await createTestDatabase();
   otherAccountId = await createAccount(db.dataSource, 'log-secrets-other');
   venue = await startVenueProcess({ PAPER_START_TIME: START_TIME });
-  gw = await startGatewayProcess({
+  schwabVenue = await startVenueProcess({ PAPER_START_TIME: START_TIME });
+  // Access tokens of 6 s, refreshed 3 s before they expire: the token-refresh job runs within the test.
+  oauth = await startFakeOAuthServer({
+    broker: 'schwab',
+    clientId: OAUTH_CLIENT_ID,
+    clientSecret: OAUTH_CLIENT_SECRET,
+    pkce: true,
+    accessTtlSeconds: 6,
+  });
+  gatewayEnv = {
     DATABASE_URL: db.url,
     REDIS_PREFIX: redisPrefix(),
     PAPER_VENUE_URL: venue.url,
     PAPER_START_TIME: START_TIME,
+    LOCAL_MASTER_KEY_FILE: join(keyDir, 'master-key.json'),
+    BROKERS: 'paper,schwab',
+    BROKER_SCHWAB_ADAPTER: 'paper-http',
+    BROKER_SCHWAB_URL: schwabVenue.url,
+    OAUTH_SCHWAB_CLIENT_ID: OAUTH_CLIENT_ID,
+    OAUTH_SCHWAB_CLIENT_SECRET: OAUTH_CLIENT_SECRET,
+    OAUTH_SCHWAB_AUTHORIZE_URL: oauth.authorizeUrl,
+    OAUTH_SCHWAB_TOKEN_URL: oauth.tokenUrl,
+    // The gateway's port is known only once it listens: each authorization names its callback.
+    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
+    OAUTH_SCHWAB_PKCE: 'true',
+    OAUTH_REFRESH_BEFORE_EXPIRY_SECONDS: '3',
+    OAUTH_REFRESH_JITTER_SECONDS: '0',
+    OAUTH_REFRESH_RETRY_SECONDS: '1',
+    OAUTH_REFRESH_POLL_MS: '200',
     // The most verbose level config.ts allows: every line the gateway can write is in the scan.
     LOG_LEVEL: 'trace',
-  });
+  };
+  gw = await startGatewayProcess(gatewayEnv);
   const dev = db.dataSource;
   const hourAgo = Math.floor(Date.now() / 1000) - 3600;
   const [viewer, trader, risk, admin, expired, wrongAudience, wrongIssuer, unknownKey] = await Promise.all([
@@ -212,7 +263,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await venue?.stop();
+  await schwabVenue?.stop();
+  await oauth?.close();
   await db?.drop();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** A stream client that records every frame and its close in `answers`. */
@@ -250,6 +304,21 @@ async function rawSocketClose(query: string, headers: Record<string, string>, me
 
 function expectStatus(res: JsonResponse, status: number): void {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
+}
+
+/** A page fetched without a token (the OAuth callback, the broker's authorize URL), recorded in `answers`. */
+async function page(url: string): Promise<{ status: number; text: string; location: string | null }> {
+  const res = await fetch(url, { redirect: 'manual' });
+  const text = await res.text();
+  answers.push(`PAGE ${res.status} ${text}`);
+  return { status: res.status, text, location: res.headers.get('location') };
+}
+
+/** The admin CLI with the gateway's configuration; its output is kept for the scan. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const run = await runCli(args, { ...gatewayEnv, GATEWAY_URL: gw!.url, GATEWAY_TOKEN: tokens.admin, ...env });
+  cliOutput.push(run.stdout, run.stderr);
+  return run;
 }
 
 describe('secrets and tokens never appear in logs', () => {
@@ -446,17 +515,148 @@ describe('secrets and tokens never appear in logs', () => {
     await good.waitForClose();
   });
 
+  it(
+    'drives account creation, the OAuth connect flow and its refresh, the job and reconciliation routes, metrics and the admin CLI',
+    { timeout: 180_000 },
+    async () => {
+      const admin = api(tokens.admin);
+      const trader = api(tokens.trader);
+      const oauthSecret = (label: string) => {
+        const value = `oas-${label}-${randomBytes(20).toString('hex')}`;
+        brokerSecrets.push({ label: `secret in a body (${label})`, value });
+        return value;
+      };
+
+      // POST /v1/accounts: made (201), refused with secrets in the body (422), refused to a trader (403).
+      const created = await admin.post('/v1/accounts', {
+        name: 'log-secrets-schwab',
+        broker: 'schwab',
+        environment: 'paper',
+      });
+      expectStatus(created, 201);
+      const schwabId = created.body.id as string;
+      expectStatus(
+        await admin.post('/v1/accounts', {
+          name: 'ls-bad',
+          broker: 'schwab',
+          environment: 'paper',
+          secret: oauthSecret('account'),
+        }),
+        422,
+      );
+      expectStatus(
+        await trader.post('/v1/accounts', { name: 'ls-trader', broker: 'paper', environment: 'paper' }),
+        403,
+      );
+
+      // The connect flow: start, a wrong state, no state, the good callback, its replay.
+      const connectionPath = `/v1/accounts/${schwabId}/broker-connection`;
+      const callback = `${gw!.url}/v1/oauth/schwab/callback`;
+      const login = async (): Promise<string> => {
+        const start = await admin.post(connectionPath, { redirectUri: callback });
+        expectStatus(start, 201);
+        oauthStates.push(start.body.state);
+        const authorize = await page(start.body.authorizeUrl);
+        expect(authorize.status).toBe(302);
+        return authorize.location!;
+      };
+      expectStatus(await admin.post(connectionPath, { redirectUri: 'https://evil.example/steal' }), 422);
+      const location = await login();
+      const wrong = new URL(location);
+      wrong.searchParams.set('state', randomBytes(32).toString('base64url'));
+      expect((await page(wrong.toString())).status).toBe(400);
+      const code = new URL(location).searchParams.get('code')!;
+      expect((await page(`${callback}?code=${encodeURIComponent(code)}`)).status).toBe(400);
+      expect((await page(location)).status).toBe(200);
+      expect((await page(location)).status).toBe(400);
+      expect((await admin.get(connectionPath)).body.status).toBe('connected');
+      // A login the user denied at the broker: the broker sends the browser back with an error.
+      await login();
+      const denied = await page(`${callback}?error=access_denied&state=${oauthStates.at(-1)}`);
+      expect(denied.status).toBeGreaterThanOrEqual(400);
+      expect(denied.status).toBeLessThan(500);
+
+      // The token-refresh job refreshes; then the broker kills the refresh token: reauth_required.
+      await eventually(
+        async () => (await admin.get(connectionPath)).body.lastRefreshOutcome === 'ok',
+        20_000,
+        'a refresh',
+      );
+      oauth!.revokeRefreshTokens();
+      await eventually(
+        async () => (await admin.get(connectionPath)).body.status === 'reauth_required',
+        20_000,
+        'reauth_required',
+      );
+      expectStatus(
+        await trader.post(ordersPath(schwabId), {
+          clientOrderId: `ls-${randomUUID()}`,
+          symbol: 'SPY',
+          side: 'buy',
+          quantity: '1',
+          type: 'market',
+        }),
+        422,
+      );
+      // Connected again by a new login.
+      expect((await page(await login())).status).toBe(200);
+      expectStatus(await admin.get(`/v1/accounts/${schwabId}`), 200);
+
+      // The job queues, an on-demand reconciliation, the metrics.
+      expectStatus(await admin.get('/v1/ops/jobs'), 200);
+      expectStatus(await trader.get('/v1/ops/jobs'), 403);
+      expectStatus(await admin.post(`/v1/accounts/${schwabId}/reconcile`), 200);
+      const metrics = await fetch(`${gw!.url}/metrics`);
+      answers.push(`METRICS ${metrics.status} ${await metrics.text()}`);
+      expect(metrics.status).toBe(200);
+
+      // The admin CLI, with the admin's token in GATEWAY_TOKEN: every command of the reference.
+      const ok = async (...args: string[]) => {
+        const run = await cli(['--json', ...args]);
+        expect(run.code, `${args.join(' ')}: ${run.stdout} ${run.stderr}`).toBe(0);
+        return JSON.parse(run.stdout);
+      };
+      await ok('accounts', 'list');
+      await ok('accounts', 'create', '--name', 'log-secrets-cli', '--broker', 'paper');
+      await ok('broker', 'status');
+      await ok('broker', 'status', schwabId);
+      const started = await ok('broker', 'connect', schwabId, '--redirect-uri', callback);
+      oauthStates.push(started.state);
+      await ok('credentials', 'list');
+      await ok('keys', 'status');
+      expect(await ok('keys', 'rotate')).toMatchObject({ failed: 0 });
+      await ok('kill-switch', 'on', '--scope', 'account', '--account', otherAccountId, '--reason', 'ls cli');
+      await ok('kill-switch', 'off', '--scope', 'account', '--account', otherAccountId, '--reason', 'ls cli');
+      await ok('reconcile', schwabId);
+      await ok('audit', 'verify');
+      // Refused: exit 1 with the route's problem, or 2; tokens given on the command line or refused.
+      expect((await cli(['--json', 'accounts', 'create', '--name', 'x', '--broker', 'kalshi'])).code).toBe(1);
+      expect((await cli(['accounts', 'list'], { GATEWAY_TOKEN: tokens.expired })).code).toBe(1);
+      expect((await cli(['--json', '--token', tokens.garbage, 'broker', 'status'])).code).toBe(1);
+      expect((await cli(['broker', 'status', schwabId], { GATEWAY_TOKEN: tokens.viewer })).code).toBe(1);
+
+      // Forgetting the connection.
+      expectStatus(await admin.delete(connectionPath), 204);
+      expectStatus(await admin.get(connectionPath), 200);
+    },
+  );
+
   it('finds no token, token segment, private key or bearer header in the logs and answers', async () => {
     // Stopping (SIGTERM, graceful) flushes every line: the output is then complete.
     await gw!.stop();
     await venue!.stop();
+    await schwabVenue!.stop();
     const keys: { kid: string; private_jwk: Record<string, unknown> }[] = await db!.dataSource.query(
       'SELECT kid, private_jwk FROM signing_keys',
     );
     expect(keys.length).toBeGreaterThan(0);
+    const issued = oauth!.issuedSecrets();
+    expect(issued.length, 'codes, access and refresh tokens issued').toBeGreaterThanOrEqual(6);
     const secrets: Secret[] = [
       ...TOKEN_NAMES.flatMap((name) => tokenSecrets(`${name} token`, tokens[name])),
       ...brokerSecrets,
+      ...issued.map((value, i) => ({ label: `OAuth code or token #${i}`, value })),
+      { label: 'OAuth client secret', value: OAUTH_CLIENT_SECRET },
       ...keys.flatMap((k) =>
         ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
           .filter((m) => typeof k.private_jwk[m] === 'string')
@@ -494,15 +694,21 @@ describe('secrets and tokens never appear in logs', () => {
     )[0].present
       ? await db!.dataSource.query('SELECT * FROM audit_log ORDER BY seq')
       : [];
+    // The states are in the POST answers (and `broker connect`'s) by design, never in a log or the audit log.
+    const states = oauthStates.map((value, i) => ({ label: `OAuth state #${i}`, value }));
+    expect(states.length).toBe(4);
     const leaks = [
-      ...findLeaks('gateway output (banner removed)', log, secrets),
+      ...findLeaks('gateway output (banner removed)', log, [...secrets, ...states]),
       ...findLeaks('venue output', venue!.output(), secrets),
+      ...findLeaks('Schwab venue output', schwabVenue!.output(), secrets),
       ...findLeaks('gateway answers', answers.join('\n'), secrets),
-      ...findLeaks('audit_log table', auditRows.map((r) => JSON.stringify(r)).join('\n'), secrets),
+      ...findLeaks('admin CLI output', cliOutput.join('\n'), secrets),
+      ...findLeaks('audit_log table', auditRows.map((r) => JSON.stringify(r)).join('\n'), [...secrets, ...states]),
     ];
     console.log(
       `log-secrets: scanned ${log.split('\n').length} gateway output lines (${requestLines.length} request lines), ` +
-        `${venue!.output().split('\n').length} venue lines, ${answers.length} answers, ${auditRows.length} audit rows ` +
+        `${venue!.output().split('\n').length} venue lines, ${answers.length} answers, ${cliOutput.length / 2} CLI runs, ` +
+        `${auditRows.length} audit rows ` +
         `for ${secrets.length} secrets from ${TOKEN_NAMES.length} tokens and ${keys.length} signing key(s)`,
     );
     expect(leaks.length, `secrets in the output:\n${report(leaks)}`).toBe(0);
@@ -518,7 +724,12 @@ describe('secrets and tokens never appear in logs', () => {
     expect(audited.find((r) => r.status === 204)!.target).toEqual({ accountId: gw!.accountId });
     const dump = await dumpData(db!.url);
     expect(dump).toContain('broker_credentials');
-    const forms = brokerSecrets.flatMap((s) => secretForms(s.value).map((value) => ({ label: s.label, value })));
+    const forms = [
+      ...brokerSecrets,
+      ...oauth!.issuedSecrets().map((value, i) => ({ label: `OAuth code or token #${i}`, value })),
+      { label: 'OAuth client secret', value: OAUTH_CLIENT_SECRET },
+      ...oauthStates.map((value, i) => ({ label: `OAuth state #${i}`, value })),
+    ].flatMap((s) => secretForms(s.value).map((value) => ({ label: s.label, value })));
     const leaks = findLeaks('pg_dump --data-only', dump, forms);
     expect(leaks.length, `secrets in the database:\n${report(leaks)}`).toBe(0);
   });

@@ -39,11 +39,16 @@ export async function insertAccount(
 }
 
 /** `count` accounts in one statement, answering their ids in id order. */
-export async function insertAccounts(dataSource: DataSource, prefix: string, count: number): Promise<string[]> {
+export async function insertAccounts(
+  dataSource: DataSource,
+  prefix: string,
+  count: number,
+  broker = 'alpaca',
+): Promise<string[]> {
   const rows = await dataSource.query<{ id: string }[]>(
     `INSERT INTO accounts (id, name, environment, broker)
-     SELECT gen_random_uuid(), $1 || g, 'paper', 'alpaca' FROM generate_series(1, $2::int) g RETURNING id`,
-    [prefix, count],
+     SELECT gen_random_uuid(), $1 || g, 'paper', $3 FROM generate_series(1, $2::int) g RETURNING id`,
+    [prefix, count, broker],
   );
   return rows.map((r) => r.id).sort();
 }

@@ -29,6 +29,8 @@ export interface FakeKms {
   /** The key's state (`Enabled`, `Disabled`, `PendingDeletion`). */
   keyState(keyId: string): KeyState;
   arnOf(keyId: string): string;
+  /** While down, every request's connection is dropped unanswered (KMS unreachable), keys kept. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -351,7 +353,13 @@ export async function startFakeKms(
     res.end(JSON.stringify(body));
   }
 
+  let down = false;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) {
       chunks.push(chunk as Buffer);
@@ -413,6 +421,9 @@ export async function startFakeKms(
     },
     keyState: (keyId) => resolve(keyId).state,
     arnOf: (keyId) => resolve(keyId).arn,
+    setDown: (value) => {
+      down = value;
+    },
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();

@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { createTestDatabase, redisPrefix, type TestDatabase } from '../../../../test/support/database.js';
 import { fakeKmsClient, fakeKmsProvider, insertAccounts } from '../../../../test/support/credentials.js';
+import { startGatewayProcess } from '../../../../test/support/gateway-process.js';
+import { Api, eventually } from '../../../../test/support/http.js';
+import { signWithDevKey } from '../../../../test/support/tokens.js';
 import { type FakeKms, startFakeKms } from '../../../../test/support/fake-kms.js';
 import { BrokerCredentialRepository } from './broker-credential.repository.js';
 import type { CredentialOwner } from './broker-secrets.js';
@@ -44,12 +47,13 @@ const secretOf = (accountId: string) => `secret-of-${accountId}`;
 async function storeCredentials(
   keys: KeyProvider,
   count = COUNT,
+  broker = 'alpaca',
 ): Promise<{ db: TestDatabase; owners: CredentialOwner[] }> {
   const db = await createTestDatabase();
   cleanup.push(() => db.drop());
-  const owners = (await insertAccounts(db.dataSource, 'rot-', count)).map((accountId): CredentialOwner => ({
+  const owners = (await insertAccounts(db.dataSource, 'rot-', count, broker)).map((accountId): CredentialOwner => ({
     accountId,
-    broker: 'alpaca',
+    broker,
     environment: 'paper',
   }));
   const vault = new EnvelopeCredentialVault(new BrokerCredentialRepository(db.dataSource), keys, CONFIG);
@@ -89,16 +93,23 @@ interface ChildResult {
 
 interface ChildRun {
   readonly child: ChildProcess;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
   /** Resolves with the exit code (null when killed), the progress lines and the result printed. */
   readonly done: Promise<ChildResult>;
 }
 
 /**
  * `gateway --json keys <args>` (the built admin CLI) as its own process; after `killAfter` progress lines
- * (JSON lines on stderr) it is SIGKILLed. `lines`: the progress lines; `result`: the JSON document it
- * printed on stdout at the end (null when killed).
+ * (JSON lines on stderr) it is SIGKILLed; `onProgress` sees each. `lines`: the progress lines; `result`:
+ * the JSON document it printed on stdout at the end (null when killed).
  */
-function runRotation(env: Record<string, string>, args: string[], killAfter?: number): ChildRun {
+function runRotation(
+  env: Record<string, string>,
+  args: string[],
+  killAfter?: number,
+  onProgress?: (line: any) => void,
+): ChildRun {
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   }
@@ -119,7 +130,9 @@ function runRotation(env: Record<string, string>, args: string[], killAfter?: nu
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       if (line.startsWith('{"progress"')) {
-        lines.push((JSON.parse(line) as { progress: unknown }).progress);
+        const progress = (JSON.parse(line) as { progress: unknown }).progress;
+        lines.push(progress);
+        onProgress?.(progress);
       }
       if (killAfter !== undefined && lines.length === killAfter) {
         child.kill('SIGKILL');
@@ -131,7 +144,7 @@ function runRotation(env: Record<string, string>, args: string[], killAfter?: nu
       resolve({ code, signal, lines, result: stdout.trim() === '' ? null : JSON.parse(stdout), stderr }),
     ),
   );
-  return { child, done };
+  return { child, done, stderr: () => stderr };
 }
 
 describe('KeyRotation', () => {
@@ -268,7 +281,7 @@ describe('KeyRotation', () => {
       const { db, owners } = await storeCredentials(keys);
       const childEnv = { ...env, DATABASE_URL: db.url, GATEWAY_ENVIRONMENTS: 'paper' };
 
-      const first = await runRotation(childEnv, ['rotate', '--batch-size', '25'], 300).done;
+      const first = await runRotation(childEnv, ['rotate', '--in-process', '--batch-size', '25'], 300).done;
       expect(first.signal).toBe('SIGKILL');
       const progress = first.lines;
       expect(progress.length).toBeGreaterThanOrEqual(300);
@@ -282,7 +295,7 @@ describe('KeyRotation', () => {
       expect(midway[oldKey]).toBeGreaterThan(0);
       expect(midway[toKeyId]! + midway[oldKey]!).toBe(COUNT);
 
-      const second = await runRotation(childEnv, ['rotate', '--batch-size', '25']).done;
+      const second = await runRotation(childEnv, ['rotate', '--in-process', '--batch-size', '25']).done;
       expect(second.code, second.stderr).toBe(0);
       const done = second.result;
       expect(done).toMatchObject({ toKeyId, total: midway[oldKey], failed: 0, skipped: 0 });
@@ -298,5 +311,196 @@ describe('KeyRotation', () => {
       const status = await runRotation(childEnv, ['status']).done;
       expect(status.result).toMatchObject({ keys: [{ keyId: toKeyId, credentials: COUNT }] });
     });
+  });
+
+  describe('as a job of the key-rotation queue, run by the gateway', () => {
+    it(
+      'survives the gateway running it being killed with SIGKILL half-way: the restarted gateway finishes the same job under the same key',
+      { timeout: 240_000 },
+      async () => {
+        const file = join(dir, 'queued', 'master-key.json');
+        const keys = await LocalKeyProvider.open(file);
+        cleanup.push(() => keys.close());
+        const oldKey = keys.currentKeyId();
+        // Paper accounts, which the gateway serves with its in-process venue.
+        const { db, owners } = await storeCredentials(keys, COUNT, 'paper');
+        const env = {
+          DATABASE_URL: db.url,
+          REDIS_PREFIX: redisPrefix(),
+          LOCAL_MASTER_KEY_FILE: file,
+          GATEWAY_ENVIRONMENTS: 'paper',
+          // A killed worker's job is taken over 1-2 s after its lock lapses.
+          JOBS_LOCK_DURATION_MS: '2000',
+          JOBS_STALLED_INTERVAL_MS: '1000',
+          RECONCILE_INTERVAL_MS: '3600000',
+          LOG_LEVEL: 'info',
+        };
+        const first = await startGatewayProcess(env);
+        cleanup.push(() => first.stop('SIGKILL'));
+        const admin = new Api(
+          first.url,
+          await signWithDevKey(db.dataSource, { sub: 'rotation-admin', roles: ['admin'], accounts: ['*'] }),
+        );
+
+        // Without a worker on the queue the CLI refuses to enqueue (exit 2), naming --in-process.
+        const noWorker = await runRotation({ ...env, REDIS_PREFIX: redisPrefix() }, ['rotate']).done;
+        expect(noWorker.code, JSON.stringify(noWorker)).toBe(2);
+        expect(noWorker.result.error).toMatchObject({ code: 'jobs.no_worker' });
+        expect(noWorker.result.error.message).toContain('--in-process');
+
+        // The CLI enqueues and follows; once the job is seen active in GET /v1/ops/jobs and 300 credentials
+        // are done, the gateway running it is killed.
+        let seenActive: Promise<number> | undefined;
+        let killed: Promise<unknown> | undefined;
+        const run = runRotation(env, ['rotate', '--batch-size', '25'], undefined, (line) => {
+          seenActive ??= admin
+            .get('/v1/ops/jobs')
+            .then((res) => res.body.queues.find((q: { name: string }) => q.name === 'key-rotation').active);
+          if (line.done >= 300 && killed === undefined) {
+            killed = seenActive.then(() => first.stop('SIGKILL'));
+          }
+        });
+        await eventually(() => Promise.resolve(killed !== undefined), 60_000, 'the gateway killed half-way').catch(
+          (error: Error) => {
+            throw new Error(
+              `${error.message}\nCLI: ${run.stderr().slice(-2000)}\ngateway: ${first.output().slice(-3000)}`,
+            );
+          },
+        );
+        await killed;
+        expect(await seenActive).toBe(1);
+        const midway = await countsByKey(db);
+        const toKeyId = Object.keys(midway).find((k) => k !== oldKey)!;
+        expect(Object.keys(midway).sort(), 'cut short: under the old key and one new one').toEqual(
+          [oldKey, toKeyId].sort(),
+        );
+        expect(midway[toKeyId]).toBeGreaterThanOrEqual(300);
+        expect(midway[oldKey]).toBeGreaterThan(0);
+        expect(run.child.exitCode, 'the CLI follows on').toBeNull();
+
+        // The gateway starts again; its worker takes the stalled job over and finishes it.
+        const second = await startGatewayProcess(env);
+        cleanup.push(() => second.stop('SIGKILL'));
+        const done = await run.done;
+        expect(done.code, done.stderr).toBe(0);
+        expect(done.result).toMatchObject({
+          toKeyId,
+          total: COUNT,
+          done: COUNT,
+          resumed: midway[toKeyId],
+          failed: 0,
+          skipped: 0,
+        });
+        expect(done.result.rewrapped + done.result.alreadyDone).toBe(midway[oldKey]);
+        expect(done.lines.at(-1)).toMatchObject({ jobId: done.result.jobId, done: COUNT, total: COUNT, attempt: 2 });
+        // Every credential under the one new key (no third key made by the takeover), each decrypting.
+        expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
+        expect(JSON.parse(await readFile(file, 'utf8')).keys.map((k: { id: string }) => k.id)).toEqual([
+          oldKey,
+          toKeyId,
+        ]);
+        const reopened = await LocalKeyProvider.open(file);
+        cleanup.push(() => reopened.close());
+        expect(await decryptable(db, reopened, owners)).toBe(COUNT);
+        expect(second.output()).toContain('key rotation finished');
+
+        // A rotation to a key that does not exist fails for good at once (no retries), shown by the CLI
+        // (exit 1) and in GET /v1/ops/jobs with its reason.
+        const missing = await runRotation(env, ['rotate', '--to', 'local-0000000000000000']).done;
+        expect(missing.code, missing.stderr).toBe(1);
+        expect(missing.result.error).toMatchObject({ code: 'keys.rotation_failed' });
+        expect(missing.result.error.message).toContain('NotFoundException');
+        const jobs = await new Api(second.url, admin.token).get('/v1/ops/jobs');
+        const queue = jobs.body.queues.find((q: { name: string }) => q.name === 'key-rotation');
+        expect(queue).toMatchObject({ failed: 1, active: 0, waiting: 0, delayed: 0 });
+        expect(queue.lastFailures[0].reason).toContain('NotFoundException');
+        expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
+      },
+    );
+
+    it(
+      'retries with back-off while KMS is unreachable (delayed in GET /v1/ops/jobs), and finishes once KMS is back',
+      { timeout: 240_000 },
+      async () => {
+        const oldKey = kms.createKey();
+        const newKey = kms.createKey();
+        const keys = fakeKmsProvider(kms, oldKey);
+        cleanup.push(() => keys.close());
+        const { db, owners } = await storeCredentials(keys, COUNT, 'paper');
+        const env = {
+          DATABASE_URL: db.url,
+          REDIS_PREFIX: redisPrefix(),
+          GATEWAY_ENVIRONMENTS: 'paper',
+          KEY_PROVIDER: 'aws-kms',
+          KMS_ENDPOINT: kms.url,
+          KMS_REGION: kms.region,
+          KMS_KEY_ID: newKey,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          RECONCILE_INTERVAL_MS: '3600000',
+          LOG_LEVEL: 'info',
+        };
+        const gw = await startGatewayProcess(env);
+        cleanup.push(() => gw.stop('SIGKILL'));
+        const admin = new Api(
+          gw.url,
+          await signWithDevKey(db.dataSource, { sub: 'rotation-admin', roles: ['admin'], accounts: ['*'] }),
+        );
+        const queue = async () =>
+          (await admin.get('/v1/ops/jobs')).body.queues.find((q: { name: string }) => q.name === 'key-rotation');
+
+        // KMS becomes unreachable once 200 credentials are done: the attempt fails, the job waits out its back-off.
+        let cut = false;
+        const run = runRotation(env, ['rotate', '--batch-size', '25'], undefined, (line) => {
+          if (!cut && line.done >= 200) {
+            cut = true;
+            kms.setDown(true);
+          }
+        });
+        let waiting: { delayed: number; active: number; failed: number };
+        try {
+          waiting = await eventually(
+            async () => {
+              const q = await queue();
+              return q.delayed === 1 && q;
+            },
+            60_000,
+            'the rotation waiting out its back-off',
+          );
+        } finally {
+          kms.setDown(false);
+        }
+        expect(waiting).toMatchObject({ delayed: 1, active: 0, failed: 0 });
+        const midway = await countsByKey(db);
+        const toKeyId = kms.arnOf(newKey);
+        expect(midway[toKeyId]).toBeGreaterThanOrEqual(200);
+        expect(midway[kms.arnOf(oldKey)]).toBeGreaterThan(0);
+        await eventually(
+          () =>
+            Promise.resolve(
+              /"queue":"key-rotation".*"attempt":1,"reason":"KeyProviderError: AWS KMS could not be reached[^"]*","msg":"job attempt failed"/.test(
+                gw.output(),
+              ),
+            ),
+          10_000,
+          'the failed attempt in the log',
+        );
+
+        // KMS is back: the next attempt re-wraps the rest, under the same key, and the CLI prints the result.
+        const done = await run.done;
+        expect(done.code, done.stderr).toBe(0);
+        expect(done.result).toMatchObject({ toKeyId, total: COUNT, done: COUNT, failed: 0 });
+        // What was re-wrapped before KMS went away is not done again.
+        expect(done.result.rewrapped + done.result.alreadyDone).toBe(COUNT - done.result.resumed);
+        expect(done.result.resumed).toBeGreaterThanOrEqual(midway[toKeyId]!);
+        expect(done.lines.at(-1).attempt).toBeGreaterThanOrEqual(2);
+        expect(await countsByKey(db)).toEqual({ [toKeyId]: COUNT });
+        kms.disableKey(oldKey);
+        const after = fakeKmsProvider(kms, newKey);
+        cleanup.push(() => after.close());
+        expect(await decryptable(db, after, owners)).toBe(COUNT);
+        expect((await queue()).failed).toBe(0);
+      },
+    );
   });
 });

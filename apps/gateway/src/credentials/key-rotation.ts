@@ -125,7 +125,13 @@ export class KeyRotation {
     await this.keys.removeKey(keyId);
   }
 
-  private async target(requested: string | undefined): Promise<string> {
+  /**
+   * The key a rotation re-wraps under (RotationOptions.toKeyId), canonical: `requested` resolved, or
+   * KMS_KEY_ID as it resolves now, or (local) a new master key made current, unless a rotation cut short
+   * is to be finished first. A queued rotation resolves it once and keeps it, so each attempt goes on
+   * under the same key.
+   */
+  async target(requested: string | undefined): Promise<string> {
     if (requested !== undefined) {
       return this.keys.resolveKeyId(requested);
     }

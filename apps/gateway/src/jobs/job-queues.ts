@@ -23,6 +23,25 @@ export interface JobContext<T> {
   readonly name: string;
   readonly data: T;
   readonly attempt: number;
+  /**
+   * The job's progress as a JSON object, kept with the job (`job.progress`) and published to its
+   * followers (BullMQ `updateProgress`). Never put a secret in it.
+   */
+  updateProgress(progress: object): Promise<void>;
+  /** Replaces the job's data in Redis, so that a later attempt (a retry, a stalled job taken over) starts from it. */
+  updateData(data: T): Promise<void>;
+}
+
+/** A job as a follower sees it (JobClient.get): its state, data, progress, and result or failure reason. */
+export interface JobSnapshot<T, R> {
+  readonly id: string;
+  readonly state: string;
+  readonly data: T;
+  readonly progress: unknown;
+  readonly result: R | null;
+  readonly failedReason: string | null;
+  /** Attempts made so far (a retry and a stalled job taken over each start another). */
+  readonly attemptsStarted: number;
 }
 
 export type JobProcessor<T, R> = (job: JobContext<T>) => Promise<R>;
@@ -72,6 +91,8 @@ const KEEP_FAILED = 500;
 const REDIS_TIMEOUT_MS = 3_000;
 /** Failures shown per queue by `status()`. */
 const LAST_FAILURES = 5;
+/** Longest shutdown waits for a worker, the queue events or a queue to close before dropping it. */
+const CLOSE_TIMEOUT_MS = 5_000;
 /** A connection error repeated within this window is logged once. */
 const ERROR_LOG_WINDOW_MS = 10_000;
 
@@ -131,7 +152,14 @@ export class JobQueues implements OnModuleDestroy {
       queue,
       async (job: Job<T, R>) => {
         try {
-          return await processor({ id: job.id ?? '', name: job.name, data: job.data, attempt: job.attemptsMade + 1 });
+          return await processor({
+            id: job.id ?? '',
+            name: job.name,
+            data: job.data,
+            attempt: job.attemptsMade + 1,
+            updateProgress: (progress) => job.updateProgress(progress),
+            updateData: (data) => job.updateData(data),
+          });
         } catch (error) {
           const reason = safeFailureReason(error);
           throw error instanceof UnrecoverableError ? new UnrecoverableError(reason) : new Error(reason);
@@ -243,20 +271,45 @@ export class JobQueues implements OnModuleDestroy {
     );
   }
 
+  /**
+   * Closes the workers (each waits for its running job), the queue events and the queues, within
+   * CLOSE_TIMEOUT_MS each: a close still waiting then (Redis down, or a job running long) is given up,
+   * its connection dropped, and a warning says which were force-closed. A job cut short that way is taken
+   * over once its lock lapses, by this instance's next start or another instance, as after a crash.
+   */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    for (const { worker, connection } of this.workers.values()) {
-      await worker.close().catch(() => undefined);
-      connection.disconnect();
-    }
-    for (const pending of this.events.values()) {
-      const { events, connection } = await pending.catch(() => ({ events: null, connection: null }));
-      await events?.close().catch(() => undefined);
-      connection?.disconnect();
-    }
-    for (const queue of this.queues.values()) {
-      // The connection is the gateway's (shared): closing the queue leaves it open.
-      await queue.close().catch(() => undefined);
+    const forced: string[] = [];
+    await Promise.all(
+      [...this.workers].map(async ([queue, { worker, connection }]) => {
+        if (!(await closeWithin(() => worker.close(), CLOSE_TIMEOUT_MS))) {
+          forced.push(`worker:${queue}`);
+        }
+        connection.disconnect();
+      }),
+    );
+    await Promise.all(
+      [...this.events].map(async ([queue, pending]) => {
+        const closed = await closeWithin(async () => (await pending).events.close(), CLOSE_TIMEOUT_MS);
+        if (!closed) {
+          forced.push(`events:${queue}`);
+        }
+        void pending.then(({ connection }) => connection.disconnect()).catch(() => undefined);
+      }),
+    );
+    await Promise.all(
+      [...this.queues].map(async ([queue, q]) => {
+        // The connection is the gateway's (shared): closing the queue leaves it open.
+        if (!(await closeWithin(() => q.close(), CLOSE_TIMEOUT_MS))) {
+          forced.push(`queue:${queue}`);
+        }
+      }),
+    );
+    if (forced.length > 0) {
+      this.logger.warn(
+        { closed: forced, timeoutMs: CLOSE_TIMEOUT_MS, redis: this.redis.status },
+        'job workers force-closed: they did not close in time (Redis unavailable?); a job they were running is taken over once its lock lapses',
+      );
     }
   }
 
@@ -293,16 +346,7 @@ export class JobQueues implements OnModuleDestroy {
   }
 
   private jobOptions(options: EnqueueOptions): JobsOptions {
-    return {
-      attempts: options.attempts ?? DEFAULT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: BACKOFF_MS },
-      removeOnComplete: { count: KEEP_COMPLETED },
-      removeOnFail: { count: KEEP_FAILED },
-      stackTraceLimit: 0,
-      ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
-      ...(options.deduplicationId !== undefined ? { deduplication: { id: options.deduplicationId } } : {}),
-      ...(options.delayMs !== undefined ? { delay: options.delayMs } : {}),
-    };
+    return jobOptions(options);
   }
 
   /** Runs a Redis call, failing with JobsUnavailableError when Redis refuses or takes too long. */
@@ -343,4 +387,35 @@ export class JobQueues implements OnModuleDestroy {
     this.lastErrorLog.set(key, now);
     this.logger.warn({ err: { message: error.message }, where }, 'job queue Redis error; retrying');
   }
+}
+
+/** Waits for `close` at most `timeoutMs`: true when it settled in time (resolved or failed), else false. */
+async function closeWithin(close: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([
+      close().then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** BullMQ options of a job the gateway adds: attempts with exponential back-off, what is kept, dedup, delay. */
+export function jobOptions(options: EnqueueOptions): JobsOptions {
+  return {
+    attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: BACKOFF_MS },
+    removeOnComplete: { count: KEEP_COMPLETED },
+    removeOnFail: { count: KEEP_FAILED },
+    stackTraceLimit: 0,
+    ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
+    ...(options.deduplicationId !== undefined ? { deduplication: { id: options.deduplicationId } } : {}),
+    ...(options.delayMs !== undefined ? { delay: options.delayMs } : {}),
+  };
 }

@@ -8,9 +8,18 @@ import { BrokerCredentialRepository } from '../../credentials/broker-credential.
 import type { KeyProvider } from '../../credentials/key-provider.js';
 import { openKeyProvider } from '../../credentials/key-providers.js';
 import { KeyRotation, type RotationResult } from '../../credentials/key-rotation.js';
+import {
+  KEY_ROTATION_DEDUPLICATION_ID,
+  KEY_ROTATION_JOB,
+  KEY_ROTATION_QUEUE,
+  type KeyRotationJobData,
+  type KeyRotationJobProgress,
+  type KeyRotationJobResult,
+} from '../../credentials/key-rotation.jobs.js';
 import { createDataSource } from '../../database/data-source.js';
+import { JobClient } from '../../jobs/job-client.js';
 import { CliError, emit, EXIT_FAILED, EXIT_UNAVAILABLE, Progress } from '../cli-io.js';
-import { action } from '../cli-context.js';
+import { action, type CliContext } from '../cli-context.js';
 import { cliSubject } from '../gateway-api.js';
 
 /** The database (broker_credentials, audit_log; no migrations run) and the configured key provider. */
@@ -39,11 +48,19 @@ export async function openCredentialStore(
 /**
  * Records a CLI command that changes something without going through a REST route, in the audit log as
  * a route would be: method `CLI`, the command as route, `action`, subject `cli:<user>`, status 200 when
- * it completed and 500 when it did not (with `code`).
+ * it completed and 500 when it did not (with `code`), or the status given (202: handed to a job).
  */
 export async function auditCliChange(
   dataSource: DataSource,
-  entry: { route: string; action: string; target: Record<string, string>; completed: boolean; code?: string },
+  entry: {
+    route: string;
+    action: string;
+    target: Record<string, string>;
+    completed: boolean;
+    code?: string;
+    /** Instead of 200/500: 202 for work handed to a job. */
+    status?: number;
+  },
 ): Promise<void> {
   await new AuditLogRepository(dataSource).append([
     {
@@ -58,7 +75,7 @@ export async function auditCliChange(
       accountId: null,
       environment: null,
       target: entry.target,
-      status: entry.completed ? 200 : 500,
+      status: entry.status ?? (entry.completed ? 200 : 500),
       code: entry.code ?? null,
     },
   ]);
@@ -81,48 +98,184 @@ function summary(result: RotationResult): string {
   return lines.join('\n');
 }
 
+/** `keys rotate --in-process`: KeyRotation in this process, against the database and the key provider. */
+async function rotateInProcess(ctx: CliContext, opts: { to?: string; batchSize: number }): Promise<void> {
+  const store = await openCredentialStore(ctx.config);
+  const progress = new Progress(ctx.options, 'keys rotate');
+  try {
+    const rotation = new KeyRotation(new BrokerCredentialRepository(store.dataSource), store.keys, ctx.config);
+    const result = await rotation.rotate({
+      ...(opts.to === undefined ? {} : { toKeyId: opts.to }),
+      batchSize: opts.batchSize,
+      onProgress: ({ done, total, ...counts }) => progress.update(done, total, counts),
+    });
+    progress.stop();
+    await auditCliChange(store.dataSource, {
+      route: 'keys rotate',
+      action: 'keys.rotate',
+      target: { toKeyId: result.toKeyId },
+      completed: result.failed === 0,
+      ...(result.failed === 0 ? {} : { code: 'keys.rotation_incomplete' }),
+    });
+    emit(ctx.options, result, summary(result));
+    if (result.failed > 0) {
+      process.exitCode = EXIT_FAILED;
+    }
+  } finally {
+    progress.stop();
+    await store.close();
+  }
+}
+
+/** How often `keys rotate` reads its job back while following it. */
+const FOLLOW_POLL_MS = 100;
+/** After this long waiting for a worker, `keys rotate` says so (once) and waits on. */
+const WAITING_NOTICE_MS = 5_000;
+
+/**
+ * `keys rotate`: a job of the `key-rotation` queue (KeyRotationJobs, run by a gateway's worker),
+ * audited when enqueued (202, the job's id), then followed to its end with its progress. One rotation at
+ * a time: while one is queued or running, another `keys rotate` follows that one. Killing the CLI leaves
+ * the job running; killing the gateway running it hands it to the next worker once its lock lapses.
+ */
+async function rotateQueued(
+  ctx: CliContext,
+  opts: { to?: string; batchSize: number; detach?: boolean },
+): Promise<void> {
+  const jobs = await JobClient.open(ctx.config).catch((error: unknown) => {
+    throw new CliError(
+      `${(error as Error).message}; or run keys rotate --in-process`,
+      EXIT_UNAVAILABLE,
+      'jobs.unavailable',
+    );
+  });
+  try {
+    if ((await jobs.workers(KEY_ROTATION_QUEUE)) === 0) {
+      throw new CliError(
+        `no gateway runs the key-rotation queue's workers (REDIS_URL, REDIS_PREFIX ${ctx.config.redisPrefix}): ` +
+          'start the gateway, or run keys rotate --in-process',
+        EXIT_UNAVAILABLE,
+        'jobs.no_worker',
+      );
+    }
+    const data: KeyRotationJobData = {
+      ...(opts.to === undefined ? {} : { requestedKeyId: opts.to }),
+      batchSize: opts.batchSize,
+    };
+    const jobId = await jobs.enqueue(KEY_ROTATION_QUEUE, KEY_ROTATION_JOB, data, {
+      deduplicationId: KEY_ROTATION_DEDUPLICATION_ID,
+    });
+    const dataSource = await createDataSource(ctx.config.databaseUrl)
+      .initialize()
+      .catch((error: unknown) => {
+        throw new CliError(`PostgreSQL is not reachable (DATABASE_URL): ${(error as Error).message}`, EXIT_UNAVAILABLE);
+      });
+    try {
+      await auditCliChange(dataSource, {
+        route: 'keys rotate',
+        action: 'keys.rotate',
+        target: { jobId, ...(opts.to === undefined ? {} : { toKeyId: opts.to }) },
+        completed: true,
+        status: 202,
+      });
+    } finally {
+      await dataSource.destroy();
+    }
+    const queued = await jobs.get<KeyRotationJobData, KeyRotationJobResult>(KEY_ROTATION_QUEUE, jobId);
+    if (queued && (queued.data.requestedKeyId ?? null) !== (data.requestedKeyId ?? null)) {
+      process.stderr.write(
+        `gateway: a key rotation is already queued or running (job ${jobId}, to ${queued.data.requestedKeyId ?? 'the default key'}): following it\n`,
+      );
+    }
+    if (opts.detach) {
+      emit(ctx.options, { jobId }, `queued key rotation job ${jobId} (GET /v1/ops/jobs shows the queue)`);
+      return;
+    }
+    const result = await follow(ctx, jobs, jobId);
+    emit(ctx.options, { jobId, ...result }, summary(result));
+  } finally {
+    await jobs.close();
+  }
+}
+
+/** Reads the job back until it is finished, showing its progress; its result, or CliError when it failed. */
+async function follow(ctx: CliContext, jobs: JobClient, jobId: string): Promise<KeyRotationJobResult> {
+  const progress = new Progress(ctx.options, 'keys rotate');
+  const since = Date.now();
+  let noticed = false;
+  let shown = '';
+  try {
+    for (;;) {
+      const job = await jobs
+        .get<KeyRotationJobData, KeyRotationJobResult>(KEY_ROTATION_QUEUE, jobId)
+        .catch(() => undefined);
+      if (job === null) {
+        throw new CliError(`key rotation job ${jobId} is no longer in Redis`, EXIT_UNAVAILABLE, 'jobs.job_gone');
+      }
+      const current = job?.progress as KeyRotationJobProgress | undefined;
+      if (job && current && typeof current === 'object' && typeof current.done === 'number') {
+        const line = JSON.stringify(current);
+        if (line !== shown) {
+          shown = line;
+          const {
+            done,
+            total,
+            failures: _failures,
+            ...counts
+          } = current as KeyRotationJobProgress & {
+            failures?: unknown;
+          };
+          progress.update(done, total, { jobId, attempt: job.attemptsStarted, ...counts });
+        }
+      }
+      if (job?.state === 'completed' && job.result) {
+        return job.result;
+      }
+      if (job?.state === 'failed') {
+        const failures = (current as Partial<KeyRotationJobResult> | undefined)?.failures ?? [];
+        throw new CliError(
+          `key rotation job ${jobId} failed: ${job.failedReason ?? 'unknown reason'}`,
+          EXIT_FAILED,
+          'keys.rotation_failed',
+          { jobId, failures },
+        );
+      }
+      if (!noticed && job?.state === 'waiting' && Date.now() - since > WAITING_NOTICE_MS) {
+        noticed = true;
+        process.stderr.write(`gateway: key rotation job ${jobId} is waiting for a gateway's worker\n`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+    }
+  } finally {
+    progress.stop();
+  }
+}
+
 /**
  * `keys rotate [--to <keyId>]` re-wraps every broker credential's data key under a new key (KeyRotation:
- * AWS KMS ReEncrypt, or a new local master key), with a progress bar; safe to kill and run again (it
- * finishes what an earlier run left). `keys status` counts the credentials under each key; `keys retire`
+ * AWS KMS ReEncrypt, or a new local master key), with a progress bar: by default as a job of the gateways'
+ * `key-rotation` queue that it enqueues and follows, with `--in-process` in this process; either is safe
+ * to kill and run again (it finishes what an earlier run left). `keys status` counts the credentials under each key; `keys retire`
  * drops a local master key nothing is under any more.
  */
 export function keysCommand(): Command {
   const keys = new Command('keys').description("The keys broker credentials' data keys are wrapped under");
   keys
     .command('rotate')
-    .description('Re-wrap every data key under a new key (resumable)')
+    .description("Re-wrap every data key under a new key: a job of the gateways' key-rotation queue, followed")
     .option(
       '--to <keyId>',
       'the key to re-wrap under (default: KMS_KEY_ID as it resolves now, or a new local master key)',
     )
     .option('--batch-size <n>', 'credentials read per batch', positive, 100)
+    .option('--in-process', 'run the rotation in this process, without a gateway (no job, no Redis needed)')
+    .option('--detach', 'enqueue the job and print its id without following it')
     .action(
-      action(async (ctx, opts: { to?: string; batchSize: number }) => {
-        const store = await openCredentialStore(ctx.config);
-        const progress = new Progress(ctx.options, 'keys rotate');
-        try {
-          const rotation = new KeyRotation(new BrokerCredentialRepository(store.dataSource), store.keys, ctx.config);
-          const result = await rotation.rotate({
-            ...(opts.to === undefined ? {} : { toKeyId: opts.to }),
-            batchSize: opts.batchSize,
-            onProgress: ({ done, total, ...counts }) => progress.update(done, total, counts),
-          });
-          progress.stop();
-          await auditCliChange(store.dataSource, {
-            route: 'keys rotate',
-            action: 'keys.rotate',
-            target: { toKeyId: result.toKeyId },
-            completed: result.failed === 0,
-            ...(result.failed === 0 ? {} : { code: 'keys.rotation_incomplete' }),
-          });
-          emit(ctx.options, result, summary(result));
-          if (result.failed > 0) {
-            process.exitCode = EXIT_FAILED;
-          }
-        } finally {
-          progress.stop();
-          await store.close();
+      action(async (ctx, opts: { to?: string; batchSize: number; inProcess?: boolean; detach?: boolean }) => {
+        if (opts.inProcess) {
+          await rotateInProcess(ctx, opts);
+        } else {
+          await rotateQueued(ctx, opts);
         }
       }),
     );
