@@ -90,6 +90,10 @@ export async function startMonitor(
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });
       res.status(answer.status).type(answer.headers.get('content-type') ?? 'application/json');
+      const requestId = answer.headers.get('x-request-id');
+      if (requestId) {
+        res.setHeader('x-request-id', requestId);
+      }
       res.send(await answer.text());
     } catch (error) {
       logger.error({ detail: (error as Error).message }, 'monitor: kill switch not forwarded');
