@@ -16,12 +16,35 @@ export interface CockpitSocketOptions {
   readonly pingIntervalMs: number;
 }
 
-interface Client {
-  readonly ws: WebSocket;
-  principal: Principal | null;
-  /** Since when frames have been skipped for it (its buffer was full); null while it keeps up. */
+/** What a client's skipping state is kept in (see slowClientAction). */
+export interface SkipState {
   skippingSince: number | null;
   skipped: number;
+}
+
+/**
+ * Whether a frame goes to a client whose send buffer holds `bufferedBytes`: `send` while it is under
+ * `maxBufferedBytes`; `skip` (the frame is not queued) while it is over, and `close` once frames have
+ * been skipped for `slowClientMs` in a row. Updates `state`.
+ */
+export function slowClientAction(
+  state: SkipState,
+  bufferedBytes: number,
+  now: number,
+  options: Pick<CockpitSocketOptions, 'maxBufferedBytes' | 'slowClientMs'>,
+): 'send' | 'skip' | 'close' {
+  if (bufferedBytes <= options.maxBufferedBytes) {
+    state.skippingSince = null;
+    return 'send';
+  }
+  state.skipped++;
+  state.skippingSince ??= now;
+  return now - state.skippingSince >= options.slowClientMs ? 'close' : 'skip';
+}
+
+interface Client extends SkipState {
+  readonly ws: WebSocket;
+  principal: Principal | null;
   alive: boolean;
 }
 
@@ -113,20 +136,15 @@ export class CockpitSocket {
       if (principal === null || client.ws.readyState !== client.ws.OPEN) {
         continue;
       }
-      if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
-        client.skipped++;
-        client.skippingSince ??= now;
-        if (now - client.skippingSince >= this.options.slowClientMs) {
-          this.logger.warn(
-            { subject: principal.subject, skipped: client.skipped },
-            'cockpit client not reading: closed',
-          );
-          client.ws.terminate();
-          this.clients.delete(client);
-        }
+      const action = slowClientAction(client, client.ws.bufferedAmount, now, this.options);
+      if (action === 'close') {
+        this.logger.warn({ subject: principal.subject, skipped: client.skipped }, 'cockpit client not reading: closed');
+        client.ws.terminate();
+        this.clients.delete(client);
+      }
+      if (action !== 'send') {
         continue;
       }
-      client.skippingSince = null;
       const key = principal.accounts === '*' ? '*' : [...principal.accounts].sort().join(',');
       let text = texts.get(key);
       if (text === undefined) {

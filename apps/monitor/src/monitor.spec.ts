@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
+import { Aggregator, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
+import { slowClientAction } from './cockpit-socket.js';
+
+const BUCKETS = [0.005, 0.01, 0.025];
+const delta = (
+  counts: number[],
+  labels: Record<string, string> = { venue: 'paper', outcome: 'new' },
+): HistogramDelta => ({
+  name: 'gateway_broker_submit_seconds',
+  labels,
+  buckets: BUCKETS,
+  counts,
+  sum: 0.01 * counts.reduce((a, b) => a + b, 0),
+  count: counts.reduce((a, b) => a + b, 0),
+});
+
+function snapshot(instance: string, at: number, histograms: HistogramDelta[] = []): GatewaySnapshot {
+  return {
+    v: 1,
+    instance,
+    at,
+    seq: 1,
+    dropped: 0,
+    process: {
+      cpuPercent: 1,
+      cpuCores: [1],
+      rssBytes: 1,
+      heapUsedBytes: 1,
+      eventLoop: { p50Ms: 0, p99Ms: 1, maxMs: 2 },
+      uptimeSeconds: 1,
+    },
+    counters: [{ name: 'gateway_orders_total', labels: { outcome: 'created' }, value: 2 }],
+    histograms,
+    brokers: [],
+    market: [],
+    state: null,
+  };
+}
+
+describe('quantileMs', () => {
+  it('interpolates inside the bucket the rank falls in, as histogram_quantile does', () => {
+    // 10 observations ≤ 5 ms, 10 in (5, 10] ms: the median is the 5 ms bound, p75 half way to 10 ms.
+    expect(quantileMs(BUCKETS, [10, 10, 0, 0], 0.5)).toBe(5);
+    expect(quantileMs(BUCKETS, [10, 10, 0, 0], 0.75)).toBe(7.5);
+    expect(quantileMs(BUCKETS, [0, 0, 0, 0], 0.5)).toBeNull();
+    // In +Inf: the largest bound.
+    expect(quantileMs(BUCKETS, [0, 0, 0, 3], 0.99)).toBe(25);
+  });
+});
+
+describe('Aggregator', () => {
+  it('sums the venues over instances and outcomes within the window, and marks a silent instance down', () => {
+    const agg = new Aggregator();
+    agg.ingest(snapshot('a', 0, [delta([1, 0, 0, 0])]), 0);
+    agg.ingest(snapshot('b', 100, [delta([0, 1, 0, 0], { venue: 'paper', outcome: 'rejected' })]), 100);
+    let frame = agg.frame(200);
+    expect(frame.venues).toHaveLength(1);
+    expect(frame.venues[0]).toMatchObject({ labels: { venue: 'paper' }, count: 2, maxMs: 10 });
+    expect(frame.counters).toEqual([{ name: 'gateway_orders_total', labels: { outcome: 'created' }, value: 4 }]);
+    // Past the window the observations are gone; past INSTANCE_DOWN_MS the instance shows down.
+    agg.ingest(snapshot('b', LATENCY_WINDOW_MS + 500), LATENCY_WINDOW_MS + 500);
+    frame = agg.frame(LATENCY_WINDOW_MS + 500);
+    expect(frame.venues).toEqual([]);
+    expect(frame.instances.map((i) => [i.instance, i.up])).toEqual([
+      ['a', INSTANCE_DOWN_MS > LATENCY_WINDOW_MS + 500],
+      ['b', true],
+    ]);
+  });
+
+  it('groups other histograms by their labels', () => {
+    const stage = { ...delta([2, 0, 0, 0]), name: 'gateway_order_stage_seconds', labels: { stage: 'risk' } };
+    expect(latencies([stage], (h) => h.labels)[0]).toMatchObject({ labels: { stage: 'risk' }, count: 2, p50Ms: 2.5 });
+  });
+});
+
+describe('slowClientAction', () => {
+  const options = { maxBufferedBytes: 1_000, slowClientMs: 5_000 };
+
+  it('sends while the buffer is under the cap, skips while over, and closes after slowClientMs of skipping', () => {
+    const state = { skippingSince: null, skipped: 0 };
+    expect(slowClientAction(state, 500, 0, options)).toBe('send');
+    expect(slowClientAction(state, 5_000, 1_000, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 5_999, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 6_000, options)).toBe('close');
+    expect(state.skipped).toBe(3);
+  });
+
+  it('starts counting again once the client has caught up', () => {
+    const state = { skippingSince: null, skipped: 0 };
+    expect(slowClientAction(state, 5_000, 0, options)).toBe('skip');
+    expect(slowClientAction(state, 0, 4_000, options)).toBe('send');
+    expect(slowClientAction(state, 5_000, 8_000, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 12_999, options)).toBe('skip');
+  });
+});
