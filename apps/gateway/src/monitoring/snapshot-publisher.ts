@@ -26,7 +26,8 @@ const DROP_LOG_MS = 30_000;
  * MONITOR_SNAPSHOT_MS (0: off), on a Redis connection of its own that fails fast (no offline queue), so
  * nothing else waits behind it. A snapshot is dropped, never queued, while Redis is not connected or the
  * previous one is still being published; the database part (StateReader) is re-read every
- * MONITOR_STATE_MS, at most one read at a time, and each snapshot carries the latest. The timers are
+ * MONITOR_STATE_MS, at most one read at a time, and each snapshot carries the latest; while no monitor
+ * is subscribed (PUBLISH reached nobody) the database is not read at all. The timers are
  * unref'd and nothing of the order path awaits any of it: the order path only adds to the metrics
  * registry as it always does.
  */
@@ -44,6 +45,8 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
   private reading = false;
   private lastStateRead = 0;
   private state: StateSnapshot | null = null;
+  /** Monitors that received the last snapshot (PUBLISH's answer): without any, the database is not read. */
+  private listeners = 0;
   private seq = 0;
   private dropped = 0;
   private lastDropLog = 0;
@@ -91,7 +94,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
 
   private tick(): void {
     const now = Date.now();
-    if (!this.reading && now - this.lastStateRead >= this.config.monitor.stateMs) {
+    if (this.listeners > 0 && !this.reading && now - this.lastStateRead >= this.config.monitor.stateMs) {
       this.reading = true;
       this.lastStateRead = now;
       this.reader.read(now).then(
@@ -136,7 +139,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
       };
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([
-        this.redis.publish(this.channel, JSON.stringify(snapshot)),
+        this.redis.publish(this.channel, JSON.stringify(snapshot)).then((n) => (this.listeners = n)),
         new Promise((_, reject) => {
           timeout = setTimeout(() => reject(new Error('publish timed out')), PUBLISH_TIMEOUT_MS);
         }),
