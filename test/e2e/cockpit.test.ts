@@ -80,7 +80,7 @@ describe('the cockpit in Chromium', () => {
   it('shows live panels to risk staff, moves with orders, and halts trading from the kill switch', async () => {
     const page = await openCockpit(tokens.risk);
     expect(await text(page, 'whoami')).toContain('e2e-risk (risk)');
-    for (const panel of ['sentinel', 'kill-switch', 'gates', 'execution', 'market', 'accounts']) {
+    for (const panel of ['sentinel', 'kill-switch', 'gates', 'execution', 'market', 'accounts', 'order-book']) {
       await expect(page.getByTestId(`panel-${panel}`).isVisible()).resolves.toBe(true);
     }
     // Sentinel: one instance up, its figures and the frame clock move four times a second.
@@ -90,6 +90,8 @@ describe('the cockpit in Chromium', () => {
     // Market: the replay moves SPY's quote (its age on the replay clock goes up and resets).
     await changes(page, 'market-SPY');
     expect(await text(page, 'market-SPY')).toMatch(/SPY\d+\.\d+/);
+    // Order book: the LOBSTER books move under the replay, the WOBI with them.
+    expect(await changes(page, 'book-figures')).toMatch(/AAPL 2012-06-21 09:30:\d\d\.\d{3} ET .* WOBI -?\d\.\d{3}/);
     const charts = await page.locator('[data-testid^=chart-] canvas').count();
     expect(charts).toBeGreaterThanOrEqual(5);
 

@@ -7,10 +7,11 @@ import { ExecutionPanel } from './panels/ExecutionPanel.js';
 import { GatesPanel } from './panels/GatesPanel.js';
 import { KillSwitchPanel } from './panels/KillSwitchPanel.js';
 import { MarketPanel } from './panels/MarketPanel.js';
+import { OrderBookPanel } from './panels/OrderBookPanel.js';
 import { SentinelPanel } from './panels/SentinelPanel.js';
 
 /**
- * The operations cockpit: one WebSocket to the monitor, a frame four times a second, six panels. It
+ * The operations cockpit: one WebSocket to the monitor, a frame four times a second, seven panels. It
  * shows what the gateway reports and sends one command, the kill switch, with the operator's own token.
  */
 export function App() {
@@ -68,6 +69,7 @@ export function App() {
           <ExecutionPanel frame={frame} history={history.current} />
           <MarketPanel frame={frame} />
           <AccountsPanel frame={frame} />
+          <OrderBookPanel frame={frame} />
         </main>
       ) : (
         <p className="waiting">Waiting for the first frame from the monitor…</p>

@@ -6,7 +6,9 @@ import type {
   StateSnapshot,
   SymbolMarket,
 } from '../../gateway/src/monitoring/snapshot.js';
+import type { BookFigures } from './order-book.js';
 
+export type { BookFigures } from './order-book.js';
 export type {
   AccountFigures,
   BrokerClientState,
@@ -51,6 +53,8 @@ export interface CockpitFrame {
   readonly market: readonly SymbolMarket[];
   /** The database state as the freshest instance read it (accounts cut down to the token's). */
   readonly state: (Omit<StateSnapshot, 'accounts'> & { readonly accounts: readonly AccountFigures[] }) | null;
+  /** The LOBSTER 10-level book the monitor replays (Order book panel); absent without the data. */
+  readonly book?: BookFigures | null;
 }
 
 export interface InstanceFigures {
