@@ -4,13 +4,14 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem } from '../support/e2e.js';
-import { type GatewayProcess, mintToken, ROOT, startGatewayProcess } from '../support/gateway-process.js';
+import { mintToken, ROOT } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
-import { type MonitorProcess, startMonitorProcess } from '../support/monitor-process.js';
+import { type QuickStart, startQuickStart } from '../support/monitor-process.js';
 
 /**
- * The cockpit in a real Chromium (Debian's `chromium`, driven by playwright-core; README, "Cockpit"): one
- * gateway replaying the paper market at real speed, one monitor serving the built cockpit. A risk user
+ * The cockpit in a real Chromium (Debian's `chromium`, driven by playwright-core; README, "Cockpit"), on
+ * what `npm start` starts: one gateway replaying the paper market at real speed and, beside it, one monitor
+ * serving the built cockpit, both URLs printed. A risk user
  * sees every panel with live figures; orders placed over REST move the Execution panel; the kill switch
  * clicked in the page (reason, confirm) halts, and the next entry over REST answers `422
  * risk.trading_halted`; a viewer gets no kill switch. Screenshots go to test-artifacts/ (CHROMIUM_PATH
@@ -20,8 +21,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 let db: TestDatabase;
-let gateway: GatewayProcess;
-let monitor: MonitorProcess;
+let quick: QuickStart;
+/** The gateway and the monitor as `npm start` printed them. */
+let gateway: { url: string; accountId: string; traderToken: string };
+let monitor: { url: string };
 let browser: Browser;
 const tokens = { risk: '', viewer: '' };
 
@@ -32,20 +35,23 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const env = { DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() };
   // The replay runs at recorded speed from the open, so quotes (and their ages) move while the page is open.
-  gateway = await startGatewayProcess({ ...env, PAPER_SPEED: '1', PAPER_START_TIME: '09:30:05', LOG_LEVEL: 'warn' });
+  quick = await startQuickStart({ ...env, PAPER_SPEED: '1', PAPER_START_TIME: '09:30:05', LOG_LEVEL: 'warn' });
+  gateway = { url: quick.gatewayUrl, accountId: quick.accountId, traderToken: quick.traderToken };
+  monitor = { url: quick.monitorUrl };
+  // The monitor forwards the kill switch to the gateway npm start started (MONITOR_GATEWAY_URL).
+  expect(quick.output()).toContain(`Cockpit (monitor) listening on ${monitor.url}  (gateway: ${gateway.url})`);
+  expect(quick.cockpitLink).toMatch(new RegExp(`^${monitor.url}/#token=ey`));
   [tokens.risk, tokens.viewer] = await Promise.all([
     mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']),
     mintToken(db.url, ['--sub', 'e2e-viewer', '--role', 'viewer', '--account', '*']),
   ]);
-  monitor = await startMonitorProcess({ ...env, MONITOR_GATEWAY_URL: gateway.url, LOG_LEVEL: 'warn' });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await monitor?.stop();
-  await gateway?.stop();
+  await quick?.stop();
   await db?.drop();
 });
 

@@ -145,3 +145,80 @@ export async function connectCockpit(monitorUrl: string, token: string): Promise
     close: () => ws.terminate(),
   };
 }
+
+export const START = fileURLToPath(new URL('../../dist/scripts/start.js', import.meta.url));
+
+/** `npm start`'s processes (dist/scripts/start.js): the gateway and the monitor it starts beside it. */
+export interface QuickStart {
+  readonly gatewayUrl: string;
+  readonly accountId: string;
+  readonly traderToken: string;
+  readonly monitorUrl: string;
+  /** The line `Open the cockpit as risk staff: <url>/#token=<risk token>`'s address. */
+  readonly cockpitLink: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs what `npm start` runs after the build, `node dist/scripts/start.js`, on free ports (PORT=0,
+ * MONITOR_PORT=0) with `env`, and waits for both banners. Its own process group, so that nothing is
+ * left behind.
+ */
+export async function startQuickStart(env: Record<string, string>): Promise<QuickStart> {
+  const child = spawn(process.execPath, [START], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MONITOR_PORT: '0', PAPER_ACK_LATENCY_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const reap = () => killGroup('SIGKILL');
+  process.once('exit', reap);
+  const found = await new Promise<Omit<QuickStart, 'output' | 'stop'>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killGroup('SIGKILL');
+      reject(new Error(`npm start's processes did not start within 40 s:\n${out}`));
+    }, 40_000);
+    const check = () => {
+      const gatewayUrl = /Execution gateway listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const exported = /ACCOUNT_ID=(\S+) TOKEN=(\S+)/.exec(out);
+      const monitorUrl = /Cockpit \(monitor\) listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const cockpitLink = /Open the cockpit as risk staff: (\S+)/.exec(out)?.[1];
+      if (gatewayUrl && exported && monitorUrl && cockpitLink) {
+        clearTimeout(timer);
+        resolve({ gatewayUrl, accountId: exported[1]!, traderToken: exported[2]!, monitorUrl, cockpitLink });
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start's processes exited with ${code} before they were ready:\n${out}`));
+    });
+  });
+  return {
+    ...found,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        process.removeListener('exit', reap);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => resolve());
+        // start.js forwards SIGTERM to the gateway and the monitor and exits with the gateway.
+        child.kill('SIGTERM');
+      }),
+  };
+}
