@@ -91,14 +91,23 @@ export class Aggregator {
   }
 }
 
-/** The frame as `principal` may see it: only the accounts its token is granted (`accounts` claim). */
+/**
+ * The frame as `principal` may see it: only the accounts its token is granted (`accounts` claim) in an
+ * environment it has (`environments` claim). Database grants are not consulted: the monitor reads no
+ * database after its start.
+ */
 export function forPrincipal(frame: CockpitFrame, principal: Principal): CockpitFrame {
-  if (principal.accounts === '*' || !frame.state) {
+  if (!frame.state) {
     return frame;
   }
   return {
     ...frame,
-    state: { ...frame.state, accounts: frame.state.accounts.filter((a) => principal.canSeeAccount(a.id)) },
+    state: {
+      ...frame.state,
+      accounts: frame.state.accounts.filter(
+        (a) => principal.canSeeAccount(a.id) && principal.canUseEnvironment(a.environment),
+      ),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
-import { Aggregator, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
+import { Principal } from '../../gateway/src/auth/principal.js';
+import { Aggregator, forPrincipal, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
 import { loadConfig } from '../../gateway/src/config/config.js';
 import { slowClientAction } from './cockpit-socket.js';
 import { BookReplay, bookFigures, loadBooks, WEIGHTS } from './order-book.js';
@@ -124,5 +125,25 @@ describe('bookFigures', () => {
     const first = replay.at(0)!;
     expect(first.time).toBe('09:30:00.004');
     expect(replay.at(10_000)!.time > first.time).toBe(true);
+  });
+});
+
+describe('forPrincipal', () => {
+  const account = (id: string, environment: 'paper' | 'live') => ({ id, environment }) as any;
+  const frame = {
+    ...new Aggregator().frame(0),
+    state: {
+      at: 0,
+      global: {} as any,
+      jobs: null,
+      accounts: [account('a', 'paper'), account('b', 'paper'), account('c', 'live')],
+    },
+  };
+
+  it('keeps the accounts the token is granted, in the environments it has', () => {
+    const only = new Principal('s', new Set(['viewer']), new Set(['a', 'c']));
+    expect(forPrincipal(frame, only).state!.accounts.map((a) => a.id)).toEqual(['a']);
+    const all = new Principal('s', new Set(['risk']), '*', new Set(['paper', 'live']));
+    expect(forPrincipal(frame, all).state!.accounts.map((a) => a.id)).toEqual(['a', 'b', 'c']);
   });
 });
