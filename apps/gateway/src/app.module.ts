@@ -11,6 +11,7 @@ import { DocsModule } from './docs/docs.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { type MarketDependencies, MarketModule } from './market/market.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { type InfrastructureDependencies, PersistenceModule } from './persistence/persistence.module.js';
 import { AddressRateLimitGuard } from './rate-limit/address-rate-limit.guard.js';
@@ -54,6 +55,7 @@ export class AppModule {
         StreamModule,
         HealthModule,
         DocsModule,
+        MonitoringModule,
       ],
       providers: [
         // Before AuthGuard (global guards run in this order): the audit entry of a refused request needs it too.

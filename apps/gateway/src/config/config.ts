@@ -176,6 +176,16 @@ const schema = z.object({
   WS_MAX_BUFFERED_BYTES: intFrom(4 * 1024 * 1024, 1024),
   WS_AUTH_TIMEOUT_MS: intFrom(5_000, 10),
   /**
+   * Operations cockpit (monitoring/, apps/monitor): how often each instance publishes its snapshot to
+   * Redis (ms; 0 switches publishing off) and re-reads the database state in it (accounts, gates,
+   * orders, queues); where the monitor listens, and the gateway URL it forwards the kill switch to.
+   */
+  MONITOR_SNAPSHOT_MS: intFrom(250, 0),
+  MONITOR_STATE_MS: intFrom(1_000, 100),
+  MONITOR_PORT: intFrom(8090, 0),
+  MONITOR_HOST: z.string().default('127.0.0.1'),
+  MONITOR_GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  /**
    * Abuse limits (rate-limit/), shared by every instance through Redis: comma-separated
    * `<requests>/<window>` rules (window `1s`, `10s`, `1m`, `1h`...), all enforced, or `off`. REQUESTS:
    * every non-public request per token subject; ORDERS: order placements and replacements per subject,
@@ -346,6 +356,14 @@ export interface GatewayConfig {
   /** The RTT lockdown (LOCKDOWN_*, config/lockdown-config.ts). */
   readonly lockdown: LockdownConfig;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
+  /** The cockpit's snapshot publisher (monitoring/) and the monitor process (apps/monitor). */
+  readonly monitor: {
+    readonly snapshotMs: number;
+    readonly stateMs: number;
+    readonly port: number;
+    readonly host: string;
+    readonly gatewayUrl: string;
+  };
   readonly rateLimit: RateLimitConfig;
   readonly credentials: {
     readonly keyProvider: 'local' | 'aws-kms';
@@ -465,6 +483,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       pingIntervalMs: e.WS_PING_INTERVAL_MS,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
+    },
+    monitor: {
+      snapshotMs: e.MONITOR_SNAPSHOT_MS,
+      stateMs: e.MONITOR_STATE_MS,
+      port: e.MONITOR_PORT,
+      host: e.MONITOR_HOST,
+      gatewayUrl: e.MONITOR_GATEWAY_URL,
     },
     rateLimit: {
       requests: e.RATE_LIMIT_REQUESTS,

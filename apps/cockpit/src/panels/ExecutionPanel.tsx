@@ -1,0 +1,59 @@
+import type { CockpitFrame } from '../../../monitor/src/frame.js';
+import { Chart } from '../Chart.js';
+import { percent } from '../format.js';
+import type { History } from '../history.js';
+
+/**
+ * Execution, per account over its newest orders of the last 60 s: fill rate (orders with a fill / orders
+ * sent), cancel rate (canceled or expired / orders sent), the order-to-trade ratio of the trading day
+ * against its ceiling, orders per second (last 10 s) and working orders. Denied orders never reached a
+ * broker and are not counted.
+ */
+export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; history: History }) {
+  const series = history.data('exec:');
+  return (
+    <section className="panel execution" data-testid="panel-execution">
+      <h2>Execution</h2>
+      <table className="figures">
+        <thead>
+          <tr>
+            <th>account</th>
+            <th>orders (60 s)</th>
+            <th>fill rate</th>
+            <th>cancel rate</th>
+            <th>OTR / ceiling</th>
+            <th>orders/s</th>
+            <th>working</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(frame.state?.accounts ?? []).map((a) => (
+            <tr key={a.id} data-testid={`execution-${a.id}`}>
+              <td>{a.name}</td>
+              <td data-testid="execution-orders">{a.execution.orders}</td>
+              <td data-testid="execution-fill-rate">{percent(a.execution.fillRate)}</td>
+              <td data-testid="execution-cancel-rate">{percent(a.execution.cancelRate)}</td>
+              <td>
+                {a.execution.orderToTrade
+                  ? `${a.execution.orderToTrade.ratio} / ${a.execution.orderToTrade.ceiling ?? 'none'}`
+                  : '–'}
+              </td>
+              <td data-testid="execution-rate">{a.execution.ordersPerSecond.toFixed(1)}</td>
+              <td data-testid="execution-working">{a.execution.working}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Chart
+        title="Orders per second and working orders (all accounts)"
+        unit="n"
+        names={series.names.map((n) => n.slice('exec:'.length))}
+        data={series.data}
+        testId="chart-execution"
+      />
+      <p className="help">
+        Net expected value of fills is not shown yet: the snapshot does not carry the mid at each order&apos;s intent.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,124 @@
+import type { CockpitFrame } from '../../../monitor/src/frame.js';
+import { Chart } from '../Chart.js';
+import { duration, ms, time } from '../format.js';
+import { type History, shortInstance } from '../history.js';
+
+/**
+ * Sentinel: the broker round trip per venue (p50, p99 and the highest bucket, over the monitor's 5 s
+ * window), event-loop delay and CPU per instance and per core, and the emergency status.
+ */
+export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history: History }) {
+  const rtt = history.data('rtt:');
+  const loop = history.data('loop:');
+  const cpu = history.data('cpu:');
+  const cores = history.data('core:');
+  const global = frame.state?.global;
+  const strip = (names: string[], prefix: string) => names.map((n) => n.slice(prefix.length));
+  return (
+    <section className="panel sentinel" data-testid="panel-sentinel">
+      <h2>Sentinel</h2>
+      <div className="emergency" data-testid="emergency-status">
+        <div className={`state ${global?.state ?? 'unknown'}`} data-testid="global-state">
+          Global: <strong>{global?.state ?? '–'}</strong>
+          {global && global.state !== 'active' && (
+            <span data-testid="global-fired">
+              {' '}
+              by {global.changedBy ?? '?'} at {time(global.changedAt)} ({global.reason})
+            </span>
+          )}
+        </div>
+        <ul className="account-states">
+          {(frame.state?.accounts ?? []).map((a) => (
+            <li key={a.id} className={`state ${a.effective.state}`}>
+              {a.name}: {a.effective.state}
+              {a.own.state === 'halted' && ` (kill switch by ${a.own.changedBy ?? '?'} at ${time(a.own.changedAt)})`}
+            </li>
+          ))}
+        </ul>
+      </div>
+      <table className="figures">
+        <thead>
+          <tr>
+            <th>venue</th>
+            <th>p50</th>
+            <th>p99</th>
+            <th>max ≤</th>
+            <th>orders (5 s)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {frame.venues.length === 0 && (
+            <tr>
+              <td colSpan={5}>no broker round trip in the last 5 s</td>
+            </tr>
+          )}
+          {frame.venues.map((v) => (
+            <tr key={v.labels.venue} data-testid={`rtt-${v.labels.venue}`}>
+              <td>{v.labels.venue}</td>
+              <td>{ms(v.p50Ms)}</td>
+              <td>{ms(v.p99Ms)}</td>
+              <td>{ms(v.maxMs)}</td>
+              <td>{v.count}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Chart
+        title="Broker round trip (submit → answer)"
+        unit="ms"
+        names={strip(rtt.names, 'rtt:')}
+        data={rtt.data}
+        testId="chart-rtt"
+      />
+      <table className="figures">
+        <thead>
+          <tr>
+            <th>instance</th>
+            <th>up</th>
+            <th>event loop p99</th>
+            <th>max</th>
+            <th>CPU</th>
+            <th>RSS</th>
+            <th>dropped</th>
+          </tr>
+        </thead>
+        <tbody>
+          {frame.instances.map((i) => (
+            <tr key={i.instance} className={i.up ? '' : 'down'} data-testid="instance-row">
+              <td title={i.instance}>{shortInstance(i.instance)}</td>
+              <td>{i.up ? `yes (${duration(i.process.uptimeSeconds * 1_000)})` : `no (${duration(i.ageMs)} ago)`}</td>
+              <td data-testid="eventloop-p99">{ms(i.process.eventLoop.p99Ms)}</td>
+              <td>{ms(i.process.eventLoop.maxMs)}</td>
+              <td data-testid="cpu">{i.process.cpuPercent.toFixed(1)} %</td>
+              <td>{(i.process.rssBytes / 2 ** 20).toFixed(0)} MiB</td>
+              <td>{i.dropped}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="charts-row">
+        <Chart
+          title="Event-loop delay per instance"
+          unit="ms"
+          names={strip(loop.names, 'loop:')}
+          data={loop.data}
+          testId="chart-loop"
+        />
+        <Chart
+          title="CPU per instance (% of a core)"
+          unit="%"
+          names={strip(cpu.names, 'cpu:')}
+          data={cpu.data}
+          testId="chart-cpu"
+        />
+        <Chart
+          title="CPU per core (machine)"
+          unit="%"
+          names={strip(cores.names, 'core:')}
+          data={cores.data}
+          testId="chart-cores"
+        />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import type { GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
+import { Principal } from '../../gateway/src/auth/principal.js';
+import { Aggregator, forPrincipal, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
+import { loadConfig } from '../../gateway/src/config/config.js';
+import { slowClientAction } from './cockpit-socket.js';
+import { BookReplay, bookFigures, loadBooks, WEIGHTS } from './order-book.js';
+
+const BUCKETS = [0.005, 0.01, 0.025];
+const delta = (
+  counts: number[],
+  labels: Record<string, string> = { venue: 'paper', outcome: 'new' },
+): HistogramDelta => ({
+  name: 'gateway_broker_submit_seconds',
+  labels,
+  buckets: BUCKETS,
+  counts,
+  sum: 0.01 * counts.reduce((a, b) => a + b, 0),
+  count: counts.reduce((a, b) => a + b, 0),
+});
+
+function snapshot(instance: string, at: number, histograms: HistogramDelta[] = []): GatewaySnapshot {
+  return {
+    v: 1,
+    instance,
+    at,
+    seq: 1,
+    dropped: 0,
+    process: {
+      cpuPercent: 1,
+      cpuCores: [1],
+      rssBytes: 1,
+      heapUsedBytes: 1,
+      eventLoop: { p50Ms: 0, p99Ms: 1, maxMs: 2 },
+      uptimeSeconds: 1,
+    },
+    counters: [{ name: 'gateway_orders_total', labels: { outcome: 'created' }, value: 2 }],
+    histograms,
+    brokers: [],
+    market: [],
+    state: null,
+  };
+}
+
+describe('quantileMs', () => {
+  it('interpolates inside the bucket the rank falls in, as histogram_quantile does', () => {
+    // 10 observations ≤ 5 ms, 10 in (5, 10] ms: the median is the 5 ms bound, p75 half way to 10 ms.
+    expect(quantileMs(BUCKETS, [10, 10, 0, 0], 0.5)).toBe(5);
+    expect(quantileMs(BUCKETS, [10, 10, 0, 0], 0.75)).toBe(7.5);
+    expect(quantileMs(BUCKETS, [0, 0, 0, 0], 0.5)).toBeNull();
+    // In +Inf: the largest bound.
+    expect(quantileMs(BUCKETS, [0, 0, 0, 3], 0.99)).toBe(25);
+  });
+});
+
+describe('Aggregator', () => {
+  it('sums the venues over instances and outcomes within the window, and marks a silent instance down', () => {
+    const agg = new Aggregator();
+    agg.ingest(snapshot('a', 0, [delta([1, 0, 0, 0])]), 0);
+    agg.ingest(snapshot('b', 100, [delta([0, 1, 0, 0], { venue: 'paper', outcome: 'rejected' })]), 100);
+    let frame = agg.frame(200);
+    expect(frame.venues).toHaveLength(1);
+    expect(frame.venues[0]).toMatchObject({ labels: { venue: 'paper' }, count: 2, maxMs: 10 });
+    expect(frame.counters).toEqual([{ name: 'gateway_orders_total', labels: { outcome: 'created' }, value: 4 }]);
+    // Past the window the observations are gone; past INSTANCE_DOWN_MS the instance shows down.
+    agg.ingest(snapshot('b', LATENCY_WINDOW_MS + 500), LATENCY_WINDOW_MS + 500);
+    frame = agg.frame(LATENCY_WINDOW_MS + 500);
+    expect(frame.venues).toEqual([]);
+    expect(frame.instances.map((i) => [i.instance, i.up])).toEqual([
+      ['a', INSTANCE_DOWN_MS > LATENCY_WINDOW_MS + 500],
+      ['b', true],
+    ]);
+  });
+
+  it('groups other histograms by their labels', () => {
+    const stage = { ...delta([2, 0, 0, 0]), name: 'gateway_order_stage_seconds', labels: { stage: 'risk' } };
+    expect(latencies([stage], (h) => h.labels)[0]).toMatchObject({ labels: { stage: 'risk' }, count: 2, p50Ms: 2.5 });
+  });
+});
+
+describe('slowClientAction', () => {
+  const options = { maxBufferedBytes: 1_000, slowClientMs: 5_000 };
+
+  it('sends while the buffer is under the cap, skips while over, and closes after slowClientMs of skipping', () => {
+    const state = { skippingSince: null, skipped: 0 };
+    expect(slowClientAction(state, 500, 0, options)).toBe('send');
+    expect(slowClientAction(state, 5_000, 1_000, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 5_999, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 6_000, options)).toBe('close');
+    expect(state.skipped).toBe(3);
+  });
+
+  it('starts counting again once the client has caught up', () => {
+    const state = { skippingSince: null, skipped: 0 };
+    expect(slowClientAction(state, 5_000, 0, options)).toBe('skip');
+    expect(slowClientAction(state, 0, 4_000, options)).toBe('send');
+    expect(slowClientAction(state, 5_000, 8_000, options)).toBe('skip');
+    expect(slowClientAction(state, 5_000, 12_999, options)).toBe('skip');
+  });
+});
+
+describe('bookFigures', () => {
+  const sizes = (n: number) => Array.from({ length: 10 }, () => n);
+
+  it('weighs level i by 1/i in the WOBI and none in the liquidity imbalance', () => {
+    // Level 1: 300 bid, 100 ask; every other level 100 bid, 300 ask.
+    const bidSizes = [300, ...sizes(100).slice(1)];
+    const askSizes = [100, ...sizes(300).slice(1)];
+    const figures = bookFigures({ time: 34200.5, bidSizes, askSizes, bestBid: 5853300, bestAsk: 5859400 });
+    const w = WEIGHTS;
+    const diff = w.reduce((s, wi, i) => s + wi * (bidSizes[i]! - askSizes[i]!), 0);
+    const sum = w.reduce((s, wi, i) => s + wi * (bidSizes[i]! + askSizes[i]!), 0);
+    expect(figures.wobi).toBeCloseTo(diff / sum, 4);
+    expect(figures.imbalancePercent).toBeCloseTo((100 * (1200 - 2800)) / 4000, 4);
+    expect(figures.levels[0]).toBe(0.5);
+    expect(figures.levels[1]).toBe(-0.5);
+    expect(figures).toMatchObject({ time: '09:30:00.500', bestBid: '585.33', bestAsk: '585.94' });
+  });
+
+  it('reads the LOBSTER sample and replays it at recorded speed', () => {
+    const books = loadBooks(loadConfig({}).paper.marketDataDir);
+    expect(books).toHaveLength(999);
+    expect(books[0]).toMatchObject({ bestAsk: 5859400, bestBid: 5853300 });
+    const replay = new BookReplay(books, 0);
+    const first = replay.at(0)!;
+    expect(first.time).toBe('09:30:00.004');
+    expect(replay.at(10_000)!.time > first.time).toBe(true);
+  });
+});
+
+describe('forPrincipal', () => {
+  const account = (id: string, environment: 'paper' | 'live') => ({ id, environment }) as any;
+  const frame = {
+    ...new Aggregator().frame(0),
+    state: {
+      at: 0,
+      global: {} as any,
+      jobs: null,
+      accounts: [account('a', 'paper'), account('b', 'paper'), account('c', 'live')],
+    },
+  };
+
+  it('keeps the accounts the token is granted, in the environments it has', () => {
+    const only = new Principal('s', new Set(['viewer']), new Set(['a', 'c']));
+    expect(forPrincipal(frame, only).state!.accounts.map((a) => a.id)).toEqual(['a']);
+    const all = new Principal('s', new Set(['risk']), '*', new Set(['paper', 'live']));
+    expect(forPrincipal(frame, all).state!.accounts.map((a) => a.id)).toEqual(['a', 'b', 'c']);
+  });
+});

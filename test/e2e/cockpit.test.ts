@@ -1,0 +1,203 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
+import { expectProblem } from '../support/e2e.js';
+import { mintToken, ROOT } from '../support/gateway-process.js';
+import { Api, eventually } from '../support/http.js';
+import { type QuickStart, startQuickStart } from '../support/monitor-process.js';
+
+/**
+ * The cockpit in a real Chromium (Debian's `chromium`, driven by playwright-core; README, "Cockpit"), on
+ * what `npm start` starts: one gateway replaying the paper market at real speed and, beside it, one monitor
+ * serving the built cockpit, both URLs printed. A risk user
+ * sees every panel with live figures; orders placed over REST move the Execution panel; the kill switch
+ * clicked in the page (reason, confirm) halts, and the next entry over REST answers `422
+ * risk.trading_halted`; a viewer gets no kill switch. Screenshots go to test-artifacts/ (CHROMIUM_PATH
+ * overrides /usr/bin/chromium).
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+let db: TestDatabase;
+let quick: QuickStart;
+/** The gateway and the monitor as `npm start` printed them. */
+let gateway: { url: string; accountId: string; traderToken: string };
+let monitor: { url: string };
+let browser: Browser;
+const tokens = { risk: '', viewer: '' };
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
+  }
+  db = await createTestDatabase();
+  const env = { DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() };
+  // The replay runs at recorded speed from the open, so quotes (and their ages) move while the page is open.
+  quick = await startQuickStart({ ...env, PAPER_SPEED: '1', PAPER_START_TIME: '09:30:05', LOG_LEVEL: 'warn' });
+  gateway = { url: quick.gatewayUrl, accountId: quick.accountId, traderToken: quick.traderToken };
+  monitor = { url: quick.monitorUrl };
+  // The monitor forwards the kill switch to the gateway npm start started (MONITOR_GATEWAY_URL).
+  expect(quick.output()).toContain(`Cockpit (monitor) listening on ${monitor.url}  (gateway: ${gateway.url})`);
+  expect(quick.cockpitLink).toMatch(new RegExp(`^${monitor.url}/#token=ey`));
+  [tokens.risk, tokens.viewer] = await Promise.all([
+    mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']),
+    mintToken(db.url, ['--sub', 'e2e-viewer', '--role', 'viewer', '--account', '*']),
+  ]);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await quick?.stop();
+  await db?.drop();
+});
+
+async function openCockpit(token: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1300 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${monitor.url}/#token=${token}`);
+  await page.getByTestId('connection-status').filter({ hasText: 'open' }).waitFor({ timeout: 15_000 });
+  // The token is taken out of the address at once.
+  expect(page.url()).not.toContain('token=');
+  expect(errors).toEqual([]);
+  return page;
+}
+
+const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent()) ?? '';
+
+/** Waits until the element's text differs from `before` (the page is live). */
+async function changes(page: Page, testId: string, timeoutMs = 10_000): Promise<string> {
+  const before = await text(page, testId);
+  return eventually(
+    async () => {
+      const now = await text(page, testId);
+      return now !== before ? now : null;
+    },
+    timeoutMs,
+    `${testId} to change from ${before.slice(0, 200)}`,
+  );
+}
+
+describe('the cockpit in Chromium', () => {
+  it('shows live panels to risk staff, moves with orders, and halts trading from the kill switch', async () => {
+    const page = await openCockpit(tokens.risk);
+    expect(await text(page, 'whoami')).toContain('e2e-risk (risk)');
+    for (const panel of ['sentinel', 'kill-switch', 'gates', 'execution', 'market', 'accounts', 'order-book']) {
+      await expect(page.getByTestId(`panel-${panel}`).isVisible()).resolves.toBe(true);
+    }
+    // Sentinel: one instance up, its figures and the frame clock move four times a second.
+    await page.getByTestId('instance-row').first().waitFor();
+    await changes(page, 'frame-at', 2_000);
+    await changes(page, 'instance-row');
+    // Market: the replay moves SPY's quote (its age on the replay clock goes up and resets).
+    await changes(page, 'market-SPY');
+    expect(await text(page, 'market-SPY')).toMatch(/SPY\d+\.\d+/);
+    // Order book: the LOBSTER books move under the replay, the WOBI with them.
+    expect(await changes(page, 'book-figures')).toMatch(/AAPL 2012-06-21 09:30:\d\d\.\d{3} ET .* WOBI -?\d\.\d{3}/);
+    const charts = await page.locator('[data-testid^=chart-] canvas').count();
+    expect(charts).toBeGreaterThanOrEqual(5);
+
+    // Orders over REST move the Execution panel and the blotter.
+    const trader = new Api(gateway.url, gateway.traderToken);
+    const row = `execution-${gateway.accountId}`;
+    await eventually(async () => (await text(page, row)).includes('paper-demo'), 10_000, 'execution row');
+    const executionBefore = await text(page, row);
+    expect(await page.getByTestId(row).getByTestId('execution-orders').textContent()).toBe('0');
+    const spy = (await trader.get('/v1/quotes/SPY')).body;
+    for (let i = 0; i < 4; i++) {
+      const res = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
+        clientOrderId: `cockpit-mkt-${i}`,
+        symbol: 'SPY',
+        side: 'buy',
+        quantity: '1',
+        type: 'market',
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const passive = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
+      clientOrderId: 'cockpit-passive',
+      symbol: 'SPY',
+      side: 'buy',
+      quantity: '1',
+      type: 'limit',
+      limitPrice: (Math.floor(Number(spy.bid) * 0.99 * 100) / 100).toFixed(2),
+    });
+    expect(passive.status, JSON.stringify(passive.body)).toBe(201);
+    await eventually(
+      async () => {
+        const orders = await page.getByTestId(row).getByTestId('execution-orders').textContent();
+        const working = await page.getByTestId(row).getByTestId('execution-working').textContent();
+        return orders === '5' && working === '1';
+      },
+      15_000,
+      'the execution panel to count 5 orders, 1 working',
+    );
+    expect(await text(page, row)).not.toBe(executionBefore);
+    expect(await page.getByTestId(row).getByTestId('execution-fill-rate').textContent()).toMatch(/^\d+\.\d %$/);
+    expect(Number(await page.getByTestId(row).getByTestId('execution-rate').textContent())).toBeGreaterThan(0);
+    await eventually(
+      async () => (await text(page, `account-${gateway.accountId}`)).includes('cockpit-passive'),
+      10_000,
+      'the blotter to show the passive order',
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'cockpit-before-halt.png'), fullPage: true });
+
+    // The kill switch: global, a reason, the confirmation; the result as the gateway reports it.
+    await page.getByTestId('kill-reason').fill('e2e: cockpit halt');
+    await page.getByTestId('kill-halt').click();
+    await page.getByTestId('kill-confirm-dialog').waitFor();
+    await page.getByTestId('kill-confirm').click();
+    await page.getByTestId('kill-result').waitFor({ timeout: 15_000 });
+    expect(await text(page, 'kill-result')).toMatch(/Gateway answered 202: global halted by e2e-risk at /);
+    const entry = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
+      clientOrderId: 'cockpit-after-halt',
+      symbol: 'SPY',
+      side: 'buy',
+      quantity: '1',
+      type: 'market',
+    });
+    expectProblem(entry, 422, 'risk.trading_halted');
+    // The cockpit shows the halt: emergency status, the account's gate, the working order canceled.
+    await eventually(async () => (await text(page, 'global-state')).includes('halted'), 10_000, 'global halted');
+    expect(await text(page, 'global-fired')).toContain('by e2e-risk');
+    await eventually(
+      async () => (await text(page, `gates-${gateway.accountId}`)).includes('halted'),
+      10_000,
+      'the gate of the halted account',
+    );
+    await changes(page, `gates-${gateway.accountId}`, 5_000); // how long it has held, counting
+    await eventually(
+      async () => (await page.getByTestId(row).getByTestId('execution-working').textContent()) === '0',
+      15_000,
+      'the working order canceled by the kill switch',
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'cockpit.png'), fullPage: true });
+    await page.close();
+  }, 120_000);
+
+  it('offers a viewer no kill switch, and the gateway refuses one forwarded for it', async () => {
+    const page = await openCockpit(tokens.viewer);
+    await page.getByTestId('panel-kill-switch').waitFor();
+    await page.getByTestId('kill-switch-unavailable').waitFor();
+    expect(await page.getByTestId('kill-halt').count()).toBe(0);
+    expect(await page.getByTestId('kill-confirm').count()).toBe(0);
+    // Whatever a page does: the monitor forwards the viewer's own token and the gateway says no.
+    const forwarded = await new Api(monitor.url, tokens.viewer).post('/api/kill-switch', {
+      scope: 'global',
+      reason: 'a viewer tries',
+    });
+    expectProblem(forwarded, 403, 'auth.forbidden');
+    await page.close();
+  }, 60_000);
+
+  it('refuses a bad token on the WebSocket and shows the sign-in form again', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${monitor.url}/#token=not-a-token`);
+    await page.getByText('The monitor refused the token').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+});

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
+import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
+import { Api } from '../support/http.js';
+import {
+  type CockpitClient,
+  connectCockpit,
+  type MonitorProcess,
+  startMonitorProcess,
+} from '../support/monitor-process.js';
+import { type RedisProcess, startRedisProcess } from '../support/redis-process.js';
+
+/**
+ * The cockpit never holds trading up (README, "Cockpit"): one gateway and one monitor on a Redis of the
+ * test's own. With a cockpit client that stops reading, with the monitor killed, and with Redis killed,
+ * the gateway keeps accepting orders (every placement answers 201 and the order is accepted by the
+ * venue); the monitor, left running through the Redis outage, shows the instance down and then up again
+ * once Redis is back, by itself: its subscription and the gateway's publisher both reconnect.
+ */
+let db: TestDatabase;
+let redis: RedisProcess;
+let gateway: GatewayProcess;
+let monitor: MonitorProcess;
+let riskToken: string;
+const clients: CockpitClient[] = [];
+let env: Record<string, string>;
+let placed = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await startRedisProcess();
+  env = { DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_PREFIX: redisPrefix(), LOG_LEVEL: 'warn' };
+  gateway = await startGatewayProcess(env);
+  riskToken = await mintToken(db.url, ['--sub', 'e2e-ops', '--role', 'risk', '--account', '*']);
+  monitor = await startMonitorProcess({ ...env, MONITOR_GATEWAY_URL: gateway.url });
+}, 120_000);
+
+afterAll(async () => {
+  clients.forEach((c) => c.close());
+  await monitor?.stop();
+  await gateway?.stop();
+  await redis?.stop();
+  await db?.drop();
+});
+
+/** Places `n` marketable SPY buys one after the other; each must be accepted by the venue. */
+async function placeOrders(n: number): Promise<void> {
+  const trader = new Api(gateway.url, gateway.traderToken);
+  for (let i = 0; i < n; i++) {
+    const res = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
+      clientOrderId: `recovery-${placed++}`,
+      symbol: 'SPY',
+      side: 'buy',
+      quantity: '1',
+      type: 'market',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(['new', 'partially_filled', 'filled']).toContain(res.body.status);
+  }
+}
+
+const instanceUp = (up: boolean) => (f: any) => f.instances.length === 1 && f.instances[0].up === up;
+
+async function cockpit(): Promise<CockpitClient> {
+  const client = await connectCockpit(monitor.url, riskToken);
+  clients.push(client);
+  expect((await client.hello()).canHalt).toBe(true);
+  return client;
+}
+
+describe('the gateway trades whatever the cockpit does', () => {
+  it('keeps trading with a cockpit client that stops reading, and the other clients keep their frames', async () => {
+    const stalled = await cockpit();
+    await stalled.frameWhere(instanceUp(true), 15_000, 'a first frame');
+    stalled.stopReading();
+    const reader = await cockpit();
+    await placeOrders(20);
+    const frame = await reader.frameWhere(
+      (f) => f.state?.accounts.some((a: any) => a.id === gateway.accountId && a.execution.orders >= 20),
+      15_000,
+      'the 20 orders in the execution figures',
+    );
+    expect(frame.instances[0].dropped).toBe(0);
+  }, 60_000);
+
+  it('keeps trading with the monitor down; a new monitor picks the snapshots up', async () => {
+    await monitor.stop('SIGKILL');
+    await placeOrders(10);
+    monitor = await startMonitorProcess({ ...env, MONITOR_GATEWAY_URL: gateway.url });
+    const client = await cockpit();
+    await client.frameWhere(instanceUp(true), 15_000, 'the instance up on the new monitor');
+  }, 60_000);
+
+  it('keeps trading with Redis down; the monitor shows the instance down, then up again by itself', async () => {
+    const client = await cockpit();
+    const before = await client.frameWhere(instanceUp(true), 15_000, 'the instance up');
+    await redis.kill();
+    await placeOrders(10);
+    await client.frameWhere(instanceUp(false), 15_000, 'the instance down while Redis is');
+    await redis.start();
+    const after = await client.frameWhere(instanceUp(true), 30_000, 'the instance up again after Redis is back');
+    // The publisher dropped the snapshots it could not send and carried on counting.
+    expect(after.instances[0].dropped).toBeGreaterThan(0);
+    expect(after.instances[0].seq).toBeGreaterThan(before.instances[0].seq);
+    await placeOrders(5);
+    expect(gateway.child.exitCode).toBeNull();
+    expect(monitor.child.exitCode).toBeNull();
+  }, 90_000);
+});
