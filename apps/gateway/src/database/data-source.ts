@@ -23,11 +23,13 @@ export interface DataSourceOptions {
  * DataSource is built, and so hold for every query of the gateway, its CLI and the tests. TypeORM's
  * entity `date` columns (typed `string`) read the same text as before (it turned the `Date` back into it).
  */
+const DATE_OID: number = pg.types.builtins.DATE;
+type TextParser = (value: string) => unknown;
 export const GATEWAY_PG_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.DATE && format !== 'binary'
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): TextParser =>
+    oid === DATE_OID && format !== 'binary'
       ? (value: string) => value
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : (pg.types.getTypeParser(oid, format) as TextParser)) as typeof pg.types.getTypeParser,
 };
 
 // Postgres `bigint` (int8) and `numeric` stay strings: seq fits a JS number only by our own choice,
