@@ -214,3 +214,42 @@ describe('applyOrderEvent: what each event changes', () => {
     expect(outcome).toMatchObject({ kind: 'applied', order: { status: 'pending_cancel', cancelRequestedAt: null } });
   });
 });
+
+describe('applyOrderEvent: a replace reconciliation gave up on, confirmed late by the broker', () => {
+  /** Applies `events` in order; every one must apply. */
+  function run(start: Order, events: readonly OrderEvent[]): Order {
+    return events.reduce((o, event) => {
+      const outcome = applyOrderEvent(o, event);
+      if (outcome.kind !== 'applied') {
+        throw new Error(`${o.status} --${event.kind}--> refused`);
+      }
+      return outcome.order;
+    }, start);
+  }
+
+  // The replace request is still on its way when the in-flight window ends: reconciliation finds the order
+  // working at the broker and restates it (`replace_rejected`). A new request is then sent for the working
+  // order, and only after it does the broker act on the old replace and report the order replaced. The
+  // broker's evidence wins: the order is replaced, whichever request is pending (otherwise it stays
+  // uncertain for ever, and its account's entries stay blocked after a restart).
+  const givenUp: OrderEvent[] = [EVENTS.replace_requested!, EVENTS.replace_rejected!];
+
+  it('is replaced with a cancel pending', () => {
+    const pendingCancel = run(order('new'), [...givenUp, EVENTS.cancel_requested!]);
+    expect(pendingCancel.status).toBe('pending_cancel');
+    expect(applyOrderEvent(pendingCancel, EVENTS.replaced!)).toMatchObject({
+      kind: 'applied',
+      order: { status: 'replaced' },
+      eventName: 'replaced',
+    });
+  });
+
+  it('is replaced with a cancel pending after a partial fill', () => {
+    const pendingCancel = run(order('new'), [EVENTS.fill_partial!, ...givenUp, EVENTS.cancel_requested!]);
+    expect(pendingCancel).toMatchObject({ status: 'pending_cancel', filledQuantity: new Decimal(4) });
+    expect(applyOrderEvent(pendingCancel, EVENTS.replaced!)).toMatchObject({
+      kind: 'applied',
+      order: { status: 'replaced' },
+    });
+  });
+});

@@ -104,7 +104,7 @@ const EXPECTED: Readonly<Record<OrderStatus, Row>> = {
     cancel_rejected_unfilled: 'new',
     cancel_rejected_with_fills: 'partially_filled',
     replace_requested: null,
-    replaced: null,
+    replaced: 'replaced',
     replace_rejected_unfilled: null,
     replace_rejected_with_fills: null,
     expired: 'expired',

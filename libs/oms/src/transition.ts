@@ -27,6 +27,9 @@ const to =
  * - a cancel/replace rejected because the order filled leaves it `filled`;
  * - `new`/`partially_filled` accept `canceled` and `replaced` from the broker: an unsolicited cancel, or a
  *   cancel/replace that reconciliation gave up on (after the in-flight window) and the broker confirms late;
+ *   so do `pending_cancel` and `pending_replace`, since the order given back to working may have had a new
+ *   cancel or replace sent before the late confirmation comes (the broker's evidence wins; the new request
+ *   then finds the order gone there);
  * - `unknown` is settled by broker evidence: an ack, a rejection, fills, a cancel or an expiry;
  * - `denied` accepts nothing: it never left the gateway; `rejected` accepts only broker evidence that it
  *   did reach the broker after all (a late ack or fill), which the caller reports as an alert.
@@ -65,6 +68,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
     fill: fillTo('pending_cancel'),
     canceled: to('canceled'),
     cancel_rejected: backToWorking,
+    replaced: to('replaced'),
     expired: to('expired'),
   },
   pending_replace: {

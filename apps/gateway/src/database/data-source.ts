@@ -13,8 +13,27 @@ export interface DataSourceOptions {
   readonly maxConnections?: number;
 }
 
+/**
+ * How the gateway's connections parse column values: node-pg's own parsers, except `date`, which stays
+ * the server's text (`YYYY-MM-DD`, a trading day). node-pg would make a `Date` at local midnight of it:
+ * a raw query's `trading_day` then never equals the `YYYY-MM-DD` string it is compared with (the daily
+ * loss check read no realized P&L), and its UTC form names the previous day east of Greenwich. Chosen
+ * over a cast in each query, which every future query must remember, and over `pg.types.setTypeParser`,
+ * which changes every pg client in the process: these overrides are the pool's, set where the
+ * DataSource is built, and so hold for every query of the gateway, its CLI and the tests. TypeORM's
+ * entity `date` columns (typed `string`) read the same text as before (it turned the `Date` back into it).
+ */
+const DATE_OID: number = pg.types.builtins.DATE;
+type TextParser = (value: string) => unknown;
+export const GATEWAY_PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): TextParser =>
+    oid === DATE_OID && format !== 'binary'
+      ? (value: string) => value
+      : (pg.types.getTypeParser(oid, format) as TextParser)) as typeof pg.types.getTypeParser,
+};
+
 // Postgres `bigint` (int8) and `numeric` stay strings: seq fits a JS number only by our own choice,
-// and decimals must never pass through a float.
+// and decimals must never pass through a float. `date` stays a string too (GATEWAY_PG_TYPES).
 export function createDataSource(url: string, options: DataSourceOptions = {}): DataSource {
   return new DataSource({
     type: 'postgres',
@@ -25,7 +44,7 @@ export function createDataSource(url: string, options: DataSourceOptions = {}): 
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: options.maxConnections ?? 20, connectionTimeoutMillis: 5_000 },
+    extra: { max: options.maxConnections ?? 20, connectionTimeoutMillis: 5_000, types: GATEWAY_PG_TYPES },
   });
 }
 

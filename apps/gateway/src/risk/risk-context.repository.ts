@@ -69,6 +69,7 @@ interface PositionRow {
   quantity: string;
   average_price: string;
   realized_pnl: string;
+  /** A `date`: `YYYY-MM-DD` text, as the gateway's connections parse it (GATEWAY_PG_TYPES in data-source.ts). */
   trading_day: string | null;
   day_start_realized_pnl: string;
 }
