@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './gateway-process.js';
+import { startServiceProcess } from './service-process.js';
 
 export const FAKE_ALPACA_MAIN = fileURLToPath(
   new URL('../../dist/apps/fake-brokers/src/alpaca/main.js', import.meta.url),
@@ -21,13 +19,10 @@ export async function startFakeAlpacaProcess(
   keys: { keyId: string; secretKey: string },
   env: Record<string, string> = {},
 ): Promise<FakeAlpacaProcess> {
-  if (!existsSync(FAKE_ALPACA_MAIN)) {
-    throw new Error(`${FAKE_ALPACA_MAIN} is missing: run "npm run build" first (npm test does)`);
-  }
-  const child: ChildProcess = spawn(process.execPath, [FAKE_ALPACA_MAIN], {
-    cwd: ROOT,
+  const service = await startServiceProcess({
+    main: FAKE_ALPACA_MAIN,
+    name: 'fake alpaca',
     env: {
-      ...process.env,
       PORT: '0',
       HOST: '127.0.0.1',
       PAPER_SPEED: '0',
@@ -35,35 +30,12 @@ export async function startFakeAlpacaProcess(
       FAKE_ALPACA_SECRET_KEY: keys.secretKey,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready: /fake alpaca listening on (http:\/\/\S+)/,
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.removeListener('exit', reap));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fake alpaca did not start within 30 s:\n${out}`));
-    }, 30_000);
-    const check = () => {
-      const found = /fake alpaca listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fake alpaca exited with ${code} before it was ready:\n${out}`));
-    });
-  });
+  const { url } = service;
   return {
     url,
-    output: () => out,
+    output: service.output,
     call: async (method, path, body) => {
       const res = await fetch(`${url}${path}`, {
         method,
@@ -77,13 +49,6 @@ export async function startFakeAlpacaProcess(
       const text = await res.text();
       return { status: res.status, body: text === '' ? null : JSON.parse(text) };
     },
-    stop: async () => {
-      if (child.exitCode !== null) {
-        return;
-      }
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => service.stop(),
   };
 }

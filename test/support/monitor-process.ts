@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { ROOT } from './gateway-process.js';
+import { type ServiceProcess, startServiceProcess } from './service-process.js';
 
 export const MONITOR_MAIN = fileURLToPath(new URL('../../dist/apps/monitor/src/main.js', import.meta.url));
 export const COCKPIT_INDEX = fileURLToPath(new URL('../../dist/cockpit/index.html', import.meta.url));
 
-export interface MonitorProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-  output(): string;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
+export type MonitorProcess = ServiceProcess;
 
 /**
  * Starts the built monitor (`dist/apps/monitor`, and the cockpit in `dist/cockpit`: `npm run build`) as a
@@ -25,50 +21,13 @@ export async function startMonitorProcess(env: Record<string, string>): Promise<
       throw new Error(`${file} is missing: run "npm run build" first (npm test does)`);
     }
   }
-  const child = spawn(process.execPath, [MONITOR_MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, MONITOR_PORT: '0', MONITOR_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startServiceProcess({
+    main: MONITOR_MAIN,
+    name: 'monitor',
+    env: { MONITOR_PORT: '0', MONITOR_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    ready: /Cockpit \(monitor\) listening on (http:\/\/\S+)/,
+    timeoutMs: 20_000,
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.removeListener('exit', reap));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`monitor did not start within 20 s:\n${out}`));
-    }, 20_000);
-    const check = () => {
-      const found = /Cockpit \(monitor\) listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout.on('data', check);
-    child.stderr.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`monitor exited with ${code} before it was ready:\n${out}`));
-    });
-  });
-  return {
-    url,
-    child,
-    output: () => out,
-    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
 }
 
 /** A cockpit client over the monitor's WebSocket, as the page is: authenticated, collecting frames. */

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './gateway-process.js';
+import { startServiceProcess } from './service-process.js';
 
 export const VENUE_MAIN = fileURLToPath(new URL('../../dist/apps/paper-venue/src/main.js', import.meta.url));
 
@@ -24,38 +23,13 @@ export interface VenueProcess {
  * by default, and waits for its `paper venue listening on …` line.
  */
 export async function startVenueProcess(env: Record<string, string> = {}): Promise<VenueProcess> {
-  if (!existsSync(VENUE_MAIN)) {
-    throw new Error(`${VENUE_MAIN} is missing: run "npm run build" first (npm test does)`);
-  }
-  const child = spawn(process.execPath, [VENUE_MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PAPER_SPEED: '0', PAPER_ACK_LATENCY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startServiceProcess({
+    main: VENUE_MAIN,
+    name: 'venue',
+    env: { PORT: '0', HOST: '127.0.0.1', PAPER_SPEED: '0', PAPER_ACK_LATENCY_MS: '0', ...env },
+    ready: /paper venue listening on (http:\/\/\S+)/,
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.removeListener('exit', reap));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`venue did not start within 30 s:\n${out}`));
-    }, 30_000);
-    const check = () => {
-      const found = /paper venue listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`venue exited with ${code} before it was ready:\n${out}`));
-    });
-  });
+  const { url } = service;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -67,8 +41,8 @@ export async function startVenueProcess(env: Record<string, string> = {}): Promi
   };
   return {
     url,
-    child,
-    output: () => out,
+    child: service.child,
+    output: service.output,
     call,
     received: async () => {
       const res = await call('GET', '/v1/test/received');
@@ -87,14 +61,6 @@ export async function startVenueProcess(env: Record<string, string> = {}): Promi
     clearFaults: async () => {
       await call('DELETE', '/v1/test/faults');
     },
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => service.stop(),
   };
 }
