@@ -270,10 +270,14 @@ describe('BrokerRegistry', () => {
         return () => this.changes.delete(listener);
       }
       report(execId: string): void {
-        for (const l of this.reports) l({ execId } as unknown as ExecutionReport);
+        for (const l of this.reports) {
+          l({ execId } as unknown as ExecutionReport);
+        }
       }
       drop(): void {
-        for (const l of this.changes) l({ connected: false, reason: 'dropped' });
+        for (const l of this.changes) {
+          l({ connected: false, reason: 'dropped' });
+        }
       }
     }
     const built: StubClient[] = [];

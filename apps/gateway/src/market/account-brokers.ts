@@ -86,7 +86,12 @@ export class AccountBrokers implements OnModuleDestroy {
       if (error instanceof CredentialUnreadableError) {
         this.blocks.set(this.registry.keyOf(account).key, { kind: 'setup', reason: error.message, since: Date.now() });
         this.logger.warn(
-          { accountId: account.id, broker: account.broker, kmsCode: error.code, alert: 'broker_credentials_unreadable' },
+          {
+            accountId: account.id,
+            broker: account.broker,
+            kmsCode: error.code,
+            alert: 'broker_credentials_unreadable',
+          },
           'broker client not built: the stored credential does not decrypt for this account',
         );
         throw error.toApiError();
@@ -108,7 +113,10 @@ export class AccountBrokers implements OnModuleDestroy {
     }
     const key = this.registry.keyOf(account);
     if (key.accountId !== null && this.registry.evict(key.key)) {
-      this.logger.info({ accountId: account.id, broker: account.broker }, 'broker credentials changed: client rebuilt on next use');
+      this.logger.info(
+        { accountId: account.id, broker: account.broker },
+        'broker credentials changed: client rebuilt on next use',
+      );
     }
   }
 
