@@ -12,6 +12,7 @@ import { StreamClient } from '../support/stream-client.js';
  * creates an Alpaca account over REST; without keys, and with wrong keys, its orders get a clear problem
  * (and the account shows why entries are blocked), no secret anywhere in the gateway's output; with the
  * right keys an order is placed, filled (the fill reaches the order and the stream), replaced and canceled.
+ * Keys stored again reach the running client without a restart (its client is retired and rebuilt).
  */
 const START_TIME = '09:30:10';
 const KEY_ID = 'PKE2EALPACAKEY';
@@ -266,6 +267,58 @@ describe('Alpaca faults through the gateway', () => {
     const mine = executions.executions.filter((e: any) => e.orderId === id);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ quantity: '10' });
+  });
+});
+
+describe('new keys reach a running Alpaca client', () => {
+  it('keys stored again replace the built client without a restart: wrong keys refused at once, the right ones trade again', async () => {
+    // The account's client is running (built with the right keys above, its stream up).
+    const before = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(before.status, JSON.stringify(before.body)).toBe(201);
+    const sent = ((await fake!.call('GET', '/test/received')).body as unknown[]).length;
+
+    // Wrong keys stored: the running client is retired, the next order builds one with them and Alpaca
+    // refuses them (a client kept until restart would still place this order with the old keys).
+    const wrong = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: KEY_ID,
+      secret: WRONG_SECRET,
+    });
+    expect(wrong.status).toBe(204);
+    const refused = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(expectProblem(refused, 503, 'service.unavailable').detail).toContain('alpaca refused');
+    expect(((await fake!.call('GET', '/test/received')).body as unknown[]).length).toBe(sent);
+
+    // A fill of the earlier order while no client is built on the right keys still reaches the order
+    // (the retired client keeps delivering until its replacement is up).
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: before.body.id, qty: '10' })).status).toBe(200);
+    await eventually(
+      async () => (await trader.get(`${ordersPath()}/${before.body.id}`)).body.status === 'filled',
+      10_000,
+      'the fill reported by the retired client',
+    );
+
+    // The right keys again: the next order is accepted, no restart.
+    const right = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: KEY_ID,
+      secret: SECRET,
+    });
+    expect(right.status).toBe(204);
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(placed.body).toMatchObject({ status: 'new', brokerOrderId: expect.any(String) });
+    // Its fill comes through the new client's stream.
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: placed.body.id, qty: '10' })).status).toBe(200);
+    await eventually(
+      async () => (await trader.get(`${ordersPath()}/${placed.body.id}`)).body.status === 'filled',
+      10_000,
+      'the fill on the new client',
+    );
+    const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body.executions as any[];
+    expect(executions.filter((e) => e.orderId === before.body.id)).toHaveLength(1);
+    expect(gw!.output()).not.toContain(WRONG_SECRET);
+    expect(gw!.output()).not.toContain(SECRET);
   });
 });
 

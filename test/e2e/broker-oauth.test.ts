@@ -16,14 +16,17 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * Connecting a Schwab account over OAuth2 end to end (README, "Connecting a broker (Schwab OAuth)"): the built
  * gateway against the fake Schwab authorization server (PKCE on, its real wire: Basic client credentials,
  * rotating refresh tokens, the dead-refresh-token body), driven by passport-oauth2 inside the gateway.
- * The fake issues 6 s access tokens and the gateway refreshes 3 s before expiry, so the BullMQ
- * `token-refresh` job's refresh happens within seconds, before the first token expires. Until the Schwab
+ * The fake issues Schwab's real lifetimes (access 1800 s, refresh 604800 s from the login) on its own clock,
+ * which the test advances. The gateway runs on the real clock, so it is told to refresh 1797 s before
+ * expiry: the BullMQ `token-refresh` job's refresh of the 30-minute token is due 3 s after the login (and
+ * 3 s after each refresh), long before the token expires. The broker's clock advanced past the seven days
+ * then makes the next refresh meet a dead refresh token (Schwab's body). Until the Schwab
  * adapter is in the registry, a paper-venue process stands in for Schwab's trading API
  * (`BROKER_SCHWAB_ADAPTER=paper-http`).
  *
  * Shown: a wrong `state` refused; the code exchanged once (a replayed callback refused, one code grant at the
  * broker); the tokens stored encrypted (a dump of every table holds none of them, nor their hex); the
- * refresh before expiry; a refresh refused for good → `reauth_required`, entries blocked with that reason,
+ * refresh before expiry; the seven days run out (the broker's clock advanced) → the refresh refused for good → `reauth_required`, entries blocked with that reason,
  * an exit still accepted, the alert line and the metrics; a new login clears it; forgetting; and no secret
  * (tokens, code, client secret, state) in the gateway's output, its answers or the audit log.
  */
@@ -103,7 +106,9 @@ beforeAll(async () => {
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     pkce: true,
-    accessTtlSeconds: 6,
+    // Schwab's real lifetimes (also the fake's defaults), on the fake's clock.
+    accessTtlSeconds: 1800,
+    refreshTtlSeconds: 604_800,
   });
   gw = await startGatewayProcess({
     DATABASE_URL: db.url,
@@ -120,7 +125,8 @@ beforeAll(async () => {
     // The gateway's port is known only once it listens: each authorization names its callback (redirectUri).
     OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
     OAUTH_SCHWAB_PKCE: 'true',
-    OAUTH_REFRESH_BEFORE_EXPIRY_SECONDS: '3',
+    // 1797 s before the 1800 s expiry: due 3 s after each login or refresh, on the gateway's real clock.
+    OAUTH_REFRESH_BEFORE_EXPIRY_SECONDS: '1797',
     OAUTH_REFRESH_JITTER_SECONDS: '0',
     OAUTH_REFRESH_RETRY_SECONDS: '1',
     OAUTH_REFRESH_POLL_MS: '200',
@@ -196,8 +202,9 @@ describe('connecting a Schwab account over OAuth2', () => {
       const connected = await connection();
       expect(connected.status).toBe('connected');
       const firstAccessExpiry = Date.parse(connected.accessExpiresAt);
-      expect(firstAccessExpiry - connectedAt).toBeGreaterThan(4_000);
-      expect(firstAccessExpiry - connectedAt).toBeLessThanOrEqual(7_000);
+      // Schwab's 30 minutes.
+      expect(firstAccessExpiry - connectedAt).toBeGreaterThan(1_795_000);
+      expect(firstAccessExpiry - connectedAt).toBeLessThanOrEqual(1_801_000);
       // Schwab's seven days from the login.
       expect(Date.parse(connected.refreshExpiresAt) - connectedAt).toBeGreaterThan(604_790_000);
       expect((await account()).brokerConnection).toEqual({
@@ -226,6 +233,9 @@ describe('connecting a Schwab account over OAuth2', () => {
       const refreshes = fake.tokenRequests.filter((r) => r.grantType === 'refresh_token' && r.status === 200);
       expect(refreshes.length).toBeGreaterThanOrEqual(1);
       expect(refreshes[0]!.at).toBeLessThan(firstAccessExpiry);
+      // Done by the job at its due time (about 3 s after the login), not when the token ran out.
+      expect(refreshes[0]!.at - connectedAt).toBeLessThan(60_000);
+      expect(Date.parse(refreshed.lastRefreshAt)).toBeLessThan(firstAccessExpiry - 25 * 60_000);
       expect(refreshes[0]!.clientAuth).toBe('basic');
       expect(Date.parse(refreshed.accessExpiresAt)).toBeGreaterThan(firstAccessExpiry);
       // The seven days stay those of the login: rotation does not extend them.
@@ -244,8 +254,9 @@ describe('connecting a Schwab account over OAuth2', () => {
       expect(buy.status, JSON.stringify(buy.body)).toBe(201);
       await orderWhen(trader, accountId, buy.body.id, (o) => o.status === 'filled', 'filled');
 
-      // The broker kills the refresh token: the next refresh is refused for good.
-      fake.revokeRefreshTokens();
+      // The broker's clock advanced past the seven days of the login: the refresh token is dead there, and
+      // the next refresh (due within 3 s) is refused for good with Schwab's body.
+      fake.advance(604_800_000 + 60_000);
       const dead = await eventually(
         async () => {
           const c = await connection();
@@ -292,6 +303,7 @@ describe('connecting a Schwab account over OAuth2', () => {
       const gauge = new RegExp(
         `gateway_broker_refresh_token_expiry_seconds\\{account="${accountId}",broker="schwab"[^}]*\\} (\\d+)`,
       ).exec(metrics);
+      // The gateway's own view, on its real clock: seven days from the login (only the broker's clock moved).
       expect(Number(gauge?.[1])).toBeGreaterThan(604_700);
       expect(metrics).toMatch(/gateway_broker_token_refreshes_total\{broker="schwab",outcome="refused"[^}]*\} 1/);
 

@@ -9,6 +9,7 @@ import {
   BrokerRegistry,
   EnvironmentNotServedError,
 } from './broker-registry.js';
+import type { ConnectionChange, ExecutionClient } from './execution-client.js';
 import type { ExecutionReport } from './reports.js';
 import { resolveMarketDataDir } from './paper/market-data-dir.js';
 import { loadMarketData } from './paper/market-data-loader.js';
@@ -250,5 +251,100 @@ describe('BrokerRegistry', () => {
     const registry = BrokerRegistry.of(venue);
     expect(registry.brokers()).toEqual(['paper']);
     expect(await registry.clientFor(account('x', 'paper', 'live'))).toBe(venue);
+  });
+
+  it('evict(key): the next clientFor builds anew with the new secrets; the old client reports until then, then is closed', async () => {
+    /** A client whose reports and connection changes the test emits; it records its close. */
+    class StubClient {
+      readonly venue = 'keyed';
+      readonly reports = new Set<(r: ExecutionReport) => void>();
+      readonly changes = new Set<(c: ConnectionChange) => void>();
+      closed = false;
+      constructor(readonly secret: string) {}
+      onExecutionReport(listener: (r: ExecutionReport) => void): () => void {
+        this.reports.add(listener);
+        return () => this.reports.delete(listener);
+      }
+      onConnectionChange(listener: (c: ConnectionChange) => void): () => void {
+        this.changes.add(listener);
+        return () => this.changes.delete(listener);
+      }
+      report(execId: string): void {
+        for (const l of this.reports) {
+          l({ execId } as unknown as ExecutionReport);
+        }
+      }
+      drop(): void {
+        for (const l of this.changes) {
+          l({ connected: false, reason: 'dropped' });
+        }
+      }
+    }
+    const built: StubClient[] = [];
+    let stored = 'old-keys';
+    const registry = new BrokerRegistry<string>({
+      brokers: {
+        keyed: {
+          name: 'stub',
+          scope: 'account',
+          environments: ['paper'],
+          create: async ({ secrets }) => {
+            const secret = (await secrets())!;
+            if (secret === 'wrong-keys') {
+              throw new Error('refused');
+            }
+            const client = new StubClient(secret);
+            built.push(client);
+            return {
+              client: client as unknown as ExecutionClient,
+              close: () => {
+                client.closed = true;
+                return Promise.resolve();
+              },
+            };
+          },
+        },
+      },
+    });
+    open.push(registry);
+    const reports: string[] = [];
+    const changes: BrokerConnectionChange[] = [];
+    registry.onExecutionReport((r, from) => reports.push(`${from.key}:${(r as unknown as { execId: string }).execId}`));
+    registry.onConnectionChange((c) => changes.push(c));
+    const secrets = () => Promise.resolve(stored);
+    const acct = account('a', 'keyed');
+    const first = (await registry.clientFor(acct, secrets)) as unknown as StubClient;
+    expect(first.secret).toBe('old-keys');
+    const key = registry.keyOf(acct).key;
+    expect(registry.evict('keyed/nobody')).toBe(false);
+
+    stored = 'wrong-keys';
+    expect(registry.evict(key)).toBe(true);
+    // Evicted: its reports still arrive, its connection changes no longer do; it is not closed yet.
+    first.report('e1');
+    first.drop();
+    expect(reports).toEqual(['keyed/a:e1']);
+    expect(changes).toEqual([]);
+    expect(first.closed).toBe(false);
+    expect(registry.clients().map((c) => c.key)).toEqual([key]);
+    // The replacement cannot be built (wrong keys): the old one keeps reporting, the next call tries again.
+    await expect(registry.clientFor(acct, secrets)).rejects.toThrow('refused');
+    first.report('e2');
+    expect(first.closed).toBe(false);
+
+    stored = 'new-keys';
+    const second = (await registry.clientFor(acct, secrets)) as unknown as StubClient;
+    expect(second).not.toBe(first);
+    expect(second.secret).toBe('new-keys');
+    await vi.waitFor(() => expect(first.closed).toBe(true));
+    first.report('lost-after-close'); // unsubscribed: nothing reaches the listener
+    second.report('e3');
+    expect(reports).toEqual(['keyed/a:e1', 'keyed/a:e2', 'keyed/a:e3']);
+    expect(await registry.clientFor(acct, secrets)).toBe(second as unknown as ExecutionClient);
+
+    // Closing the registry closes an evicted client that was never replaced too.
+    registry.evict(key);
+    await registry.close();
+    expect(second.closed).toBe(true);
   });
 });

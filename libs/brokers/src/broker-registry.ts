@@ -121,6 +121,8 @@ interface Entry {
 export class BrokerRegistry<S = unknown> {
   private readonly adapters: ReadonlyMap<string, BrokerAdapter<S>>;
   private readonly entries = new Map<string, Entry>();
+  /** Evicted clients still delivering reports, by key, until their replacement is built (or close()). */
+  private readonly retiring = new Map<string, Entry>();
   private readonly reportListeners = new Set<RegistryReportListener>();
   private readonly connectionListeners = new Set<(change: BrokerConnectionChange) => void>();
   private readonly onError: (error: unknown) => void;
@@ -206,15 +208,46 @@ export class BrokerRegistry<S = unknown> {
     await Promise.all(builds);
   }
 
-  /** The clients built so far (and being built), by key. */
+  /** The clients built so far (and being built), by key; an evicted one until its replacement is built. */
   clients(): BrokerClientKey[] {
-    return [...this.entries.values()].map((e) => e.id);
+    const retiring = [...this.retiring.values()].filter((e) => !this.entries.has(e.id.key));
+    return [...this.entries.values(), ...retiring].map((e) => e.id);
+  }
+
+  /**
+   * Retires the client of `key` (a BrokerClientKey's `key`) because what it was built from changed (the
+   * account's credentials were stored again, its OAuth tokens refreshed): the next `clientFor` builds a
+   * new one, calling `secrets` again. Make before break: the evicted client stops reporting connection
+   * changes at once, but keeps delivering its execution reports until its replacement is built and
+   * subscribed, and is closed only then (or by `close()`), so no report in between is lost; one both
+   * deliver reaches the listeners twice (the report processor drops it by its execution id). While the
+   * replacement cannot be built (wrong keys), the evicted client keeps delivering its reports only.
+   * A client still being built is dropped (its callers get an error, it is released when it is built).
+   * Answers whether there was a client of that key. Anything missed beyond that is the reconciliation's.
+   */
+  evict(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) {
+      return false;
+    }
+    this.entries.delete(key);
+    if (entry.client === null) {
+      return true; // being built: entry() releases it when its build ends (it no longer owns the key)
+    }
+    entry.connectionOff?.();
+    entry.connectionOff = null;
+    const older = this.retiring.get(key);
+    this.retiring.set(key, entry);
+    if (older) {
+      void this.release(older); // evicted twice before a replacement was built: the newer one serves
+    }
+    return true;
   }
 
   /** Every client's execution reports, from the clients built now and later. Returns the unsubscribe. */
   onExecutionReport(listener: RegistryReportListener): () => void {
     this.reportListeners.add(listener);
-    for (const entry of this.entries.values()) {
+    for (const entry of [...this.entries.values(), ...this.retiring.values()]) {
       this.subscribeReports(entry);
     }
     return () => {
@@ -233,16 +266,20 @@ export class BrokerRegistry<S = unknown> {
   /** Releases every client (once each); clientFor refuses afterwards. */
   async close(): Promise<void> {
     this.closed = true;
-    const entries = [...this.entries.values()];
+    const entries = [...this.entries.values(), ...this.retiring.values()];
     this.entries.clear();
-    await Promise.all(
-      entries.map(async (entry) => {
-        entry.reportsOff?.();
-        entry.connectionOff?.();
-        const session = await entry.session.catch(() => null);
-        await session?.close().catch((error: unknown) => this.onError(error));
-      }),
-    );
+    this.retiring.clear();
+    await Promise.all(entries.map((entry) => this.release(entry)));
+  }
+
+  /** Unsubscribes a client and closes its session (a close error goes to onError). */
+  private async release(entry: Entry): Promise<void> {
+    entry.reportsOff?.();
+    entry.reportsOff = null;
+    entry.connectionOff?.();
+    entry.connectionOff = null;
+    const session = await entry.session.catch(() => null);
+    await session?.close().catch((error: unknown) => this.onError(error));
   }
 
   private entry(
@@ -261,14 +298,20 @@ export class BrokerRegistry<S = unknown> {
     const session = adapter.create({ broker: id.broker, account, secrets }).then((built) => {
       const entry = this.entries.get(id.key);
       if (entry?.session !== session) {
-        // Closed while it was being built: release it, it has no owner.
+        // Closed or evicted while it was being built: release it, it has no owner.
         void built.close().catch((error: unknown) => this.onError(error));
-        throw new Error('BrokerRegistry: closed');
+        throw new Error(this.closed ? 'BrokerRegistry: closed' : 'BrokerRegistry: client evicted while being built');
       }
       entry.client = built.client;
       this.subscribeReports(entry);
       entry.connectionOff =
         built.client.onConnectionChange?.((change) => this.tellConnection({ ...id, ...change })) ?? null;
+      const retired = this.retiring.get(id.key);
+      if (retired) {
+        // The replacement delivers the reports now: the evicted client can go.
+        this.retiring.delete(id.key);
+        void this.release(retired);
+      }
       return built;
     });
     this.entries.set(id.key, { id, session, client: null, reportsOff: null, connectionOff: null });

@@ -1,5 +1,5 @@
 import type { Clock } from '@gateway/oms';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Account } from '../accounts/account.js';
 import type { Principal } from '../auth/principal.js';
@@ -7,6 +7,7 @@ import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
 import { GATEWAY_CONFIG, type GatewayConfig, OAUTH_BROKERS, type OAuthBroker } from '../config/config.js';
 import { CREDENTIAL_VAULT, type CredentialOwner, type CredentialVault } from '../credentials/broker-secrets.js';
+import { AccountBrokers } from '../market/account-brokers.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { hashState, openVerifier, sealVerifier } from './authorization-state.js';
 import { type BrokerConnection, type ConnectionStatus, isOAuthBroker } from './broker-connection.js';
@@ -79,6 +80,7 @@ export class BrokerConnectionsService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(AccountBrokers) private readonly brokers: AccountBrokers | null = null,
   ) {
     for (const broker of OAUTH_BROKERS) {
       const client = config.oauth.clients[broker];
@@ -196,6 +198,7 @@ export class BrokerConnectionsService {
       refreshToken: tokens.refreshToken,
       refreshExpiresAt: tokens.refreshExpiresAt,
     });
+    this.brokers?.credentialsChanged(target); // its client, if running, is rebuilt with the new tokens
     await this.repository.connected(
       target.id,
       broker,
@@ -250,6 +253,7 @@ export class BrokerConnectionsService {
       }
     }
     await this.vault.forget(account.id);
+    this.brokers?.credentialsChanged(account);
     await this.repository.forget(account.id);
     this.logger.info({ accountId: account.id, broker: account.broker }, 'broker connection forgotten');
   }

@@ -8,9 +8,11 @@ export interface RefreshSettings {
 
 /**
  * When to refresh an access token expiring at `accessExpiresAt` (epoch ms), seen at `now`:
- * `refreshBeforeExpirySeconds` ahead of the expiry (at most half the remaining lifetime, so a short-lived
- * token is refreshed in time too), plus up to `refreshJitterSeconds` earlier at random (at most a quarter of
- * the remaining lifetime), so that connections made together do not refresh together. Never before `now`.
+ * `refreshBeforeExpirySeconds` ahead of the expiry when the token has longer than that left (Schwab's
+ * 30 minutes against the default 300 s), else halfway through what is left (a short-lived token is still
+ * refreshed in time, without refreshing at once again and again), plus up to `refreshJitterSeconds` earlier
+ * at random (at most a quarter of the remaining lifetime), so that connections made together do not
+ * refresh together. Never before `now`.
  * An access token without an expiry (Alpaca OAuth) is never refreshed: null.
  */
 export function refreshTime(accessExpiresAt: number | null, now: number, s: RefreshSettings): number | null {
@@ -18,7 +20,8 @@ export function refreshTime(accessExpiresAt: number | null, now: number, s: Refr
     return null;
   }
   const remaining = Math.max(0, accessExpiresAt - now);
-  const lead = Math.min(s.refreshBeforeExpirySeconds * 1000, remaining / 2);
+  const before = s.refreshBeforeExpirySeconds * 1000;
+  const lead = before < remaining ? before : remaining / 2;
   const jitterMax = Math.floor(Math.min(s.refreshJitterSeconds * 1000, remaining / 4));
   const jitter = jitterMax > 0 ? randomInt(jitterMax + 1) : 0;
   return Math.max(now, Math.floor(accessExpiresAt - lead - jitter));

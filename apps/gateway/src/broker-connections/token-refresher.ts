@@ -1,5 +1,5 @@
 import type { Clock } from '@gateway/oms';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { LOGGER } from '../common/logger.js';
@@ -11,6 +11,7 @@ import {
   type CredentialVault,
 } from '../credentials/broker-secrets.js';
 import { GatewayMetrics } from '../health/metrics.js';
+import { AccountBrokers } from '../market/account-brokers.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { BROKER_REAUTH_BLOCK, type BrokerConnection } from './broker-connection.js';
 import { BrokerConnectionRepository, type ConnectionUpdate } from './broker-connection.repository.js';
@@ -51,6 +52,7 @@ export class TokenRefresher {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(AccountBrokers) private readonly brokers: AccountBrokers | null = null,
   ) {
     const connectionsOf = () => repository.list();
     const nowOf = () => clock.now();
@@ -120,6 +122,7 @@ export class TokenRefresher {
         refreshToken: tokens.refreshToken,
         refreshExpiresAt: tokens.refreshExpiresAt,
       });
+      this.brokers?.credentialsChanged(account); // a running client is rebuilt with the new access token
       this.metrics.tokenRefreshes.inc({ broker: c.broker, outcome: 'ok' });
       this.logger.info(
         { accountId: c.accountId, broker: c.broker, accessExpiresAt: isoOrNull(tokens.accessExpiresAt) },

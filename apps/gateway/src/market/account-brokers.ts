@@ -11,7 +11,12 @@ import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/comm
 import type { Logger } from 'pino';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../common/logger.js';
-import { type BrokerSecrets, CREDENTIAL_VAULT, type CredentialVault } from '../credentials/broker-secrets.js';
+import {
+  type BrokerSecrets,
+  CREDENTIAL_VAULT,
+  type CredentialVault,
+  CredentialUnreadableError,
+} from '../credentials/broker-secrets.js';
 import { BROKER_REGISTRY } from './market.tokens.js';
 
 /** Where one client's connection stands, as far as entries go; absent: connected, entries allowed. */
@@ -53,7 +58,9 @@ export class AccountBrokers implements OnModuleDestroy {
   /**
    * The account's client (built on first use). Throws ApiError `503 service.unavailable` when its broker
    * is not configured in this deployment or does not serve its environment, or the client cannot be built
-   * (the reason, never a secret).
+   * (the reason, never a secret), and `409 broker.credentials_unreadable` naming KMS's code when the
+   * account's stored credential does not decrypt for it (copied from another account or environment, its
+   * key disabled): entries stay blocked with that reason until a build succeeds.
    */
   async clientFor(account: BrokerAccount): Promise<ExecutionClient> {
     try {
@@ -76,8 +83,40 @@ export class AccountBrokers implements OnModuleDestroy {
         );
         throw ApiError.unavailable(`${error.message}.`);
       }
+      if (error instanceof CredentialUnreadableError) {
+        this.blocks.set(this.registry.keyOf(account).key, { kind: 'setup', reason: error.message, since: Date.now() });
+        this.logger.warn(
+          {
+            accountId: account.id,
+            broker: account.broker,
+            kmsCode: error.code,
+            alert: 'broker_credentials_unreadable',
+          },
+          'broker client not built: the stored credential does not decrypt for this account',
+        );
+        throw error.toApiError();
+      }
       this.logger.error({ err: error, accountId: account.id, broker: account.broker }, 'broker client not built');
       throw ApiError.unavailable(`Account ${account.id}: the ${account.broker} broker client could not be set up.`);
+    }
+  }
+
+  /**
+   * The account's credentials were stored again (new keys, an OAuth login, a refreshed token): its
+   * account-scoped client, when there is one, is retired (BrokerRegistry.evict, make before break) and
+   * the next `clientFor` builds one with the new secrets. A broker-scoped client reads no secrets and is
+   * left alone. Reports the old client delivered meanwhile are kept; anything missed is reconciliation's.
+   */
+  credentialsChanged(account: Pick<BrokerAccount, 'id' | 'broker'>): void {
+    if (!this.registry.adapterOf(account.broker)) {
+      return;
+    }
+    const key = this.registry.keyOf(account);
+    if (key.accountId !== null && this.registry.evict(key.key)) {
+      this.logger.info(
+        { accountId: account.id, broker: account.broker },
+        'broker credentials changed: client rebuilt on next use',
+      );
     }
   }
 
