@@ -1,4 +1,4 @@
-import { defaultMarketDataSets, loadMarketData, MarketReplay } from '@gateway/brokers';
+import { defaultMarketDataSets, loadMarketData, MarketReplay, type MarketDataFeed } from '@gateway/brokers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
 import { listInstruments } from './instruments.js';
@@ -57,11 +57,12 @@ describe('listInstruments (the recorded market data of the paper venue)', () => 
     const endMs = Date.parse(first.tradingEndsAt!);
     expect(endMs).toBeGreaterThan(feed.marketNow(first.symbol)!);
     // The replay's window ends before any close: the same feed, its clock read at the series' end.
-    const atEnd = {
-      ...feed,
-      getQuote: feed.getQuote.bind(feed),
-      symbols: feed.symbols.bind(feed),
+    const atEnd: MarketDataFeed = {
+      getQuote: (symbol) => feed.getQuote(symbol),
+      symbols: () => feed.symbols(),
+      quoteAgeMs: (quote) => feed.quoteAgeMs(quote),
       marketNow: () => endMs,
+      onQuote: (listener) => feed.onQuote(listener),
     };
     const after = listInstruments(atEnd, { root: 'SPXW' });
     const ended = spxw.filter((i) => Date.parse(i.tradingEndsAt!) <= endMs).map((i) => i.symbol);
