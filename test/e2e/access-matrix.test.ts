@@ -288,6 +288,7 @@ const OPS: Op[] = [
   { method: 'GET', path: '/v1/accounts/{accountId}/reconciliation', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/executions', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/positions', roles: READ, scope: 'account' },
+  { method: 'GET', path: '/v1/accounts/{accountId}/balances', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/events', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/risk-limits', roles: READ, scope: 'account' },
   {
@@ -355,6 +356,7 @@ const OPS: Op[] = [
     after: ensureGlobalActive,
   },
   { method: 'GET', path: '/v1/quotes/{symbol}', roles: READ, scope: 'none' },
+  { method: 'GET', path: '/v1/instruments', roles: READ, scope: 'none' },
   { method: 'GET', path: '/v1/venues/paper/replay', roles: ['admin'], scope: 'global' },
   {
     method: 'POST',

@@ -65,6 +65,19 @@ export type CancelResult =
 export type ExecutionReportListener = (report: ExecutionReport) => void;
 
 /**
+ * An account's money as its broker reports it, in USD: `cash` (settled and unsettled cash, negative when
+ * borrowed), `buyingPower` (what the broker lets the account open now), `equity` (cash plus the market value
+ * of the positions, as the broker values them). `asOf` is epoch ms of when the figures were read.
+ */
+export interface BalanceReport {
+  readonly cash: Decimal;
+  readonly buyingPower: Decimal;
+  readonly equity: Decimal;
+  readonly currency: string;
+  readonly asOf: number;
+}
+
+/**
  * The adapter's connection to its broker changed: lost (`connected: false`, with why, e.g. the report
  * stream's network error), or back (`connected: true`). Told once per change, not per retry.
  */
@@ -99,4 +112,10 @@ export interface ExecutionClient {
    * none and leaves this out). Returns the unsubscribe function.
    */
   onConnectionChange?(listener: ConnectionListener): () => void;
+  /**
+   * The account's balances as the broker reports them (adapters whose broker has an account endpoint;
+   * the others leave this out and the gateway computes them). Rejects when the broker does not answer
+   * or answers something that is not an account.
+   */
+  balances?(signal?: AbortSignal): Promise<BalanceReport>;
 }

@@ -2,6 +2,9 @@ import { Module } from '@nestjs/common';
 import { AccountGrantRepository } from './account-grant.repository.js';
 import { AccountRepository } from './account.repository.js';
 import { AccountsController } from './accounts.controller.js';
+import { BalancesController } from './balances.controller.js';
+import { BalancesRepository } from './balances.repository.js';
+import { BalancesService } from './balances.service.js';
 import { BrokerCredentialsController } from './broker-credentials.controller.js';
 import { AccountsService } from './accounts.service.js';
 import { TradingStateRepository } from './trading-state.repository.js';
@@ -11,10 +14,10 @@ import { TradableAccountPipe, VisibleAccountPipe } from './visible-account.decor
  * Accounts, their grants, their trading states and the write-only `PUT …/broker-credentials` (into the
  * global CredentialsModule's vault). Exports the access check (`AccountsService`,
  * used by `@VisibleAccount()` in any controller of a module importing this one) and the trading
- * states, which risk decides and every order reads.
+ * states, which risk decides and every order reads. Also `GET …/balances` (BalancesService).
  */
 @Module({
-  controllers: [AccountsController, BrokerCredentialsController],
+  controllers: [AccountsController, BrokerCredentialsController, BalancesController],
   providers: [
     AccountRepository,
     AccountGrantRepository,
@@ -22,6 +25,8 @@ import { TradableAccountPipe, VisibleAccountPipe } from './visible-account.decor
     AccountsService,
     VisibleAccountPipe,
     TradableAccountPipe,
+    BalancesRepository,
+    BalancesService,
   ],
   exports: [AccountsService, AccountRepository, TradingStateRepository],
 })

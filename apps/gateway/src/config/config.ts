@@ -93,6 +93,11 @@ const schema = z.object({
   PAPER_SPEED: z.coerce.number().min(0).default(1),
   PAPER_START_TIME: timeOfDay.default('09:30:00'),
   PAPER_ACK_LATENCY_MS: intFrom(5),
+  /** USD each paper account starts with: `GET …/balances` computes cash from it and the account's fills. */
+  PAPER_STARTING_CASH: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .default('1000000'),
   /** Recorded date of the SPXW option quotes to replay (YYYYMMDD); 20210104 has its 0DTE expiries. */
   PAPER_SPXW_DATE: z
     .string()
@@ -327,6 +332,8 @@ export interface GatewayConfig {
     readonly startTime: string;
     readonly ackLatencyMs: number;
     readonly spxwDate: string;
+    /** USD a paper account starts with (decimal string). */
+    readonly startingCash: string;
   };
   readonly seedDemoAccount: boolean;
   readonly environments: readonly ('paper' | 'live')[];
@@ -452,6 +459,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       startTime: e.PAPER_START_TIME,
       ackLatencyMs: e.PAPER_ACK_LATENCY_MS,
       spxwDate: e.PAPER_SPXW_DATE,
+      startingCash: e.PAPER_STARTING_CASH,
     },
     seedDemoAccount: e.SEED_DEMO_ACCOUNT,
     environments: e.GATEWAY_ENVIRONMENTS,

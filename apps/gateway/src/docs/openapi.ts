@@ -2,6 +2,7 @@ import { createDocument, type oas31, type ZodOpenApiOverride } from 'zod-openapi
 import { accountPaths } from './paths/accounts.js';
 import { auditPaths } from './paths/audit.js';
 import { credentialPaths } from './paths/credentials.js';
+import { deskPaths } from './paths/desk.js';
 import { brokerConnectionPaths } from './paths/broker-connections.js';
 import { marketPaths } from './paths/market.js';
 import { operationPaths } from './paths/operations.js';
@@ -30,7 +31,7 @@ const tags: oas31.TagObject[] = [
     name: 'Risk controls',
     description: 'Per-account limits, trading states, the kill switch and the order-to-trade ratio',
   },
-  { name: 'Market data', description: 'The latest quote of a symbol' },
+  { name: 'Market data', description: 'The latest quote of a symbol; the instruments this deployment trades' },
   {
     name: 'Paper venue',
     description: "Control of the paper venue's market-data replay; not part of the trading contract",
@@ -97,6 +98,7 @@ export function openApiDocument(): OpenApiDocument {
         ...reconciliationPaths,
         ...riskPaths,
         ...marketPaths,
+        ...deskPaths,
         ...auditPaths,
         ...opsPaths,
         ...operationPaths,

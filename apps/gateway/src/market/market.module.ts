@@ -4,6 +4,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { BrokerSecrets } from '../credentials/broker-secrets.js';
 import { AccountBrokers } from './account-brokers.js';
 import { BROKER_REGISTRY, CLOCK, MARKET_DATA, PAPER_REPLAY } from './market.tokens.js';
+import { InstrumentsController } from './instruments.controller.js';
 import { QuotesController } from './quotes.controller.js';
 import { ReplayController } from './replay.controller.js';
 
@@ -22,7 +23,7 @@ export interface MarketDependencies {
 /**
  * The broker side and the clock, global: the `BROKER_REGISTRY` and `AccountBrokers` (each account's
  * ExecutionClient, per-broker entry blocks), `MARKET_DATA` and `CLOCK` ports that orders, risk, audit and
- * the stream inject, and the quotes and paper replay routes. `PAPER_REPLAY` stays inside: only the replay
+ * the stream inject, and the quotes, instruments and paper replay routes. `PAPER_REPLAY` stays inside: only the replay
  * routes use it.
  */
 @Module({})
@@ -31,7 +32,7 @@ export class MarketModule {
     return {
       module: MarketModule,
       global: true,
-      controllers: [QuotesController, ReplayController],
+      controllers: [QuotesController, InstrumentsController, ReplayController],
       providers: [
         { provide: BROKER_REGISTRY, useValue: deps.brokers },
         AccountBrokers,

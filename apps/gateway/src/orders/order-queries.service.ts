@@ -1,5 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import type { MarketDataFeed } from '@gateway/brokers';
+import { Inject, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { MARKET_DATA } from '../market/market.tokens.js';
+import { valuePosition } from '../market/position-valuation.js';
 import type { StreamEvent } from './stream-event.js';
 import {
   type ExecutionDto,
@@ -24,6 +28,8 @@ export class OrderQueries {
     private readonly executionRecords: ExecutionRepository,
     private readonly positionRecords: PositionRepository,
     private readonly eventLog: OrderEventRepository,
+    @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   /** One order of the account, committed; `404 order.not_found` otherwise (also for another account's). */
@@ -51,9 +57,16 @@ export class OrderQueries {
     return (await this.executionRecords.listApplied(accountId, after, limit)).map(toExecutionDto);
   }
 
-  /** Every instrument the account has traded: open positions and flat ones with realised P&L. */
+  /**
+   * Every instrument the account has traded: open positions and flat ones with realised P&L, each valued
+   * at the current quote (`valuePosition`: mid, else last; null without a quote fresher than
+   * RISK_MAX_QUOTE_AGE_MS).
+   */
   async positions(accountId: string): Promise<PositionDto[]> {
-    return (await this.positionRecords.list(accountId)).map(toPositionDto);
+    const maxAge = this.config.risk.maxQuoteAgeMs;
+    return (await this.positionRecords.list(accountId)).map((p) =>
+      toPositionDto(p, valuePosition(p, this.market, maxAge)),
+    );
   }
 
   /** Events with `seq > after`, in seq order (the same events the stream carries). */

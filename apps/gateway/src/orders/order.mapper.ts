@@ -61,6 +61,10 @@ export interface PositionDto {
   quantity: string;
   averagePrice: string;
   realizedPnl: string;
+  /** quantity × mark × multiplier at the current quote (USD); null without a current quote. */
+  marketValue: string | null;
+  /** (mark − averagePrice) × quantity × multiplier (USD); null without a current quote. */
+  unrealizedPnl: string | null;
 }
 
 const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
@@ -159,11 +163,17 @@ export function toExecutionDto(e: ExecutionRecord): ExecutionDto {
   };
 }
 
-export function toPositionDto(p: Position): PositionDto {
+/** The public Position; `valuation` is its value at the current quote (market/position-valuation.ts). */
+export function toPositionDto(
+  p: Position,
+  valuation: { readonly marketValue: Decimal | null; readonly unrealizedPnl: Decimal | null },
+): PositionDto {
   return {
     symbol: p.symbol,
     quantity: toDecimalString(p.quantity),
     averagePrice: toDecimalString(p.averagePrice),
     realizedPnl: toDecimalString(p.realizedPnl),
+    marketValue: str(valuation.marketValue),
+    unrealizedPnl: str(valuation.unrealizedPnl),
   };
 }

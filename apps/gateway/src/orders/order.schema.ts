@@ -84,6 +84,14 @@ export const positionSchema = z
     quantity: decimalString.meta({ description: 'signed: long > 0, short < 0' }),
     averagePrice: decimalString,
     realizedPnl: decimalString.meta({ description: 'USD, contract multiplier applied' }),
+    marketValue: decimalString.nullable().meta({
+      description:
+        'USD: quantity × mark × multiplier, signed. The mark is the mid of a two-sided quote, else the last ' +
+        'trade, from a quote no older than RISK_MAX_QUOTE_AGE_MS; null when there is no such quote. "0" when flat',
+    }),
+    unrealizedPnl: decimalString.nullable().meta({
+      description: 'USD: (mark − averagePrice) × quantity × multiplier; null without a current quote, "0" when flat',
+    }),
   })
   .meta({ id: 'Position' });
 typesAgree<z.infer<typeof positionSchema>, PositionDto>(true);

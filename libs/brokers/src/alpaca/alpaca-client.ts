@@ -1,5 +1,6 @@
 import { Decimal } from '@gateway/oms';
 import type {
+  BalanceReport,
   CancelOrderCommand,
   CancelResult,
   ConnectionChange,
@@ -415,6 +416,34 @@ export class AlpacaClient implements ExecutionClient {
       });
     }
     return fills;
+  }
+
+  /**
+   * `GET /v2/account` (alpaca-docs `content/api-references/trading-api/account.md`): `cash`,
+   * `buying_power`, `equity` and `currency` as Alpaca reports them (decimal strings). Alpaca's account
+   * carries no time of its figures, so `asOf` is when its answer arrived. Rejects on any answer that is
+   * not a 200 with those fields (the reason names the status, never a credential).
+   */
+  async balances(signal?: AbortSignal): Promise<BalanceReport> {
+    const answer = await this.request('GET', '/v2/account', undefined, signal ?? this.timeout());
+    const body = answer.body as Record<string, unknown> | null;
+    const field = (name: string): Decimal => {
+      const value = body?.[name];
+      if (typeof value !== 'string' || !/^-?\d+(\.\d+)?$/.test(value)) {
+        throw new Error(`alpaca's account has no decimal ${name} (HTTP ${answer.status}: ${describe(answer.body)})`);
+      }
+      return new Decimal(value);
+    };
+    if (answer.status !== 200) {
+      throw new Error(`alpaca answered ${answer.status} to the account: ${describe(answer.body)}`);
+    }
+    return {
+      cash: field('cash'),
+      buyingPower: field('buying_power'),
+      equity: field('equity'),
+      currency: typeof body?.currency === 'string' ? body.currency : 'USD',
+      asOf: Date.now(),
+    };
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {

@@ -119,6 +119,8 @@ export const orderPaths: ZodOpenApiPathsObject = {
   '/v1/accounts/{accountId}/positions': {
     get: {
       tags: activity,
+      summary:
+        'Every instrument the account has traded, with realised P&L, and marketValue and unrealizedPnl at the current mark: the mid of a two-sided quote, else the last trade, from a quote no older than RISK_MAX_QUOTE_AGE_MS (null without one)',
       requestParams: { path: accountPath },
       responses: { '200': json('', positionListSchema), ...common },
     },
