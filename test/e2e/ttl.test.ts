@@ -87,7 +87,11 @@ describe('order time to live', () => {
     await gw!.stop('SIGKILL');
     gw = await start();
     api = new Api(gw.url, gw.traderToken);
-    expect((await api.get(`/v1/accounts/${gw.accountId}/orders/${order.id}`)).body.status).toBe('new');
+    // On a busy machine the restart can outlast the deadline; then the re-armed deadline fires at once.
+    const status = (await api.get(`/v1/accounts/${gw.accountId}/orders/${order.id}`)).body.status;
+    if (Date.now() - Date.parse(order.createdAt) < 5_000) {
+      expect(status).toBe('new');
+    }
     const canceled = await orderWhen(
       api,
       gw.accountId,
