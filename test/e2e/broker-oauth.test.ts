@@ -13,7 +13,7 @@ import { signWithDevKey } from '../support/tokens.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
- * Connecting a Schwab account over OAuth2 end to end (README, "Connecting a broker (Schwab OAuth)"): the built
+ * Connecting a Schwab account over OAuth2 end to end (README, "Connecting a broker", "Schwab OAuth"): the built
  * gateway against the fake Schwab authorization server (PKCE on, its real wire: Basic client credentials,
  * rotating refresh tokens, the dead-refresh-token body), driven by passport-oauth2 inside the gateway.
  * The fake issues Schwab's real lifetimes (access 1800 s, refresh 604800 s from the login) on its own clock,
