@@ -35,7 +35,14 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const env = { DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() };
   // The replay runs at recorded speed from the open, so quotes (and their ages) move while the page is open.
-  quick = await startQuickStart({ ...env, PAPER_SPEED: '1', PAPER_START_TIME: '09:30:05', LOG_LEVEL: 'warn' });
+  // The RTT lockdown runs with a threshold the paper venue stays far under: the Sentinel shows it, clear.
+  quick = await startQuickStart({
+    ...env,
+    PAPER_SPEED: '1',
+    PAPER_START_TIME: '09:30:05',
+    LOG_LEVEL: 'warn',
+    LOCKDOWN_RTT_MS: '5000',
+  });
   gateway = { url: quick.gatewayUrl, accountId: quick.accountId, traderToken: quick.traderToken };
   monitor = { url: quick.monitorUrl };
   // The monitor forwards the kill switch to the gateway npm start started (MONITOR_GATEWAY_URL).
@@ -93,6 +100,10 @@ describe('the cockpit in Chromium', () => {
     await page.getByTestId('instance-row').first().waitFor();
     await changes(page, 'frame-at', 2_000);
     await changes(page, 'instance-row');
+    // The lockdown's threshold and state per venue, beside its exact round-trip window.
+    await page.getByTestId('lockdown-threshold-paper').waitFor({ timeout: 10_000 });
+    expect(await text(page, 'lockdown-threshold-paper')).toBe('5000.00 ms');
+    expect(await text(page, 'lockdown-state-paper')).toBe('clear');
     // Market: the replay moves SPY's quote (its age on the replay clock goes up and resets).
     await changes(page, 'market-SPY');
     expect(await text(page, 'market-SPY')).toMatch(/SPY\d+\.\d+/);
@@ -139,6 +150,12 @@ describe('the cockpit in Chromium', () => {
     expect(await text(page, row)).not.toBe(executionBefore);
     expect(await page.getByTestId(row).getByTestId('execution-fill-rate').textContent()).toMatch(/^\d+\.\d %$/);
     expect(Number(await page.getByTestId(row).getByTestId('execution-rate').textContent())).toBeGreaterThan(0);
+    // The round trips of those orders in the lockdown's window (exact figures, not bucket bounds).
+    await eventually(
+      async () => /^paper\d+\.\d\d ms\d+\.\d\d ms\d+\.\d\d ms[1-9]/.test(await text(page, 'rtt-paper')),
+      10_000,
+      'the round trips in the window',
+    );
     await eventually(
       async () => (await text(page, `account-${gateway.accountId}`)).includes('cockpit-passive'),
       10_000,

@@ -18,6 +18,13 @@ export interface GatewaySnapshot {
   readonly process: ProcessFigures;
   /** Every counter of the metrics registry (`/metrics`), cumulative, one entry per label set. */
   readonly counters: readonly CounterValue[];
+  /**
+   * Every `gateway_*` gauge of the registry as it stands (the RTT lockdown's `gateway_lockdown_active`,
+   * `gateway_lockdown_threshold_seconds`, `gateway_broker_rtt_window_seconds{quantile}` and
+   * `gateway_broker_rtt_window_count` among them: the Sentinel's round trip figures). Absent from older
+   * instances.
+   */
+  readonly gauges?: readonly CounterValue[];
   /** Every histogram of the registry, as the observations since this instance's previous snapshot. */
   readonly histograms: readonly HistogramDelta[];
   /** The broker clients this instance holds and whether their connection is up. */
