@@ -27,6 +27,8 @@ let gateway: { url: string; accountId: string; traderToken: string };
 let monitor: { url: string };
 let browser: Browser;
 const tokens = { risk: '', viewer: '' };
+/** Every uncaught error of the pages opened. */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -65,7 +67,8 @@ afterAll(async () => {
 async function openCockpit(token: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1300 } });
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) => (errors.push(e.message), pageErrors.push(e.message)));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   await page.goto(`${monitor.url}/#token=${token}`);
   await page.getByTestId('connection-status').filter({ hasText: 'open' }).waitFor({ timeout: 15_000 });
   // The token is taken out of the address at once.
@@ -93,8 +96,21 @@ describe('the cockpit in Chromium', () => {
   it('shows live panels to risk staff, moves with orders, and halts trading from the kill switch', async () => {
     const page = await openCockpit(tokens.risk);
     expect(await text(page, 'whoami')).toContain('e2e-risk (risk)');
-    for (const panel of ['sentinel', 'kill-switch', 'gates', 'execution', 'market', 'accounts', 'order-book']) {
-      await expect(page.getByTestId(`panel-${panel}`).isVisible()).resolves.toBe(true);
+    await page.getByTestId('panel-sentinel').waitFor({ timeout: 10_000 });
+    for (const panel of [
+      'sentinel',
+      'kill-switch',
+      'gates',
+      'stages',
+      'execution',
+      'market',
+      'accounts',
+      'order-book',
+    ]) {
+      expect(
+        await page.getByTestId(`panel-${panel}`).isVisible(),
+        `panel ${panel}, errors: ${pageErrors.join('; ')}`,
+      ).toBe(true);
     }
     // Sentinel: one instance up, its figures and the frame clock move four times a second.
     await page.getByTestId('instance-row').first().waitFor();
@@ -138,6 +154,14 @@ describe('the cockpit in Chromium', () => {
       limitPrice: (Math.floor(Number(spy.bid) * 0.99 * 100) / 100).toFixed(2),
     });
     expect(passive.status, JSON.stringify(passive.body)).toBe(201);
+    // Stage latency: the intent's stages and the paper venue's submit round trip, p50 and p99.
+    await eventually(
+      async () =>
+        /^risk_checks–\d+\.\d{3} ms\d+\.\d{3} ms/.test(await text(page, 'stage-risk_checks')) &&
+        /^broker_submitpaper\d+\.\d{3} ms\d+\.\d{3} ms/.test(await text(page, 'stage-broker_submit-paper')),
+      10_000,
+      'the stage latency panel to show the orders stages',
+    );
     await eventually(
       async () => {
         const orders = await page.getByTestId(row).getByTestId('execution-orders').textContent();

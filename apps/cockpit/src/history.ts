@@ -55,6 +55,11 @@ export function chartValues(frame: CockpitFrame): Record<string, number | null> 
       values[`rtt:${venue} max`] = v.maxMs;
     }
   }
+  for (const h of frame.histograms) {
+    if (h.name === 'gateway_order_stage_seconds' && h.labels.stage) {
+      values[`stage:${h.labels.stage}${h.labels.venue ? ` ${h.labels.venue}` : ''}`] = h.p99Ms;
+    }
+  }
   for (const i of frame.instances.filter((x) => x.up)) {
     const name = shortInstance(i.instance);
     values[`loop:${name} p99`] = i.process.eventLoop.p99Ms;
