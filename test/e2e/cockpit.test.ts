@@ -174,6 +174,12 @@ describe('the cockpit in Chromium', () => {
     expect(await text(page, row)).not.toBe(executionBefore);
     expect(await page.getByTestId(row).getByTestId('execution-fill-rate').textContent()).toMatch(/^\d+\.\d %$/);
     expect(Number(await page.getByTestId(row).getByTestId('execution-rate').textContent())).toBeGreaterThan(0);
+    // The market buys filled at the ask against the mid at intent: a net expected value, in money.
+    await eventually(
+      async () => /^-?\d+\.\d\d$/.test((await page.getByTestId(row).getByTestId('execution-ev').textContent()) ?? ''),
+      10_000,
+      'the net expected value of the fills',
+    );
     // The round trips of those orders in the lockdown's window (exact figures, not bucket bounds).
     await eventually(
       async () => /^paper\d+\.\d\d ms\d+\.\d\d ms\d+\.\d\d ms[1-9]/.test(await text(page, 'rtt-paper')),
