@@ -26,7 +26,7 @@ let quick: QuickStart;
 let gateway: { url: string; accountId: string; traderToken: string };
 let monitor: { url: string };
 let browser: Browser;
-const tokens = { risk: '', viewer: '' };
+const tokens = { risk: '', viewer: '', admin: '' };
 /** Every uncaught error of the pages opened. */
 const pageErrors: string[] = [];
 
@@ -50,9 +50,10 @@ beforeAll(async () => {
   // The monitor forwards the kill switch to the gateway npm start started (MONITOR_GATEWAY_URL).
   expect(quick.output()).toContain(`Cockpit (monitor) listening on ${monitor.url}  (gateway: ${gateway.url})`);
   expect(quick.cockpitLink).toMatch(new RegExp(`^${monitor.url}/#token=ey`));
-  [tokens.risk, tokens.viewer] = await Promise.all([
+  [tokens.risk, tokens.viewer, tokens.admin] = await Promise.all([
     mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']),
     mintToken(db.url, ['--sub', 'e2e-viewer', '--role', 'viewer', '--account', '*']),
+    mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']),
   ]);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -191,6 +192,16 @@ describe('the cockpit in Chromium', () => {
       10_000,
       'the blotter to show the passive order',
     );
+    // Accounts: the reconciliation passes read through the monitor with the risk token; no audit tail for it.
+    await eventually(
+      async () =>
+        /^Reconciliation: (no pass yet|clean|breaks|failed)/.test(
+          await text(page, `reconciliation-${gateway.accountId}`),
+        ),
+      10_000,
+      'the reconciliation of the account',
+    );
+    expect(await text(page, 'audit-unavailable')).toContain('admin');
     await page.screenshot({ path: join(ARTIFACTS, 'cockpit-before-halt.png'), fullPage: true });
 
     // The kill switch: global, a reason, the confirmation; the result as the gateway reports it.
@@ -238,6 +249,18 @@ describe('the cockpit in Chromium', () => {
       reason: 'a viewer tries',
     });
     expectProblem(forwarded, 403, 'auth.forbidden');
+    await page.close();
+  }, 60_000);
+
+  it('shows an admin the audit tail, read through the monitor with the admin token', async () => {
+    const page = await openCockpit(tokens.admin);
+    // The earlier tests' requests (orders, the kill switch) are in the gateway's audit log.
+    await eventually(
+      async () => /POST \/v1\/kill-switch/.test(await text(page, 'audit-tail')),
+      15_000,
+      'the audit tail to show the kill switch',
+    );
+    expect(await page.getByTestId('audit-unavailable').count()).toBe(0);
     await page.close();
   }, 60_000);
 

@@ -70,7 +70,7 @@ export function App() {
           <StagesPanel frame={frame} history={history.current} />
           <ExecutionPanel frame={frame} history={history.current} />
           <MarketPanel frame={frame} />
-          <AccountsPanel frame={frame} />
+          <AccountsPanel frame={frame} token={token} roles={hello?.roles ?? []} />
           <OrderBookPanel frame={frame} />
         </main>
       ) : (
