@@ -9,6 +9,7 @@ import { BrokerCredentials1795737600000 } from './1795737600000-broker-credentia
 import { BrokerConnections1795824000000 } from './1795824000000-broker-connections.js';
 import { ReconciliationRuns1795910400000 } from './1795910400000-reconciliation-runs.js';
 import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
+import { OrderIntentMid1796256000000 } from './1796256000000-order-intent-mid.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   BrokerConnections1795824000000,
   ReconciliationRuns1795910400000,
   AccountBrokerId1795996800000,
+  OrderIntentMid1796256000000,
 ];

@@ -26,7 +26,9 @@ let quick: QuickStart;
 let gateway: { url: string; accountId: string; traderToken: string };
 let monitor: { url: string };
 let browser: Browser;
-const tokens = { risk: '', viewer: '' };
+const tokens = { risk: '', viewer: '', admin: '' };
+/** Every uncaught error of the pages opened. */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -35,15 +37,23 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const env = { DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() };
   // The replay runs at recorded speed from the open, so quotes (and their ages) move while the page is open.
-  quick = await startQuickStart({ ...env, PAPER_SPEED: '1', PAPER_START_TIME: '09:30:05', LOG_LEVEL: 'warn' });
+  // The RTT lockdown runs with a threshold the paper venue stays far under: the Sentinel shows it, clear.
+  quick = await startQuickStart({
+    ...env,
+    PAPER_SPEED: '1',
+    PAPER_START_TIME: '09:30:05',
+    LOG_LEVEL: 'warn',
+    LOCKDOWN_RTT_MS: '5000',
+  });
   gateway = { url: quick.gatewayUrl, accountId: quick.accountId, traderToken: quick.traderToken };
   monitor = { url: quick.monitorUrl };
   // The monitor forwards the kill switch to the gateway npm start started (MONITOR_GATEWAY_URL).
   expect(quick.output()).toContain(`Cockpit (monitor) listening on ${monitor.url}  (gateway: ${gateway.url})`);
   expect(quick.cockpitLink).toMatch(new RegExp(`^${monitor.url}/#token=ey`));
-  [tokens.risk, tokens.viewer] = await Promise.all([
+  [tokens.risk, tokens.viewer, tokens.admin] = await Promise.all([
     mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']),
     mintToken(db.url, ['--sub', 'e2e-viewer', '--role', 'viewer', '--account', '*']),
+    mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']),
   ]);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -58,7 +68,8 @@ afterAll(async () => {
 async function openCockpit(token: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1300 } });
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) => (errors.push(e.message), pageErrors.push(e.message)));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   await page.goto(`${monitor.url}/#token=${token}`);
   await page.getByTestId('connection-status').filter({ hasText: 'open' }).waitFor({ timeout: 15_000 });
   // The token is taken out of the address at once.
@@ -86,13 +97,30 @@ describe('the cockpit in Chromium', () => {
   it('shows live panels to risk staff, moves with orders, and halts trading from the kill switch', async () => {
     const page = await openCockpit(tokens.risk);
     expect(await text(page, 'whoami')).toContain('e2e-risk (risk)');
-    for (const panel of ['sentinel', 'kill-switch', 'gates', 'execution', 'market', 'accounts', 'order-book']) {
-      await expect(page.getByTestId(`panel-${panel}`).isVisible()).resolves.toBe(true);
+    await page.getByTestId('panel-sentinel').waitFor({ timeout: 10_000 });
+    for (const panel of [
+      'sentinel',
+      'kill-switch',
+      'gates',
+      'stages',
+      'execution',
+      'market',
+      'accounts',
+      'order-book',
+    ]) {
+      expect(
+        await page.getByTestId(`panel-${panel}`).isVisible(),
+        `panel ${panel}, errors: ${pageErrors.join('; ')}`,
+      ).toBe(true);
     }
     // Sentinel: one instance up, its figures and the frame clock move four times a second.
     await page.getByTestId('instance-row').first().waitFor();
     await changes(page, 'frame-at', 2_000);
     await changes(page, 'instance-row');
+    // The lockdown's threshold and state per venue, beside its exact round-trip window.
+    await page.getByTestId('lockdown-threshold-paper').waitFor({ timeout: 10_000 });
+    expect(await text(page, 'lockdown-threshold-paper')).toBe('5000.00 ms');
+    expect(await text(page, 'lockdown-state-paper')).toBe('clear');
     // Market: the replay moves SPY's quote (its age on the replay clock goes up and resets).
     await changes(page, 'market-SPY');
     expect(await text(page, 'market-SPY')).toMatch(/SPY\d+\.\d+/);
@@ -127,6 +155,14 @@ describe('the cockpit in Chromium', () => {
       limitPrice: (Math.floor(Number(spy.bid) * 0.99 * 100) / 100).toFixed(2),
     });
     expect(passive.status, JSON.stringify(passive.body)).toBe(201);
+    // Stage latency: the intent's stages and the paper venue's submit round trip, p50 and p99.
+    await eventually(
+      async () =>
+        /^risk_checks–\d+\.\d{3} ms\d+\.\d{3} ms/.test(await text(page, 'stage-risk_checks')) &&
+        /^broker_submitpaper\d+\.\d{3} ms\d+\.\d{3} ms/.test(await text(page, 'stage-broker_submit-paper')),
+      10_000,
+      'the stage latency panel to show the orders stages',
+    );
     await eventually(
       async () => {
         const orders = await page.getByTestId(row).getByTestId('execution-orders').textContent();
@@ -139,11 +175,33 @@ describe('the cockpit in Chromium', () => {
     expect(await text(page, row)).not.toBe(executionBefore);
     expect(await page.getByTestId(row).getByTestId('execution-fill-rate').textContent()).toMatch(/^\d+\.\d %$/);
     expect(Number(await page.getByTestId(row).getByTestId('execution-rate').textContent())).toBeGreaterThan(0);
+    // The market buys filled at the ask against the mid at intent: a net expected value, in money.
+    await eventually(
+      async () => /^-?\d+\.\d\d$/.test((await page.getByTestId(row).getByTestId('execution-ev').textContent()) ?? ''),
+      10_000,
+      'the net expected value of the fills',
+    );
+    // The round trips of those orders in the lockdown's window (exact figures, not bucket bounds).
+    await eventually(
+      async () => /^paper\d+\.\d\d ms\d+\.\d\d ms\d+\.\d\d ms[1-9]/.test(await text(page, 'rtt-paper')),
+      10_000,
+      'the round trips in the window',
+    );
     await eventually(
       async () => (await text(page, `account-${gateway.accountId}`)).includes('cockpit-passive'),
       10_000,
       'the blotter to show the passive order',
     );
+    // Accounts: the reconciliation passes read through the monitor with the risk token; no audit tail for it.
+    await eventually(
+      async () =>
+        /^Reconciliation: (no pass yet|clean|breaks|failed)/.test(
+          await text(page, `reconciliation-${gateway.accountId}`),
+        ),
+      10_000,
+      'the reconciliation of the account',
+    );
+    expect(await text(page, 'audit-unavailable')).toContain('admin');
     await page.screenshot({ path: join(ARTIFACTS, 'cockpit-before-halt.png'), fullPage: true });
 
     // The kill switch: global, a reason, the confirmation; the result as the gateway reports it.
@@ -191,6 +249,18 @@ describe('the cockpit in Chromium', () => {
       reason: 'a viewer tries',
     });
     expectProblem(forwarded, 403, 'auth.forbidden');
+    await page.close();
+  }, 60_000);
+
+  it('shows an admin the audit tail, read through the monitor with the admin token', async () => {
+    const page = await openCockpit(tokens.admin);
+    // The earlier tests' requests (orders, the kill switch) are in the gateway's audit log.
+    await eventually(
+      async () => /POST \/v1\/kill-switch/.test(await text(page, 'audit-tail')),
+      15_000,
+      'the audit tail to show the kill switch',
+    );
+    expect(await page.getByTestId('audit-unavailable').count()).toBe(0);
     await page.close();
   }, 60_000);
 

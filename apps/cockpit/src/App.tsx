@@ -9,9 +9,10 @@ import { KillSwitchPanel } from './panels/KillSwitchPanel.js';
 import { MarketPanel } from './panels/MarketPanel.js';
 import { OrderBookPanel } from './panels/OrderBookPanel.js';
 import { SentinelPanel } from './panels/SentinelPanel.js';
+import { StagesPanel } from './panels/StagesPanel.js';
 
 /**
- * The operations cockpit: one WebSocket to the monitor, a frame four times a second, seven panels. It
+ * The operations cockpit: one WebSocket to the monitor, a frame four times a second, eight panels. It
  * shows what the gateway reports and sends one command, the kill switch, with the operator's own token.
  */
 export function App() {
@@ -66,9 +67,10 @@ export function App() {
           <SentinelPanel frame={frame} history={history.current} />
           <KillSwitchPanel frame={frame} token={token} canHalt={hello?.canHalt ?? false} />
           <GatesPanel frame={frame} />
+          <StagesPanel frame={frame} history={history.current} />
           <ExecutionPanel frame={frame} history={history.current} />
           <MarketPanel frame={frame} />
-          <AccountsPanel frame={frame} />
+          <AccountsPanel frame={frame} token={token} roles={hello?.roles ?? []} />
           <OrderBookPanel frame={frame} />
         </main>
       ) : (

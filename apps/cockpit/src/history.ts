@@ -36,11 +36,29 @@ export class History {
 /** What each frame adds to the charts. */
 export function chartValues(frame: CockpitFrame): Record<string, number | null> {
   const values: Record<string, number | null> = {};
-  for (const v of frame.venues) {
-    const venue = v.labels.venue ?? 'unknown';
-    values[`rtt:${venue} p50`] = v.p50Ms;
-    values[`rtt:${venue} p99`] = v.p99Ms;
-    values[`rtt:${venue} max`] = v.maxMs;
+  // The lockdown's exact window where it runs; the submit histogram's bucket estimates otherwise.
+  const rtt = frame.rtt ?? [];
+  if (rtt.length > 0) {
+    for (const v of rtt) {
+      values[`rtt:${v.venue} p50`] = v.p50Ms;
+      values[`rtt:${v.venue} p99`] = v.p99Ms;
+      values[`rtt:${v.venue} max`] = v.maxMs;
+      if (v.thresholdMs !== null) {
+        values[`rtt:${v.venue} threshold`] = v.thresholdMs;
+      }
+    }
+  } else {
+    for (const v of frame.venues) {
+      const venue = v.labels.venue ?? 'unknown';
+      values[`rtt:${venue} p50`] = v.p50Ms;
+      values[`rtt:${venue} p99`] = v.p99Ms;
+      values[`rtt:${venue} max`] = v.maxMs;
+    }
+  }
+  for (const h of frame.histograms) {
+    if (h.name === 'gateway_order_stage_seconds' && h.labels.stage) {
+      values[`stage:${h.labels.stage}${h.labels.venue ? ` ${h.labels.venue}` : ''}`] = h.p99Ms;
+    }
   }
   for (const i of frame.instances.filter((x) => x.up)) {
     const name = shortInstance(i.instance);

@@ -1,6 +1,6 @@
 import type { Principal } from '../../gateway/src/auth/principal.js';
 import type { GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
-import type { CockpitFrame, CounterValue, InstanceFigures, LatencyFigures } from './frame.js';
+import type { CockpitFrame, CounterValue, InstanceFigures, LatencyFigures, VenueRtt } from './frame.js';
 
 /** The window the latency quantiles are computed over, ms. */
 export const LATENCY_WINDOW_MS = 5_000;
@@ -79,6 +79,7 @@ export class Aggregator {
         windowed.filter((h) => h.name === SUBMIT_HISTOGRAM),
         (h) => ({ venue: h.labels.venue ?? 'unknown' }),
       ),
+      rtt: venueRtt(up.flatMap(([, i]) => [i.last.gauges ?? []])),
       histograms: latencies(
         windowed.filter((h) => h.name !== SUBMIT_HISTOGRAM),
         (h) => h.labels,
@@ -109,6 +110,63 @@ export function forPrincipal(frame: CockpitFrame, principal: Principal): Cockpit
       ),
     },
   };
+}
+
+const RTT_WINDOW = 'gateway_broker_rtt_window_seconds';
+const RTT_COUNT = 'gateway_broker_rtt_window_count';
+const LOCKDOWN_ACTIVE = 'gateway_lockdown_active';
+const LOCKDOWN_THRESHOLD = 'gateway_lockdown_threshold_seconds';
+
+/** The venues' lockdown windows from each instance's gauges (one array per instance). */
+export function venueRtt(instances: readonly (readonly CounterValue[])[]): VenueRtt[] {
+  const venues = new Map<
+    string,
+    {
+      count: number;
+      p50Ms: number | null;
+      p99Ms: number | null;
+      maxMs: number | null;
+      thresholdMs: number | null;
+      locked: boolean;
+    }
+  >();
+  const of = (venue: string) => {
+    let v = venues.get(venue);
+    if (!v) {
+      v = { count: 0, p50Ms: null, p99Ms: null, maxMs: null, thresholdMs: null, locked: false };
+      venues.set(venue, v);
+    }
+    return v;
+  };
+  const higher = (a: number | null, b: number) => (a === null || b > a ? round(b) : a);
+  for (const gauges of instances) {
+    const counts = new Map(gauges.filter((g) => g.name === RTT_COUNT).map((g) => [g.labels.venue, g.value]));
+    for (const g of gauges) {
+      const venue = g.labels.venue;
+      if (venue === undefined) {
+        continue;
+      }
+      if (g.name === LOCKDOWN_THRESHOLD) {
+        of(venue).thresholdMs = round(g.value * 1_000);
+      } else if (g.name === LOCKDOWN_ACTIVE) {
+        of(venue).locked ||= g.value === 1;
+      } else if (g.name === RTT_COUNT) {
+        of(venue).count += g.value;
+      } else if (g.name === RTT_WINDOW && (counts.get(venue) ?? 0) > 0) {
+        // The window gauges keep their last figures when the window empties: only a non-empty one counts.
+        const v = of(venue);
+        const ms = g.value * 1_000;
+        if (g.labels.quantile === '0.5') {
+          v.p50Ms = higher(v.p50Ms, ms);
+        } else if (g.labels.quantile === '0.99') {
+          v.p99Ms = higher(v.p99Ms, ms);
+        } else if (g.labels.quantile === '1') {
+          v.maxMs = higher(v.maxMs, ms);
+        }
+      }
+    }
+  }
+  return [...venues.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([venue, v]) => ({ venue, ...v }));
 }
 
 function sumCounters(values: readonly CounterValue[]): CounterValue[] {

@@ -45,6 +45,12 @@ export interface CockpitFrame {
   readonly instances: readonly InstanceFigures[];
   /** Broker round trip (submit → answer) per venue over the last LATENCY_WINDOW_MS, all instances. */
   readonly venues: readonly LatencyFigures[];
+  /**
+   * The broker round trip per venue over the RTT lockdown's own sliding window (LOCKDOWN_WINDOW_MS: exact
+   * round trips, not bucket bounds), its threshold and whether it holds the venue locked, from each up
+   * instance's gauges. Empty while the lockdown is off for every venue (or the instances predate it).
+   */
+  readonly rtt: readonly VenueRtt[];
   /** Every other `gateway_*` histogram over the same window, by metric and label set (stage latencies...). */
   readonly histograms: readonly LatencyFigures[];
   /** The gateway counters summed over the instances that are up. */
@@ -55,6 +61,23 @@ export interface CockpitFrame {
   readonly state: (Omit<StateSnapshot, 'accounts'> & { readonly accounts: readonly AccountFigures[] }) | null;
   /** The LOBSTER 10-level book the monitor replays (Order book panel); absent without the data. */
   readonly book?: BookFigures | null;
+}
+
+/**
+ * One venue's round trips over the lockdown's window, across the instances that are up: the highest
+ * instance figure of each (an instance's p99 is what its lockdown compares), the round trips summed;
+ * `locked` when any instance holds the lockdown. Figures are null when no instance has a round trip in
+ * its window. ms.
+ */
+export interface VenueRtt {
+  readonly venue: string;
+  readonly count: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly maxMs: number | null;
+  /** LOCKDOWN_RTT_MS of the venue; null when the lockdown is off for it. */
+  readonly thresholdMs: number | null;
+  readonly locked: boolean;
 }
 
 export interface InstanceFigures {

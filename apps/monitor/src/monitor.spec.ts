@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
+import type { CounterValue, GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
 import { Principal } from '../../gateway/src/auth/principal.js';
 import { Aggregator, forPrincipal, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
 import { loadConfig } from '../../gateway/src/config/config.js';
@@ -75,6 +75,41 @@ describe('Aggregator', () => {
   it('groups other histograms by their labels', () => {
     const stage = { ...delta([2, 0, 0, 0]), name: 'gateway_order_stage_seconds', labels: { stage: 'risk' } };
     expect(latencies([stage], (h) => h.labels)[0]).toMatchObject({ labels: { stage: 'risk' }, count: 2, p50Ms: 2.5 });
+  });
+});
+
+describe('the RTT lockdown window per venue', () => {
+  const gauges = (
+    venue: string,
+    count: number,
+    p50: number,
+    p99: number,
+    max: number,
+    locked: number,
+  ): CounterValue[] => [
+    { name: 'gateway_lockdown_threshold_seconds', labels: { venue }, value: 0.05 },
+    { name: 'gateway_lockdown_active', labels: { venue }, value: locked },
+    { name: 'gateway_broker_rtt_window_count', labels: { venue }, value: count },
+    { name: 'gateway_broker_rtt_window_seconds', labels: { venue, quantile: '0.5' }, value: p50 },
+    { name: 'gateway_broker_rtt_window_seconds', labels: { venue, quantile: '0.99' }, value: p99 },
+    { name: 'gateway_broker_rtt_window_seconds', labels: { venue, quantile: '1' }, value: max },
+  ];
+
+  it('takes the highest instance figures, sums the round trips, and is locked when any instance is', () => {
+    const agg = new Aggregator();
+    agg.ingest({ ...snapshot('a', 0), gauges: gauges('paper', 10, 0.002, 0.004, 0.006, 0) }, 0);
+    agg.ingest({ ...snapshot('b', 0), gauges: gauges('paper', 5, 0.001, 0.07, 0.09, 1) }, 0);
+    // An instance whose window is empty keeps stale figures in its gauges: they are not taken.
+    agg.ingest({ ...snapshot('c', 0), gauges: gauges('paper', 0, 0.5, 0.5, 0.5, 0) }, 0);
+    expect(agg.frame(10).rtt).toEqual([
+      { venue: 'paper', count: 15, p50Ms: 2, p99Ms: 70, maxMs: 90, thresholdMs: 50, locked: true },
+    ]);
+  });
+
+  it('is empty for instances that carry no gauges', () => {
+    const agg = new Aggregator();
+    agg.ingest(snapshot('a', 0), 0);
+    expect(agg.frame(10).rtt).toEqual([]);
   });
 });
 

@@ -110,6 +110,54 @@ export async function startMonitor(
         });
     }
   };
+  // Read-only gateway reads the Accounts panel makes with the operator's own token (the gateway decides
+  // who may read them): an account's reconciliation passes, and the audit tail.
+  const read = (path: (req: Request) => string) => async (req: Request, res: Response) => {
+    const authorization = req.headers.authorization;
+    if (!authorization) {
+      res.status(401).type('application/problem+json').json({
+        type: 'about:blank',
+        title: 'Unauthenticated',
+        status: 401,
+        code: 'auth.unauthenticated',
+        detail: 'Gateway reads need your bearer token.',
+      });
+      return;
+    }
+    const query = new URLSearchParams();
+    for (const key of ['limit', 'after']) {
+      const value = req.query[key];
+      if (typeof value === 'string' && /^[0-9A-Za-z:_-]{1,64}$/.test(value)) {
+        query.set(key, value);
+      }
+    }
+    try {
+      const answer = await fetch(`${config.monitor.gatewayUrl}${path(req)}${query.size > 0 ? `?${query}` : ''}`, {
+        headers: { authorization },
+        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+      });
+      res.status(answer.status).type(answer.headers.get('content-type') ?? 'application/json');
+      res.send(await answer.text());
+    } catch (error) {
+      logger.warn({ detail: (error as Error).message }, 'monitor: gateway read not forwarded');
+      res
+        .status(502)
+        .type('application/problem+json')
+        .json({
+          type: 'about:blank',
+          title: 'Gateway unreachable',
+          status: 502,
+          code: 'monitor.gateway_unreachable',
+          detail: `The gateway at ${config.monitor.gatewayUrl} did not answer.`,
+        });
+    }
+  };
+  app.get(
+    '/api/accounts/:accountId/reconciliation',
+    (req, res) =>
+      void read((r) => `/v1/accounts/${encodeURIComponent(String(r.params.accountId))}/reconciliation`)(req, res),
+  );
+  app.get('/api/audit', (req, res) => void read(() => '/v1/audit')(req, res));
   app.post('/api/kill-switch', (req, res) => void forward('POST')(req, res));
   app.delete('/api/kill-switch', (req, res) => void forward('DELETE')(req, res));
   if (existsSync(COCKPIT_DIR)) {

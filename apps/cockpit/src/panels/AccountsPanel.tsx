@@ -1,8 +1,94 @@
 import type { CockpitFrame } from '../../../monitor/src/frame.js';
 import { duration, time } from '../format.js';
+import { type AuditEntry, type ReconciliationPass, useAuditTail, useReconciliation } from '../gateway-reads.js';
 
-/** Accounts: positions, the newest orders, the broker connection (token expiry countdown) and the job queues. */
-export function AccountsPanel({ frame }: { frame: CockpitFrame }) {
+/** Roles whose tokens may read the audit log (the gateway also wants the `*` account grant). */
+const AUDIT_ROLES = ['admin'];
+
+/** An account's reconciliation: the newest pass's outcome and its breaks not yet resolved. */
+function Reconciliation({ accountId, token }: { accountId: string; token: string }) {
+  const passes = useReconciliation(accountId, token);
+  const body = (p: ReconciliationPass[] | string | null) => {
+    if (p === null) {
+      return 'reading…';
+    }
+    if (typeof p === 'string') {
+      return `not readable (${p})`;
+    }
+    const last = p[0];
+    if (!last) {
+      return 'no pass yet';
+    }
+    const open = last.breaks.filter((b) => b.status !== 'resolved');
+    return (
+      <>
+        {last.outcome} at {time(Date.parse(last.finishedAt ?? last.startedAt))}
+        {open.length > 0 && (
+          <ul>
+            {open.map((b) => (
+              <li key={b.id} data-testid="reconciliation-break">
+                {b.kind} {b.symbol ?? ''}: ours {JSON.stringify(b.ours)}, broker {JSON.stringify(b.broker)} ({b.status})
+              </li>
+            ))}
+          </ul>
+        )}
+      </>
+    );
+  };
+  return <div data-testid={`reconciliation-${accountId}`}>Reconciliation: {body(passes)}</div>;
+}
+
+function AuditTail({ entries }: { entries: AuditEntry[] | string | null }) {
+  if (entries === null || typeof entries === 'string') {
+    return <p data-testid="audit-tail">Audit log: {entries === null ? 'reading…' : `not readable (${entries})`}</p>;
+  }
+  return (
+    <table className="figures" data-testid="audit-tail">
+      <thead>
+        <tr>
+          <th>seq</th>
+          <th>at</th>
+          <th>who</th>
+          <th>request</th>
+          <th>action</th>
+          <th>status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {entries.map((e) => (
+          <tr key={e.seq}>
+            <td>{e.seq}</td>
+            <td>{e.at.slice(11, 23)}</td>
+            <td>{e.subject ?? '–'}</td>
+            <td>
+              {e.method} {e.route}
+            </td>
+            <td>{e.action ?? '–'}</td>
+            <td>{e.status ?? '–'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * Accounts: positions, the newest orders, the broker connection (token expiry countdown), the
+ * reconciliation passes' breaks (GET /v1/accounts/{id}/reconciliation), the job queues and, for tokens
+ * with a role that may read it, the audit tail (GET /v1/audit): both read through the monitor with the
+ * operator's own token every 5 s.
+ */
+export function AccountsPanel({
+  frame,
+  token,
+  roles,
+}: {
+  frame: CockpitFrame;
+  token: string;
+  roles: readonly string[];
+}) {
+  const canAudit = roles.some((r) => AUDIT_ROLES.includes(r));
+  const audit = useAuditTail(token, canAudit);
   const accounts = frame.state?.accounts ?? [];
   const jobs = frame.state?.jobs;
   return (
@@ -24,6 +110,7 @@ export function AccountsPanel({ frame }: { frame: CockpitFrame }) {
                 ? 'disconnected'
                 : 'connected (no OAuth token)'}
           </p>
+          <Reconciliation accountId={a.id} token={token} />
           <table className="figures">
             <thead>
               <tr>
@@ -102,6 +189,11 @@ export function AccountsPanel({ frame }: { frame: CockpitFrame }) {
             ))}
           </tbody>
         </table>
+      )}
+      {canAudit ? (
+        <AuditTail entries={audit} />
+      ) : (
+        <p data-testid="audit-unavailable">Audit log: for admin tokens only.</p>
       )}
     </section>
   );

@@ -24,6 +24,7 @@ export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; histor
             <th>OTR / ceiling</th>
             <th>orders/s</th>
             <th>working</th>
+            <th title="Σ side × (mid at intent − fill price) × quantity × multiplier">net EV of fills</th>
           </tr>
         </thead>
         <tbody>
@@ -40,6 +41,10 @@ export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; histor
               </td>
               <td data-testid="execution-rate">{a.execution.ordersPerSecond.toFixed(1)}</td>
               <td data-testid="execution-working">{a.execution.working}</td>
+              <td data-testid="execution-ev">
+                {a.execution.netExpectedValue ?? '–'}
+                {(a.execution.filledUnvalued ?? 0) > 0 && ` (${a.execution.filledUnvalued} without a mid)`}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -52,7 +57,11 @@ export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; histor
         testId="chart-execution"
       />
       <p className="help">
-        Net expected value of fills is not shown yet: the snapshot does not carry the mid at each order&apos;s intent.
+        Net EV of fills: over the filled orders of the last 60 s, Σ side × (mid at intent − average fill price) × filled
+        quantity × contract multiplier, side +1 for a buy and −1 for a sell, in the account&apos;s currency; positive
+        when the fills were better than the mid when the order was placed (bought under it, sold over it). The mid at
+        intent is (bid + ask) / 2 of the quote the pre-trade risk check used, recorded with the order; orders placed
+        without a two-sided quote are left out and counted beside the figure.
       </p>
     </section>
   );

@@ -3,9 +3,14 @@ import { Chart } from '../Chart.js';
 import { duration, ms, time } from '../format.js';
 import { type History, shortInstance } from '../history.js';
 
+/** Whether an account's own `reducing` was set by the RTT lockdown (source `lockdown`, its reason's words). */
+export const byLockdown = (reason: string | null) => reason?.startsWith('RTT lockdown') ?? false;
+
 /**
- * Sentinel: the broker round trip per venue (p50, p99 and the highest bucket, over the monitor's 5 s
- * window), event-loop delay and CPU per instance and per core, and the emergency status.
+ * Sentinel: the broker round trip per venue over the RTT lockdown's own window (exact p50, p99 and max of
+ * the round trips, with the venue's threshold as a line and its lockdown state; where the lockdown is off
+ * for every venue, estimated from the submit histogram's buckets over the monitor's 5 s window),
+ * event-loop delay and CPU per instance and per core, and the emergency status.
  */
 export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history: History }) {
   const rtt = history.data('rtt:');
@@ -13,6 +18,7 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
   const cpu = history.data('cpu:');
   const cores = history.data('core:');
   const global = frame.state?.global;
+  const rttWindows = frame.rtt ?? [];
   const strip = (names: string[], prefix: string) => names.map((n) => n.slice(prefix.length));
   return (
     <section className="panel sentinel" data-testid="panel-sentinel">
@@ -32,39 +38,77 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
             <li key={a.id} className={`state ${a.effective.state}`}>
               {a.name}: {a.effective.state}
               {a.own.state === 'halted' && ` (kill switch by ${a.own.changedBy ?? '?'} at ${time(a.own.changedAt)})`}
+              {a.own.state === 'reducing' && byLockdown(a.own.reason) && (
+                <span data-testid={`lockdown-account-${a.id}`}> (RTT lockdown since {time(a.own.changedAt)})</span>
+              )}
             </li>
           ))}
         </ul>
       </div>
-      <table className="figures">
-        <thead>
-          <tr>
-            <th>venue</th>
-            <th>p50</th>
-            <th>p99</th>
-            <th>max ≤</th>
-            <th>orders (5 s)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {frame.venues.length === 0 && (
+      {rttWindows.length > 0 ? (
+        <table className="figures">
+          <thead>
             <tr>
-              <td colSpan={5}>no broker round trip in the last 5 s</td>
+              <th>venue</th>
+              <th>p50</th>
+              <th>p99</th>
+              <th>max</th>
+              <th>round trips</th>
+              <th>threshold</th>
+              <th>lockdown</th>
             </tr>
-          )}
-          {frame.venues.map((v) => (
-            <tr key={v.labels.venue} data-testid={`rtt-${v.labels.venue}`}>
-              <td>{v.labels.venue}</td>
-              <td>{ms(v.p50Ms)}</td>
-              <td>{ms(v.p99Ms)}</td>
-              <td>{ms(v.maxMs)}</td>
-              <td>{v.count}</td>
+          </thead>
+          <tbody>
+            {rttWindows.map((v) => (
+              <tr key={v.venue} className={v.locked ? 'down' : ''} data-testid={`rtt-${v.venue}`}>
+                <td>{v.venue}</td>
+                <td>{ms(v.p50Ms)}</td>
+                <td>{ms(v.p99Ms)}</td>
+                <td>{ms(v.maxMs)}</td>
+                <td>{v.count}</td>
+                <td data-testid={`lockdown-threshold-${v.venue}`}>
+                  {v.thresholdMs === null ? 'off' : ms(v.thresholdMs)}
+                </td>
+                <td data-testid={`lockdown-state-${v.venue}`}>{v.locked ? 'lockdown' : 'clear'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <table className="figures">
+          <thead>
+            <tr>
+              <th>venue</th>
+              <th>p50</th>
+              <th>p99</th>
+              <th>max ≤</th>
+              <th>orders (5 s)</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {frame.venues.length === 0 && (
+              <tr>
+                <td colSpan={5}>no broker round trip in the last 5 s</td>
+              </tr>
+            )}
+            {frame.venues.map((v) => (
+              <tr key={v.labels.venue} data-testid={`rtt-${v.labels.venue}`}>
+                <td>{v.labels.venue}</td>
+                <td>{ms(v.p50Ms)}</td>
+                <td>{ms(v.p99Ms)}</td>
+                <td>{ms(v.maxMs)}</td>
+                <td>{v.count}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <Chart
-        title="Broker round trip (submit → answer)"
+        title={
+          rttWindows.length > 0
+            ? 'Broker round trip over the lockdown window, and its threshold'
+            : 'Broker round trip (submit → answer)'
+        }
         unit="ms"
         names={strip(rtt.names, 'rtt:')}
         data={rtt.data}

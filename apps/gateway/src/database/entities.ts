@@ -65,6 +65,8 @@ export class OrderEntity {
   @Column({ ...timestamptz, name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
   /** The account's effective trading state when the order was accepted (null: denied, or from before it was kept). */
   @Column('text', { name: 'accepted_trading_state', nullable: true }) acceptedTradingState!: string | null;
+  /** The mid of the quote the risk check used at intent (null: no two-sided quote, or from before it was kept). */
+  @Column('numeric', { name: 'intent_mid', nullable: true }) intentMid!: string | null;
   /** A broker report for this order could not be applied: the reconciliation sweep settles it. */
   @Column('boolean', { name: 'needs_reconciliation' }) needsReconciliation!: boolean;
   @Column({ ...timestamptz, name: 'created_at' }) createdAt!: Date;

@@ -29,7 +29,7 @@ describe('BrokerRoundTrips', () => {
       expect(text).toMatch(/gateway_order_stage_seconds_count\{[^}]*stage="broker_cancel",venue="alpaca"[^}]*\} 1/);
 
       vi.setSystemTime(Date.now() + 1_001);
-      expect(trips.window('paper')).toEqual({ venue: 'paper', count: 0, p99Ms: null, maxMs: null });
+      expect(trips.window('paper')).toEqual({ venue: 'paper', count: 0, p50Ms: null, p99Ms: null, maxMs: null });
       metrics.onModuleDestroy();
     } finally {
       vi.useRealTimers();

@@ -11,7 +11,8 @@ export interface RoundTripWindow {
   readonly venue: string;
   /** Round trips in the window. */
   readonly count: number;
-  /** Nearest-rank 99th percentile and maximum, in ms; null when the window is empty. */
+  /** Nearest-rank median, 99th percentile and maximum, in ms; null when the window is empty. */
+  readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly maxMs: number | null;
 }
@@ -57,14 +58,20 @@ export class BrokerRoundTrips {
   window(venue: string, now = Date.now()): RoundTripWindow {
     const v = this.samples.get(venue);
     if (!v) {
-      return { venue, count: 0, p99Ms: null, maxMs: null };
+      return { venue, count: 0, p50Ms: null, p99Ms: null, maxMs: null };
     }
     this.prune(v, now);
     const ms = v.ms.slice(v.head).sort((a, b) => a - b);
     if (ms.length === 0) {
-      return { venue, count: 0, p99Ms: null, maxMs: null };
+      return { venue, count: 0, p50Ms: null, p99Ms: null, maxMs: null };
     }
-    return { venue, count: ms.length, p99Ms: ms[Math.ceil(ms.length * 0.99) - 1]!, maxMs: ms[ms.length - 1]! };
+    return {
+      venue,
+      count: ms.length,
+      p50Ms: ms[Math.ceil(ms.length * 0.5) - 1]!,
+      p99Ms: ms[Math.ceil(ms.length * 0.99) - 1]!,
+      maxMs: ms[ms.length - 1]!,
+    };
   }
 
   private prune(v: { at: number[]; ms: number[]; head: number }, now: number): void {

@@ -120,7 +120,7 @@ export class GatewayMetrics implements OnModuleDestroy {
   });
   readonly brokerRttWindow = new Gauge({
     name: 'gateway_broker_rtt_window_seconds',
-    help: "This instance's broker round trips over the lockdown's sliding window, by venue and quantile (0.99, 1 = max)",
+    help: "This instance's broker round trips over the lockdown's sliding window, by venue and quantile (0.5, 0.99, 1 = max)",
     labelNames: ['venue', 'quantile'],
     registers: [this.registry],
   });

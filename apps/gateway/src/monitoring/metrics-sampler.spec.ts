@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { entropy } from './market-watch.js';
 import { MetricsSampler } from './metrics-sampler.js';
@@ -20,13 +20,16 @@ describe('MetricsSampler', () => {
       buckets: [0.001, 0.01],
       registers: [registry],
     });
+    const gauge = new Gauge({ name: 'gateway_level', help: 'x', labelNames: ['venue'], registers: [registry] });
     new Counter({ name: 'process_other_total', help: 'x', registers: [registry] }).inc();
     const sampler = new MetricsSampler(registry);
     counter.inc({ kind: 'a' }, 3);
+    gauge.set({ venue: 'paper' }, 0.25);
     histogram.observe({ stage: 'risk' }, 0.0005);
     histogram.observe({ stage: 'risk' }, 0.005);
     let sample = await sampler.sample();
     expect(sample.counters).toEqual([{ name: 'gateway_things_total', labels: { kind: 'a' }, value: 3 }]);
+    expect(sample.gauges).toEqual([{ name: 'gateway_level', labels: { venue: 'paper' }, value: 0.25 }]);
     expect(sample.histograms).toEqual([
       {
         name: 'gateway_stage_seconds',

@@ -33,7 +33,7 @@ function ownLabels(labels: Record<string, string | number | undefined>, drop: st
 }
 
 /**
- * Reads the metrics registry for a snapshot: every `gateway_*` counter as it stands and every
+ * Reads the metrics registry for a snapshot: every `gateway_*` counter and gauge as it stands and every
  * `gateway_*` histogram as the observations since the previous read (its cumulative buckets minus
  * those seen last time), so whatever the order path adds to the registry (stage histograms, ...) shows
  * up here without a change. Histograms with no observation in the interval are left out.
@@ -43,9 +43,10 @@ export class MetricsSampler {
 
   constructor(private readonly registry: Registry) {}
 
-  async sample(): Promise<{ counters: CounterValue[]; histograms: HistogramDelta[] }> {
+  async sample(): Promise<{ counters: CounterValue[]; gauges: CounterValue[]; histograms: HistogramDelta[] }> {
     const metrics = await this.registry.getMetricsAsJSON();
     const counters: CounterValue[] = [];
+    const gauges: CounterValue[] = [];
     const histograms: HistogramDelta[] = [];
     for (const metric of metrics) {
       if (!metric.name.startsWith(OWN_PREFIX)) {
@@ -55,11 +56,15 @@ export class MetricsSampler {
         for (const v of metric.values) {
           counters.push({ name: metric.name, labels: ownLabels(v.labels, null), value: v.value });
         }
+      } else if (String(metric.type) === 'gauge') {
+        for (const v of metric.values) {
+          gauges.push({ name: metric.name, labels: ownLabels(v.labels, null), value: v.value });
+        }
       } else if (String(metric.type) === 'histogram') {
         histograms.push(...this.histogramDeltas(metric));
       }
     }
-    return { counters, histograms };
+    return { counters, gauges, histograms };
   }
 
   private histogramDeltas(metric: MetricJson): HistogramDelta[] {

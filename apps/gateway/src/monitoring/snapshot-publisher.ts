@@ -122,7 +122,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
 
   private async publish(now: number, processFigures: GatewaySnapshot['process']): Promise<void> {
     try {
-      const { counters, histograms } = await this.metricsSampler.sample();
+      const { counters, gauges, histograms } = await this.metricsSampler.sample();
       const halted = this.state?.global.state === 'halted' ? 'trading halted globally' : null;
       const snapshot: GatewaySnapshot = {
         v: 1,
@@ -132,6 +132,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
         dropped: this.dropped,
         process: processFigures,
         counters,
+        gauges,
         histograms,
         brokers: this.brokerStates(now),
         market: this.market.sample(halted),

@@ -18,6 +18,13 @@ export interface GatewaySnapshot {
   readonly process: ProcessFigures;
   /** Every counter of the metrics registry (`/metrics`), cumulative, one entry per label set. */
   readonly counters: readonly CounterValue[];
+  /**
+   * Every `gateway_*` gauge of the registry as it stands (the RTT lockdown's `gateway_lockdown_active`,
+   * `gateway_lockdown_threshold_seconds`, `gateway_broker_rtt_window_seconds{quantile}` and
+   * `gateway_broker_rtt_window_count` among them: the Sentinel's round trip figures). Absent from older
+   * instances.
+   */
+  readonly gauges?: readonly CounterValue[];
   /** Every histogram of the registry, as the observations since this instance's previous snapshot. */
   readonly histograms: readonly HistogramDelta[];
   /** The broker clients this instance holds and whether their connection is up. */
@@ -150,6 +157,10 @@ export interface RecentOrder {
   readonly quantity: string;
   readonly filledQuantity: string;
   readonly limitPrice: string | null;
+  /** Absent from older instances. */
+  readonly averageFillPrice?: string | null;
+  /** The mid of the quote the risk check used at intent; null without one. Absent from older instances. */
+  readonly intentMid?: string | null;
   readonly status: string;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -168,6 +179,16 @@ export interface ExecutionFigures {
   readonly ordersPerSecond: number;
   readonly working: number;
   readonly orderToTrade: { readonly ratio: string; readonly ceiling: string | null } | null;
+  /**
+   * Net expected value of the fills of those orders, in the account's currency (decimal string, 2
+   * places): Σ s × (mid at intent − average fill price) × filled quantity × contract multiplier, s = +1
+   * for a buy, −1 for a sell; positive when the fills were better than the mid at intent. Null when no
+   * filled order has a mid at intent. Absent from older instances.
+   */
+  readonly netExpectedValue?: string | null;
+  /** Filled orders in that sum, and filled orders left out for want of a mid at intent. */
+  readonly filledValued?: number;
+  readonly filledUnvalued?: number;
 }
 
 export interface QueueFigure {

@@ -1,4 +1,4 @@
-import { OPEN_STATUSES, type OrderStatus } from '@gateway/oms';
+import { contractMultiplier, Decimal, OPEN_STATUSES, type OrderStatus } from '@gateway/oms';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Account } from '../accounts/account.js';
 import { AccountRepository } from '../accounts/account.repository.js';
@@ -95,6 +95,11 @@ export class StateReader {
       this.orders.list(a.id, { status: 'all', limit: RECENT_ORDERS }),
       this.messages.orderToTrade(a.id).catch(() => null),
     ]);
+    // The mid at intent of the orders with a fill (the net expected value of the Execution panel).
+    const mids = await this.orders.intentMids(
+      a.id,
+      page.orders.filter((o) => o.averageFillPrice !== null).map((o) => o.id),
+    );
     const orders: RecentOrder[] = page.orders.map((o) => ({
       id: o.id,
       clientOrderId: o.clientOrderId,
@@ -104,6 +109,8 @@ export class StateReader {
       quantity: o.quantity,
       filledQuantity: o.filledQuantity,
       limitPrice: o.limitPrice,
+      averageFillPrice: o.averageFillPrice,
+      intentMid: mids.get(o.id) ?? null,
       status: o.status,
       createdAt: Date.parse(o.createdAt),
       updatedAt: Date.parse(o.updatedAt),
@@ -188,6 +195,23 @@ export function executionFigures(
   const filled = sent.filter((o) => Number(o.filledQuantity) > 0).length;
   const canceled = sent.filter((o) => o.status === 'canceled' || o.status === 'expired').length;
   const recent = orders.filter((o) => o.createdAt >= now - RATE_WINDOW_MS && o.status !== 'denied').length;
+  // Net expected value: Σ side × (mid at intent − average fill price) × filled quantity × multiplier, side
+  // +1 for a buy and −1 for a sell (positive: bought under the mid or sold over it).
+  let value = new Decimal(0);
+  let valued = 0;
+  let unvalued = 0;
+  for (const o of sent) {
+    if (Number(o.filledQuantity) <= 0 || !o.averageFillPrice) {
+      continue;
+    }
+    if (!o.intentMid) {
+      unvalued += 1;
+      continue;
+    }
+    const edge = new Decimal(o.intentMid).minus(o.averageFillPrice).times(o.side === 'buy' ? 1 : -1);
+    value = value.plus(edge.times(o.filledQuantity).times(contractMultiplier(o.symbol)));
+    valued += 1;
+  }
   return {
     windowMs: EXECUTION_WINDOW_MS,
     orders: sent.length,
@@ -196,5 +220,8 @@ export function executionFigures(
     ordersPerSecond: recent / (RATE_WINDOW_MS / 1_000),
     working: orders.filter((o) => OPEN_STATUSES.has(o.status as OrderStatus)).length,
     orderToTrade,
+    netExpectedValue: valued === 0 ? null : value.toFixed(2),
+    filledValued: valued,
+    filledUnvalued: unvalued,
   };
 }

@@ -49,16 +49,18 @@ export class AccountTransaction implements AccountScope {
 
   /**
    * Inserts a new order with its first event (`pending_new` or `denied`). `acceptedTradingState`: the
-   * account's effective trading state it was accepted in (kill switch: what to cancel).
+   * account's effective trading state it was accepted in (kill switch: what to cancel); `intentMid`: the
+   * mid of the quote its risk check used (decimal string), null without one.
    */
   async insertOrder(
     order: Omit<Order, 'lastSeq'>,
     event: OrderEventName,
     venue: string,
     acceptedTradingState: string | null = null,
+    intentMid: string | null = null,
   ): Promise<Order> {
     const stored: Order = { ...order, lastSeq: this.nextSeq() };
-    await this.orders.insert(this, stored, { venue, acceptedTradingState });
+    await this.orders.insert(this, stored, { venue, acceptedTradingState, intentMid });
     await this.append(stored, event, {});
     return stored;
   }

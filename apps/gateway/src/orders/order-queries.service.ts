@@ -52,6 +52,14 @@ export class OrderQueries {
     return order ? [toOrderDto(order)] : [];
   }
 
+  /**
+   * The mid of the quote each order's risk check used at intent (decimal string; null without a
+   * two-sided quote then, or for an order from before it was kept), for the account's orders among `orderIds`.
+   */
+  async intentMids(accountId: string, orderIds: readonly string[]): Promise<Map<string, string | null>> {
+    return this.orders.intentMids(accountId, orderIds);
+  }
+
   /** Oldest first, after the given execution id. */
   async executions(accountId: string, after: string | undefined, limit: number): Promise<ExecutionDto[]> {
     return (await this.executionRecords.listApplied(accountId, after, limit)).map(toExecutionDto);

@@ -32,6 +32,8 @@ export interface PreTradeResult {
   /** The account's effective trading state the order was checked in (kept on an accepted order). */
   readonly tradingState: TradingState;
   readonly limits: RiskLimits;
+  /** The mid (bid + ask) / 2 of the quote the check used; null without a two-sided quote. */
+  readonly intentMid: Decimal | null;
 }
 
 /**
@@ -78,7 +80,9 @@ export class PreTradeRisk {
       context,
       limits,
     );
-    return { decision, tradingState: context.tradingState, limits };
+    const quote = context.quote;
+    const intentMid = quote && quote.bid.gt(0) && quote.ask.gt(0) ? quote.bid.plus(quote.ask).div(2) : null;
+    return { decision, tradingState: context.tradingState, limits, intentMid };
   }
 
   private async context(

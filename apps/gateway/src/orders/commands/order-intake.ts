@@ -190,6 +190,7 @@ export class OrderIntake {
       denied ? 'denied' : 'pending_new',
       venue,
       denied ? null : check.tradingState,
+      check.intentMid?.toFixed() ?? null,
     );
   }
 

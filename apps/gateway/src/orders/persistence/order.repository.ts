@@ -59,7 +59,11 @@ export class OrderRepository {
   async insert(
     scope: AccountScope,
     order: Order,
-    placement: { readonly venue: string; readonly acceptedTradingState: string | null },
+    placement: {
+      readonly venue: string;
+      readonly acceptedTradingState: string | null;
+      readonly intentMid?: string | null;
+    },
   ): Promise<void> {
     await scope.manager.insert(OrderEntity, {
       id: order.id,
@@ -79,9 +83,22 @@ export class OrderRepository {
       overfilled: false,
       needsReconciliation: false,
       acceptedTradingState: placement.acceptedTradingState,
+      intentMid: placement.intentMid ?? null,
       createdAt: new Date(order.createdAt),
       ...toOrderEntityFields(order),
     });
+  }
+
+  /** The mid at intent (decimal string, or null) of each of the account's orders among `orderIds`. */
+  async intentMids(accountId: string, orderIds: readonly string[]): Promise<Map<string, string | null>> {
+    if (orderIds.length === 0) {
+      return new Map();
+    }
+    const rows = await this.dataSource.manager.find(OrderEntity, {
+      select: { id: true, intentMid: true },
+      where: { accountId, id: In([...orderIds]) },
+    });
+    return new Map(rows.map((r) => [r.id, r.intentMid]));
   }
 
   /** Saves the fields an event changes (see applyOrderEvent of libs/oms). */

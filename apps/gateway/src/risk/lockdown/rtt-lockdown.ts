@@ -119,7 +119,8 @@ export class RttLockdown implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.metrics.lockdownThreshold.set({ venue }, threshold / 1000);
     this.metrics.brokerRttWindowCount.set({ venue }, window.count);
-    if (window.p99Ms !== null && window.maxMs !== null) {
+    if (window.p50Ms !== null && window.p99Ms !== null && window.maxMs !== null) {
+      this.metrics.brokerRttWindow.set({ venue, quantile: '0.5' }, window.p50Ms / 1000);
       this.metrics.brokerRttWindow.set({ venue, quantile: '0.99' }, window.p99Ms / 1000);
       this.metrics.brokerRttWindow.set({ venue, quantile: '1' }, window.maxMs / 1000);
     }
