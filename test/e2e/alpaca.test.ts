@@ -325,3 +325,76 @@ describe('new keys reach a running Alpaca client', () => {
 async function account(): Promise<any> {
   return (await trader.get(`/v1/accounts/${accountId}`)).body;
 }
+
+let balancesAccountId: string;
+const alpacaAccount = async () => (await fake!.call('GET', '/v2/account')).body as Record<string, string>;
+
+// `GET /v1/accounts/{id}/balances` of an Alpaca account: the fake Alpaca's own account (`GET /v2/account`),
+// `source: "broker"`, following a fill made at Alpaca; the paper account of the same deployment stays computed.
+describe('balances of an Alpaca account through the built gateway', () => {
+  it('without credentials: 503 with what to do, no figures made up', async () => {
+    const res = await admin.post('/v1/accounts', { name: 'alpaca-balances', broker: 'alpaca', environment: 'paper' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    balancesAccountId = res.body.id;
+    const problem = expectProblem(
+      await trader.get(`/v1/accounts/${balancesAccountId}/balances`),
+      503,
+      'service.unavailable',
+    );
+    expect(problem.detail).toContain('no Alpaca credentials');
+  });
+
+  it("answers the broker's cash, buying power and equity, and follows a fill made at Alpaca", async () => {
+    const stored = await admin.request('PUT', `/v1/accounts/${balancesAccountId}/broker-credentials`, {
+      kind: 'api_key',
+      keyId: KEY_ID,
+      secret: SECRET,
+    });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(204);
+    const before = await alpacaAccount();
+    const first = await trader.get(`/v1/accounts/${balancesAccountId}/balances`);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({
+      cash: before.cash,
+      buyingPower: before.buying_power,
+      equity: before.equity,
+      currency: 'USD',
+      source: 'broker',
+    });
+    expect(Math.abs(Date.parse(first.body.asOf) - Date.now())).toBeLessThan(30_000);
+
+    const quote = await trader.get('/v1/quotes/SPY');
+    const limitPrice = (Number(quote.body.bid) - 1).toFixed(2);
+    const placed = await trader.post(`/v1/accounts/${balancesAccountId}/orders`, {
+      clientOrderId: 'alpaca-balances-1',
+      symbol: 'SPY',
+      side: 'buy',
+      quantity: '10',
+      type: 'limit',
+      limitPrice,
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: placed.body.id, qty: '10' })).status).toBe(200);
+    await eventually(
+      async () =>
+        (await trader.get(`/v1/accounts/${balancesAccountId}/orders/${placed.body.id}`)).body.status === 'filled',
+      10_000,
+      'the fill applied',
+    );
+    const after = await alpacaAccount();
+    expect(Number(after.cash)).toBeLessThan(Number(before.cash));
+    const second = (await trader.get(`/v1/accounts/${balancesAccountId}/balances`)).body;
+    expect(second).toMatchObject({
+      cash: after.cash,
+      buyingPower: after.buying_power,
+      equity: after.equity,
+      source: 'broker',
+    });
+  });
+
+  it('the paper account of the same deployment is computed', async () => {
+    const res = await trader.get(`/v1/accounts/${gw!.accountId}/balances`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ source: 'computed', cash: '1000000' });
+  });
+});
