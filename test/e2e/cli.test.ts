@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -6,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOAuthServer, startFakeOAuthServer } from '../../apps/fake-brokers/src/oauth/index.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { type CliRun, type GatewayProcess, ROOT, runCli, startGatewayProcess } from '../support/gateway-process.js';
+import {
+  type CliRun,
+  type GatewayProcess,
+  runCli,
+  runCommand,
+  startGatewayProcess,
+} from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
 import { apiAs } from '../support/risk.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
@@ -168,16 +173,11 @@ describe('the admin CLI', () => {
 
   it('npm run token runs the built CLI, without building the project again', async () => {
     // `npm test` builds right before the tests: the build is newer than every source, so nothing is rebuilt.
-    const child = spawn('npm', ['run', '-s', 'token', '--', '--sub', 'npm-token', '--role', 'viewer'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stdout, stderr } = await runCommand(
+      'npm',
+      ['run', '-s', 'token', '--', '--sub', 'npm-token', '--role', 'viewer'],
+      env,
+    );
     expect(code, stderr).toBe(0);
     expect(stderr).not.toContain('building the project');
     expect((await new Api(gw.url, stdout.trim()).get('/v1/accounts')).status).toBe(200);

@@ -103,7 +103,12 @@ export interface CliRun {
 
 /** Runs the built admin CLI (`gateway <args>`) with the given environment on top of this process's. */
 export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  return runCommand(process.execPath, [CLI, ...args], env);
+}
+
+/** Runs `command args` from the repository root with `env` on top of this process's; collects its output. */
+export function runCommand(command: string, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

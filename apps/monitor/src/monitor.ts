@@ -71,6 +71,18 @@ export async function startMonitor(
     res.json({ status: 'ok', instancesUp: aggregator.upCount(Date.now()), redis: subscriber.status });
   });
   app.use('/api/kill-switch', express.json({ limit: '4kb' }));
+  /** 502 `monitor.gateway_unreachable`: the gateway did not answer a forwarded call (`more` adds what it means). */
+  const gatewayUnreachable = (res: Response, more?: string) =>
+    res
+      .status(502)
+      .type('application/problem+json')
+      .json({
+        type: 'about:blank',
+        title: 'Gateway unreachable',
+        status: 502,
+        code: 'monitor.gateway_unreachable',
+        detail: `The gateway at ${config.monitor.gatewayUrl} did not answer${more ? `; ${more}` : '.'}`,
+      });
   const forward = (method: 'POST' | 'DELETE') => async (req: Request, res: Response) => {
     const authorization = req.headers.authorization;
     if (!authorization) {
@@ -98,16 +110,7 @@ export async function startMonitor(
       res.send(await answer.text());
     } catch (error) {
       logger.error({ detail: (error as Error).message }, 'monitor: kill switch not forwarded');
-      res
-        .status(502)
-        .type('application/problem+json')
-        .json({
-          type: 'about:blank',
-          title: 'Gateway unreachable',
-          status: 502,
-          code: 'monitor.gateway_unreachable',
-          detail: `The gateway at ${config.monitor.gatewayUrl} did not answer; nothing is known to be halted. Use its REST kill switch directly.`,
-        });
+      gatewayUnreachable(res, 'nothing is known to be halted. Use its REST kill switch directly.');
     }
   };
   // Read-only gateway reads the Accounts panel makes with the operator's own token (the gateway decides
@@ -140,16 +143,7 @@ export async function startMonitor(
       res.send(await answer.text());
     } catch (error) {
       logger.warn({ detail: (error as Error).message }, 'monitor: gateway read not forwarded');
-      res
-        .status(502)
-        .type('application/problem+json')
-        .json({
-          type: 'about:blank',
-          title: 'Gateway unreachable',
-          status: 502,
-          code: 'monitor.gateway_unreachable',
-          detail: `The gateway at ${config.monitor.gatewayUrl} did not answer.`,
-        });
+      gatewayUnreachable(res);
     }
   };
   app.get(
