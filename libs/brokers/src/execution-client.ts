@@ -81,6 +81,20 @@ export interface BalanceReport {
  * The adapter's connection to its broker changed: lost (`connected: false`, with why, e.g. the report
  * stream's network error), or back (`connected: true`). Told once per change, not per retry.
  */
+/**
+ * One position as the broker reports it, for position reconciliation. `quantity` is signed: long
+ * positive, short negative, in shares or contracts (not multiplied). `symbol` is in our symbology
+ * (OSI-style option symbols as the gateway stores them), whatever the broker writes.
+ */
+export interface PositionReport {
+  readonly symbol: string;
+  readonly quantity: Decimal;
+  /** The broker's average entry price per share or contract, when it reports one. */
+  readonly averagePrice: Decimal | null;
+  /** The broker's own record, kept for the reconciliation break that cites it. */
+  readonly raw: unknown;
+}
+
 export type ConnectionChange = { readonly connected: true } | { readonly connected: false; readonly reason: string };
 export type ConnectionListener = (change: ConnectionChange) => void;
 
@@ -118,4 +132,9 @@ export interface ExecutionClient {
    * or answers something that is not an account.
    */
   balances?(signal?: AbortSignal): Promise<BalanceReport>;
+  /**
+   * The account's open positions as the broker reports them (position reconciliation). Rejects when the
+   * broker does not answer; a flat account answers an empty list.
+   */
+  positions?(signal?: AbortSignal): Promise<PositionReport[]>;
 }
