@@ -19,6 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The local master key file's directory (KEY_PROVIDER=local), a volume shared by the instances in compose.yaml.
+RUN mkdir -p /app/.gateway && chown node:node /app/.gateway
 # Market data is mounted, never baked in: docker run -v /path/to/market:/data/market:ro ...
 USER node
 EXPOSE 8080

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
-import { MAIN, ROOT } from '../support/gateway-process.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { createTestDatabase, SERVER_URL } from '../support/database.js';
+import { MAIN, ROOT, runCli } from '../support/gateway-process.js';
 
 /**
  * Start-up refusals (README, top): a misconfigured gateway exits with one line on stderr that says what is
@@ -42,5 +45,51 @@ describe('start-up refusals', () => {
       'gateway: PAPER_SPXW_DATE 20210105 is not in the recorded SPXW data ' +
         '(spxw_options_20210104_06_08_minute_quote.csv); it holds 20210104, 20210106, 20210108.',
     ]);
+  });
+});
+
+describe('migrations as a step of their own', () => {
+  it('DATABASE_MIGRATIONS=require refuses a database that lacks migrations; migrate status lists them, migrate up applies them once', async () => {
+    const name = `gw_test_migrate_${randomBytes(4).toString('hex')}`;
+    const url = new URL(SERVER_URL);
+    url.pathname = `/${name}`;
+    const env = { DATABASE_URL: url.toString() };
+    try {
+      const refused = await startFails({ ...env, DATABASE_MIGRATIONS: 'require' });
+      expect(refused.code).toBe(1);
+      const lines = refused.stderr.trim().split('\n');
+      expect(lines, refused.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^gateway: the database lacks ${MIGRATIONS.length} migration\\(s\\) this build needs .*npm run cli -- migrate up`,
+        ),
+      );
+
+      const before = await runCli(['--json', 'migrate', 'status'], env);
+      expect(before.code, before.stderr).toBe(0);
+      const listed = JSON.parse(before.stdout) as { migrations: { name: string; applied: boolean }[]; pending: number };
+      expect(listed.pending).toBe(MIGRATIONS.length);
+      expect(listed.migrations.every((state) => !state.applied)).toBe(true);
+
+      const up = await runCli(['--json', 'migrate', 'up'], env);
+      expect(up.code, up.stderr).toBe(0);
+      expect((JSON.parse(up.stdout) as { applied: string[] }).applied).toEqual(listed.migrations.map((m) => m.name));
+
+      const again = await runCli(['migrate', 'up'], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout.trim()).toBe('no pending migrations');
+      const after = await runCli(['migrate', 'status'], env);
+      expect(after.stdout.trim().split('\n').at(-1)).toBe('0 pending');
+    } finally {
+      const admin = new pg.Client({ connectionString: SERVER_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => admin.end());
+    }
+  });
+
+  it('migrate status exits 2 when PostgreSQL cannot be reached', async () => {
+    const run = await runCli(['migrate', 'status'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5499/none' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('PostgreSQL is not reachable');
   });
 });

@@ -23,7 +23,7 @@ import { requestIdMiddleware } from './common/request-id.middleware.js';
 import { type GatewayConfig } from './config/config.js';
 import { openKeyProvider } from './credentials/key-providers.js';
 import { GatewayMetrics } from './health/metrics.js';
-import { createDataSource, openDatabase } from './database/data-source.js';
+import { createDataSource, openDatabase, PendingMigrationsError } from './database/data-source.js';
 import { createBrokerRegistry } from './market/broker-adapters.js';
 import {
   createPaperVenue,
@@ -81,8 +81,11 @@ function describeEndpoint(url: string): string {
 
 async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
   try {
-    return await openDatabase(config.databaseUrl);
+    return await openDatabase(config.databaseUrl, config.databaseMigrations);
   } catch (error) {
+    if (error instanceof PendingMigrationsError) {
+      throw new StartupError(error.message);
+    }
     const code = (error as { code?: string }).code;
     const where = describeEndpoint(config.databaseUrl);
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {

@@ -6,6 +6,7 @@ import { brokerCommand } from './commands/broker.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { keysCommand } from './commands/keys.js';
 import { killSwitchCommand } from './commands/kill-switch.js';
+import { migrateCommand } from './commands/migrate.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { tokenCommand } from './commands/token.js';
 
@@ -28,6 +29,7 @@ function cliProgram(): Command {
     .addCommand(credentialsCommand())
     .addCommand(keysCommand())
     .addCommand(killSwitchCommand())
+    .addCommand(migrateCommand())
     .addCommand(reconcileCommand())
     .addCommand(auditCommand())
     .addCommand(tokenCommand());

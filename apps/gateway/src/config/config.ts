@@ -49,6 +49,12 @@ const schema = z.object({
   PORT: intFrom(8080),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/gateway'),
+  /**
+   * `apply`: an instance applies pending migrations at start (under an advisory lock; the single-machine
+   * default). `require`: it changes no schema and refuses to start on a database that lacks one, for
+   * deployments that run `gateway migrate up` as a step of their own (the Helm chart's pre-upgrade Job).
+   */
+  DATABASE_MIGRATIONS: z.enum(['apply', 'require']).default('apply'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and channel, so test runs and deployments sharing a Redis stay apart. */
   REDIS_PREFIX: z.string().default('gw:'),
@@ -314,6 +320,7 @@ export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
   readonly databaseUrl: string;
+  readonly databaseMigrations: 'apply' | 'require';
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -442,6 +449,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrations: e.DATABASE_MIGRATIONS,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,

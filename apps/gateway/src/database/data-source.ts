@@ -77,20 +77,84 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Connects, creating the database if needed, and applies pending migrations. */
-export async function openDatabase(url: string): Promise<DataSource> {
-  await ensureDatabase(url);
-  const dataSource = createDataSource(url);
-  await dataSource.initialize();
-  // Several instances may start together: one migrates while the others wait on the advisory lock.
+/** One migration and whether the database has it. */
+export interface MigrationState {
+  readonly name: string;
+  readonly applied: boolean;
+}
+
+/**
+ * Every migration this build knows, in order, with whether the database has applied it. A database with
+ * no `migrations` table yet has applied none.
+ */
+export async function migrationStates(dataSource: DataSource): Promise<MigrationState[]> {
+  const table = await dataSource.query<{ present: boolean }[]>(
+    `SELECT to_regclass('migrations') IS NOT NULL AS present`,
+  );
+  const applied = new Set<string>();
+  if (table[0]?.present) {
+    const rows = await dataSource.query<{ name: string }[]>('SELECT name FROM migrations');
+    rows.forEach((row) => applied.add(row.name));
+  }
+  return dataSource.migrations.map((migration) => {
+    const name = migration.name ?? migration.constructor.name;
+    return { name, applied: applied.has(name) };
+  });
+}
+
+/**
+ * Applies the pending migrations, each in its own transaction. Several instances may start together:
+ * one migrates while the others wait on the advisory lock, then find nothing left to do. Returns the
+ * names applied by this call.
+ */
+export async function applyMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query(`SELECT pg_advisory_lock(hashtext('gateway:migrations'))`);
-    await dataSource.runMigrations({ transaction: 'each' });
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
   } finally {
     await runner.query(`SELECT pg_advisory_unlock(hashtext('gateway:migrations'))`).catch(() => undefined);
     await runner.release();
+  }
+}
+
+/**
+ * Thrown by `openDatabase` with `migrations: 'require'` when the database lacks migrations this build
+ * needs: the deployment runs them as a step of its own (`gateway migrate up`) before starting instances.
+ */
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: readonly string[]) {
+    super(
+      `the database lacks ${pending.length} migration(s) this build needs (${pending.join(', ')}); ` +
+        `run "npm run cli -- migrate up" (the migration step) first, or start with DATABASE_MIGRATIONS=apply`,
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+/**
+ * Connects, creating the database if needed. `apply` (the default, for a single machine) applies the
+ * pending migrations; `require` (deployments that migrate in a step of their own, as the Helm chart's
+ * pre-upgrade Job does) changes nothing and refuses a database that lacks one.
+ */
+export async function openDatabase(url: string, migrations: 'apply' | 'require' = 'apply'): Promise<DataSource> {
+  await ensureDatabase(url);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
+  try {
+    if (migrations === 'apply') {
+      await applyMigrations(dataSource);
+    } else {
+      const pending = (await migrationStates(dataSource)).filter((state) => !state.applied);
+      if (pending.length > 0) {
+        throw new PendingMigrationsError(pending.map((state) => state.name));
+      }
+    }
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
   }
   return dataSource;
 }
