@@ -31,6 +31,7 @@ import {
   PAPER_VENUE_APPLICATION_NAME,
   PaperVenueStoreAdapter,
 } from './market/paper-venue.factory.js';
+import { tracingMiddleware } from './health/tracing.js';
 import { createRedis } from './redis/redis.provider.js';
 import { StreamServer } from './stream/stream.server.js';
 
@@ -239,6 +240,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
     const problems = new ProblemFilter(logger);
     app.useGlobalFilters(problems);
+    app.use(tracingMiddleware);
     app.use(requestIdMiddleware);
     const json = express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] });
     app.use((req: Request, res: Response, next: NextFunction) =>

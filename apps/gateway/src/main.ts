@@ -1,10 +1,13 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { DEV_ISSUER } from './auth/token-verifier.js';
 import { DEMO_ACCOUNT, startGateway, StartupError } from './bootstrap.js';
+import { startTracing } from './health/tracing.js';
 
 /** `npm start`: starts the gateway and prints what a new user needs to place a first order. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before the server takes requests; off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const stopTracing = startTracing();
   const gateway = await startGateway(config);
   const lines = [
     `Execution gateway listening on ${gateway.url}  (stream: ${gateway.url.replace('http', 'ws')}/v1/stream)`,
@@ -36,10 +39,13 @@ async function main(): Promise<void> {
   process.stderr.write(`${lines.join('\n')}\n`);
   const stop = (signal: string) => {
     gateway.logger.info({ signal }, 'shutting down');
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    gateway
+      .close()
+      .then(() => stopTracing().catch(() => undefined))
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

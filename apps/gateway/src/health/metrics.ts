@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ProcessLoadGauges } from './process-load.js';
 import { secondsSince, type StageStart } from './stage-clock.js';
+import { traceStage } from './tracing.js';
 
 /**
  * The stages of the order path timed into `gateway_order_stage_seconds{stage}` (README, "Latency stages";
@@ -152,6 +153,7 @@ export class GatewayMetrics implements OnModuleDestroy {
   observeStage(stage: OrderStage, start: StageStart, venue?: string): number {
     const seconds = secondsSince(start);
     this.orderStages.observe(venue === undefined ? { stage } : { stage, venue }, seconds);
+    traceStage(stage, start, venue);
     return seconds;
   }
 

@@ -17,6 +17,7 @@ import { LOGGER } from '../common/logger.js';
 import { BROKER_REGISTRY, CLOCK } from '../market/market.tokens.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { stageStart, type StageStart } from '../health/stage-clock.js';
+import { inOrderTrace } from '../health/tracing.js';
 import { type AccountTransaction, OrderLedger } from './order-ledger.js';
 import { toExecutionDto } from './order.mapper.js';
 import { type ExecutionRecord, ExecutionRepository } from './persistence/execution.repository.js';
@@ -145,7 +146,11 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.unsubscribe = this.brokers.onExecutionReport((report) => {
       const received = stageStart();
-      this.queue = this.queue.then(() => this.handleWithRetry(report, received));
+      this.queue = this.queue.then(() =>
+        inOrderTrace(report.clientOrderId, { 'report.exec_type': report.execType, 'gateway.venue': report.venue }, () =>
+          this.handleWithRetry(report, received),
+        ),
+      );
     });
   }
 

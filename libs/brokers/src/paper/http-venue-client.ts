@@ -1,3 +1,4 @@
+import { context, propagation } from '@opentelemetry/api';
 import { ExponentialBackoff, handleAll, noJitterGenerator, retry } from 'cockatiel';
 import { Decimal } from '@gateway/oms';
 import { z } from 'zod';
@@ -382,9 +383,14 @@ export class HttpVenueClient implements ExecutionClient {
   /** One HTTP exchange; never throws. */
   private async send(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<Exchange> {
     try {
+      // The active trace as W3C `traceparent`/`tracestate` (nothing when tracing is off): the venue
+      // takes the header, so a trace can follow the order into it.
+      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+      propagation.inject(context.active(), headers);
       const response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
       });
       const text = await response.text();

@@ -6,6 +6,7 @@ import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
 import { GatewayMetrics } from '../../health/metrics.js';
 import { stageStart } from '../../health/stage-clock.js';
+import { rememberOrderTrace } from '../../health/tracing.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK, MARKET_DATA } from '../../market/market.tokens.js';
 import { toOrderDto } from '../order.mapper.js';
@@ -58,6 +59,7 @@ export class PlaceOrderHandler {
     if (outcome.kind !== 'new') {
       return outcome;
     }
+    rememberOrderTrace(outcome.order.id);
     this.logger.info(
       { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
       'order accepted for submission',
