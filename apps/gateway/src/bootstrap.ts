@@ -31,6 +31,7 @@ import {
   PAPER_VENUE_APPLICATION_NAME,
   PaperVenueStoreAdapter,
 } from './market/paper-venue.factory.js';
+import { EventExportRelay } from './export/event-export.relay.js';
 import { tracingMiddleware } from './health/tracing.js';
 import { createRedis } from './redis/redis.provider.js';
 import { StreamServer } from './stream/stream.server.js';
@@ -250,6 +251,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const server = app.getHttpServer() as import('node:http').Server;
     app.get(StreamServer).attach(server);
     await paper.start();
+    if (config.eventExport) {
+      // Reads the event log only: the order path pays nothing for the export (export/event-export.relay.ts).
+      const relay = new EventExportRelay(dataSource, config.eventExport, logger, app.get(GatewayMetrics).registry);
+      relay.start();
+      cleanup.push(() => relay.stop());
+    }
 
     const demoAccountId =
       config.seedDemoAccount && config.brokers.paper !== undefined

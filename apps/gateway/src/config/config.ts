@@ -191,6 +191,21 @@ const schema = z.object({
    * Redis (ms; 0 switches publishing off) and re-reads the database state in it (accounts, gates,
    * orders, queues); where the monitor listens, and the gateway URL it forwards the kill switch to.
    */
+  /**
+   * Order events exported to NATS JetStream (README, "Exporting events"): `nats` runs the relay in this
+   * instance (one instance relays at a time; the others stand by), `off` (default) runs none. NATS_URL,
+   * EVENT_EXPORT_STREAM (created when missing), EVENT_EXPORT_DUPLICATE_WINDOW_MS (JetStream's duplicate
+   * window), EVENT_EXPORT_POLL_MS, EVENT_EXPORT_LAG_ALERT_MS (lag above zero this long: an alert).
+   */
+  EVENT_EXPORT: z.enum(['nats', 'off']).default('off'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  EVENT_EXPORT_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('GATEWAY_EVENTS'),
+  EVENT_EXPORT_DUPLICATE_WINDOW_MS: intFrom(120_000, 1_000),
+  EVENT_EXPORT_POLL_MS: intFrom(100, 10),
+  EVENT_EXPORT_LAG_ALERT_MS: intFrom(30_000, 100),
   MONITOR_SNAPSHOT_MS: intFrom(250, 0),
   MONITOR_STATE_MS: intFrom(1_000, 100),
   MONITOR_PORT: intFrom(8090, 0),
@@ -316,6 +331,20 @@ function brokerAdapterFrom(
   }
 }
 
+/** What the relay needs; EVENT_EXPORT_* in the README. */
+export interface EventExportOptions {
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** The JetStream stream holding `gateway.*.*.orders`; created when missing. */
+  readonly stream: string;
+  /** JetStream's duplicate window: a republish of the same `Nats-Msg-Id` inside it is dropped. */
+  readonly duplicateWindowMs: number;
+  /** How often the relay looks for unpublished events, ms. */
+  readonly pollMs: number;
+  /** How long the lag may stay above zero before the `event_export_lagging` alert, ms. */
+  readonly lagAlertMs: number;
+}
+
 export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
@@ -371,6 +400,8 @@ export interface GatewayConfig {
   readonly lockdown: LockdownConfig;
   readonly ws: { readonly pingIntervalMs: number; readonly maxBufferedBytes: number; readonly authTimeoutMs: number };
   /** The cockpit's snapshot publisher (monitoring/) and the monitor process (apps/monitor). */
+  /** EVENT_EXPORT and its settings; null when off. */
+  readonly eventExport: EventExportOptions | null;
   readonly monitor: {
     readonly snapshotMs: number;
     readonly stateMs: number;
@@ -500,6 +531,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
     },
+    eventExport:
+      e.EVENT_EXPORT === 'off'
+        ? null
+        : {
+            databaseUrl: e.DATABASE_URL,
+            natsUrl: e.NATS_URL,
+            stream: e.EVENT_EXPORT_STREAM,
+            duplicateWindowMs: e.EVENT_EXPORT_DUPLICATE_WINDOW_MS,
+            pollMs: e.EVENT_EXPORT_POLL_MS,
+            lagAlertMs: e.EVENT_EXPORT_LAG_ALERT_MS,
+          },
     monitor: {
       snapshotMs: e.MONITOR_SNAPSHOT_MS,
       stateMs: e.MONITOR_STATE_MS,

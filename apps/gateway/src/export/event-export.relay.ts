@@ -1,0 +1,262 @@
+import { connect, type JetStreamClient, JSONCodec, type NatsConnection, nanos, StorageType } from 'nats';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { EventExportOptions } from '../config/config.js';
+import { OrderEventRepository } from '../orders/persistence/order-event.repository.js';
+
+/** Events of one account published per round before the cursor is written. */
+const BATCH = 500;
+/** Accounts published side by side (each one's events stay in order). */
+const PARALLEL_ACCOUNTS = 8;
+/** Session-level advisory lock: the instance holding it is the one relay. */
+const LEADER_LOCK = `SELECT pg_try_advisory_lock(hashtext('gateway:event-export')) AS locked`;
+
+interface Behind {
+  readonly id: string;
+  readonly environment: string;
+  readonly lastSeq: number;
+  readonly publishedSeq: number;
+}
+
+/**
+ * Publishes every order event to NATS JetStream, on `gateway.<environment>.<accountId>.orders`, with
+ * `Nats-Msg-Id` = `<accountId>:<seq>`, in `seq` order per account, at least once (README, "Exporting
+ * events"). The outbox is the event log itself: each event is written in the transaction that records
+ * the change, so the order path pays nothing for the export; the relay reads what lies beyond each
+ * account's `event_exports.published_seq` (the account row's `last_seq` says which accounts have any),
+ * publishes one event at a time per account, waits for JetStream's acknowledgement, and only then moves
+ * the cursor. A crash after the broker stored an event but before the cursor moved republishes it with
+ * the same id: JetStream's duplicate window drops it, and a consumer de-duplicates by (accountId, seq)
+ * as a stream client does. NATS down: nothing moves, the lag grows, the alert fires after
+ * `lagAlertMs`; the relay reconnects by itself.
+ *
+ * Exactly one relay publishes at a time across instances: the one holding a PostgreSQL session
+ * advisory lock, on a connection of its own. The others stand by and take over within a poll once the
+ * holder's connection ends (a crash closes it). A relay that loses its connection stops publishing at
+ * once; one already in flight may overlap a new holder's first events, which the ids de-duplicate.
+ */
+export class EventExportRelay {
+  private readonly events: OrderEventRepository;
+  private readonly codec = JSONCodec();
+  private readonly lag: Gauge;
+  private readonly published: Counter;
+  private readonly leaderGauge: Gauge;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private lock: pg.Client | null = null;
+  private nats: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private lagSince: number | null = null;
+  private alerted = false;
+  private lastFailure = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: EventExportOptions,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.events = new OrderEventRepository(dataSource);
+    this.lag = new Gauge({
+      name: 'gateway_event_export_lag_events',
+      help: 'Order events recorded but not yet confirmed by the message broker (all accounts; 0 on a standby relay)',
+      registers: [registry],
+    });
+    this.published = new Counter({
+      name: 'gateway_event_export_published_total',
+      help: 'Order events published to the message broker and acknowledged by it',
+      registers: [registry],
+    });
+    this.leaderGauge = new Gauge({
+      name: 'gateway_event_export_leader',
+      help: '1 when this process is the relay publishing the events, 0 when it stands by',
+      registers: [registry],
+    });
+  }
+
+  start(): void {
+    const tick = (): void => {
+      this.running = this.round()
+        .catch((error: unknown) => this.failed(error))
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) {
+            this.timer = setTimeout(tick, this.options.pollMs);
+          }
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+    }
+    await this.running;
+    await this.nats?.close().catch(() => undefined);
+    await this.lock?.end().catch(() => undefined);
+    this.leaderGauge.set(0);
+  }
+
+  /** One round: be the leader (or stand by), then publish what every account has beyond its cursor. */
+  private async round(): Promise<void> {
+    if (!(await this.lead())) {
+      this.lag.set(0);
+      return;
+    }
+    const behind = await this.accountsBehind();
+    this.observeLag(behind.reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0));
+    if (behind.length === 0) {
+      return;
+    }
+    const js = await this.jetStream();
+    const queue = [...behind];
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL_ACCOUNTS, queue.length) }, async () => {
+        for (let account = queue.shift(); account; account = queue.shift()) {
+          await this.publishAccount(js, account);
+        }
+      }),
+    );
+    this.observeLag((await this.accountsBehind()).reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0));
+  }
+
+  private async lead(): Promise<boolean> {
+    if (this.lock) {
+      return true;
+    }
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'event-export',
+      connectionTimeoutMillis: 5_000,
+    });
+    client.on('error', () => undefined); // 'end' follows; handled there
+    await client.connect();
+    const [row] = (await client.query<{ locked: boolean }>(LEADER_LOCK)).rows;
+    if (!row?.locked) {
+      await client.end().catch(() => undefined);
+      return false;
+    }
+    client.once('end', () => {
+      if (this.lock === client) {
+        this.lock = null;
+        this.leaderGauge.set(0);
+        this.logger.warn('event export: the leader connection ended; this relay stops publishing');
+      }
+    });
+    this.lock = client;
+    this.leaderGauge.set(1);
+    this.logger.info({ stream: this.options.stream }, 'event export: this process relays the order events');
+    return true;
+  }
+
+  private async jetStream(): Promise<JetStreamClient> {
+    if (this.js && this.nats && !this.nats.isClosed()) {
+      return this.js;
+    }
+    const nc = await connect({
+      servers: this.options.natsUrl,
+      name: 'gateway-event-export',
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5_000,
+    });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.info(this.options.stream).catch(async () => {
+      await jsm.streams.add({
+        name: this.options.stream,
+        subjects: ['gateway.*.*.orders'],
+        storage: StorageType.File,
+        duplicate_window: nanos(this.options.duplicateWindowMs),
+      });
+    });
+    this.nats = nc;
+    this.js = nc.jetstream({ timeout: 5_000 });
+    return this.js;
+  }
+
+  private async accountsBehind(): Promise<Behind[]> {
+    const rows = await this.dataSource.query<
+      { id: string; environment: string; last_seq: string; published_seq: string }[]
+    >(
+      `SELECT a.id, a.environment, a.last_seq, COALESCE(e.published_seq, 0) AS published_seq
+         FROM accounts a LEFT JOIN event_exports e ON e.account_id = a.id
+        WHERE a.last_seq > COALESCE(e.published_seq, 0)`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      environment: r.environment,
+      lastSeq: Number(r.last_seq),
+      publishedSeq: Number(r.published_seq),
+    }));
+  }
+
+  /** The account's events beyond its cursor, one at a time, each acknowledged before the next. */
+  private async publishAccount(js: JetStreamClient, account: Behind): Promise<void> {
+    let cursor = account.publishedSeq;
+    while (this.lock && !this.stopped) {
+      const events = await this.events.listAfter(account.id, cursor, BATCH);
+      if (events.length === 0) {
+        return;
+      }
+      const subject = `gateway.${account.environment}.${account.id}.orders`;
+      try {
+        for (const event of events) {
+          if (!this.lock) {
+            break;
+          }
+          await js.publish(subject, this.codec.encode(event), { msgID: `${account.id}:${event.seq}` });
+          cursor = event.seq;
+          this.published.inc();
+        }
+      } finally {
+        if (cursor > account.publishedSeq) {
+          await this.dataSource.query(
+            `INSERT INTO event_exports (account_id, published_seq, published_at) VALUES ($1, $2, now())
+               ON CONFLICT (account_id) DO UPDATE
+                 SET published_seq = GREATEST(event_exports.published_seq, EXCLUDED.published_seq), published_at = now()`,
+            [account.id, String(cursor)],
+          );
+        }
+      }
+    }
+  }
+
+  private observeLag(lag: number): void {
+    this.lag.set(lag);
+    const now = Date.now();
+    if (lag === 0) {
+      if (this.alerted) {
+        this.logger.info('event export: caught up');
+      }
+      this.lagSince = null;
+      this.alerted = false;
+      return;
+    }
+    this.lagSince ??= now;
+    if (!this.alerted && now - this.lagSince >= this.options.lagAlertMs) {
+      this.alerted = true;
+      this.logger.warn(
+        { alert: 'event_export_lagging', lag, sinceMs: now - this.lagSince },
+        'event export: order events are not reaching the message broker',
+      );
+    }
+  }
+
+  private failed(error: unknown): void {
+    // NATS or PostgreSQL away: the round is retried at the next poll; logged at most every 5 s.
+    if (Date.now() - this.lastFailure > 5_000) {
+      this.lastFailure = Date.now();
+      this.logger.warn({ err: error }, 'event export: a round failed; retrying');
+    }
+    if (this.nats?.isClosed()) {
+      this.nats = null;
+      this.js = null;
+    }
+  }
+}
