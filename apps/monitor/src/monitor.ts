@@ -10,7 +10,6 @@ import type { GatewayConfig } from '../../gateway/src/config/config.js';
 import { type GatewaySnapshot, SNAPSHOT_CHANNEL } from '../../gateway/src/monitoring/snapshot.js';
 import { Aggregator } from './aggregator.js';
 import { CockpitSocket } from './cockpit-socket.js';
-import { BookReplay, loadBooks } from './order-book.js';
 
 /** The built cockpit (`npm run build:cockpit`): dist/cockpit beside dist/apps. */
 export const COCKPIT_DIR = fileURLToPath(new URL('../../../cockpit/', import.meta.url));
@@ -173,15 +172,9 @@ export async function startMonitor(
     slowClientMs: 5_000,
     pingIntervalMs: config.ws.pingIntervalMs,
   });
-  let books: BookReplay | null = null;
-  try {
-    books = new BookReplay(loadBooks(config.paper.marketDataDir), Date.now());
-  } catch (error) {
-    logger.warn({ detail: (error as Error).message }, 'monitor: no LOBSTER books; the Order book panel stays empty');
-  }
   const ticker = setInterval(() => {
     const now = Date.now();
-    socket.broadcast({ ...aggregator.frame(now), book: books?.at(now) ?? null }, now);
+    socket.broadcast(aggregator.frame(now), now);
   }, FRAME_MS);
   const address = server.address() as AddressInfo;
   const host = config.monitor.host === '0.0.0.0' || config.monitor.host === '::' ? '127.0.0.1' : config.monitor.host;

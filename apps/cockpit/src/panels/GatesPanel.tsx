@@ -4,6 +4,7 @@ import { duration } from '../format.js';
 const LABELS: Record<string, string> = {
   trading_halted: 'halted',
   trading_reducing: 'reducing (exits only)',
+  lockdown: 'RTT lockdown (exits only)',
   restart_not_reconciled: 'restart not reconciled',
   unknown_orders: 'unknown orders',
   broker_disconnected: 'broker disconnected',

@@ -1,3 +1,7 @@
+import type { BookFigures } from '@gateway/brokers';
+
+export type { BookFigures } from '@gateway/brokers';
+
 /**
  * The compact snapshot each gateway instance publishes for the operations cockpit (README, "Cockpit"):
  * JSON on the Redis channel `<REDIS_PREFIX>monitor:snapshot`, at most every MONITOR_SNAPSHOT_MS. The
@@ -31,6 +35,11 @@ export interface GatewaySnapshot {
   readonly brokers: readonly BrokerClientState[];
   /** Quote age, spread, tick-direction entropy and regime of the symbols followed (Market panel). */
   readonly market: readonly SymbolMarket[];
+  /**
+   * The LOBSTER 10-level book the paper venue's replay has in force now, with its WOBI and liquidity
+   * imbalance (Order book panel); null without the sample, absent from older instances.
+   */
+  readonly book?: BookFigures | null;
   /** The database state (accounts, gates, orders, queues), as read at `state.at` (every MONITOR_STATE_MS). */
   readonly state: StateSnapshot | null;
 }
@@ -106,6 +115,12 @@ export interface StateSnapshot {
 
 export interface TradingStateFigure {
   readonly state: 'active' | 'reducing' | 'halted';
+  /**
+   * What set the state (the latest change's source in the trading-state history): `kill_switch`,
+   * `rearm`, `trading_state` (risk staff), `lockdown` (the RTT lockdown) or `order_to_trade_ratio`; null
+   * when never changed. Absent from older instances.
+   */
+  readonly source?: string | null;
   readonly reason: string | null;
   readonly changedBy: string | null;
   /** Epoch ms; null when never changed. */
@@ -138,6 +153,8 @@ export interface EntryGate {
   readonly code:
     | 'trading_halted'
     | 'trading_reducing'
+    /** The account's own `reducing` set by the RTT lockdown (source `lockdown`). */
+    | 'lockdown'
     | 'restart_not_reconciled'
     | 'unknown_orders'
     | 'broker_disconnected'
