@@ -66,8 +66,15 @@ export async function startMonitor(
 
   const app = express();
   app.disable('x-powered-by');
+  /** Cockpit clients connected and authenticated (the socket is made once the server listens). */
+  let cockpitClients = () => 0;
   app.get('/api/health', (_req, res) => {
-    res.json({ status: 'ok', instancesUp: aggregator.upCount(Date.now()), redis: subscriber.status });
+    res.json({
+      status: 'ok',
+      instancesUp: aggregator.upCount(Date.now()),
+      redis: subscriber.status,
+      cockpitClients: cockpitClients(),
+    });
   });
   app.use('/api/kill-switch', express.json({ limit: '4kb' }));
   /** 502 `monitor.gateway_unreachable`: the gateway did not answer a forwarded call (`more` adds what it means). */
@@ -169,9 +176,10 @@ export async function startMonitor(
     frameMs: FRAME_MS,
     authTimeoutMs: config.ws.authTimeoutMs,
     maxBufferedBytes: 512 * 1024,
-    slowClientMs: 5_000,
+    slowClientMs: config.monitor.slowClientMs,
     pingIntervalMs: config.ws.pingIntervalMs,
   });
+  cockpitClients = () => socket.size;
   const ticker = setInterval(() => {
     const now = Date.now();
     socket.broadcast(aggregator.frame(now), now);
