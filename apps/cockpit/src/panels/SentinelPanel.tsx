@@ -26,6 +26,13 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
   const cores = history.data('core:');
   const global = frame.state?.global;
   const rttWindows = frame.rtt ?? [];
+  // The kill switch has fired where a halt's source is the kill switch: globally, or on these accounts.
+  const killed = [
+    ...(global?.state === 'halted' && global.source === 'kill_switch' ? [{ scope: 'globally', ...global }] : []),
+    ...(frame.state?.accounts ?? [])
+      .filter((a) => a.own.state === 'halted' && a.own.source === 'kill_switch')
+      .map((a) => ({ scope: `on ${a.name}`, ...a.own })),
+  ];
   const strip = (names: string[], prefix: string) => names.map((n) => n.slice(prefix.length));
   return (
     <section className="panel sentinel" data-testid="panel-sentinel">
@@ -39,6 +46,16 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
               {sourceName(global.source) ?? 'set'} by {global.changedBy ?? '?'} at {time(global.changedAt)} (
               {global.reason})
             </span>
+          )}
+        </div>
+        <div data-testid="kill-switch-status">
+          Kill switch:{' '}
+          {killed.length === 0 ? (
+            <strong className="ok">armed</strong>
+          ) : (
+            <strong className="bad">
+              fired {killed.map((k) => `${k.scope} by ${k.changedBy ?? '?'} at ${time(k.changedAt)}`).join('; ')}
+            </strong>
           )}
         </div>
         <ul className="account-states">

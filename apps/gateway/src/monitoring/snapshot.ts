@@ -103,6 +103,12 @@ export interface SymbolMarket {
   /** `attack`: a fresh, two-sided, uncrossed quote and trading not halted; `veto` otherwise, with why. */
   readonly regime: 'attack' | 'veto';
   readonly vetoReason: string | null;
+  /**
+   * Since when (epoch ms, as this instance first saw it) the symbol's market data itself refuses entries
+   * (no, one-sided, crossed or stale quote: the Gates panel's `stale market data`); null while it does
+   * not. Absent from older instances.
+   */
+  readonly dataVetoSince?: number | null;
 }
 
 export interface StateSnapshot {
@@ -142,7 +148,17 @@ export interface AccountFigures {
     readonly accessExpiresAt: number | null;
     readonly refreshExpiresAt: number | null;
   } | null;
-  readonly positions: readonly { symbol: string; quantity: string; averagePrice: string; realizedPnl: string }[];
+  /**
+   * Unrealized P&L at the current mark (mid, else last, of a quote no older than RISK_MAX_QUOTE_AGE_MS;
+   * null without one), as `GET /v1/accounts/{id}/positions` gives it; absent from older instances.
+   */
+  readonly positions: readonly {
+    symbol: string;
+    quantity: string;
+    averagePrice: string;
+    realizedPnl: string;
+    unrealizedPnl?: string | null;
+  }[];
   /** The newest orders, newest first. */
   readonly recentOrders: readonly RecentOrder[];
   readonly execution: ExecutionFigures;
@@ -181,6 +197,11 @@ export interface RecentOrder {
   readonly status: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * The statuses the order's events took it through, oldest first, each with when its event was recorded
+   * (the blotter's state timeline); for the blotter's orders only, absent from older instances.
+   */
+  readonly timeline?: readonly { readonly status: string; readonly at: number }[];
 }
 
 /**

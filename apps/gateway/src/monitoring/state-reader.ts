@@ -114,6 +114,10 @@ export class StateReader {
       a.id,
       page.orders.filter((o) => o.averageFillPrice !== null).map((o) => o.id),
     );
+    const timelines = await this.orders.statusTimelines(
+      a.id,
+      page.orders.slice(0, BLOTTER).map((o) => o.id),
+    );
     const orders: RecentOrder[] = page.orders.map((o) => ({
       id: o.id,
       clientOrderId: o.clientOrderId,
@@ -128,6 +132,7 @@ export class StateReader {
       status: o.status,
       createdAt: Date.parse(o.createdAt),
       updatedAt: Date.parse(o.updatedAt),
+      timeline: timelines.get(o.id)?.map((t) => ({ status: t.status, at: t.at.getTime() })),
     }));
     const effective = effectiveTradingState(a, global);
     const gates: EntryGate[] = [];
@@ -191,11 +196,12 @@ export class StateReader {
         accessExpiresAt: connection.accessExpiresAt ? Date.parse(connection.accessExpiresAt) : null,
         refreshExpiresAt: connection.refreshExpiresAt ? Date.parse(connection.refreshExpiresAt) : null,
       },
-      positions: positions.map(({ symbol, quantity, averagePrice, realizedPnl }) => ({
+      positions: positions.map(({ symbol, quantity, averagePrice, realizedPnl, unrealizedPnl }) => ({
         symbol: symbol.trim(),
         quantity,
         averagePrice,
         realizedPnl,
+        unrealizedPnl,
       })),
       recentOrders: orders.slice(0, BLOTTER),
       execution: executionFigures(orders, now, otr && { ratio: otr.ratio, ceiling: otr.ceiling }),
