@@ -140,6 +140,7 @@ describe('the cockpit in Chromium', () => {
     await eventually(async () => (await text(page, row)).includes('paper-demo'), 10_000, 'execution row');
     const executionBefore = await text(page, row);
     expect(await page.getByTestId(row).getByTestId('execution-orders').textContent()).toBe('0');
+    expect(await page.getByTestId(row).getByTestId('execution-venue').textContent()).toBe('paper');
     const spy = (await trader.get('/v1/quotes/SPY')).body;
     for (let i = 0; i < 4; i++) {
       const res = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
