@@ -3,9 +3,9 @@
  * as `bench -- orders`) against the gateway started in-process with its snapshot publisher on, and the
  * built monitor (`dist/apps/monitor`, `npm run build`) beside it in its own process, alternating phases
  * with no cockpit client and with `clients` WebSocket clients authenticated and reading every frame, in
- * the same run. Prints each phase and, over the phases, accept p50/p99 and orders/s with and without
+ * the same run (each round runs both, alternating which goes first). Prints each phase and, over the phases, accept p50/p99 and orders/s with and without
  * the clients and their ratio (target: within 5 %).
- * `npm run bench -- cockpit [clients=20] [secondsPerPhase=8] [repeats=2]`
+ * `npm run bench -- cockpit [clients=20] [secondsPerPhase=8] [repeats=4]`
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ interface Phase {
   readonly frames: number;
 }
 
-export async function runCockpitBench(clients = 20, seconds = 8, repeats = 2): Promise<void> {
+export async function runCockpitBench(clients = 20, seconds = 8, repeats = 4): Promise<void> {
   await withBenchGateway(
     // The RTT lockdown off: on a loaded machine its default 20 ms would set the account `reducing` mid-run.
     { RISK_MAX_ORDER_QUANTITY: '1000000000', RISK_MAX_ORDER_NOTIONAL: '1000000000000', LOCKDOWN_RTT_MS: 'off' },
@@ -85,8 +85,10 @@ export async function runCockpitBench(clients = 20, seconds = 8, repeats = 2): P
         };
         await load(); // warm-up, not counted
         const phases: Phase[] = [];
+        // Rounds alternate which phase goes first (none, clients; clients, none; ...), so a drift of the
+        // machine's load over the run weighs on both alike.
         for (let r = 0; r < repeats; r++) {
-          for (const count of [0, clients]) {
+          for (const count of r % 2 === 0 ? [0, clients] : [clients, 0]) {
             const sockets = await Promise.all(
               Array.from({ length: count }, () => cockpitClient(monitorUrl, riskToken)),
             );
@@ -111,12 +113,20 @@ export async function runCockpitBench(clients = 20, seconds = 8, repeats = 2): P
         const none = summary(0);
         const some = summary(clients);
         const ratio = (a: number, b: number) => (b === 0 ? 'n/a' : (a / b).toFixed(3));
+        // The ratio of each round on its own: how far apart they are says how noisy the machine was.
+        const rounds = Array.from({ length: repeats }, (_, r) => {
+          const pair = phases.slice(r * 2, r * 2 + 2);
+          const none = pair.find((p) => p.clients === 0)!;
+          const some = pair.find((p) => p.clients === clients)!;
+          return `round ${r + 1}: throughput ${ratio(some.ok, none.ok)}, p50 ${ratio(some.p50, none.p50)}, p99 ${ratio(some.p99, none.p99)}`;
+        });
         console.log(
           `cockpit bench (${CONNECTIONS} connections, ${repeats} × ${seconds} s per phase), mean over phases:\n` +
             `  no client:   ${none.rate.toFixed(0)} orders/s, accept p50 ${none.p50.toFixed(1)} ms, p99 ${none.p99.toFixed(1)} ms\n` +
             `  ${clients} clients:  ${some.rate.toFixed(0)} orders/s, accept p50 ${some.p50.toFixed(1)} ms, p99 ${some.p99.toFixed(1)} ms\n` +
             `  ratio (with / without): throughput ${ratio(some.rate, none.rate)}, p50 ${ratio(some.p50, none.p50)}, ` +
-            `p99 ${ratio(some.p99, none.p99)} (target: within 5 %)`,
+            `p99 ${ratio(some.p99, none.p99)} (target: within 5 %)\n` +
+            rounds.map((line) => `    ${line}`).join('\n'),
         );
       } finally {
         process.removeListener('exit', reap);

@@ -20,7 +20,7 @@ if (which === 'ttl' || which === 'all') {
   await runTtlBench(Number(rest[0] ?? 4), Number(rest[1] ?? 10), Number(rest[2] ?? 200));
 }
 if (which === 'cockpit') {
-  await runCockpitBench(Number(rest[0] ?? 20), Number(rest[1] ?? 8), Number(rest[2] ?? 2));
+  await runCockpitBench(Number(rest[0] ?? 20), Number(rest[1] ?? 8), Number(rest[2] ?? 4));
 }
 if (which === 'floor') {
   await runFloorBench(Number(rest[0] ?? 8), Number(rest[1] ?? 2));

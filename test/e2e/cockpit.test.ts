@@ -121,11 +121,16 @@ describe('the cockpit in Chromium', () => {
     await page.getByTestId('lockdown-threshold-paper').waitFor({ timeout: 10_000 });
     expect(await text(page, 'lockdown-threshold-paper')).toBe('5000.00 ms');
     expect(await text(page, 'lockdown-state-paper')).toBe('clear');
+    expect(await text(page, 'kill-switch-status')).toBe('Kill switch: armed');
     // Market: the replay moves SPY's quote (its age on the replay clock goes up and resets).
     await changes(page, 'market-SPY');
     expect(await text(page, 'market-SPY')).toMatch(/SPY\d+\.\d+/);
-    // Order book: the LOBSTER books move under the replay, the WOBI with them.
-    expect(await changes(page, 'book-figures')).toMatch(/AAPL 2012-06-21 09:30:\d\d\.\d{3} ET .* WOBI -?\d\.\d{3}/);
+    // Order book: the LOBSTER books move under the gateway's paper replay (its clock, from 09:30:05), the
+    // WOBI and the liquidity imbalance with them.
+    const book = await changes(page, 'book-figures');
+    expect(book).toMatch(/AAPL 2012-06-21 09:30:\d\d\.\d{3} ET .* WOBI -?\d\.\d{3} · liquidity imbalance -?\d+\.\d %/);
+    expect(book.slice(17, 29) >= '09:30:05', book).toBe(true);
+    expect(await text(page, 'panel-order-book')).toContain('w1…w10 = 1, 1/2, 1/3, … 1/10');
     const charts = await page.locator('[data-testid^=chart-] canvas').count();
     expect(charts).toBeGreaterThanOrEqual(5);
 
@@ -135,6 +140,7 @@ describe('the cockpit in Chromium', () => {
     await eventually(async () => (await text(page, row)).includes('paper-demo'), 10_000, 'execution row');
     const executionBefore = await text(page, row);
     expect(await page.getByTestId(row).getByTestId('execution-orders').textContent()).toBe('0');
+    expect(await page.getByTestId(row).getByTestId('execution-venue').textContent()).toBe('paper');
     const spy = (await trader.get('/v1/quotes/SPY')).body;
     for (let i = 0; i < 4; i++) {
       const res = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
@@ -192,6 +198,16 @@ describe('the cockpit in Chromium', () => {
       10_000,
       'the blotter to show the passive order',
     );
+    // The blotter's state timeline (from the order's events), and the position with its P&L at the mid.
+    await eventually(
+      async () =>
+        (await page.getByTestId('order-timeline').allTextContents()).some((t) =>
+          /^pending_new → new \+\d+ ms → filled \+\d+ ms$/.test(t),
+        ),
+      10_000,
+      'a market order filled in the timeline',
+    );
+    expect(await text(page, 'unrealized-SPY')).toMatch(/^-?\d+\.\d+$/);
     // Accounts: the reconciliation passes read through the monitor with the risk token; no audit tail for it.
     await eventually(
       async () =>
@@ -211,6 +227,11 @@ describe('the cockpit in Chromium', () => {
     await page.getByTestId('kill-confirm').click();
     await page.getByTestId('kill-result').waitFor({ timeout: 15_000 });
     expect(await text(page, 'kill-result')).toMatch(/Gateway answered 202: global halted by e2e-risk at /);
+    await eventually(
+      async () => (await text(page, 'kill-canceled')).startsWith('Orders canceled since the halt: 1 '),
+      15_000,
+      'the passive order counted canceled by the kill switch',
+    );
     const entry = await trader.post(`/v1/accounts/${gateway.accountId}/orders`, {
       clientOrderId: 'cockpit-after-halt',
       symbol: 'SPY',
@@ -221,7 +242,9 @@ describe('the cockpit in Chromium', () => {
     expectProblem(entry, 422, 'risk.trading_halted');
     // The cockpit shows the halt: emergency status, the account's gate, the working order canceled.
     await eventually(async () => (await text(page, 'global-state')).includes('halted'), 10_000, 'global halted');
-    expect(await text(page, 'global-fired')).toContain('by e2e-risk');
+    expect(await text(page, 'global-fired')).toContain('kill switch by e2e-risk at ');
+    expect(await text(page, 'global-fired')).toContain('e2e: cockpit halt');
+    expect(await text(page, 'kill-switch-status')).toMatch(/^Kill switch: fired globally by e2e-risk at /);
     await eventually(
       async () => (await text(page, `gates-${gateway.accountId}`)).includes('halted'),
       10_000,

@@ -1,16 +1,23 @@
+import { mkdirSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openCockpitPage, textWhere } from '../support/cockpit-browser.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem, orderWhen } from '../support/e2e.js';
-import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
+import { type GatewayProcess, mintToken, ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
 import { D } from '../support/market-data.js';
+import { type MonitorProcess, startMonitorProcess } from '../support/monitor-process.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
 
 /**
  * The RTT lockdown (README, "RTT lockdown") against the fake broker (the paper venue over HTTP) as its own
  * process: its latency is raised with an `ack_delay` fault on every submit, cancel and replace (the venue
- * acts, and answers, 60 ms late), over the 20 ms threshold; then cleared.
+ * acts, and answers, 60 ms late), over the 20 ms threshold; then cleared. The first gateway also has a
+ * monitor beside it and the cockpit open in Chromium, which must show the lockdown (Sentinel and Gates)
+ * while it holds, and its lifting.
  */
 const WINDOW_MS = 2_000;
 const HOLD_OFF_MS = 1_500;
@@ -22,8 +29,11 @@ const lockdownEnv = {
   LOCKDOWN_HOLD_OFF_MS: String(HOLD_OFF_MS),
 };
 
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
 interface Setup {
   db: TestDatabase;
+  redisPrefix: string;
   venue: VenueProcess;
   gw: GatewayProcess;
   api: Api;
@@ -35,10 +45,11 @@ interface Setup {
 
 async function setUp(env: Record<string, string>): Promise<Setup> {
   const db = await createTestDatabase();
+  const prefix = redisPrefix();
   const venue = await startVenueProcess({ PAPER_START_TIME: '09:30:05' });
   const gw = await startGatewayProcess({
     DATABASE_URL: db.url,
-    REDIS_PREFIX: redisPrefix(),
+    REDIS_PREFIX: prefix,
     PAPER_START_TIME: '09:30:05',
     PAPER_VENUE_URL: venue.url,
     ...lockdownEnv,
@@ -47,7 +58,17 @@ async function setUp(env: Record<string, string>): Promise<Setup> {
   const api = new Api(gw.url, gw.traderToken);
   const risk = api.withToken(await mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']));
   const quote = (await api.get('/v1/quotes/SPY')).body;
-  return { db, venue, gw, api, risk, accountId: gw.accountId, bid: new D(quote.bid), ask: new D(quote.ask) };
+  return {
+    db,
+    redisPrefix: prefix,
+    venue,
+    gw,
+    api,
+    risk,
+    accountId: gw.accountId,
+    bid: new D(quote.bid),
+    ask: new D(quote.ask),
+  };
 }
 
 async function tearDown(s: Setup | undefined): Promise<void> {
@@ -137,18 +158,55 @@ async function expectExitPasses(s: Setup, clientOrderId: string): Promise<void> 
 
 describe('RTT lockdown, lifted by the gateway (LOCKDOWN_LIFT=auto)', () => {
   let s: Setup;
+  let monitor: MonitorProcess;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
   beforeAll(async () => {
     s = await setUp({});
+    const riskToken = await mintToken(s.db.url, ['--sub', 'e2e-desk', '--role', 'risk', '--account', '*']);
+    [monitor, browser] = await Promise.all([
+      startMonitorProcess({
+        DATABASE_URL: s.db.url,
+        REDIS_PREFIX: s.redisPrefix,
+        MONITOR_GATEWAY_URL: s.gw.url,
+        LOG_LEVEL: 'warn',
+      }),
+      launchChromium(),
+    ]);
+    page = await openCockpitPage(browser, monitor.url, riskToken, pageErrors);
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await monitor?.stop();
+    await tearDown(s);
   });
-  afterAll(() => tearDown(s));
 
   it('takes entry authority when the p99 exceeds the threshold, lets exits pass, and gives it back', async () => {
+    // The cockpit sees the venue clear and the account's entries open first.
+    expect(await textWhere(page, 'lockdown-threshold-paper', (t) => t !== '')).toBe('20.00 ms');
+    await textWhere(page, 'lockdown-state-paper', (t) => t === 'clear');
+    await textWhere(page, `gates-${s.accountId}`, (t) => t.includes('open'));
     await buyPosition(s);
     expect((await account(s)).tradingState).toBe('active');
     const resting = await slowUntilLockedDown(s, 'slow');
     await expectLockedDown(s);
     expect(await lockdownGauge(s)).toBe(1);
     await expectExitPasses(s, 'exit-while-locked');
+
+    // The cockpit shows it: the venue locked with its p99 over the threshold (Sentinel), the account
+    // `reducing` by the RTT lockdown with the gateway's reason (emergency status), and its lockdown gate.
+    const { reason } = await latestChange(s);
+    await textWhere(page, 'lockdown-state-paper', (t) => t === 'lockdown');
+    const rtt = await textWhere(page, 'rtt-paper', (t) => /^paper[\d.]+ ms([\d.]+) ms/.test(t));
+    expect(Number(/^paper[\d.]+ ms([\d.]+) ms/.exec(rtt)?.[1]), rtt).toBeGreaterThan(20);
+    const sentinel = await textWhere(page, `account-state-${s.accountId}`, (t) => t.includes('reducing'));
+    expect(sentinel).toContain(`paper-demo: reducing (RTT lockdown by gateway at `);
+    expect(sentinel).toContain(reason);
+    const gates = await textWhere(page, `gates-${s.accountId}`, (t) => t.includes('RTT lockdown (exits only)'));
+    expect(gates).toContain(reason);
+    await page.screenshot({ path: join(ARTIFACTS, 'cockpit-lockdown.png'), fullPage: true });
 
     // Back to normal: the slow round trips leave the window, and after the hold-off the lockdown lifts.
     await s.venue.clearFaults();
@@ -165,6 +223,11 @@ describe('RTT lockdown, lifted by the gateway (LOCKDOWN_LIFT=auto)', () => {
     expect(await lockdownGauge(s)).toBe(0);
     const again = await s.api.post(orders(s), entry(s, 'entry-after'));
     expect(again.status, JSON.stringify(again.body)).toBe(201);
+    // And the cockpit shows it lifted: the venue clear, the account active, its entries open.
+    await textWhere(page, 'lockdown-state-paper', (t) => t === 'clear');
+    await textWhere(page, `account-state-${s.accountId}`, (t) => t === 'paper-demo: active');
+    await textWhere(page, `gates-${s.accountId}`, (t) => t.includes('open'));
+    expect(pageErrors).toEqual([]);
   });
 
   it('leaves a state risk staff set alone: a halt during the lockdown is not lifted by it', async () => {
@@ -275,11 +338,12 @@ describe('RTT lockdown with two instances, one of them on a slow path to the ven
   let viaFast: Setup;
   beforeAll(async () => {
     const db = await createTestDatabase();
+    const prefix = redisPrefix();
     const venue = await startVenueProcess({ PAPER_START_TIME: '09:30:05' });
     proxy = await startSlowProxy(venue.url);
     const env = {
       DATABASE_URL: db.url,
-      REDIS_PREFIX: redisPrefix(),
+      REDIS_PREFIX: prefix,
       PAPER_START_TIME: '09:30:05',
       ...lockdownEnv,
       LOCKDOWN_WINDOW_MS: String(TWO_WINDOW_MS),
@@ -289,7 +353,17 @@ describe('RTT lockdown with two instances, one of them on a slow path to the ven
     const api = new Api(slow.url, slow.traderToken);
     const quote = (await api.get('/v1/quotes/SPY')).body;
     const risk = api.withToken(await mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']));
-    s = { db, venue, gw: slow, api, risk, accountId: slow.accountId, bid: new D(quote.bid), ask: new D(quote.ask) };
+    s = {
+      db,
+      redisPrefix: prefix,
+      venue,
+      gw: slow,
+      api,
+      risk,
+      accountId: slow.accountId,
+      bid: new D(quote.bid),
+      ask: new D(quote.ask),
+    };
     viaFast = { ...s, gw: fast, api: new Api(fast.url, slow.traderToken) };
   });
   afterAll(async () => {

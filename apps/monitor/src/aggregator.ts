@@ -87,6 +87,7 @@ export class Aggregator {
       counters: sumCounters(up.flatMap(([, i]) => i.last.counters)),
       brokers: up.flatMap(([id, i]) => i.last.brokers.map((b) => ({ ...b, instance: id }))),
       market: marketSource?.last.market ?? [],
+      book: marketSource?.last.book ?? null,
       state: freshest?.last.state ?? null,
     };
   }

@@ -158,6 +158,7 @@ export class CockpitSocket {
   private heartbeat(): void {
     for (const client of this.clients) {
       if (!client.alive) {
+        this.logger.warn({ subject: client.principal?.subject }, 'cockpit client not answering pings: dropped');
         client.ws.terminate();
         this.clients.delete(client);
         continue;

@@ -1,16 +1,15 @@
 import type {
   AccountFigures,
+  BookFigures,
   BrokerClientState,
   CounterValue,
   ProcessFigures,
   StateSnapshot,
   SymbolMarket,
 } from '../../gateway/src/monitoring/snapshot.js';
-import type { BookFigures } from './order-book.js';
-
-export type { BookFigures } from './order-book.js';
 export type {
   AccountFigures,
+  BookFigures,
   BrokerClientState,
   CounterValue,
   EntryGate,
@@ -59,7 +58,10 @@ export interface CockpitFrame {
   readonly market: readonly SymbolMarket[];
   /** The database state as the freshest instance read it (accounts cut down to the token's). */
   readonly state: (Omit<StateSnapshot, 'accounts'> & { readonly accounts: readonly AccountFigures[] }) | null;
-  /** The LOBSTER 10-level book the monitor replays (Order book panel); absent without the data. */
+  /**
+   * The LOBSTER 10-level book the paper venue's replay has in force, relayed from the newest up
+   * instance's snapshot (Order book panel); null without one.
+   */
   readonly book?: BookFigures | null;
 }
 

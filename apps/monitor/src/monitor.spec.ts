@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CounterValue, GatewaySnapshot, HistogramDelta } from '../../gateway/src/monitoring/snapshot.js';
 import { Principal } from '../../gateway/src/auth/principal.js';
 import { Aggregator, forPrincipal, INSTANCE_DOWN_MS, LATENCY_WINDOW_MS, latencies, quantileMs } from './aggregator.js';
-import { loadConfig } from '../../gateway/src/config/config.js';
 import { slowClientAction } from './cockpit-socket.js';
-import { BookReplay, bookFigures, loadBooks, WEIGHTS } from './order-book.js';
 
 const BUCKETS = [0.005, 0.01, 0.025];
 const delta = (
@@ -134,32 +132,25 @@ describe('slowClientAction', () => {
   });
 });
 
-describe('bookFigures', () => {
-  const sizes = (n: number) => Array.from({ length: 10 }, () => n);
-
-  it('weighs level i by 1/i in the WOBI and none in the liquidity imbalance', () => {
-    // Level 1: 300 bid, 100 ask; every other level 100 bid, 300 ask.
-    const bidSizes = [300, ...sizes(100).slice(1)];
-    const askSizes = [100, ...sizes(300).slice(1)];
-    const figures = bookFigures({ time: 34200.5, bidSizes, askSizes, bestBid: 5853300, bestAsk: 5859400 });
-    const w = WEIGHTS;
-    const diff = w.reduce((s, wi, i) => s + wi * (bidSizes[i]! - askSizes[i]!), 0);
-    const sum = w.reduce((s, wi, i) => s + wi * (bidSizes[i]! + askSizes[i]!), 0);
-    expect(figures.wobi).toBeCloseTo(diff / sum, 4);
-    expect(figures.imbalancePercent).toBeCloseTo((100 * (1200 - 2800)) / 4000, 4);
-    expect(figures.levels[0]).toBe(0.5);
-    expect(figures.levels[1]).toBe(-0.5);
-    expect(figures).toMatchObject({ time: '09:30:00.500', bestBid: '585.33', bestAsk: '585.94' });
-  });
-
-  it('reads the LOBSTER sample and replays it at recorded speed', () => {
-    const books = loadBooks(loadConfig({}).paper.marketDataDir);
-    expect(books).toHaveLength(999);
-    expect(books[0]).toMatchObject({ bestAsk: 5859400, bestBid: 5853300 });
-    const replay = new BookReplay(books, 0);
-    const first = replay.at(0)!;
-    expect(first.time).toBe('09:30:00.004');
-    expect(replay.at(10_000)!.time > first.time).toBe(true);
+describe('Aggregator: the order book', () => {
+  it('relays the book of the newest up instance as its paper replay has it, and none without one', () => {
+    const agg = new Aggregator();
+    expect(agg.frame(0).book).toBeNull();
+    const book = (time: string) => ({
+      symbol: 'AAPL',
+      date: '2012-06-21',
+      time,
+      bestBid: '585.33',
+      bestAsk: '585.94',
+      wobi: 0.1,
+      imbalancePercent: 5,
+      levels: Array.from({ length: 10 }, () => 0),
+    });
+    agg.ingest({ ...snapshot('a', 100), book: book('09:30:01.000') }, 100);
+    agg.ingest({ ...snapshot('b', 200), book: book('09:30:02.000') }, 200);
+    expect(agg.frame(250).book?.time).toBe('09:30:02.000');
+    agg.ingest({ ...snapshot('a', 300), book: book('09:30:03.000') }, 300);
+    expect(agg.frame(350).book?.time).toBe('09:30:03.000');
   });
 });
 

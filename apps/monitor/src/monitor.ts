@@ -10,7 +10,6 @@ import type { GatewayConfig } from '../../gateway/src/config/config.js';
 import { type GatewaySnapshot, SNAPSHOT_CHANNEL } from '../../gateway/src/monitoring/snapshot.js';
 import { Aggregator } from './aggregator.js';
 import { CockpitSocket } from './cockpit-socket.js';
-import { BookReplay, loadBooks } from './order-book.js';
 
 /** The built cockpit (`npm run build:cockpit`): dist/cockpit beside dist/apps. */
 export const COCKPIT_DIR = fileURLToPath(new URL('../../../cockpit/', import.meta.url));
@@ -67,8 +66,15 @@ export async function startMonitor(
 
   const app = express();
   app.disable('x-powered-by');
+  /** Cockpit clients connected and authenticated (the socket is made once the server listens). */
+  let cockpitClients = () => 0;
   app.get('/api/health', (_req, res) => {
-    res.json({ status: 'ok', instancesUp: aggregator.upCount(Date.now()), redis: subscriber.status });
+    res.json({
+      status: 'ok',
+      instancesUp: aggregator.upCount(Date.now()),
+      redis: subscriber.status,
+      cockpitClients: cockpitClients(),
+    });
   });
   app.use('/api/kill-switch', express.json({ limit: '4kb' }));
   /** 502 `monitor.gateway_unreachable`: the gateway did not answer a forwarded call (`more` adds what it means). */
@@ -170,18 +176,13 @@ export async function startMonitor(
     frameMs: FRAME_MS,
     authTimeoutMs: config.ws.authTimeoutMs,
     maxBufferedBytes: 512 * 1024,
-    slowClientMs: 5_000,
+    slowClientMs: config.monitor.slowClientMs,
     pingIntervalMs: config.ws.pingIntervalMs,
   });
-  let books: BookReplay | null = null;
-  try {
-    books = new BookReplay(loadBooks(config.paper.marketDataDir), Date.now());
-  } catch (error) {
-    logger.warn({ detail: (error as Error).message }, 'monitor: no LOBSTER books; the Order book panel stays empty');
-  }
+  cockpitClients = () => socket.size;
   const ticker = setInterval(() => {
     const now = Date.now();
-    socket.broadcast({ ...aggregator.frame(now), book: books?.at(now) ?? null }, now);
+    socket.broadcast(aggregator.frame(now), now);
   }, FRAME_MS);
   const address = server.address() as AddressInfo;
   const host = config.monitor.host === '0.0.0.0' || config.monitor.host === '::' ? '127.0.0.1' : config.monitor.host;

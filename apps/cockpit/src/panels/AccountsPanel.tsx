@@ -118,12 +118,13 @@ export function AccountsPanel({
                 <th>quantity</th>
                 <th>average price</th>
                 <th>realized P&amp;L</th>
+                <th title="at the mid (else last) of a fresh quote">unrealized P&amp;L</th>
               </tr>
             </thead>
             <tbody>
               {a.positions.length === 0 && (
                 <tr>
-                  <td colSpan={4}>none</td>
+                  <td colSpan={5}>none</td>
                 </tr>
               )}
               {a.positions.map((p) => (
@@ -132,6 +133,7 @@ export function AccountsPanel({
                   <td>{p.quantity}</td>
                   <td>{p.averagePrice}</td>
                   <td>{p.realizedPnl}</td>
+                  <td data-testid={`unrealized-${p.symbol}`}>{p.unrealizedPnl ?? '–'}</td>
                 </tr>
               ))}
             </tbody>
@@ -144,6 +146,7 @@ export function AccountsPanel({
                 <th>order</th>
                 <th>filled</th>
                 <th>status</th>
+                <th>timeline</th>
               </tr>
             </thead>
             <tbody>
@@ -157,6 +160,11 @@ export function AccountsPanel({
                   </td>
                   <td>{o.filledQuantity}</td>
                   <td className={`order ${o.status}`}>{o.status}</td>
+                  <td className="timeline" data-testid="order-timeline">
+                    {(o.timeline ?? [])
+                      .map((t, n, all) => (n === 0 ? t.status : ` → ${t.status} +${t.at - all[0]!.at} ms`))
+                      .join('')}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -4,7 +4,7 @@ import { percent } from '../format.js';
 import type { History } from '../history.js';
 
 /**
- * Execution, per account over its newest orders of the last 60 s: fill rate (orders with a fill / orders
+ * Execution, per account (at its one venue, the account's broker) over its newest orders of the last 60 s: fill rate (orders with a fill / orders
  * sent), cancel rate (canceled or expired / orders sent), the order-to-trade ratio of the trading day
  * against its ceiling, orders per second (last 10 s) and working orders. Denied orders never reached a
  * broker and are not counted.
@@ -18,6 +18,7 @@ export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; histor
         <thead>
           <tr>
             <th>account</th>
+            <th>venue</th>
             <th>orders (60 s)</th>
             <th>fill rate</th>
             <th>cancel rate</th>
@@ -31,6 +32,7 @@ export function ExecutionPanel({ frame, history }: { frame: CockpitFrame; histor
           {(frame.state?.accounts ?? []).map((a) => (
             <tr key={a.id} data-testid={`execution-${a.id}`}>
               <td>{a.name}</td>
+              <td data-testid="execution-venue">{a.broker}</td>
               <td data-testid="execution-orders">{a.execution.orders}</td>
               <td data-testid="execution-fill-rate">{percent(a.execution.fillRate)}</td>
               <td data-testid="execution-cancel-rate">{percent(a.execution.cancelRate)}</td>

@@ -18,6 +18,8 @@ export function KillSwitchPanel({ frame, token, canHalt }: { frame: CockpitFrame
   const [busy, setBusy] = useState(false);
   const accounts = frame.state?.accounts ?? [];
   const working = accounts.reduce((s, a) => s + a.execution.working, 0);
+  const canceledSince = (at: number) =>
+    accounts.flatMap((a) => a.recentOrders).filter((o) => o.status === 'canceled' && o.updatedAt >= at).length;
 
   if (!canHalt) {
     return (
@@ -108,6 +110,12 @@ export function KillSwitchPanel({ frame, token, canHalt }: { frame: CockpitFrame
               ? `${String(answer.body?.scope)} ${String(answer.body?.state)} by ${String(answer.body?.changedBy)} at ${time(Date.parse(String(answer.body?.changedAt)))}`
               : `${text(answer.body?.code)} ${text(answer.body?.detail)}`}
           </p>
+          {answer.status >= 200 && answer.status < 300 && answer.body?.state === 'halted' && (
+            <p data-testid="kill-canceled">
+              Orders canceled since the halt: {canceledSince(Date.parse(String(answer.body?.changedAt)))} (of the newest
+              orders in the blotters)
+            </p>
+          )}
           <p>Working orders now: {working}</p>
         </div>
       )}

@@ -12,7 +12,8 @@ function color(v: number): string {
 }
 
 /**
- * Order book: the imbalance per level of the LOBSTER 10-level AAPL book the monitor replays, as a heatmap
+ * Order book: the imbalance per level of the LOBSTER 10-level AAPL book the paper venue's replay has in
+ * force (relayed by the monitor from the gateway's snapshots), as a heatmap
  * over time on a plain canvas (newest on the right, level 1 at the top), with the WOBI and the liquidity
  * imbalance now.
  */
@@ -69,8 +70,10 @@ export function OrderBookPanel({ frame }: { frame: CockpitFrame }) {
         <sub>i</sub>) / Σ w<sub>i</sub>(B<sub>i</sub> + A<sub>i</sub>) with w<sub>i</sub> = 1/i (the touch weighs most);
         liquidity imbalance = (ΣB − ΣA) / (ΣB + ΣA) over the 10 levels unweighted. Multi-level depth imbalance after
         Cao, Hansch &amp; Wang (2009), “The information content of an open limit-order book”, J. Futures Markets 29(1).
-        Data: LOBSTER&apos;s AAPL 2012-06-21 10-level sample (999 books, 49 s), replayed by the monitor at recorded
-        speed in a loop.
+        Level weights w<sub>1</sub>…w<sub>10</sub> = 1, 1/2, 1/3, … 1/10. Data: LOBSTER&apos;s AAPL 2012-06-21 10-level
+        sample (999 books, 49 s), replayed by the paper venue&apos;s replay on its own clock (its speed, paused with it;
+        the book recorded at 09:30:05 is in force at 09:30:05, looping every 49 s) and relayed by the monitor from the
+        gateway&apos;s snapshots.
       </p>
     </section>
   );

@@ -3,8 +3,15 @@ import { Chart } from '../Chart.js';
 import { duration, ms, time } from '../format.js';
 import { type History, shortInstance } from '../history.js';
 
-/** Whether an account's own `reducing` was set by the RTT lockdown (source `lockdown`, its reason's words). */
-export const byLockdown = (reason: string | null) => reason?.startsWith('RTT lockdown') ?? false;
+/** What set a trading state, in words (the snapshot's `source`; older instances send none). */
+const SOURCES: Record<string, string> = {
+  kill_switch: 'kill switch',
+  rearm: 're-arm',
+  trading_state: 'risk staff',
+  lockdown: 'RTT lockdown',
+  order_to_trade_ratio: 'OTR ceiling',
+};
+const sourceName = (source: string | null | undefined) => (source ? (SOURCES[source] ?? source) : null);
 
 /**
  * Sentinel: the broker round trip per venue over the RTT lockdown's own window (exact p50, p99 and max of
@@ -19,6 +26,13 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
   const cores = history.data('core:');
   const global = frame.state?.global;
   const rttWindows = frame.rtt ?? [];
+  // The kill switch has fired where a halt's source is the kill switch: globally, or on these accounts.
+  const killed = [
+    ...(global?.state === 'halted' && global.source === 'kill_switch' ? [{ scope: 'globally', ...global }] : []),
+    ...(frame.state?.accounts ?? [])
+      .filter((a) => a.own.state === 'halted' && a.own.source === 'kill_switch')
+      .map((a) => ({ scope: `on ${a.name}`, ...a.own })),
+  ];
   const strip = (names: string[], prefix: string) => names.map((n) => n.slice(prefix.length));
   return (
     <section className="panel sentinel" data-testid="panel-sentinel">
@@ -29,17 +43,31 @@ export function SentinelPanel({ frame, history }: { frame: CockpitFrame; history
           {global && global.state !== 'active' && (
             <span data-testid="global-fired">
               {' '}
-              by {global.changedBy ?? '?'} at {time(global.changedAt)} ({global.reason})
+              {sourceName(global.source) ?? 'set'} by {global.changedBy ?? '?'} at {time(global.changedAt)} (
+              {global.reason})
             </span>
+          )}
+        </div>
+        <div data-testid="kill-switch-status">
+          Kill switch:{' '}
+          {killed.length === 0 ? (
+            <strong className="ok">armed</strong>
+          ) : (
+            <strong className="bad">
+              fired {killed.map((k) => `${k.scope} by ${k.changedBy ?? '?'} at ${time(k.changedAt)}`).join('; ')}
+            </strong>
           )}
         </div>
         <ul className="account-states">
           {(frame.state?.accounts ?? []).map((a) => (
-            <li key={a.id} className={`state ${a.effective.state}`}>
+            <li key={a.id} className={`state ${a.effective.state}`} data-testid={`account-state-${a.id}`}>
               {a.name}: {a.effective.state}
-              {a.own.state === 'halted' && ` (kill switch by ${a.own.changedBy ?? '?'} at ${time(a.own.changedAt)})`}
-              {a.own.state === 'reducing' && byLockdown(a.own.reason) && (
-                <span data-testid={`lockdown-account-${a.id}`}> (RTT lockdown since {time(a.own.changedAt)})</span>
+              {a.own.state !== 'active' && (
+                <span data-testid={`account-state-source-${a.id}`}>
+                  {' '}
+                  ({sourceName(a.own.source) ?? 'set'} by {a.own.changedBy ?? '?'} at {time(a.own.changedAt)}:{' '}
+                  {a.own.reason})
+                </span>
               )}
             </li>
           ))}

@@ -137,6 +137,30 @@ export class TradingStateRepository {
     return row?.previous_state ?? null;
   }
 
+  /**
+   * The source of the latest change of the global state and of each given account's own state
+   * (`kill_switch`, `lockdown`, `trading_state`...): what set the state each is in now. An account (or the
+   * global state) never changed is absent (global: null).
+   */
+  async latestSources(
+    accountIds: readonly string[],
+  ): Promise<{ global: string | null; accounts: Map<string, string> }> {
+    const [globalRows, accountRows] = await Promise.all([
+      this.dataSource.query<{ source: string }[]>(
+        `SELECT source FROM trading_state_changes WHERE scope = 'global' ORDER BY id DESC LIMIT 1`,
+      ),
+      accountIds.length === 0
+        ? Promise.resolve([])
+        : this.dataSource.query<{ id: string; source: string }[]>(
+            `SELECT a.id, c.source FROM unnest($1::uuid[]) AS a(id)
+               CROSS JOIN LATERAL (SELECT source FROM trading_state_changes
+                                    WHERE scope = 'account' AND account_id = a.id ORDER BY id DESC LIMIT 1) c`,
+            [accountIds],
+          ),
+    ]);
+    return { global: globalRows[0]?.source ?? null, accounts: new Map(accountRows.map((r) => [r.id, r.source])) };
+  }
+
   /** The latest changes, newest first: the global ones (`accountId` null), or one account's. */
   async history(accountId: string | null, limit: number): Promise<RecordedTradingStateChange[]> {
     const rows =

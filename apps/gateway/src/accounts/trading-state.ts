@@ -41,7 +41,7 @@ export interface TradingStateChange {
   readonly accountId: string | null;
   readonly previousState: TradingState;
   readonly state: TradingState;
-  /** `kill_switch`, `rearm`, `trading_state` (set by risk staff) or `order_to_trade_ratio`. */
+  /** `kill_switch`, `rearm`, `trading_state` (set by risk staff), `lockdown` (the RTT lockdown) or `order_to_trade_ratio`. */
   readonly source: string;
   readonly reason: string;
   readonly changedBy: string;

@@ -211,6 +211,8 @@ const schema = z.object({
   MONITOR_PORT: intFrom(8090, 0),
   MONITOR_HOST: z.string().default('127.0.0.1'),
   MONITOR_GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  /** A cockpit client whose frames the monitor has skipped (send buffer full) for this long is closed, ms. */
+  MONITOR_SLOW_CLIENT_MS: intFrom(5_000, 100),
   /**
    * Abuse limits (rate-limit/), shared by every instance through Redis: comma-separated
    * `<requests>/<window>` rules (window `1s`, `10s`, `1m`, `1h`...), all enforced, or `off`. REQUESTS:
@@ -408,6 +410,7 @@ export interface GatewayConfig {
     readonly port: number;
     readonly host: string;
     readonly gatewayUrl: string;
+    readonly slowClientMs: number;
   };
   readonly rateLimit: RateLimitConfig;
   readonly credentials: {
@@ -548,6 +551,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       port: e.MONITOR_PORT,
       host: e.MONITOR_HOST,
       gatewayUrl: e.MONITOR_GATEWAY_URL,
+      slowClientMs: e.MONITOR_SLOW_CLIENT_MS,
     },
     rateLimit: {
       requests: e.RATE_LIMIT_REQUESTS,

@@ -17,6 +17,8 @@ export class MarketWatch {
     { dirs: Int8Array; next: number; filled: number; lastMid: Decimal | null }
   >();
   private unsubscribe: (() => void) | null = null;
+  /** When this instance first saw each symbol's current data veto (not a halt's). */
+  private readonly vetoSince = new Map<string, number>();
 
   constructor(
     private readonly feed: MarketDataFeed,
@@ -49,8 +51,8 @@ export class MarketWatch {
     ring.lastMid = mid;
   }
 
-  /** The followed symbols now; `halted`: the global trading state vetoes every symbol. */
-  sample(halted: string | null): SymbolMarket[] {
+  /** The followed symbols now (epoch ms `now`); `halted`: the global trading state vetoes every symbol. */
+  sample(halted: string | null, now = Date.now()): SymbolMarket[] {
     const out: SymbolMarket[] = [];
     for (const [symbol, ring] of this.rings) {
       const quote = this.feed.getQuote(symbol);
@@ -60,17 +62,21 @@ export class MarketWatch {
         quote && twoSided
           ? quote.ask.minus(quote.bid).div(quote.ask.plus(quote.bid).div(2)).times(10_000).toDecimalPlaces(2).toNumber()
           : null;
-      const veto =
-        halted ??
-        (!quote
-          ? 'no quote'
-          : !twoSided
-            ? 'one-sided quote'
-            : quote.ask.lte(quote.bid)
-              ? `crossed or locked (bid ${quote.bid.toFixed()} ≥ ask ${quote.ask.toFixed()})`
-              : age !== null && (!Number.isFinite(age) || age > this.maxQuoteAgeMs)
-                ? `stale quote: ${Number.isFinite(age) ? Math.round(age) : '∞'} ms > ${this.maxQuoteAgeMs} ms`
-                : null);
+      const dataVeto = !quote
+        ? 'no quote'
+        : !twoSided
+          ? 'one-sided quote'
+          : quote.ask.lte(quote.bid)
+            ? `crossed or locked (bid ${quote.bid.toFixed()} ≥ ask ${quote.ask.toFixed()})`
+            : age !== null && (!Number.isFinite(age) || age > this.maxQuoteAgeMs)
+              ? `stale quote: ${Number.isFinite(age) ? Math.round(age) : '∞'} ms > ${this.maxQuoteAgeMs} ms`
+              : null;
+      if (dataVeto === null) {
+        this.vetoSince.delete(symbol);
+      } else if (!this.vetoSince.has(symbol)) {
+        this.vetoSince.set(symbol, now);
+      }
+      const veto = halted ?? dataVeto;
       out.push({
         symbol: symbol.trim(),
         bid: quote ? quote.bid.toFixed() : null,
@@ -81,6 +87,7 @@ export class MarketWatch {
         ticks: ring.filled,
         regime: veto === null ? 'attack' : 'veto',
         vetoReason: veto,
+        dataVetoSince: dataVeto === null ? null : (this.vetoSince.get(symbol) ?? now),
       });
     }
     return out;

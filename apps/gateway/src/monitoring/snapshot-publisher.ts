@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { BrokerRegistry } from '@gateway/brokers';
+import { type BrokerRegistry, hasOrderBook, type OrderBookSource } from '@gateway/brokers';
 import type { MarketDataFeed } from '@gateway/oms';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
@@ -39,6 +39,8 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
   private readonly processSampler = new ProcessSampler();
   private readonly metricsSampler: MetricsSampler;
   private readonly market: MarketWatch;
+  /** The paper venue's replay, when the feed is one: its LOBSTER depth book goes in every snapshot. */
+  private readonly depth: OrderBookSource | null;
   private readonly brokerSince = new Map<string, { connected: boolean; reason: string | null; since: number }>();
   private timer: NodeJS.Timeout | null = null;
   private publishing = false;
@@ -64,6 +66,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
     this.redis = createRedis(config.redisUrl, 'gateway-monitor');
     this.metricsSampler = new MetricsSampler(metrics.registry);
     this.market = new MarketWatch(feed, config.risk.maxQuoteAgeMs);
+    this.depth = hasOrderBook(feed) ? feed : null;
   }
 
   onApplicationBootstrap(): void {
@@ -136,6 +139,7 @@ export class SnapshotPublisher implements OnApplicationBootstrap, OnApplicationS
         histograms,
         brokers: this.brokerStates(now),
         market: this.market.sample(halted),
+        book: this.depth?.orderBook() ?? null,
         state: this.state,
       };
       let timeout: NodeJS.Timeout | undefined;

@@ -1,3 +1,7 @@
+import type { BookFigures } from '@gateway/brokers';
+
+export type { BookFigures } from '@gateway/brokers';
+
 /**
  * The compact snapshot each gateway instance publishes for the operations cockpit (README, "Cockpit"):
  * JSON on the Redis channel `<REDIS_PREFIX>monitor:snapshot`, at most every MONITOR_SNAPSHOT_MS. The
@@ -31,6 +35,11 @@ export interface GatewaySnapshot {
   readonly brokers: readonly BrokerClientState[];
   /** Quote age, spread, tick-direction entropy and regime of the symbols followed (Market panel). */
   readonly market: readonly SymbolMarket[];
+  /**
+   * The LOBSTER 10-level book the paper venue's replay has in force now, with its WOBI and liquidity
+   * imbalance (Order book panel); null without the sample, absent from older instances.
+   */
+  readonly book?: BookFigures | null;
   /** The database state (accounts, gates, orders, queues), as read at `state.at` (every MONITOR_STATE_MS). */
   readonly state: StateSnapshot | null;
 }
@@ -94,6 +103,12 @@ export interface SymbolMarket {
   /** `attack`: a fresh, two-sided, uncrossed quote and trading not halted; `veto` otherwise, with why. */
   readonly regime: 'attack' | 'veto';
   readonly vetoReason: string | null;
+  /**
+   * Since when (epoch ms, as this instance first saw it) the symbol's market data itself refuses entries
+   * (no, one-sided, crossed or stale quote: the Gates panel's `stale market data`); null while it does
+   * not. Absent from older instances.
+   */
+  readonly dataVetoSince?: number | null;
 }
 
 export interface StateSnapshot {
@@ -106,6 +121,12 @@ export interface StateSnapshot {
 
 export interface TradingStateFigure {
   readonly state: 'active' | 'reducing' | 'halted';
+  /**
+   * What set the state (the latest change's source in the trading-state history): `kill_switch`,
+   * `rearm`, `trading_state` (risk staff), `lockdown` (the RTT lockdown) or `order_to_trade_ratio`; null
+   * when never changed. Absent from older instances.
+   */
+  readonly source?: string | null;
   readonly reason: string | null;
   readonly changedBy: string | null;
   /** Epoch ms; null when never changed. */
@@ -127,7 +148,17 @@ export interface AccountFigures {
     readonly accessExpiresAt: number | null;
     readonly refreshExpiresAt: number | null;
   } | null;
-  readonly positions: readonly { symbol: string; quantity: string; averagePrice: string; realizedPnl: string }[];
+  /**
+   * Unrealized P&L at the current mark (mid, else last, of a quote no older than RISK_MAX_QUOTE_AGE_MS;
+   * null without one), as `GET /v1/accounts/{id}/positions` gives it; absent from older instances.
+   */
+  readonly positions: readonly {
+    symbol: string;
+    quantity: string;
+    averagePrice: string;
+    realizedPnl: string;
+    unrealizedPnl?: string | null;
+  }[];
   /** The newest orders, newest first. */
   readonly recentOrders: readonly RecentOrder[];
   readonly execution: ExecutionFigures;
@@ -138,6 +169,8 @@ export interface EntryGate {
   readonly code:
     | 'trading_halted'
     | 'trading_reducing'
+    /** The account's own `reducing` set by the RTT lockdown (source `lockdown`). */
+    | 'lockdown'
     | 'restart_not_reconciled'
     | 'unknown_orders'
     | 'broker_disconnected'
@@ -164,6 +197,11 @@ export interface RecentOrder {
   readonly status: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * The statuses the order's events took it through, oldest first, each with when its event was recorded
+   * (the blotter's state timeline); for the blotter's orders only, absent from older instances.
+   */
+  readonly timeline?: readonly { readonly status: string; readonly at: number }[];
 }
 
 /**

@@ -55,11 +55,23 @@ export class StateReader {
       ),
     ]);
     const shown = list.slice(0, MAX_ACCOUNTS);
-    const connections = await this.accounts.brokerConnections(shown.map((a) => a.id));
+    const [connections, sources] = await Promise.all([
+      this.accounts.brokerConnections(shown.map((a) => a.id)),
+      this.tradingStates.latestSources(shown.map((a) => a.id)),
+    ]);
     const accounts: AccountFigures[] = [];
     const seen = new Set<string>();
     for (const account of shown) {
-      accounts.push(await this.account(account, global, connections.get(account.id) ?? null, now, seen));
+      accounts.push(
+        await this.account(
+          account,
+          global,
+          connections.get(account.id) ?? null,
+          sources.accounts.get(account.id) ?? null,
+          now,
+          seen,
+        ),
+      );
     }
     for (const key of this.firstSeen.keys()) {
       if (!seen.has(key)) {
@@ -70,6 +82,7 @@ export class StateReader {
       at: now,
       global: {
         state: global.state,
+        source: sources.global,
         reason: global.reason,
         changedBy: global.changedBy,
         changedAt: global.changedAt.getTime(),
@@ -87,6 +100,7 @@ export class StateReader {
       accessExpiresAt: string | null;
       refreshExpiresAt: string | null;
     } | null,
+    source: string | null,
     now: number,
     seen: Set<string>,
   ): Promise<AccountFigures> {
@@ -99,6 +113,10 @@ export class StateReader {
     const mids = await this.orders.intentMids(
       a.id,
       page.orders.filter((o) => o.averageFillPrice !== null).map((o) => o.id),
+    );
+    const timelines = await this.orders.statusTimelines(
+      a.id,
+      page.orders.slice(0, BLOTTER).map((o) => o.id),
     );
     const orders: RecentOrder[] = page.orders.map((o) => ({
       id: o.id,
@@ -114,6 +132,7 @@ export class StateReader {
       status: o.status,
       createdAt: Date.parse(o.createdAt),
       updatedAt: Date.parse(o.updatedAt),
+      timeline: timelines.get(o.id)?.map((t) => ({ status: t.status, at: t.at.getTime() })),
     }));
     const effective = effectiveTradingState(a, global);
     const gates: EntryGate[] = [];
@@ -127,8 +146,11 @@ export class StateReader {
     if (effective.state !== 'active') {
       const globalWins = effective.reason?.startsWith('globally') ?? false;
       const at = globalWins ? global.changedAt.getTime() : (a.tradingStateChangedAt?.getTime() ?? now);
+      // The account's own `reducing` set by the RTT lockdown is its own gate: entries come back when the
+      // venue's round trips do (or risk staff lift it), not when someone re-arms.
+      const lockdown = !globalWins && effective.state === 'reducing' && source === 'lockdown';
       gate(
-        effective.state === 'halted' ? 'trading_halted' : 'trading_reducing',
+        effective.state === 'halted' ? 'trading_halted' : lockdown ? 'lockdown' : 'trading_reducing',
         effective.reason ?? effective.state,
         at,
       );
@@ -162,6 +184,7 @@ export class StateReader {
       environment: a.environment,
       own: {
         state: a.tradingState,
+        source: a.tradingStateChangedAt === null ? null : source,
         reason: a.tradingStateReason,
         changedBy: a.tradingStateChangedBy,
         changedAt: a.tradingStateChangedAt?.getTime() ?? null,
@@ -173,11 +196,12 @@ export class StateReader {
         accessExpiresAt: connection.accessExpiresAt ? Date.parse(connection.accessExpiresAt) : null,
         refreshExpiresAt: connection.refreshExpiresAt ? Date.parse(connection.refreshExpiresAt) : null,
       },
-      positions: positions.map(({ symbol, quantity, averagePrice, realizedPnl }) => ({
+      positions: positions.map(({ symbol, quantity, averagePrice, realizedPnl, unrealizedPnl }) => ({
         symbol: symbol.trim(),
         quantity,
         averagePrice,
         realizedPnl,
+        unrealizedPnl,
       })),
       recentOrders: orders.slice(0, BLOTTER),
       execution: executionFigures(orders, now, otr && { ratio: otr.ratio, ceiling: otr.ceiling }),

@@ -60,6 +60,14 @@ export class OrderQueries {
     return this.orders.intentMids(accountId, orderIds);
   }
 
+  /** The statuses each of the account's orders among `orderIds` went through, with when (see OrderEventRepository). */
+  async statusTimelines(
+    accountId: string,
+    orderIds: readonly string[],
+  ): Promise<Map<string, { status: string; at: Date }[]>> {
+    return this.eventLog.statusTimelines(accountId, orderIds);
+  }
+
   /** Oldest first, after the given execution id. */
   async executions(accountId: string, after: string | undefined, limit: number): Promise<ExecutionDto[]> {
     return (await this.executionRecords.listApplied(accountId, after, limit)).map(toExecutionDto);

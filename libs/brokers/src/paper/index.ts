@@ -1,4 +1,5 @@
 export * from './http-venue-client.js';
+export * from './lobster-books.js';
 export * from './market-data-dir.js';
 export * from './market-data-loader.js';
 export * from './market-data-sets.js';

@@ -3,6 +3,7 @@ import type { MarketDataFeed, Quote, QuoteListener } from '../market-data.js';
 import { epochToZonedTimeOfDay, zonedTimeToEpochMs } from '@gateway/oms';
 import { type InstrumentData, type LoadedMarketData, type QuoteEvent, loadMarketData } from './market-data-loader.js';
 import { type MarketDataSetSpec, defaultMarketDataSets } from './market-data-sets.js';
+import { type BookFigures, type DepthBook, DepthBookReplay, loadLobsterBooks } from './lobster-books.js';
 import { formatTimeOfDay, parseTimeOfDay } from './time-of-day.js';
 import type { TradeListener, TradePrint } from './trade-print.js';
 
@@ -26,6 +27,11 @@ export interface MarketReplayConfig {
   readonly spxwDate?: string;
   /** Already loaded data (loadMarketData), shared read-only between replays; skips the file reads. */
   readonly data?: LoadedMarketData;
+  /**
+   * The LOBSTER 10-level books replayed on this replay's clock (see orderBook); default: loaded from
+   * `dataDir` when its LOBSTER AAPL sample is there, else none.
+   */
+  readonly depthBooks?: readonly DepthBook[] | null;
   /** Replay ms per wall-clock ms: 1 = real time, N = N× faster, 0 = paused. */
   readonly speed?: number;
   readonly paused?: boolean;
@@ -101,6 +107,7 @@ export class MarketReplay implements MarketDataFeed {
   private timer: NodeJS.Timeout | null = null;
   private lastWallMs = 0;
   private stepping = false;
+  private readonly depth: DepthBookReplay | null;
 
   /** Loads the data (synchronously, unless `config.data` is given) and positions the clock at `startTime`. */
   constructor(config: MarketReplayConfig) {
@@ -111,6 +118,13 @@ export class MarketReplay implements MarketDataFeed {
       }
       data = loadMarketData(config.dataDir, config.dataSets ?? defaultMarketDataSets({ spxwDate: config.spxwDate }));
     }
+    const depthBooks =
+      config.depthBooks !== undefined
+        ? config.depthBooks
+        : config.dataDir === undefined
+          ? null
+          : loadLobsterBooks(config.dataDir);
+    this.depth = depthBooks ? new DepthBookReplay(depthBooks) : null;
     this.events = data.events;
     this.instruments = data.instruments;
     this.symbolList = [...data.instruments.keys()].sort();
@@ -192,6 +206,15 @@ export class MarketReplay implements MarketDataFeed {
     return () => {
       this.quoteListeners.delete(listener);
     };
+  }
+
+  /**
+   * The LOBSTER 10-level book in force at the replay's time of day, with its WOBI and liquidity
+   * imbalance (bookFigures; the books loop over the sample's 49 s, DepthBookReplay); null without the
+   * sample. It moves with the replay's clock: paused when the replay is, at its speed.
+   */
+  orderBook(): BookFigures | null {
+    return this.depth?.at(this.nowMs) ?? null;
   }
 
   // ---- trades and instruments ----

@@ -79,6 +79,34 @@ export class OrderEventRepository {
     };
   }
 
+  /**
+   * Each of the account's orders among `orderIds` with the statuses its events took it through, in seq
+   * order, each with the time of the event that first set it (a status repeated by the next event, a
+   * second partial fill, is left out).
+   */
+  async statusTimelines(
+    accountId: string,
+    orderIds: readonly string[],
+  ): Promise<Map<string, { status: string; at: Date }[]>> {
+    const timelines = new Map<string, { status: string; at: Date }[]>();
+    if (orderIds.length === 0) {
+      return timelines;
+    }
+    const rows: { order_id: string; status: string; ts: Date }[] = await this.dataSource.query(
+      `SELECT order_id, "order"->>'status' AS status, ts FROM order_events
+        WHERE account_id = $1 AND order_id = ANY($2::uuid[]) ORDER BY seq`,
+      [accountId, orderIds],
+    );
+    for (const row of rows) {
+      const timeline = timelines.get(row.order_id) ?? [];
+      if (timeline.at(-1)?.status !== row.status) {
+        timeline.push({ status: row.status, at: row.ts });
+      }
+      timelines.set(row.order_id, timeline);
+    }
+    return timelines;
+  }
+
   /** The account's events with `seq > after`, in seq order (the same events the stream carries). */
   async listAfter(accountId: string, after: number, limit: number): Promise<StreamEvent[]> {
     const rows: EventRow[] = await this.dataSource.query(
