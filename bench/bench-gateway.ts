@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
 import pg from 'pg';
 import { type RunningGateway, startGateway } from '../apps/gateway/src/bootstrap.js';
 import { loadConfig } from '../apps/gateway/src/config/config.js';
@@ -36,4 +37,51 @@ export async function withBenchGateway(
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/** One load phase's figures: 2xx answers, accept latency p50 and p99 in ms. */
+export interface OrderLoad {
+  readonly ok: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+let loadSerial = 0;
+
+/**
+ * `seconds` of `POST /v1/accounts/{id}/orders` on the demo account over `connections` connections:
+ * resting SPY buy limits of 1 share (the venue is paused), each with a new clientOrderId.
+ */
+export async function placeOrdersFor(
+  gateway: RunningGateway,
+  token: string,
+  connections: number,
+  seconds: number,
+): Promise<OrderLoad> {
+  const result = await autocannon({
+    url: `${gateway.url}/v1/accounts/${gateway.demoAccountId}/orders`,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({
+            clientOrderId: `bench-load-${loadSerial++}`,
+            symbol: 'SPY',
+            side: 'buy',
+            quantity: '1',
+            type: 'limit',
+            limitPrice: '160.00',
+          }),
+        }),
+      },
+    ],
+  });
+  if (result.non2xx > 0 || result.errors > 0) {
+    console.log(`  (${result.non2xx} non-2xx: ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors)`);
+  }
+  return { ok: result['2xx'], p50: result.latency.p50, p99: result.latency.p99 };
 }

@@ -9,9 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
-import { withBenchGateway } from './bench-gateway.js';
+import { placeOrdersFor, withBenchGateway } from './bench-gateway.js';
 
 const MONITOR_MAIN = fileURLToPath(new URL('../apps/monitor/src/main.js', import.meta.url));
 const CONNECTIONS = 8;
@@ -52,37 +51,7 @@ export async function runCockpitBench(clients = 20, seconds = 8, repeats = 4): P
           accounts: ['*'],
           ttlSeconds: 3600,
         });
-        let n = 0;
-        const load = async (): Promise<{ ok: number; p50: number; p99: number }> => {
-          const result = await autocannon({
-            url: `${gateway.url}/v1/accounts/${gateway.demoAccountId}/orders`,
-            connections: CONNECTIONS,
-            duration: seconds,
-            requests: [
-              {
-                method: 'POST',
-                headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-                setupRequest: (req) => ({
-                  ...req,
-                  body: JSON.stringify({
-                    clientOrderId: `bench-cockpit-${n++}`,
-                    symbol: 'SPY',
-                    side: 'buy',
-                    quantity: '1',
-                    type: 'limit',
-                    limitPrice: '160.00',
-                  }),
-                }),
-              },
-            ],
-          });
-          if (result.non2xx > 0 || result.errors > 0) {
-            console.log(
-              `  (${result.non2xx} non-2xx: ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors)`,
-            );
-          }
-          return { ok: result['2xx'], p50: result.latency.p50, p99: result.latency.p99 };
-        };
+        const load = () => placeOrdersFor(gateway, token, CONNECTIONS, seconds);
         await load(); // warm-up, not counted
         const phases: Phase[] = [];
         // Rounds alternate which phase goes first (none, clients; clients, none; ...), so a drift of the

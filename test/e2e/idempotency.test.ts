@@ -162,6 +162,8 @@ describe('idempotent order placement (clientOrderId)', () => {
       DATABASE_URL: db.url,
       REDIS_PREFIX: prefix,
       PAPER_ACK_LATENCY_MS: String(ACK_MS),
+      // A second in-process venue on purpose: the gateway's own de-duplication is what is under test.
+      PAPER_VENUE_EXCLUSIVE: 'false',
     });
     try {
       const body = { clientOrderId: 'idem-two-instances', symbol: 'SPY', side: 'buy', quantity: '4', type: 'market' };

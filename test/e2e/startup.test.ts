@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { createTestDatabase, SERVER_URL } from '../support/database.js';
-import { MAIN, ROOT, runCli } from '../support/gateway-process.js';
+import { createTestDatabase, redisPrefix, SERVER_URL } from '../support/database.js';
+import { MAIN, ROOT, runCli, startGatewayProcess } from '../support/gateway-process.js';
 
 /**
  * Start-up refusals (README, top): a misconfigured gateway exits with one line on stderr that says what is
@@ -85,11 +85,32 @@ describe('migrations as a step of their own', () => {
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => admin.end());
     }
-  });
+  }, 90_000);
 
   it('migrate status exits 2 when PostgreSQL cannot be reached', async () => {
     const run = await runCli(['migrate', 'status'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5499/none' });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('PostgreSQL is not reachable');
   });
+});
+
+describe('one paper venue per database', () => {
+  it('refuses a second gateway with an in-process paper venue on the same database, naming the fix', async () => {
+    const db = await createTestDatabase();
+    const first = await startGatewayProcess({ DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() });
+    try {
+      const { code, stderr } = await startFails({ DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix() });
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n'), stderr).toEqual([
+        'gateway: another gateway instance with an in-process paper venue is running on this database (DATABASE_URL): ' +
+          'instances must share one venue. Run it as its own process ("npm run venue") and start every instance ' +
+          'with PAPER_VENUE_URL set to its URL.',
+      ]);
+      // The first one trades on.
+      expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await first.stop();
+      await db.drop();
+    }
+  }, 60_000);
 });

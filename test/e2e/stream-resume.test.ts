@@ -258,7 +258,12 @@ describe('stream authorisation', () => {
 
 describe('several instances', () => {
   it('streams, live, to a client of one instance the events of orders placed through another', async () => {
-    const other = await startGatewayProcess({ DATABASE_URL: db.url, REDIS_PREFIX: prefix });
+    // A second in-process venue on purpose: the fan-out between instances is what is under test.
+    const other = await startGatewayProcess({
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: prefix,
+      PAPER_VENUE_EXCLUSIVE: 'false',
+    });
     try {
       expect(other.accountId).toBe(accountId);
       const client = await connect(gw.traderToken);

@@ -168,6 +168,8 @@ describe('input the cancel route must refuse', () => {
       DATABASE_URL: db.url,
       REDIS_PREFIX: redisPrefix(),
       PAPER_START_TIME: '09:30:05',
+      // The split on purpose: a venue of its own that never had the first instance's order.
+      PAPER_VENUE_EXCLUSIVE: 'false',
     });
     try {
       const quote = (await api.get('/v1/quotes/SPY')).body;

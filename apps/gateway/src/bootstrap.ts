@@ -7,6 +7,7 @@ import { systemClock } from '@gateway/oms';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import pg from 'pg';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
@@ -175,12 +176,41 @@ function checkSpxwDate(config: GatewayConfig): void {
  * market data, the HTTP API and the WebSocket stream. Throws StartupError with one clear line when a
  * dependency is missing.
  */
+/**
+ * The in-process paper venue's claim on the database: a session advisory lock on a connection of its
+ * own, held for the process's life (a crash closes the connection and frees it). Refuses, with the fix,
+ * when another live instance holds it.
+ */
+async function holdInProcessVenueLock(databaseUrl: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'paper-venue-claim' });
+  client.on('error', () => undefined); // a lost claim connection: the venue keeps running (see README)
+  await client.connect();
+  const [row] = (
+    await client.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock(hashtext('gateway:in-process-paper-venue')) AS locked`,
+    )
+  ).rows;
+  if (!row?.locked) {
+    await client.end().catch(() => undefined);
+    throw new StartupError(
+      'another gateway instance with an in-process paper venue is running on this database (DATABASE_URL): ' +
+        'instances must share one venue. Run it as its own process ("npm run venue") and start every instance ' +
+        'with PAPER_VENUE_URL set to its URL.',
+    );
+  }
+  return client;
+}
+
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   checkSpxwDate(config);
   const logger = createLogger(config.logLevel, config.environments);
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
   try {
+    if (hasInProcessPaperVenue(config) && config.paperVenueExclusive) {
+      const held = await holdInProcessVenueLock(config.databaseUrl);
+      cleanup.push(() => held.end().catch(() => undefined));
+    }
     const unserved = await unservedAccounts(dataSource, config);
     if (unserved !== null) {
       throw new StartupError(unserved);

@@ -112,6 +112,13 @@ const schema = z.object({
   /** Create the `paper-demo` account on first start. */
   SEED_DEMO_ACCOUNT: bool(true),
   /**
+   * An in-process paper venue takes a PostgreSQL session advisory lock for its life, and a gateway that
+   * cannot take it (another instance with one is live on the same database) refuses to start: two venues
+   * would fill the same account's orders at different prices on different replay clocks. `false` lets
+   * it start anyway, only for tests that simulate exactly that split.
+   */
+  PAPER_VENUE_EXCLUSIVE: bool(true),
+  /**
    * The environments this deployment serves, comma-separated (`paper`, `live`). Without `live` the
    * gateway refuses to start when the database holds a live account, and no live account is ever
    * visible or tradable through it. Default `paper`: live trading is switched on deliberately.
@@ -374,6 +381,7 @@ export interface GatewayConfig {
     readonly startingCash: string;
   };
   readonly seedDemoAccount: boolean;
+  readonly paperVenueExclusive: boolean;
   readonly environments: readonly ('paper' | 'live')[];
   readonly auth: {
     readonly issuer: string;
@@ -504,6 +512,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       startingCash: e.PAPER_STARTING_CASH,
     },
     seedDemoAccount: e.SEED_DEMO_ACCOUNT,
+    paperVenueExclusive: e.PAPER_VENUE_EXCLUSIVE,
     environments: e.GATEWAY_ENVIRONMENTS,
     auth: {
       issuer: e.AUTH_ISSUER,

@@ -168,6 +168,8 @@ export class EventExportRelay {
     });
     const jsm = await nc.jetstreamManager();
     await jsm.streams.info(this.options.stream).catch(async () => {
+      // Refused ("subjects overlap with an existing stream") when another stream already holds
+      // gateway.*.*.orders: the round fails with that message until EVENT_EXPORT_STREAM names it.
       await jsm.streams.add({
         name: this.options.stream,
         subjects: ['gateway.*.*.orders'],
