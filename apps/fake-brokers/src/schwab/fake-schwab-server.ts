@@ -40,7 +40,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * the fake, no header), `POST /test/fill` `{orderId, quantity, price?}`, `POST /test/stream`
  * `{down?: boolean, stall?: boolean}` (down: connections dropped and new ones refused; stall: sockets stay open
  * and silent, no data, no heartbeat), `POST /test/rate-limit` `{perMinute}`, `POST /test/orders` `{…order}`
- * (an order entered at Schwab by someone else, e.g. on its website: answered `{orderId}`),
+ * (an order entered at Schwab by someone else, e.g. on its website: answered `{orderId}`), `GET /test/orders`
+ * (every order as Schwab shows it),
  * `GET /test/replay`, `POST /test/replay/step` `{to}`.
  */
 
@@ -1123,6 +1124,13 @@ export class FakeSchwabServer {
         return send(res, 422, { message: (error as Error).message });
       }
       return send(res, 200, { filled: true });
+    }
+    if (path === '/test/orders' && method === 'GET') {
+      return send(
+        res,
+        200,
+        [...this.orders.values()].map((o) => this.view(o)),
+      );
     }
     if (path === '/test/orders' && method === 'POST') {
       // An order entered at Schwab outside this app (its website, another app): no trace of ours.
