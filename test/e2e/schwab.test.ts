@@ -4,7 +4,7 @@ import { allEvents, expectProblem, orderWhen } from '../support/e2e.js';
 import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
-import { dec, loadOptionQuotes, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
+import { D, dec, loadOptionQuotes, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
 import { StreamClient } from '../support/stream-client.js';
 
 /**
@@ -15,12 +15,15 @@ import { StreamClient } from '../support/stream-client.js';
  * recorded prices, their events on our WebSocket with gapless seq; a cancel; a replace that cancels and
  * creates (a new Schwab order id); a lost 201 (the order `unknown`, received once, entries in SPY blocked,
  * then settled by the matching pass to Schwab's order and id); two identical candidates (stays `unknown`,
- * the `order_match_ambiguous` alert); a silent stream detected within BROKER_SCHWAB_STREAM_STALL_MS.
+ * the `order_match_ambiguous` alert); a silent stream detected within BROKER_SCHWAB_STREAM_STALL_MS; the app's
+ * order rate counted in Redis and an order over it refused before sending (`422 risk.message_rate`).
  */
 const START_TIME = '09:31:00';
 const OPTION = 'SPXW  210104C03700000';
 const APP = { clientId: 'schwab-e2e-app', clientSecret: 'schwab-e2e-secret-5d1c9e2a7b' };
 const STALL_MS = 1_500;
+/** The app's order rate at Schwab (place, cancel, replace per minute), as registered: the fake enforces it too. */
+const APP_RATE = 40;
 const at = parseTime(START_TIME);
 const spy = quoteAt(loadSpyQuotes(), at)!;
 const call = quoteAt(loadOptionQuotes({ date: '20210104', right: 'C', strikeUsd: '3700', expiry: '20210104' }), at)!;
@@ -34,7 +37,11 @@ let accountId: string;
 let stream: StreamClient | undefined;
 
 beforeAll(async () => {
-  fake = await startFakeSchwabProcess(APP, { PAPER_START_TIME: START_TIME, FAKE_SCHWAB_HEARTBEAT_MS: '200' });
+  fake = await startFakeSchwabProcess(APP, {
+    PAPER_START_TIME: START_TIME,
+    FAKE_SCHWAB_HEARTBEAT_MS: '200',
+    FAKE_SCHWAB_ORDER_RATE_LIMIT: String(APP_RATE),
+  });
   db = await createTestDatabase();
   gw = await startGatewayProcess({
     DATABASE_URL: db.url,
@@ -44,6 +51,7 @@ beforeAll(async () => {
     BROKER_SCHWAB_ADAPTER: 'schwab',
     BROKER_SCHWAB_URL: fake.baseUrl,
     BROKER_SCHWAB_STREAM_STALL_MS: String(STALL_MS),
+    BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: String(APP_RATE),
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
     OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
     OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
@@ -234,5 +242,30 @@ describe('a Schwab account through the built gateway', () => {
     );
     const still = (await trader.get(`${ordersPath()}/${lost.body.id}`)).body;
     expect(still).toMatchObject({ status: 'unknown', brokerOrderId: null });
+  });
+
+  it("an order over the app's Schwab order rate is refused before sending, naming the broker limit", async () => {
+    const before = (await placedAtSchwab()).length;
+    let refused: any = null;
+    let sent = 0;
+    for (let i = 0; i < APP_RATE && refused === null; i++) {
+      const res = await trader.post(ordersPath(), {
+        ...order(OPTION, 'buy', '1', dec(call.bid.minus(new D(i + 1).dividedBy(10)))),
+        positionEffect: 'open',
+      });
+      if (res.status === 201) {
+        sent += 1;
+      } else {
+        refused = expectProblem(res, 422, 'risk.message_rate');
+      }
+    }
+    expect(refused, 'refused within the window').not.toBeNull();
+    expect(refused.detail).toContain(`schwab allows the app ${APP_RATE} order requests`);
+    expect(refused.detail).toContain('BROKER_SCHWAB_ORDER_RATE_PER_MINUTE');
+    expect(refused.orderId).toEqual(expect.any(String));
+    // Nothing of the refused order reached Schwab, and Schwab never had to throttle the app.
+    expect((await placedAtSchwab()).length).toBe(before + sent);
+    expect((await received()).filter((r: any) => r.status === 429)).toEqual([]);
+    expect((await trader.get(`${ordersPath()}/${refused.orderId}`)).body).toMatchObject({ status: 'denied' });
   });
 });

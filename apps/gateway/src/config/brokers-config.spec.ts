@@ -46,6 +46,7 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
       url: 'https://api.schwabapi.com/trader/v1',
       streamerUrl: null,
       streamStallMs: 30_000,
+      orderRatePerMinute: 120,
     });
     const fake = loadConfig({
       BROKERS: 'schwab',
@@ -53,12 +54,14 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
       BROKER_SCHWAB_URL: 'http://127.0.0.1:4040/trader/v1/',
       BROKER_SCHWAB_STREAMER_URL: 'ws://127.0.0.1:4040/ws',
       BROKER_SCHWAB_STREAM_STALL_MS: '1500',
+      BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: '0',
     });
     expect(fake.brokers.schwab).toEqual({
       adapter: 'schwab',
       url: 'http://127.0.0.1:4040/trader/v1',
       streamerUrl: 'ws://127.0.0.1:4040/ws',
       streamStallMs: 1500,
+      orderRatePerMinute: null,
     });
     expect(() =>
       loadConfig({ BROKERS: 'schwab', BROKER_SCHWAB_ADAPTER: 'schwab', BROKER_SCHWAB_STREAM_STALL_MS: '10' }),

@@ -266,6 +266,8 @@ export type BrokerAdapterConfig =
       readonly streamerUrl: string | null;
       /** No stream message and no heartbeat for this long, ms: the stream is taken for stalled. */
       readonly streamStallMs: number;
+      /** The app's order rate limit at Schwab (place, cancel, replace per rolling minute); null: not enforced here. */
+      readonly orderRatePerMinute: number | null;
     };
 
 export const BROKER_ADAPTERS = ['paper', 'paper-http', 'alpaca', 'schwab'] as const;
@@ -273,7 +275,9 @@ export const BROKER_ADAPTERS = ['paper', 'paper-http', 'alpaca', 'schwab'] as co
 /**
  * `schwab`: BROKER_<NAME>_URL (the Trader API base, default https://api.schwabapi.com/trader/v1),
  * BROKER_<NAME>_STREAMER_URL (default: the one `GET /userPreference` names), BROKER_<NAME>_STREAM_STALL_MS
- * (default 30000, at least 500: no message and no heartbeat for this long and the stream is reconnected).
+ * (default 30000, at least 500: no message and no heartbeat for this long and the stream is reconnected),
+ * BROKER_<NAME>_ORDER_RATE_PER_MINUTE (default 120, schwab-py's recommendation; `0` turns the gateway's own
+ * count off): the app's order rate limit as registered at Schwab, counted across instances in Redis.
  */
 function schwabAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterConfig | string {
   const url = z.url().safeParse(env[`${name}_URL`] ?? 'https://api.schwabapi.com/trader/v1');
@@ -289,11 +293,16 @@ function schwabAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterC
   if (!Number.isInteger(stall) || stall < 500) {
     return `${name}_STREAM_STALL_MS: a whole number of ms, at least 500`;
   }
+  const rate = Number(env[`${name}_ORDER_RATE_PER_MINUTE`] ?? '120');
+  if (!Number.isInteger(rate) || rate < 0 || rate === 1) {
+    return `${name}_ORDER_RATE_PER_MINUTE: a whole number of requests per minute, at least 2 (0: off)`;
+  }
   return {
     adapter: 'schwab',
     url: url.data.replace(/\/$/, ''),
     streamerUrl: streamerUrl === null ? null : streamerUrl.data,
     streamStallMs: stall,
+    orderRatePerMinute: rate === 0 ? null : rate,
   };
 }
 
