@@ -12,7 +12,7 @@ import { loadMarketData } from '../paper/market-data-loader.js';
 import { defaultMarketDataSets } from '../paper/market-data-sets.js';
 import { MarketReplay } from '../paper/market-replay.js';
 import { PaperVenue } from '../paper/paper-venue.js';
-import { BrokerSetupError } from '../broker-registry.js';
+import { BrokerRegistry, BrokerSetupError } from '../broker-registry.js';
 import { schwabAdapter } from './schwab-adapter.js';
 import { SchwabClient, type SchwabLogger, parseSchwabTime, schwabInstruction } from './schwab-client.js';
 import { SCHWAB_ORDER_STATUSES, SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
@@ -339,5 +339,54 @@ describe('the Schwab client against the fake Schwab', () => {
     await expect(adapter.create({ broker: 'schwab', account, secrets: () => Promise.resolve(null) })).rejects.toThrow(
       BrokerSetupError,
     );
+  });
+
+  it('a refreshed token reaches the account: the evicted client is rebuilt with it, and what the old one learnt is kept', async () => {
+    const replay = new MarketReplay({ data, paused: true, startTime: '09:30:05' });
+    const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
+    const valid = new Set(['I0.first-token']);
+    const fake = await startFakeSchwab({ venue, replay, isAccessTokenValid: (t) => valid.has(t), heartbeatMs: 100 });
+    open.push({ close: () => venue.exchange.close() }, fake);
+    let token = 'I0.first-token';
+    const registry = new BrokerRegistry({
+      brokers: {
+        schwab: schwabAdapter({
+          venue: 'schwab',
+          baseUrl: fake.baseUrl,
+          streamerUrl: null,
+          connect: wsStreamConnector,
+          logger: { info: () => {}, warn: () => {}, error: () => {} },
+          client: { reconnectDelayMs: 20 },
+        }),
+      },
+    });
+    open.push(registry);
+    const reports: ExecutionReport[] = [];
+    registry.onExecutionReport((r) => reports.push(r));
+    const account = { id: 'acc-1', broker: 'schwab', environment: 'live' as const, brokerAccountId: '12345678' };
+    const secrets = () => Promise.resolve({ kind: 'oauth', accessToken: token });
+    const first = await registry.clientFor(account, secrets);
+    const command = limit({} as Harness, 'SPY', 'buy', replay.getQuote('SPY')!.bid.minus(1), '3');
+    const placed = (await first.submitOrder(command)) as { kind: string; brokerOrderId: string };
+    expect(placed.kind).toBe('accepted');
+
+    // The token is refreshed: the old one is dead at Schwab, the registry retires the client.
+    token = 'I0.second-token';
+    valid.clear();
+    valid.add(token);
+    expect(registry.evict(registry.keyOf(account).key)).toBe(true);
+    const second = await registry.clientFor(account, secrets);
+    expect(second).not.toBe(first);
+    expect(
+      (await second.submitOrder(limit({} as Harness, 'SPY', 'buy', replay.getQuote('SPY')!.bid.minus(2)))).kind,
+    ).toBe('accepted');
+    // A fill of the order the first client placed is reported by the second, under our id.
+    await fetch(`${fake.url}/test/fill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: placed.brokerOrderId, quantity: '3' }),
+    });
+    const fill = await until(() => reports.find((r) => r.execType === 'trade'));
+    expect(fill).toMatchObject({ clientOrderId: command.clientOrderId, brokerOrderId: placed.brokerOrderId });
   });
 });
