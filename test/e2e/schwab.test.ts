@@ -268,4 +268,9 @@ describe('a Schwab account through the built gateway', () => {
     expect((await received()).filter((r: any) => r.status === 429)).toEqual([]);
     expect((await trader.get(`${ordersPath()}/${refused.orderId}`)).body).toMatchObject({ status: 'denied' });
   });
+
+  it("never shows Schwab's tokens in the gateway's output", () => {
+    // The fake's authorization server issues access tokens `I0.…` and refresh tokens `R0.…` (as Schwab's look).
+    expect(gw!.output()).not.toMatch(/\b(?:I0|R0)\.[A-Za-z0-9_-]{16,}/);
+  });
 });

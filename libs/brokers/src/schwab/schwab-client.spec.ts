@@ -290,6 +290,28 @@ describe('the Schwab client against the fake Schwab', () => {
     );
   });
 
+  it('reordered stream messages are harmless; a fill after the cancel (late fill) is still reported once', async () => {
+    const h = await harness();
+    await h.call('POST', '/test/faults', { kind: 'reorder_stream' });
+    await h.call('POST', '/test/faults', { kind: 'late_fill', remaining: 1, delay_ms: 50 });
+    const command = limit(h, 'SPY', 'buy', h.replay.getQuote('SPY')!.bid.minus(1), '4');
+    const placed = (await h.client.submitOrder(command)) as { brokerOrderId: string };
+    await h.call('POST', '/test/fill', { orderId: placed.brokerOrderId, quantity: '1' });
+    expect(
+      (await h.client.cancelOrder({ clientOrderId: command.clientOrderId, brokerOrderId: placed.brokerOrderId })).kind,
+    ).toBe('accepted');
+    await until(
+      () =>
+        h.reports.filter((r) => r.execType === 'trade').length === 2 &&
+        h.reports.some((r) => r.execType === 'canceled'),
+    );
+    await sleep(200);
+    const trades = h.reports.filter((r) => r.execType === 'trade');
+    expect(trades.map((t) => t.execution!.quantity.toString())).toEqual(['1', '3']);
+    expect(new Set(trades.map((t) => t.execution!.brokerExecutionId)).size).toBe(2);
+    expect(h.reports.filter((r) => r.execType === 'canceled')).toHaveLength(1);
+  });
+
   it('the order list needs its time window; an undocumented status alerts and settles nothing', async () => {
     const h = await harness();
     const noWindow = await h.call('GET', `/trader/v1/accounts/${h.fake.accountHash}/orders`);
