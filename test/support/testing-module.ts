@@ -14,6 +14,7 @@ import { AfterCommitDispatcher } from '../../apps/gateway/src/orders/after-commi
 import { OrderLedger } from '../../apps/gateway/src/orders/order-ledger.js';
 import { ORDER_REPOSITORIES } from '../../apps/gateway/src/orders/persistence/index.js';
 import { PersistenceModule } from '../../apps/gateway/src/persistence/persistence.module.js';
+import { BrokerOrderRate } from '../../apps/gateway/src/rate-limit/broker-order-rate.js';
 import { redisPrefix } from './database.js';
 
 /** What a spec brings of the real infrastructure; everything else has a test default. */
@@ -71,6 +72,8 @@ export async function orderPathTestingModule(
       OrderLedger,
       GatewayMetrics,
       BrokerRoundTrips,
+      // The brokers' per-app order rate of PreTradeRisk and the cancel path (counts nothing without a Schwab broker).
+      BrokerOrderRate,
       { provide: CLOCK, useValue: infra.clock ?? systemClock },
       ...brokerProviders(infra),
       ...providers,

@@ -241,7 +241,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       },
     );
     cleanup.push(() => paper.stop());
-    const brokers = createBrokerRegistry(config, paper.venue, logger);
+    const brokers = createBrokerRegistry(config, paper.venue, logger, async (accountId, brokerOrderId) => {
+      // Brokers without a client order id (Schwab): whose order a broker order id is, after a restart.
+      const rows: { id: string }[] = await dataSource.query(
+        'SELECT id FROM orders WHERE account_id = $1 AND broker_order_id = $2 LIMIT 1',
+        [accountId, brokerOrderId],
+      );
+      return rows[0]?.id ?? null;
+    });
     // After the app has closed (the processor unsubscribed), before the paper venue stops.
     cleanup.push(() => brokers.close());
     // The broker-scoped clients now: an HTTP venue's report stream starts after its current last report,

@@ -11,6 +11,11 @@ export interface SubmitOrderCommand {
   readonly quantity: Decimal;
   readonly limitPrice: Decimal | null;
   readonly stopPrice: Decimal | null;
+  /**
+   * Whether the order opens or closes a position, when the client said so (our API's `positionEffect`).
+   * Brokers whose option orders name it (Schwab's BUY_TO_OPEN … SELL_TO_CLOSE) read it; others ignore it.
+   */
+  readonly positionEffect?: 'open' | 'close' | null;
 }
 
 export interface CancelOrderCommand {

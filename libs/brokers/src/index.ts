@@ -4,3 +4,4 @@ export * from './reports.js';
 export * from './paper/index.js';
 export * from './broker-registry.js';
 export * from './alpaca/index.js';
+export * from './schwab/index.js';

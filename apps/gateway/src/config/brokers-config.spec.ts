@@ -40,6 +40,34 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
     });
   });
 
+  it('serves schwab with its own adapter: the Trader API base, the streamer from userPreference unless set, the stall time', () => {
+    expect(loadConfig({ BROKERS: 'schwab', BROKER_SCHWAB_ADAPTER: 'schwab' }).brokers.schwab).toEqual({
+      adapter: 'schwab',
+      url: 'https://api.schwabapi.com/trader/v1',
+      streamerUrl: null,
+      streamStallMs: 30_000,
+      orderRatePerMinute: 120,
+    });
+    const fake = loadConfig({
+      BROKERS: 'schwab',
+      BROKER_SCHWAB_ADAPTER: 'schwab',
+      BROKER_SCHWAB_URL: 'http://127.0.0.1:4040/trader/v1/',
+      BROKER_SCHWAB_STREAMER_URL: 'ws://127.0.0.1:4040/ws',
+      BROKER_SCHWAB_STREAM_STALL_MS: '1500',
+      BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: '0',
+    });
+    expect(fake.brokers.schwab).toEqual({
+      adapter: 'schwab',
+      url: 'http://127.0.0.1:4040/trader/v1',
+      streamerUrl: 'ws://127.0.0.1:4040/ws',
+      streamStallMs: 1500,
+      orderRatePerMinute: null,
+    });
+    expect(() =>
+      loadConfig({ BROKERS: 'schwab', BROKER_SCHWAB_ADAPTER: 'schwab', BROKER_SCHWAB_STREAM_STALL_MS: '10' }),
+    ).toThrow(/BROKER_SCHWAB_STREAM_STALL_MS/);
+  });
+
   it('refuses a broker without an adapter, an unknown adapter, a missing URL and the in-process venue for another broker, naming each', () => {
     const refusal = (env: Record<string, string>) => {
       try {

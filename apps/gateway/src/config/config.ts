@@ -287,9 +287,54 @@ export type BrokerAdapterConfig =
       /** REST base and `trade_updates` stream per environment (paper and live have their own hosts and keys). */
       readonly paper: { readonly url: string; readonly streamUrl: string };
       readonly live: { readonly url: string; readonly streamUrl: string };
+    }
+  | {
+      readonly adapter: 'schwab';
+      /** Trader API base (`…/trader/v1`). */
+      readonly url: string;
+      /** The streamer; null: the one `GET /userPreference` names. */
+      readonly streamerUrl: string | null;
+      /** No stream message and no heartbeat for this long, ms: the stream is taken for stalled. */
+      readonly streamStallMs: number;
+      /** The app's order rate limit at Schwab (place, cancel, replace per rolling minute); null: not enforced here. */
+      readonly orderRatePerMinute: number | null;
     };
 
-export const BROKER_ADAPTERS = ['paper', 'paper-http', 'alpaca'] as const;
+export const BROKER_ADAPTERS = ['paper', 'paper-http', 'alpaca', 'schwab'] as const;
+
+/**
+ * `schwab`: BROKER_<NAME>_URL (the Trader API base, default https://api.schwabapi.com/trader/v1),
+ * BROKER_<NAME>_STREAMER_URL (default: the one `GET /userPreference` names), BROKER_<NAME>_STREAM_STALL_MS
+ * (default 30000, at least 500: no message and no heartbeat for this long and the stream is reconnected),
+ * BROKER_<NAME>_ORDER_RATE_PER_MINUTE (default 120, schwab-py's recommendation; `0` turns the gateway's own
+ * count off): the app's order rate limit as registered at Schwab, counted across instances in Redis.
+ */
+function schwabAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterConfig | string {
+  const url = z.url().safeParse(env[`${name}_URL`] ?? 'https://api.schwabapi.com/trader/v1');
+  if (!url.success) {
+    return `${name}_URL: an http(s) URL is required`;
+  }
+  const streamer = env[`${name}_STREAMER_URL`];
+  const streamerUrl = streamer === undefined ? null : z.url().safeParse(streamer);
+  if (streamerUrl !== null && !streamerUrl.success) {
+    return `${name}_STREAMER_URL: a ws(s) URL is required`;
+  }
+  const stall = Number(env[`${name}_STREAM_STALL_MS`] ?? '30000');
+  if (!Number.isInteger(stall) || stall < 500) {
+    return `${name}_STREAM_STALL_MS: a whole number of ms, at least 500`;
+  }
+  const rate = Number(env[`${name}_ORDER_RATE_PER_MINUTE`] ?? '120');
+  if (!Number.isInteger(rate) || rate < 0 || rate === 1) {
+    return `${name}_ORDER_RATE_PER_MINUTE: a whole number of requests per minute, at least 2 (0: off)`;
+  }
+  return {
+    adapter: 'schwab',
+    url: url.data.replace(/\/$/, ''),
+    streamerUrl: streamerUrl === null ? null : streamerUrl.data,
+    streamStallMs: stall,
+    orderRatePerMinute: rate === 0 ? null : rate,
+  };
+}
 
 /**
  * `alpaca`: BROKER_<NAME>_URL (paper accounts; default https://paper-api.alpaca.markets) and
@@ -335,6 +380,8 @@ function brokerAdapterFrom(
     }
     case 'alpaca':
       return alpacaAdapterFrom(name, env);
+    case 'schwab':
+      return schwabAdapterFrom(name, env);
     default:
       return `${name}_ADAPTER: unknown adapter ${adapter} (one of ${BROKER_ADAPTERS.join(', ')})`;
   }

@@ -1,4 +1,11 @@
-import { alpacaAdapter, type BrokerAdapter, BrokerRegistry, paperHttpAdapter, type PaperVenue } from '@gateway/brokers';
+import {
+  alpacaAdapter,
+  type BrokerAdapter,
+  BrokerRegistry,
+  paperHttpAdapter,
+  type PaperVenue,
+  schwabAdapter,
+} from '@gateway/brokers';
 import type { Logger } from 'pino';
 import type { BrokerAdapterConfig, GatewayConfig } from '../config/config.js';
 import type { BrokerSecrets } from '../credentials/broker-secrets.js';
@@ -13,10 +20,11 @@ export function createBrokerRegistry(
   config: GatewayConfig,
   paperVenue: PaperVenue | null,
   logger: Logger,
+  orderIds?: OrderIdResolver,
 ): BrokerRegistry<BrokerSecrets> {
   const brokers: Record<string, BrokerAdapter<BrokerSecrets>> = {};
   for (const [broker, adapter] of Object.entries(config.brokers)) {
-    brokers[broker] = adapterFor(broker, adapter, paperVenue, logger);
+    brokers[broker] = adapterFor(broker, adapter, paperVenue, logger, orderIds);
   }
   return new BrokerRegistry({
     brokers,
@@ -24,11 +32,18 @@ export function createBrokerRegistry(
   });
 }
 
+/**
+ * Our order id for a broker's order id of one account (the orders table), for brokers without a client
+ * order id (Schwab): what a client learnt is lost with a restart, the table keeps it.
+ */
+export type OrderIdResolver = (accountId: string, brokerOrderId: string) => Promise<string | null>;
+
 function adapterFor(
   broker: string,
   config: BrokerAdapterConfig,
   paperVenue: PaperVenue | null,
   logger: Logger,
+  orderIds?: OrderIdResolver,
 ): BrokerAdapter<BrokerSecrets> {
   switch (config.adapter) {
     case 'paper': {
@@ -60,6 +75,17 @@ function adapterFor(
         },
         connect: wsStreamConnector,
         logger: logger.child({ broker }),
+      });
+    case 'schwab':
+      // One client per account, with the account's OAuth access token from the vault (broker-connections).
+      return schwabAdapter({
+        venue: broker,
+        baseUrl: config.url,
+        streamerUrl: config.streamerUrl,
+        connect: wsStreamConnector,
+        logger: logger.child({ broker }),
+        client: { streamStallMs: config.streamStallMs },
+        ...(orderIds ? { resolveOrderId: orderIds } : {}),
       });
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MetricsModule } from '../health/metrics.module.js';
+import { BrokerOrderRate } from './broker-order-rate.js';
 import { RateLimitMetrics } from './rate-limit.metrics.js';
 import { RequestRateLimiter } from './request-rate-limiter.js';
 import { StreamLimiter } from './stream-limiter.js';
@@ -11,7 +12,7 @@ import { StreamLimiter } from './stream-limiter.js';
  */
 @Module({
   imports: [MetricsModule],
-  providers: [RateLimitMetrics, RequestRateLimiter, StreamLimiter],
-  exports: [RequestRateLimiter, StreamLimiter],
+  providers: [RateLimitMetrics, RequestRateLimiter, StreamLimiter, BrokerOrderRate],
+  exports: [RequestRateLimiter, StreamLimiter, BrokerOrderRate],
 })
 export class RateLimitModule {}

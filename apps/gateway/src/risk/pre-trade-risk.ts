@@ -11,11 +11,13 @@ import {
   type RiskLimits,
   type TradingState,
   type WorkingExposure,
+  deny,
 } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveTradingState } from '../accounts/trading-state.js';
 import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import { AccountBrokers } from '../market/account-brokers.js';
+import { BrokerOrderRate } from '../rate-limit/broker-order-rate.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountScope } from '../persistence/account-scope.js';
 import { OrderMessageRepository } from './order-message.repository.js';
@@ -52,6 +54,7 @@ export class PreTradeRisk {
     private readonly reads: RiskContextRepository,
     private readonly tradingStates: TradingStateRepository,
     private readonly brokers: AccountBrokers,
+    private readonly brokerRate: BrokerOrderRate,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -66,7 +69,7 @@ export class PreTradeRisk {
     // account `reducing` before this order is checked, not after it has been accepted.
     await this.messages.enforceCeiling(tx, limits, this.clock.now());
     const context = await this.context(tx, request, replacing, limits);
-    const decision = this.engine.check(
+    let decision = this.engine.check(
       {
         symbol: request.symbol,
         side: request.side,
@@ -80,6 +83,13 @@ export class PreTradeRisk {
       context,
       limits,
     );
+    if (decision.kind === 'approved') {
+      // Last, so that only an order about to be sent is counted against the broker's per-app limit.
+      const rate = await this.brokerRate.take(tx.account.broker);
+      if (rate.kind === 'limited') {
+        decision = deny('risk.message_rate', rate.reason);
+      }
+    }
     const quote = context.quote;
     const intentMid = quote && quote.bid.gt(0) && quote.ask.gt(0) ? quote.bid.plus(quote.ask).div(2) : null;
     return { decision, tradingState: context.tradingState, limits, intentMid };

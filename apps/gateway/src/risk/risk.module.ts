@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
 import { PreTradeRisk } from './pre-trade-risk.js';
@@ -15,7 +16,7 @@ import { TradingControlService } from './trading-control.service.js';
  * imports no order code: the kill switch, which cancels orders, is KillSwitchModule.
  */
 @Module({
-  imports: [AccountsModule],
+  imports: [AccountsModule, RateLimitModule],
   providers: [
     RiskLimitsRepository,
     RiskLimitsService,
@@ -25,6 +26,6 @@ import { TradingControlService } from './trading-control.service.js';
     PreTradeRisk,
     TradingControlService,
   ],
-  exports: [PreTradeRisk, RiskLimitsService, OrderMessages, TradingControlService],
+  exports: [PreTradeRisk, RiskLimitsService, OrderMessages, TradingControlService, RateLimitModule],
 })
 export class RiskModule {}

@@ -6,6 +6,7 @@ import { ApiError } from '../../common/api-error.js';
 import { LOGGER } from '../../common/logger.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK } from '../../market/market.tokens.js';
+import { BrokerOrderRate } from '../../rate-limit/broker-order-rate.js';
 import type { OrderCancels } from '../../risk/order-cancels.port.js';
 import type { MessageInitiator } from '../../risk/order-messages.js';
 import { OrderLedger } from '../order-ledger.js';
@@ -42,6 +43,7 @@ export class CancelOrderHandler implements OrderCancels {
     private readonly intake: OrderIntake,
     private readonly brokerCall: BrokerCall,
     private readonly brokers: AccountBrokers,
+    private readonly brokerRate: BrokerOrderRate,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -104,6 +106,7 @@ export class CancelOrderHandler implements OrderCancels {
     }
     const brokerOrderId = order.brokerOrderId;
     const broker = await this.brokers.clientFor(seen.account!);
+    await this.brokerRate.count(seen.account!.broker);
     const result = await this.brokerCall.withTimeout<CancelResult>('cancel', broker.venue, (signal) =>
       broker.cancelOrder({ clientOrderId: order.id, brokerOrderId }, signal),
     );

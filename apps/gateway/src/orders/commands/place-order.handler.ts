@@ -80,6 +80,7 @@ export class PlaceOrderHandler {
       quantity: order.quantity,
       limitPrice: order.limitPrice,
       stopPrice: order.stopPrice,
+      positionEffect: order.positionEffect,
     };
     const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
     const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>

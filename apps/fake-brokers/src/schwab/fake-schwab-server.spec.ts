@@ -1,0 +1,135 @@
+import { fileURLToPath } from 'node:url';
+import {
+  MarketReplay,
+  PaperVenue,
+  defaultMarketDataSets,
+  loadMarketData,
+  resolveMarketDataDir,
+} from '@gateway/brokers';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type FakeSchwabServer, startFakeSchwab } from './fake-schwab-server.js';
+
+const data = loadMarketData(
+  resolveMarketDataDir(fileURLToPath(new URL('../../../../', import.meta.url))),
+  defaultMarketDataSets(),
+);
+const TOKEN = 'I0.fake-spec-token';
+const OPTION = 'SPXW  210104C03700000';
+const open: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) {
+    await thing.close();
+  }
+});
+
+async function fake(): Promise<{ server: FakeSchwabServer; replay: MarketReplay }> {
+  const replay = new MarketReplay({ data, paused: true, startTime: '09:31:00' });
+  const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
+  const server = await startFakeSchwab({
+    venue,
+    replay,
+    isAccessTokenValid: (t) => t === TOKEN,
+    heartbeatMs: 50,
+    quoteIntervalMs: 20,
+  });
+  open.push({ close: () => venue.exchange.close() }, server);
+  return { server, replay };
+}
+
+/** A streamer connection that keeps every message it got. */
+async function streamer(
+  url: string,
+): Promise<{ ws: WebSocket; messages: any[]; next(p: (m: any) => boolean): Promise<any> }> {
+  const ws = new WebSocket(url);
+  const messages: any[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  await new Promise((r) => ws.once('open', r));
+  open.push({ close: () => ws.terminate() });
+  const next = async (p: (m: any) => boolean) => {
+    const end = Date.now() + 3_000;
+    for (;;) {
+      const found = messages.find(p);
+      if (found) {
+        return found;
+      }
+      if (Date.now() > end) {
+        throw new Error(`no such message in ${JSON.stringify(messages).slice(0, 500)}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { ws, messages, next };
+}
+
+const request = (service: string, command: string, parameters: object, requestid = '1') =>
+  JSON.stringify({
+    requests: [{ service, command, requestid, SchwabClientCustomerId: 'c', SchwabClientCorrelId: 'k', parameters }],
+  });
+
+describe('the fake Schwab', () => {
+  it('answers 401 ServiceError without a valid bearer token, and the account numbers with one', async () => {
+    const { server } = await fake();
+    const refused = await fetch(`${server.baseUrl}/accounts/accountNumbers`, {
+      headers: { Authorization: 'Bearer nope' },
+    });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ message: expect.any(String), errors: expect.any(Array) });
+    const ok = await fetch(`${server.baseUrl}/accounts/accountNumbers`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await ok.json()).toEqual([{ accountNumber: '12345678', hashValue: server.accountHash }]);
+  });
+
+  it('denies a streamer LOGIN with a bad token (code 3), and streams heartbeats and LEVELONE quotes after a good one', async () => {
+    const { server, replay } = await fake();
+    const bad = await streamer(server.streamerUrl);
+    bad.ws.send(
+      request('ADMIN', 'LOGIN', { Authorization: 'nope', SchwabClientChannel: 'N9', SchwabClientFunctionId: 'APIAPP' }),
+    );
+    const denied = await bad.next((m) => m.response);
+    expect(denied.response[0]).toMatchObject({ service: 'ADMIN', command: 'LOGIN', content: { code: 3 } });
+
+    const good = await streamer(server.streamerUrl);
+    good.ws.send(
+      request('ADMIN', 'LOGIN', { Authorization: TOKEN, SchwabClientChannel: 'N9', SchwabClientFunctionId: 'APIAPP' }),
+    );
+    expect((await good.next((m) => m.response)).response[0].content.code).toBe(0);
+    await good.next((m) => m.notify?.[0]?.heartbeat);
+    good.ws.send(request('LEVELONE_EQUITIES', 'SUBS', { keys: 'SPY', fields: '0,1,2,3' }, '2'));
+    good.ws.send(request('LEVELONE_OPTIONS', 'SUBS', { keys: OPTION, fields: '0,2,3' }, '3'));
+    const spy = replay.getQuote('SPY')!;
+    const equity = await good.next((m) => m.data?.[0]?.service === 'LEVELONE_EQUITIES');
+    expect(equity.data[0].content[0]).toMatchObject({ key: 'SPY', '1': spy.bid.toNumber(), '2': spy.ask.toNumber() });
+    const call = replay.getQuote(OPTION)!;
+    const option = await good.next((m) => m.data?.[0]?.service === 'LEVELONE_OPTIONS');
+    expect(option.data[0].content[0]).toMatchObject({
+      key: OPTION,
+      '2': call.bid.toNumber(),
+      '3': call.ask.toNumber(),
+    });
+  });
+
+  it('refuses an option symbol Schwab would not write (unpadded) and an equity instruction on an option', async () => {
+    const { server, replay } = await fake();
+    const place = (symbol: string, instruction: string) =>
+      fetch(`${server.baseUrl}/accounts/${server.accountHash}/orders`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          orderType: 'LIMIT',
+          session: 'NORMAL',
+          duration: 'DAY',
+          orderStrategyType: 'SINGLE',
+          price: replay.getQuote(OPTION)!.bid.toString(),
+          orderLegCollection: [{ instruction, quantity: 1, instrument: { symbol, assetType: 'OPTION' } }],
+        }),
+      });
+    expect((await place('SPXW210104C03700000', 'BUY_TO_OPEN')).status).toBe(400);
+    expect((await place(OPTION, 'BUY')).status).toBe(400);
+    const ok = await place(OPTION, 'BUY_TO_OPEN');
+    expect(ok.status).toBe(201);
+    expect(await ok.text()).toBe('');
+    expect(ok.headers.get('location')).toMatch(new RegExp(`/accounts/${server.accountHash}/orders/\\d+$`));
+  });
+});
