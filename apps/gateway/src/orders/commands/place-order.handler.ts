@@ -79,14 +79,20 @@ export class PlaceOrderHandler {
       limitPrice: order.limitPrice,
       stopPrice: order.stopPrice,
     };
-    const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
-    const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>
-      broker.submitOrder(command, signal),
-    );
-    stopTimer({ outcome: result.kind });
-    const recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
-      this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),
-    );
+    const answer = this.brokerCall.expectAnswer(order.id);
+    let recorded: Order | null = null;
+    try {
+      const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
+      const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>
+        broker.submitOrder(command, signal),
+      );
+      stopTimer({ outcome: result.kind });
+      recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
+        this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),
+      );
+    } finally {
+      answer.settle(recorded);
+    }
     return recorded ?? order;
   }
 }
