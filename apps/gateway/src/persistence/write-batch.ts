@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { AccountScope } from './account-scope.js';
+import type { AccountScope, TransactionScope } from './account-scope.js';
 
 /**
  * One write whose result nobody reads (no RETURNING the caller needs, no row count): SQL with its own
@@ -112,7 +112,7 @@ export function flushingManager(manager: EntityManager, batch: WriteBatch): Enti
 }
 
 /** Writes `write` in `scope`: held in its batch when it has one (AccountTransaction), else at once. */
-export async function writeIn(scope: AccountScope, write: DeferredWrite): Promise<void> {
+export async function writeIn(scope: TransactionScope, write: DeferredWrite): Promise<void> {
   const batching = (scope as Partial<BatchingScope>).writes;
   if (batching instanceof WriteBatch) {
     await batching.add(write);
