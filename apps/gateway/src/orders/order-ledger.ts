@@ -12,7 +12,8 @@ import { LOGGER } from '../common/logger.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { stageStart, type StageStart } from '../health/stage-clock.js';
 import type { AccountEntity } from '../database/entities.js';
-import { lockAccountRow } from '../persistence/account-lock.js';
+import { isUuid } from '../common/ids.js';
+import { LOCK_ACCOUNT } from '../persistence/account-lock.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
@@ -213,8 +214,7 @@ export class OrderLedger {
     let lockWait = 0;
     let committing = begun;
     try {
-      committed = await this.dataSource.transaction(async (manager) => {
-        const account = await lockAccountRow(manager, accountId);
+      committed = await this.lockedTransaction(accountId, async (manager, account) => {
         lockWait = Number(stageStart() - begun) / 1e9;
         if (!account) {
           return null;
@@ -255,5 +255,37 @@ export class OrderLedger {
       }
     }
     return committed;
+  }
+
+  /**
+   * One transaction holding the account's row lock, begun and locked in one round trip: `BEGIN` and the
+   * `SELECT ... FOR UPDATE` sent together as one simple query (the account id, checked to be a UUID,
+   * written into it as a literal, the only way the simple protocol takes a value). `body` runs on the
+   * transaction's manager with the locked row (null: no such account); its result is committed, a throw
+   * rolls it back. Nothing else of TypeORM's transaction handling is used: no nested transactions here.
+   */
+  private async lockedTransaction<R>(
+    accountId: string,
+    body: (manager: EntityManager, account: AccountEntity | null) => Promise<R>,
+  ): Promise<R> {
+    if (!isUuid(accountId)) {
+      return body(this.dataSource.manager, null);
+    }
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as {
+      query(text: string): Promise<{ rows: AccountEntity[] }[]>;
+    };
+    try {
+      const results = await client.query(`BEGIN; ${LOCK_ACCOUNT.replace('$1', `'${accountId.toLowerCase()}'`)}`);
+      const result = await body(runner.manager, results[1]?.rows[0] ?? null);
+      await runner.query('COMMIT');
+      return result;
+    } catch (error) {
+      // Also after a failed BEGIN or lock: a connection goes back to the pool only outside a transaction.
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
+    }
   }
 }

@@ -3,8 +3,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities.js';
 import type { AccountScope } from './account-scope.js';
 
-/** The account row, every column, named as `AccountEntity`'s properties. */
-const LOCK_ACCOUNT = `
+/** The account row, every column, named as `AccountEntity`'s properties, locked; `$1`: its id. */
+export const LOCK_ACCOUNT = `
   SELECT id, name, environment, broker, broker_account_id AS "brokerAccountId", live_enabled AS "liveEnabled",
          trading_state AS "tradingState", entries_blocked_reason AS "entriesBlockedReason",
          trading_state_reason AS "tradingStateReason", trading_state_changed_by AS "tradingStateChangedBy",
