@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isUuid } from '../common/ids.js';
+import type { TransactionScope } from '../persistence/account-scope.js';
+import { type DeferredWrite, writeIn } from '../persistence/write-batch.js';
 import {
   type AuditFields,
   type AuditRow,
@@ -186,6 +188,104 @@ const TAKE_HEADS = `
 const COLUMNS = `seq, occurred_at, kind, request_id, subject, client_id, method, route, action, account_id,
   environment, target, status, code, partition, partition_seq, prev_seq, prev_hash, hash`;
 
+/**
+ * Chains `drafts` in `manager`'s transaction: locks the heads of their partitions (ascending, so two
+ * appends never deadlock), takes their seqs, fills in the environment of their accounts, and computes
+ * seq, partitionSeq, prevSeq, prev_hash and hash after each partition's head. Returns the rows and the two
+ * writes that store them (the rows' INSERT, the heads' UPDATE), for the caller to send before it commits.
+ */
+async function chainDrafts(
+  manager: Queryable,
+  drafts: readonly AuditDraft[],
+): Promise<{ rows: AuditRow[]; writes: [DeferredWrite, DeferredWrite] }> {
+  const partitions = drafts.map((d) => partitionOf(partitionKey(d)));
+  const locked = [...new Set(partitions)].sort((a, b) => a - b);
+  const accountIds = [
+    ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
+  ];
+  const [taken] = (await manager.query(TAKE_HEADS, [locked, drafts.length, accountIds])) as {
+    heads: RawHead[];
+    seqs: string[];
+    environments: Record<string, string> | null;
+  }[];
+  if (!taken || taken.heads.length !== locked.length) {
+    throw new Error(`audit_log_heads lacks a head of partitions ${locked.join(', ')}`);
+  }
+  const environments = taken.environments ?? {};
+  const seqs = [...taken.seqs].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+  const { rows, heads } = chainEntries(
+    new Map(taken.heads.map((h) => [h.partition, toHead(h)])),
+    seqs,
+    drafts.map((draft, i) => ({
+      ...draft,
+      environment:
+        draft.environment ?? (draft.accountId ? (environments[draft.accountId.toLowerCase()] ?? null) : null),
+      partition: partitions[i]!,
+    })),
+  );
+  const params: unknown[] = [];
+  const tuples = rows.map((r) => {
+    const values = [
+      r.seq,
+      r.occurredAt,
+      r.kind,
+      r.requestId,
+      r.subject,
+      r.clientId,
+      r.method,
+      r.route,
+      r.action,
+      r.accountId,
+      r.environment,
+      JSON.stringify(r.target),
+      r.status,
+      r.code,
+      r.partition,
+      r.partitionSeq,
+      r.prevSeq,
+      r.prevHash,
+      r.hash,
+    ];
+    const start = params.length;
+    params.push(...values);
+    return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
+  });
+  const moved = locked.map((p) => heads.get(p)!);
+  return {
+    rows,
+    writes: [
+      { sql: `INSERT INTO audit_log (${COLUMNS}) VALUES ${tuples.join(', ')}`, params },
+      {
+        sql: `UPDATE audit_log_heads h SET seq = v.seq, partition_seq = v.partition_seq, hash = v.hash
+                FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[]) AS v(partition, seq, partition_seq, hash)
+               WHERE h.partition = v.partition`,
+        params: [
+          moved.map((h) => h.partition),
+          moved.map((h) => h.seq),
+          moved.map((h) => h.partitionSeq),
+          moved.map((h) => h.hash),
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Appends `drafts` inside the caller's transaction (the change they record): the heads of their
+ * partitions are locked from here to the caller's commit, and the rows are written with the caller's
+ * other writes (held in its WriteBatch when it has one). A rollback of the caller's transaction leaves
+ * no row and no head moved.
+ */
+export async function appendAuditInTransaction(scope: TransactionScope, drafts: readonly AuditDraft[]): Promise<void> {
+  if (drafts.length === 0) {
+    return;
+  }
+  const { writes } = await chainDrafts(scope.manager, drafts);
+  for (const write of writes) {
+    await writeIn(scope, write);
+  }
+}
+
 /** The `audit_log` table: appends to the partitions' chains, and pages through the log. */
 @Injectable()
 export class AuditLogRepository {
@@ -201,72 +301,13 @@ export class AuditLogRepository {
     if (drafts.length === 0) {
       return Promise.resolve([]);
     }
-    const partitions = drafts.map((d) => partitionOf(partitionKey(d)));
-    const locked = [...new Set(partitions)].sort((a, b) => a - b);
-    const accountIds = [
-      ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
-    ];
     return this.dataSource.transaction(async (manager) => {
-      const [taken] = await manager.query<
-        { heads: RawHead[]; seqs: string[]; environments: Record<string, string> | null }[]
-      >(TAKE_HEADS, [locked, drafts.length, accountIds]);
-      if (!taken || taken.heads.length !== locked.length) {
-        throw new Error(`audit_log_heads lacks a head of partitions ${locked.join(', ')}`);
-      }
-      const environments = taken.environments ?? {};
-      const seqs = [...taken.seqs].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
-      const { rows, heads } = chainEntries(
-        new Map(taken.heads.map((h) => [h.partition, toHead(h)])),
-        seqs,
-        drafts.map((draft, i) => ({
-          ...draft,
-          environment:
-            draft.environment ?? (draft.accountId ? (environments[draft.accountId.toLowerCase()] ?? null) : null),
-          partition: partitions[i]!,
-        })),
-      );
-      const params: unknown[] = [];
-      const tuples = rows.map((r) => {
-        const values = [
-          r.seq,
-          r.occurredAt,
-          r.kind,
-          r.requestId,
-          r.subject,
-          r.clientId,
-          r.method,
-          r.route,
-          r.action,
-          r.accountId,
-          r.environment,
-          JSON.stringify(r.target),
-          r.status,
-          r.code,
-          r.partition,
-          r.partitionSeq,
-          r.prevSeq,
-          r.prevHash,
-          r.hash,
-        ];
-        const start = params.length;
-        params.push(...values);
-        return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
-      });
-      const moved = locked.map((p) => heads.get(p)!);
-      const n = params.length;
-      params.push(
-        moved.map((h) => h.partition),
-        moved.map((h) => h.seq),
-        moved.map((h) => h.partitionSeq),
-        moved.map((h) => h.hash),
-      );
+      const { rows, writes } = await chainDrafts(manager, drafts);
+      // One statement: the rows, and the heads moved on.
       await manager.query(
-        `WITH appended AS (INSERT INTO audit_log (${COLUMNS}) VALUES ${tuples.join(', ')})
-         UPDATE audit_log_heads h SET seq = v.seq, partition_seq = v.partition_seq, hash = v.hash
-           FROM unnest($${n + 1}::int[], $${n + 2}::bigint[], $${n + 3}::bigint[], $${n + 4}::text[])
-                AS v(partition, seq, partition_seq, hash)
-          WHERE h.partition = v.partition`,
-        params,
+        `WITH appended AS (${writes[0].sql})
+         ${writes[1].sql.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + writes[0].params.length}`)}`,
+        [...writes[0].params, ...writes[1].params],
       );
       return rows;
     });

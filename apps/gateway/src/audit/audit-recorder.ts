@@ -14,6 +14,7 @@ import { CLOCK } from '../market/market.tokens.js';
 import { type AuditKind, chainTime } from './audit-chain.js';
 import { AUDIT_CONTEXT, type AuditableRequest } from './audit-context.guard.js';
 import { type AuditDraft, AuditLogRepository } from './audit-log.repository.js';
+import { REQUEST_AUDIT, type RequestAudit } from './request-audit.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Answers that are security events on any route, read or write. */
@@ -174,7 +175,15 @@ export class AuditRecorder implements OnApplicationBootstrap, OnApplicationShutd
       }
       return end(...args);
     }) as ServerResponse['end'];
+    const audit: RequestAudit = {
+      written: false,
+      describe: (status) => this.describe(req as AuditableRequest, res, method, path, null, status),
+    };
+    (req as { [REQUEST_AUDIT]?: RequestAudit })[REQUEST_AUDIT] = audit;
     res.once('close', () => {
+      if (audit.written) {
+        return; // Written with the change it records (auditInTransaction).
+      }
       const draft = this.describe(req as AuditableRequest, res, method, path, code);
       if (draft) {
         this.record(draft);
@@ -188,9 +197,11 @@ export class AuditRecorder implements OnApplicationBootstrap, OnApplicationShutd
     method: string,
     path: string,
     code: string | null,
+    decided?: number,
   ): AuditDraft | null {
     // Null: the client went away before an answer was sent; what happened is in the order's own events.
-    const status = res.headersSent ? res.statusCode : null;
+    // `decided`: the status the answer is being given, for an entry written before it is sent.
+    const status = decided ?? (res.headersSent ? res.statusCode : null);
     const context = req[AUDIT_CONTEXT];
     const change =
       (!SAFE_METHODS.has(method) || context?.change === true) && (path === '/v1' || path.startsWith('/v1/'));

@@ -27,6 +27,12 @@ import { PositionRepository } from './persistence/position.repository.js';
 const MAX_RETRY_DELAY_MS = 10_000;
 /** About ten minutes of retries (the last ones 10 s apart): a longer outage is left to reconciliation. */
 const MAX_ATTEMPTS = 70;
+/**
+ * How long an ack waits for the answer to its submission from this process (SubmissionAnswers) before it
+ * takes the account lock as any report does: long enough for an answer's transaction, short enough that
+ * a submit still waiting for the broker holds the reports behind the ack back only briefly.
+ */
+const ANSWER_WAIT_MS = 250;
 
 /**
  * Errors that retrying cannot cure: the report itself is unusable (a non-positive price, say), or the
@@ -185,6 +191,14 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
 
   /** `received`: when the report reached the gateway (its `report_applied`, `report_delivered` stages). */
   async handle(report: ExecutionReport, received: StageStart = stageStart()): Promise<void> {
+    if (report.execType === 'new') {
+      // An ack racing the answer to a submission of this process: that answer, once committed, says
+      // whether the ack still has anything to record (see SubmissionAnswers).
+      const answered = await this.ledger.answers.answered(report.clientOrderId, ANSWER_WAIT_MS);
+      if (answered && changesNothing(answered, report)) {
+        return;
+      }
+    }
     const committed = await this.orders.findCommittedById(report.clientOrderId);
     if (!committed) {
       this.logger.warn(

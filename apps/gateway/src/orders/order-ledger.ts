@@ -11,13 +11,16 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { GatewayMetrics } from '../health/metrics.js';
 import { stageStart, type StageStart } from '../health/stage-clock.js';
-import { AccountEntity } from '../database/entities.js';
+import type { AccountEntity } from '../database/entities.js';
+import { isUuid } from '../common/ids.js';
+import { LOCK_ACCOUNT } from '../persistence/account-lock.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
-import type { AccountScope } from '../persistence/account-scope.js';
+import { type BatchingScope, flushingManager, WriteBatch, writeIn } from '../persistence/write-batch.js';
 import { OrderEventRepository } from './persistence/order-event.repository.js';
 import { OrderRepository } from './persistence/order.repository.js';
+import { SubmissionAnswers } from './submission-answers.js';
 
 /** What a broker or the gateway showed for an event, kept with it in the event log. */
 export interface EventEvidence {
@@ -32,18 +35,26 @@ export interface EventEvidence {
  * their `AccountScope`; order writes go through `insertOrder` and `applyEvent`, which record the events
  * that are published once the transaction has committed.
  */
-export class AccountTransaction implements AccountScope {
+export class AccountTransaction implements BatchingScope {
   readonly events: StreamEvent[] = [];
+  /** The writes held to be sent together (WriteBatch); `manager` sends them before anything else. */
+  readonly writes: WriteBatch;
+  /** The transaction's manager: every call through it sends the held writes first (flushingManager). */
+  readonly manager: EntityManager;
+  /** The orders as this transaction last wrote them, by id (OrderRepository.find answers from it). */
+  readonly written = new Map<string, Order>();
   private lastSeq: number;
   private unchanged = false;
 
   constructor(
-    readonly manager: EntityManager,
+    manager: EntityManager,
     readonly account: AccountEntity,
     private readonly orders: OrderRepository,
     private readonly log: OrderEventRepository,
     private readonly logger: Logger,
   ) {
+    this.writes = new WriteBatch(manager);
+    this.manager = flushingManager(manager, this.writes);
     this.lastSeq = Number(account.lastSeq);
   }
 
@@ -61,6 +72,7 @@ export class AccountTransaction implements AccountScope {
   ): Promise<Order> {
     const stored: Order = { ...order, lastSeq: this.nextSeq() };
     await this.orders.insert(this, stored, { venue, acceptedTradingState, intentMid });
+    this.written.set(stored.id, stored);
     await this.append(stored, event, {});
     return stored;
   }
@@ -89,10 +101,12 @@ export class AccountTransaction implements AccountScope {
   async record(outcome: Extract<OrderEventOutcome, { kind: 'applied' }>, evidence: EventEvidence = {}): Promise<Order> {
     if (outcome.eventName === null) {
       await this.orders.save(this, outcome.order);
+      this.written.set(outcome.order.id, outcome.order);
       return outcome.order;
     }
     const stored: Order = { ...outcome.order, lastSeq: this.nextSeq() };
     await this.orders.save(this, stored);
+    this.written.set(stored.id, stored);
     await this.append(stored, outcome.eventName, evidence);
     return stored;
   }
@@ -108,7 +122,12 @@ export class AccountTransaction implements AccountScope {
 
   /** Whether the transaction can end without a commit: declared read-only and nothing appended. */
   get wroteNothing(): boolean {
-    return this.unchanged && this.events.length === 0 && this.lastSeq === Number(this.account.lastSeq);
+    return (
+      this.unchanged &&
+      this.events.length === 0 &&
+      this.writes.pending === 0 &&
+      this.lastSeq === Number(this.account.lastSeq)
+    );
   }
 
   private nextSeq(): number {
@@ -128,15 +147,19 @@ export class AccountTransaction implements AccountScope {
     this.events.push(event);
   }
 
-  /** Called once by the ledger before commit: the account's `last_seq` follows the events appended. */
+  /**
+   * Called once by the ledger before commit: the account's `last_seq` follows the events appended, and
+   * every held write is sent (with it, in one statement).
+   */
   async flush(): Promise<void> {
     if (this.lastSeq !== Number(this.account.lastSeq)) {
-      await this.manager.update(
-        AccountEntity,
-        { id: this.account.id },
-        { lastSeq: String(this.lastSeq), updatedAt: new Date() },
-      );
+      await writeIn(this, {
+        sql: `UPDATE accounts SET last_seq = $2, updated_at = $3 WHERE id = $1`,
+        params: [this.account.id, String(this.lastSeq), new Date()],
+        key: `accounts:${this.account.id}`,
+      });
     }
+    await this.writes.flush();
   }
 }
 
@@ -162,6 +185,9 @@ export interface LedgerTiming {
 /** The unit of work of the order path: one transaction per account under its row lock. */
 @Injectable()
 export class OrderLedger {
+  /** The submissions of this process whose answers are being recorded (for the acks that race them). */
+  readonly answers = new SubmissionAnswers();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly orders: OrderRepository,
@@ -188,12 +214,7 @@ export class OrderLedger {
     let lockWait = 0;
     let committing = begun;
     try {
-      committed = await this.dataSource.transaction(async (manager) => {
-        const account = await manager
-          .createQueryBuilder(AccountEntity, 'a')
-          .setLock('pessimistic_write')
-          .where('a.id = :id', { id: accountId })
-          .getOne();
+      committed = await this.lockedTransaction(accountId, async (manager, account) => {
         lockWait = Number(stageStart() - begun) / 1e9;
         if (!account) {
           return null;
@@ -234,5 +255,37 @@ export class OrderLedger {
       }
     }
     return committed;
+  }
+
+  /**
+   * One transaction holding the account's row lock, begun and locked in one round trip: `BEGIN` and the
+   * `SELECT ... FOR UPDATE` sent together as one simple query (the account id, checked to be a UUID,
+   * written into it as a literal, the only way the simple protocol takes a value). `body` runs on the
+   * transaction's manager with the locked row (null: no such account); its result is committed, a throw
+   * rolls it back. Nothing else of TypeORM's transaction handling is used: no nested transactions here.
+   */
+  private async lockedTransaction<R>(
+    accountId: string,
+    body: (manager: EntityManager, account: AccountEntity | null) => Promise<R>,
+  ): Promise<R> {
+    if (!isUuid(accountId)) {
+      return body(this.dataSource.manager, null);
+    }
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as {
+      query(text: string): Promise<{ rows: AccountEntity[] }[]>;
+    };
+    try {
+      const results = await client.query(`BEGIN; ${LOCK_ACCOUNT.replace('$1', `'${accountId.toLowerCase()}'`)}`);
+      const result = await body(runner.manager, results[1]?.rows[0] ?? null);
+      await runner.query('COMMIT');
+      return result;
+    } catch (error) {
+      // Also after a failed BEGIN or lock: a connection goes back to the pool only outside a transaction.
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import type { Account } from '../accounts/account.js';
 import { VisibleAccount } from '../accounts/visible-account.decorator.js';
+import { requestAuditOf } from '../audit/request-audit.js';
 import { RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
 import { CancelAllOrdersHandler } from './commands/cancel-all-orders.handler.js';
@@ -48,7 +49,7 @@ export class OrdersController {
     @VisibleAccount({ tradable: true }) account: Account,
     @Body(new ZodPipe(placeOrderSchema)) body: PlaceOrderBody,
   ): Promise<OrderDto> {
-    return answer(res, 201, await this.placeOrder.execute(account, normalisePlaceOrder(body)));
+    return answer(res, 201, await this.placeOrder.execute(account, normalisePlaceOrder(body), requestAuditOf(res)));
   }
 
   /** Lists orders newest first (`status`, `symbol`, `limit`, `after` cursor), or the one with `clientOrderId`. */

@@ -2,6 +2,7 @@ import type { MessageCounts, OrderToTradeCounts } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AccountScope } from '../persistence/account-scope.js';
+import { writeIn } from '../persistence/write-batch.js';
 
 export type OrderMessageKind = 'order' | 'modification' | 'cancellation';
 
@@ -28,11 +29,11 @@ export class OrderMessageRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insert(scope: AccountScope, message: OrderMessage): Promise<void> {
-    await scope.manager.query(
-      `INSERT INTO order_messages (account_id, order_id, kind, initiator, trading_day, sent_at)
+    await writeIn(scope, {
+      sql: `INSERT INTO order_messages (account_id, order_id, kind, initiator, trading_day, sent_at)
        VALUES ($1, $2, $3, $4, $5, $6)`,
-      [scope.account.id, message.orderId, message.kind, message.initiator, message.tradingDay, message.sentAt],
-    );
+      params: [scope.account.id, message.orderId, message.kind, message.initiator, message.tradingDay, message.sentAt],
+    });
   }
 
   /** The traders' messages of the account in the trailing second and minute before `now` (epoch ms). */

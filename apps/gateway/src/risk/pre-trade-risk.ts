@@ -15,7 +15,6 @@ import {
 } from '@gateway/risk';
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveTradingState } from '../accounts/trading-state.js';
-import { TradingStateRepository } from '../accounts/trading-state.repository.js';
 import { AccountBrokers } from '../market/account-brokers.js';
 import { BrokerOrderRate } from '../rate-limit/broker-order-rate.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
@@ -52,7 +51,6 @@ export class PreTradeRisk {
     private readonly messages: OrderMessages,
     private readonly messageCounts: OrderMessageRepository,
     private readonly reads: RiskContextRepository,
-    private readonly tradingStates: TradingStateRepository,
     private readonly brokers: AccountBrokers,
     private readonly brokerRate: BrokerOrderRate,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
@@ -104,9 +102,15 @@ export class PreTradeRisk {
     const now = this.clock.now();
     const quote = this.market.getQuote(request.symbol);
     const quoteAgeMs = quote ? this.market.quoteAgeMs(quote) : null;
-    const trading = effectiveTradingState(tx.account, await this.tradingStates.global(tx));
-    // Every order that is or may be working, at its worst case (its whole remaining quantity), summed.
-    const { sums, unknownOrderId } = await this.reads.workingOrderSums(tx, request.symbol, replacing);
+    const needPositions =
+      limits.maxGrossExposure !== undefined ||
+      limits.maxDailyLoss !== undefined ||
+      limits.maxPositionLoss !== undefined;
+    // One round trip: the global state, every order that is or may be working at its worst case (its
+    // whole remaining quantity) summed, the first unknown order in the symbol, and the positions.
+    const reads = await this.reads.intentReads(tx, request.symbol, replacing, needPositions);
+    const trading = effectiveTradingState(tx.account, reads.global);
+    const { sums, unknownOrderId } = reads;
     const workingOrders: WorkingExposure[] = sums.map((s) => ({ ...s, multiplier: contractMultiplier(s.symbol) }));
     // An order whose outcome is unknown blocks new entries in its symbol until reconciliation settles it;
     // a broker disconnected (or reconnected and not yet reconciled) blocks entries on its own accounts.
@@ -116,11 +120,7 @@ export class PreTradeRisk {
       (unknownOrderId === null
         ? null
         : `order ${unknownOrderId} in ${request.symbol} is unknown until reconciliation settles it`);
-    const needPositions =
-      limits.maxGrossExposure !== undefined ||
-      limits.maxDailyLoss !== undefined ||
-      limits.maxPositionLoss !== undefined;
-    const rows = await this.reads.positions(tx, needPositions ? undefined : request.symbol);
+    const rows = reads.positions;
     const position = rows.find((p) => p.symbol === request.symbol);
     const positions = needPositions ? rows.map((p) => this.exposure(p)) : undefined;
     return {

@@ -6,8 +6,9 @@ import {
   type OrderStatus,
   type OrderType,
 } from '@gateway/oms';
-import type { RecentOrder, WorkingExposure } from '@gateway/risk';
+import type { RecentOrder, TradingState, WorkingExposure } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
+import type { GlobalTradingState } from '../accounts/trading-state.js';
 import type { AccountScope } from '../persistence/account-scope.js';
 
 /**
@@ -115,6 +116,65 @@ const WORKING_SUMS = `
     ) w ON true
    ORDER BY w.symbol, w.side, w.stop_price`;
 
+/**
+ * What an intent's checks read after the account lock, in one statement: the global trading state, the
+ * oldest `unknown` order of account $1 in symbol $3, the working sums of WORKING_SUMS ($2: the order left
+ * out; $4: the open statuses), and the positions (all, or only symbol $5 unless $6). Decimals as text.
+ */
+const INTENT_READS = `
+  SELECT (SELECT json_build_object('state', state, 'reason', reason, 'changed_by', changed_by,
+                 'changed_at', floor(extract(epoch FROM changed_at) * 1000)::bigint)
+            FROM global_trading_state WHERE singleton) AS global,
+         (SELECT id FROM orders WHERE account_id = $1 AND symbol = $3 AND status = 'unknown'
+           ORDER BY created_at, id LIMIT 1) AS unknown_order_id,
+         (SELECT coalesce(json_agg(json_build_object('symbol', symbol, 'side', side,
+                   'stop_price', nullif(stop_price, 0)::text, 'order_count', order_count,
+                   'leaves_quantity', leaves_quantity::text, 'closing_quantity', closing_quantity::text,
+                   'limit_notional', limit_notional::text, 'market_quantity', market_quantity::text)
+                 ORDER BY symbol, side, stop_price), '[]')
+            FROM (SELECT symbol, side, stop_price, sum(order_count)::int AS order_count,
+                         sum(leaves_quantity) AS leaves_quantity, sum(closing_quantity) AS closing_quantity,
+                         sum(limit_notional) AS limit_notional, sum(market_quantity) AS market_quantity
+                    FROM (SELECT symbol, side, stop_price, order_count, leaves_quantity, closing_quantity,
+                                 limit_notional, market_quantity
+                            FROM working_exposure WHERE account_id = $1
+                          UNION ALL
+                          SELECT symbol, side, CASE WHEN limit_price IS NULL THEN coalesce(stop_price, 0) ELSE 0 END,
+                                 -1, -leaves, CASE WHEN position_effect = 'close' THEN -leaves ELSE 0 END,
+                                 coalesce(-leaves * limit_price, 0),
+                                 CASE WHEN limit_price IS NULL AND stop_price IS NULL THEN -leaves ELSE 0 END
+                            FROM (SELECT *, greatest(quantity - filled_quantity, 0) AS leaves
+                                    FROM orders WHERE id = $2 AND account_id = $1 AND status = ANY($4)) r) s
+                   GROUP BY symbol, side, stop_price
+                  HAVING sum(order_count) > 0) w) AS sums,
+         (SELECT coalesce(json_agg(json_build_object('symbol', symbol, 'quantity', quantity::text,
+                   'average_price', average_price::text, 'realized_pnl', realized_pnl::text,
+                   'trading_day', trading_day::text, 'day_start_realized_pnl', day_start_realized_pnl::text)
+                 ORDER BY symbol), '[]')
+            FROM positions WHERE account_id = $1 AND ($6 OR symbol = $5)) AS positions`;
+
+interface IntentReadsRow {
+  global: { state: TradingState; reason: string | null; changed_by: string | null; changed_at: number } | null;
+  unknown_order_id: string | null;
+  sums: {
+    symbol: string;
+    side: OrderSide;
+    stop_price: string | null;
+    order_count: number;
+    leaves_quantity: string;
+    closing_quantity: string;
+    limit_notional: string;
+    market_quantity: string;
+  }[];
+  positions: PositionRow[];
+}
+
+/** What an intent's checks read under the account lock (`RiskContextRepository.intentReads`). */
+export interface IntentReads extends WorkingOrderSums {
+  readonly global: GlobalTradingState;
+  readonly positions: readonly HeldPosition[];
+}
+
 const toPlacedOrder = (r: OrderRow): PlacedOrder => ({
   id: r.id,
   symbol: r.symbol,
@@ -142,6 +202,46 @@ const toPosition = (r: PositionRow): HeldPosition => ({
  */
 @Injectable()
 export class RiskContextRepository {
+  /**
+   * In one round trip: the global trading state, the working sums and the oldest `unknown` order in
+   * `symbol` (as `workingOrderSums`), and the positions (as `positions`: every one with `allPositions`,
+   * else only the one in `symbol`).
+   */
+  async intentReads(
+    scope: AccountScope,
+    symbol: string,
+    excluding: string | null,
+    allPositions: boolean,
+  ): Promise<IntentReads> {
+    const [row] = await scope.manager.query<IntentReadsRow[]>(INTENT_READS, [
+      scope.account.id,
+      excluding,
+      symbol,
+      OPEN,
+      symbol,
+      allPositions,
+    ]);
+    if (!row?.global) {
+      throw new Error('global_trading_state has no row: the migrations were not run');
+    }
+    const g = row.global;
+    return {
+      global: { state: g.state, reason: g.reason, changedBy: g.changed_by, changedAt: new Date(Number(g.changed_at)) },
+      unknownOrderId: row.unknown_order_id,
+      sums: row.sums.map((r) => ({
+        symbol: r.symbol,
+        side: r.side,
+        orderCount: r.order_count,
+        leavesQuantity: new Decimal(r.leaves_quantity),
+        closingQuantity: new Decimal(r.closing_quantity),
+        stopPrice: dec(r.stop_price),
+        limitNotional: new Decimal(r.limit_notional),
+        marketQuantity: new Decimal(r.market_quantity),
+      })),
+      positions: row.positions.map(toPosition),
+    };
+  }
+
   /**
    * The account's orders that are or may be working (open statuses), but `excluding` (an order id, or
    * null), summed (`working_exposure`): the cost grows with the symbols and stop prices, not with the

@@ -10,6 +10,7 @@ import { stageStart } from '../../health/stage-clock.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK } from '../../market/market.tokens.js';
 import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
+import type { PendingAnswer } from '../submission-answers.js';
 import { IdempotencyKeyRepository } from '../persistence/idempotency-key.repository.js';
 import { OrderRepository } from '../persistence/order.repository.js';
 
@@ -72,6 +73,14 @@ export class BrokerCall {
   }
 
   /**
+   * Registers a submission of `orderId` about to be sent from this process, so that the broker's ack of it
+   * can wait for its answer in memory (SubmissionAnswers); settle it in every outcome.
+   */
+  expectAnswer(orderId: string): PendingAnswer {
+    return this.ledger.answers.expect(orderId);
+  }
+
+  /**
    * Runs `work` on the current state of an order under its account lock (its events are published once
    * committed); returns the order after, or null when the order or its account is gone.
    */
@@ -88,7 +97,8 @@ export class BrokerCall {
           return null;
         }
         await work(tx, current);
-        return this.orders.find(tx, orderId);
+        // As this transaction wrote it (every write of an order's fields goes through the ledger), or as read.
+        return tx.written.get(orderId) ?? current;
       },
       { stage: 'answer' },
     );

@@ -2,6 +2,7 @@ import type { Clock, Order } from '@gateway/oms';
 import type { MarketDataFeed, SubmitOrderCommand, SubmitResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { auditInTransaction, type RequestAudit } from '../../audit/request-audit.js';
 import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
 import { GatewayMetrics } from '../../health/metrics.js';
@@ -38,9 +39,11 @@ export class PlaceOrderHandler {
    * `created` with the order after the broker's answer (`new`, `rejected`, `unknown`, or already filled);
    * `replayed` with the original order for a retry of the same request. Throws `422 validation.failed`
    * (symbol, whole contracts), `422 risk.*` for a denial (with `orderId`), `422 idempotency.key_reused`,
-   * `409 idempotency.in_progress` while the first request runs.
+   * `409 idempotency.in_progress` while the first request runs. `audit`: the request's audit entry,
+   * written in the transaction recording the broker's answer when the order is created (else after the
+   * answer, by the recorder).
    */
-  async execute(account: Account, given: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+  async execute(account: Account, given: PlaceOrderRequest, audit?: RequestAudit | null): Promise<PlaceOrderOutcome> {
     const validating = stageStart();
     const request = validatePlaceOrder(given, this.market.symbols());
     const hash = requestHash(request);
@@ -64,12 +67,12 @@ export class PlaceOrderHandler {
       { orderId: outcome.order.id, accountId: account.id, environment: account.environment, symbol: request.symbol },
       'order accepted for submission',
     );
-    const order = await this.submit(account, outcome.order);
+    const order = await this.submit(account, outcome.order, audit ?? null);
     return { kind: 'created', order: toOrderDto(order) };
   }
 
   /** Submits a committed `pending_new` order once, to the account's broker, and records its answer. */
-  private async submit(account: Account, order: Order): Promise<Order> {
+  private async submit(account: Account, order: Order, audit: RequestAudit | null): Promise<Order> {
     const broker = await this.brokers.clientFor(account);
     const command: SubmitOrderCommand = {
       clientOrderId: order.id,
@@ -82,14 +85,24 @@ export class PlaceOrderHandler {
       stopPrice: order.stopPrice,
       positionEffect: order.positionEffect,
     };
-    const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
-    const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>
-      broker.submitOrder(command, signal),
-    );
-    stopTimer({ outcome: result.kind });
-    const recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, (tx, current) =>
-      this.brokerCall.recordAnswer(tx, current, result, this.clock.now()),
-    );
+    const answer = this.brokerCall.expectAnswer(order.id);
+    let recorded: Order | null = null;
+    try {
+      const stopTimer = this.metrics.submitLatency.startTimer({ venue: broker.venue });
+      const result = await this.brokerCall.withTimeout<SubmitResult>('submit', broker.venue, (signal) =>
+        broker.submitOrder(command, signal),
+      );
+      stopTimer({ outcome: result.kind });
+      let audited: () => void = () => undefined;
+      recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, async (tx, current) => {
+        await this.brokerCall.recordAnswer(tx, current, result, this.clock.now());
+        // The request's audit entry (answered 201 with the created order) joins the answer's commit.
+        audited = await auditInTransaction(tx, audit, 201);
+      });
+      audited();
+    } finally {
+      answer.settle(recorded);
+    }
     return recorded ?? order;
   }
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { StreamEvent } from '../../orders/stream-event.js';
 import type { ExecutionDto, OrderDto } from '../order.mapper.js';
 import type { AccountScope } from '../../persistence/account-scope.js';
+import { writeIn } from '../../persistence/write-batch.js';
 
 interface EventRow {
   account_id: string;
@@ -54,10 +55,10 @@ export class OrderEventRepository {
     },
   ): Promise<StreamEvent> {
     const ts = new Date(event.at);
-    await scope.manager.query(
-      `INSERT INTO order_events (account_id, seq, order_id, event, "order", execution, broker_payload, ts)
+    await writeIn(scope, {
+      sql: `INSERT INTO order_events (account_id, seq, order_id, event, "order", execution, broker_payload, ts)
         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8)`,
-      [
+      params: [
         scope.account.id,
         String(event.seq),
         event.order.id,
@@ -67,7 +68,7 @@ export class OrderEventRepository {
         json(event.brokerPayload),
         ts,
       ],
-    );
+    });
     return {
       type: 'order',
       accountId: scope.account.id,

@@ -5,6 +5,53 @@ import { isUuid } from '../../common/ids.js';
 import { OrderEntity } from '../../database/entities.js';
 import { toDomainOrder, toOrderEntityFields } from '../order.mapper.js';
 import type { AccountScope } from '../../persistence/account-scope.js';
+import { writeIn } from '../../persistence/write-batch.js';
+
+/** Every column of `orders` an `Order` is made of, named as `OrderEntity`'s properties (toDomainOrder). */
+const ORDER_COLUMNS = `id, account_id AS "accountId", client_order_id AS "clientOrderId", environment, symbol, side, type,
+  time_in_force AS "timeInForce", position_effect AS "positionEffect", quantity, limit_price AS "limitPrice",
+  stop_price AS "stopPrice", status, filled_quantity AS "filledQuantity", average_fill_price AS "averageFillPrice",
+  filled_notional AS "filledNotional", broker_order_id AS "brokerOrderId", reject_reason_code AS "rejectReasonCode",
+  reject_reason_message AS "rejectReasonMessage", replaces_order_id AS "replacesOrderId",
+  replaced_by_order_id AS "replacedByOrderId", ttl_ms AS "ttlMs", cancel_requested_at AS "cancelRequestedAt",
+  created_at AS "createdAt", updated_at AS "updatedAt", last_seq AS "lastSeq"`;
+
+const FIND_IN_ACCOUNT = `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2`;
+
+const INSERT = `
+  INSERT INTO orders (id, account_id, client_order_id, environment, venue, symbol, side, type, time_in_force,
+    position_effect, quantity, limit_price, stop_price, ttl_ms, overfilled, needs_reconciliation,
+    accepted_trading_state, intent_mid, created_at, status, filled_quantity, average_fill_price, filled_notional,
+    broker_order_id, reject_reason_code, reject_reason_message, replaces_order_id, replaced_by_order_id,
+    cancel_requested_at, updated_at, last_seq)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, false, false, $15, $16, $17, $18, $19, $20,
+    $21, $22, $23, $24, $25, $26, $27, $28, $29)`;
+
+const SAVE = `
+  UPDATE orders SET status = $3, quantity = $4, filled_quantity = $5, average_fill_price = $6, filled_notional = $7,
+    broker_order_id = $8, reject_reason_code = $9, reject_reason_message = $10, replaces_order_id = $11,
+    replaced_by_order_id = $12, cancel_requested_at = $13, updated_at = $14, last_seq = $15
+  WHERE id = $1 AND account_id = $2`;
+
+/** The parameters after the first two ($1 id, $2 account) of SAVE, and the same fields of INSERT. */
+function stateParams(o: Order): unknown[] {
+  const f = toOrderEntityFields(o);
+  return [
+    f.status,
+    f.quantity,
+    f.filledQuantity,
+    f.averageFillPrice,
+    f.filledNotional,
+    f.brokerOrderId,
+    f.rejectReasonCode,
+    f.rejectReasonMessage,
+    f.replacesOrderId,
+    f.replacedByOrderId,
+    f.cancelRequestedAt,
+    f.updatedAt,
+    f.lastSeq,
+  ];
+}
 
 const OPEN = [...OPEN_STATUSES];
 const UNCERTAIN = [...UNCERTAIN_STATUSES];
@@ -35,8 +82,10 @@ export interface OrderListFilter {
 
 /**
  * The orders table. Writes take the account transaction (`AccountScope`); reads of committed state
- * (no lock) take the account id. One query style: TypeORM's entity API; rows are mapped to the domain
- * `Order` by order.mapper.ts, and no entity leaves this class.
+ * (no lock) take the account id. The order path's statements (find, insert, save in the account
+ * transaction, and `findCommittedById`) are plain SQL, the writes held in the transaction's WriteBatch;
+ * the rest use TypeORM's entity API. Rows are mapped to the domain `Order` by order.mapper.ts, and no
+ * entity leaves this class.
  */
 @Injectable()
 export class OrderRepository {
@@ -48,7 +97,7 @@ export class OrderRepository {
     if (!isUuid(orderId)) {
       return null;
     }
-    const row = await scope.manager.findOne(OrderEntity, { where: { id: orderId, accountId: scope.account.id } });
+    const [row] = await scope.manager.query<OrderEntity[]>(FIND_IN_ACCOUNT, [orderId, scope.account.id]);
     return row ? toDomainOrder(row) : null;
   }
 
@@ -65,27 +114,30 @@ export class OrderRepository {
       readonly intentMid?: string | null;
     },
   ): Promise<void> {
-    await scope.manager.insert(OrderEntity, {
-      id: order.id,
-      accountId: order.accountId,
-      clientOrderId: order.clientOrderId,
-      environment: order.environment,
-      venue: placement.venue,
-      symbol: order.symbol,
-      side: order.side,
-      type: order.type,
-      timeInForce: order.timeInForce,
-      positionEffect: order.positionEffect,
-      quantity: order.quantity.toFixed(),
-      limitPrice: order.limitPrice?.toFixed() ?? null,
-      stopPrice: order.stopPrice?.toFixed() ?? null,
-      ttlMs: order.ttlMs,
-      overfilled: false,
-      needsReconciliation: false,
-      acceptedTradingState: placement.acceptedTradingState,
-      intentMid: placement.intentMid ?? null,
-      createdAt: new Date(order.createdAt),
-      ...toOrderEntityFields(order),
+    await writeIn(scope, {
+      sql: INSERT,
+      params: [
+        order.id,
+        order.accountId,
+        order.clientOrderId,
+        order.environment,
+        placement.venue,
+        order.symbol,
+        order.side,
+        order.type,
+        order.timeInForce,
+        order.positionEffect,
+        order.quantity.toFixed(),
+        order.limitPrice?.toFixed() ?? null,
+        order.stopPrice?.toFixed() ?? null,
+        order.ttlMs,
+        placement.acceptedTradingState,
+        placement.intentMid ?? null,
+        new Date(order.createdAt),
+        ...stateParams(order).slice(0, 1),
+        ...stateParams(order).slice(2),
+      ],
+      key: `orders:${order.id}`,
     });
   }
 
@@ -103,7 +155,12 @@ export class OrderRepository {
 
   /** Saves the fields an event changes (see applyOrderEvent of libs/oms). */
   async save(scope: AccountScope, order: Order): Promise<void> {
-    await scope.manager.update(OrderEntity, { id: order.id, accountId: scope.account.id }, toOrderEntityFields(order));
+    await writeIn(scope, {
+      sql: SAVE,
+      params: [order.id, scope.account.id, ...stateParams(order)],
+      key: `orders:${order.id}`,
+      supersedes: true,
+    });
   }
 
   /** Flags an order that an execution would have overfilled (the execution is kept as evidence). */
@@ -150,7 +207,9 @@ export class OrderRepository {
     if (!isUuid(orderId)) {
       return null;
     }
-    const row = await this.dataSource.manager.findOne(OrderEntity, { where: { id: orderId } });
+    const [row] = await this.dataSource.query<OrderEntity[]>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [
+      orderId,
+    ]);
     return row ? toDomainOrder(row) : null;
   }
 
