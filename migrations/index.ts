@@ -10,6 +10,7 @@ import { BrokerConnections1795824000000 } from './1795824000000-broker-connectio
 import { ReconciliationRuns1795910400000 } from './1795910400000-reconciliation-runs.js';
 import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
 import { OrderIntentMid1796256000000 } from './1796256000000-order-intent-mid.js';
+import { ReconciliationBreaks1796428800000 } from './1796428800000-reconciliation-breaks.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ReconciliationRuns1795910400000,
   AccountBrokerId1795996800000,
   OrderIntentMid1796256000000,
+  ReconciliationBreaks1796428800000,
 ];

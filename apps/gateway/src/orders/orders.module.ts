@@ -14,6 +14,7 @@ import { OrderQueries } from './order-queries.service.js';
 import { BrokerReconnectReconciliation } from './broker-reconnect.js';
 import { OrderReconciler } from './order-reconciler.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
+import { PositionReconciler } from './position-reconciler.js';
 import { OrdersController } from './orders.controller.js';
 import { ReconciliationJobs } from './reconciliation-jobs.js';
 import { ReconciliationController } from './reconciliation.controller.js';
@@ -37,6 +38,7 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
     { provide: ORDER_CANCELS, useExisting: CancelOrderHandler },
     OrderTtlScheduler,
     OrderReconciler,
+    PositionReconciler,
     ReconciliationJobs,
     ReconcileAccountHandler,
     BrokerReconnectReconciliation,

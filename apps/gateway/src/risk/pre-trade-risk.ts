@@ -18,6 +18,7 @@ import { TradingStateRepository } from '../accounts/trading-state.repository.js'
 import { AccountBrokers } from '../market/account-brokers.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountScope } from '../persistence/account-scope.js';
+import { OpenPositionBreakRepository } from './open-position-break.repository.js';
 import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
 import { type HeldPosition, RiskContextRepository } from './risk-context.repository.js';
@@ -52,6 +53,7 @@ export class PreTradeRisk {
     private readonly reads: RiskContextRepository,
     private readonly tradingStates: TradingStateRepository,
     private readonly brokers: AccountBrokers,
+    private readonly positionBreaks: OpenPositionBreakRepository,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -121,6 +123,8 @@ export class PreTradeRisk {
       tradingState: trading.state,
       entriesBlockedReason: blocked,
       positionQuantity: position ? position.quantity : new Decimal(0),
+      // Position reconciliation found the symbol's position differs from the broker's (README, "Reconciliation").
+      positionBreak: await this.positionBreaks.find(tx, request.symbol),
       workingOrders,
       now,
       ...(positions ? { positions } : {}),
