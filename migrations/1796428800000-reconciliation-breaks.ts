@@ -47,7 +47,9 @@ export class ReconciliationBreaks1796428800000 implements MigrationInterface {
     await q.query(`
       CREATE UNIQUE INDEX reconciliation_breaks_current_idx ON reconciliation_breaks (account_id, kind, symbol)
         WHERE status IN ('open', 'acknowledged')`);
-    await q.query(`CREATE INDEX reconciliation_breaks_account_idx ON reconciliation_breaks (account_id, found_at DESC)`);
+    await q.query(
+      `CREATE INDEX reconciliation_breaks_account_idx ON reconciliation_breaks (account_id, found_at DESC)`,
+    );
     await q.query(`
       CREATE TABLE reconciliation_run_breaks (
         run_id uuid NOT NULL REFERENCES reconciliation_runs(id),

@@ -964,7 +964,12 @@ export class FakeAlpacaServer {
       const symbol = str(b['symbol']);
       const qty = str(b['qty']);
       const avg = str(b['avg_entry_price']);
-      if (symbol === null || qty === null || !DECIMAL_PATTERN.test(qty) || (avg !== null && !DECIMAL_PATTERN.test(avg))) {
+      if (
+        symbol === null ||
+        qty === null ||
+        !DECIMAL_PATTERN.test(qty) ||
+        (avg !== null && !DECIMAL_PATTERN.test(avg))
+      ) {
         return send(res, 400, { message: 'symbol and a decimal qty are required (avg_entry_price: a decimal)' });
       }
       const before = this.positions.get(symbol);

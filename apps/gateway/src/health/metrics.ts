@@ -88,7 +88,7 @@ export class GatewayMetrics implements OnModuleDestroy {
   });
   readonly positionBreaks = new Gauge({
     name: 'gateway_position_breaks',
-    help: 'Open position breaks (reconciliation: our position differs from the broker\'s; entries in the symbol blocked; alert)',
+    help: "Open position breaks (reconciliation: our position differs from the broker's; entries in the symbol blocked; alert)",
     labelNames: ['venue', 'environment'],
     registers: [this.registry],
   });

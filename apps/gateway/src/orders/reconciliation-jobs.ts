@@ -183,7 +183,11 @@ export class ReconciliationJobs implements OnModuleInit, OnModuleDestroy, Accoun
    * The account's pass in this process, under the same lock and in the same log (no job id): the pass a
    * broker reconnect runs (BrokerReconnectReconciliation), which waits for it before restoring entries.
    */
-  runHere(accountId: string, environment: 'paper' | 'live', trigger: ReconciliationTrigger): Promise<AccountPassResult> {
+  runHere(
+    accountId: string,
+    environment: 'paper' | 'live',
+    trigger: ReconciliationTrigger,
+  ): Promise<AccountPassResult> {
     return this.run({ accountId, environment, trigger }, null);
   }
 

@@ -84,6 +84,12 @@ const toBreak = (r: BreakRow): ReconciliationBreak => ({
   acknowledgedReason: r.acknowledged_reason,
 });
 
+/** The rows of an UPDATE … RETURNING: TypeORM's PostgreSQL driver answers `[rows, affected]` for it. */
+function updated(result: unknown): BreakRow[] {
+  const r = result as unknown[];
+  return (Array.isArray(r[0]) ? r[0] : r) as BreakRow[];
+}
+
 /** Why an acknowledgement was not recorded. */
 export type AcknowledgeOutcome =
   | { readonly kind: 'acknowledged'; readonly break: ReconciliationBreak }
@@ -172,10 +178,12 @@ export class ReconciliationBreakRepository {
   }
 
   private async resolve(m: EntityManager, id: string, runId: string, at: number): Promise<ReconciliationBreak> {
-    const rows: BreakRow[] = await m.query(
-      `UPDATE reconciliation_breaks SET status = 'resolved', resolved_run_id = $2, resolved_at = $3
+    const rows = updated(
+      await m.query(
+        `UPDATE reconciliation_breaks SET status = 'resolved', resolved_run_id = $2, resolved_at = $3
         WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, runId, new Date(at)],
+        [id, runId, new Date(at)],
+      ),
     );
     return toBreak(rows[0]!);
   }
@@ -209,12 +217,14 @@ export class ReconciliationBreakRepository {
     breakId: string,
     ack: { by: string; reason: string; at: number },
   ): Promise<AcknowledgeOutcome> {
-    const rows: BreakRow[] = await this.dataSource.query(
-      `UPDATE reconciliation_breaks
+    const rows = updated(
+      await this.dataSource.query(
+        `UPDATE reconciliation_breaks
           SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4, acknowledged_reason = $5
         WHERE id = $1 AND account_id = $2 AND status = 'open'
       RETURNING ${COLUMNS}`,
-      [breakId, accountId, new Date(ack.at), ack.by, ack.reason],
+        [breakId, accountId, new Date(ack.at), ack.by, ack.reason],
+      ),
     );
     if (rows[0]) {
       return { kind: 'acknowledged', break: toBreak(rows[0]) };
