@@ -108,7 +108,7 @@ async function ourPosition(): Promise<string> {
 }
 
 async function openBreaksGauge(): Promise<number> {
-  const text = (await fetch(`${gw!.url}/metrics`).then((r) => r.text())) as string;
+  const text = await fetch(`${gw!.url}/metrics`).then((r) => r.text());
   const line = /^gateway_position_breaks\{[^}]*venue="alpaca"[^}]*\} (\d+)$/m.exec(text);
   return line ? Number(line[1]) : 0;
 }
@@ -168,7 +168,7 @@ describe('position reconciliation against the fake Alpaca', () => {
     ]);
     expect(await openBreaksGauge()).toBe(1);
     await eventually(
-      async () => /"alert":"position_break"[^\n]*"symbol":"SPY"/.test(gw!.output()),
+      () => Promise.resolve(/"alert":"position_break"[^\n]*"symbol":"SPY"/.test(gw!.output())),
       5_000,
       'the alert logged',
     );
