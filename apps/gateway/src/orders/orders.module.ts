@@ -19,6 +19,7 @@ import { OrdersController } from './orders.controller.js';
 import { ReconciliationJobs } from './reconciliation-jobs.js';
 import { ReconciliationController } from './reconciliation.controller.js';
 import { ORDER_REPOSITORIES } from './persistence/index.js';
+import { ReconciliationBreakRepository } from './persistence/reconciliation-break.repository.js';
 
 /**
  * The order path: the order commands and their ledger, execution reports, reconciliation, time-to-live,
@@ -45,6 +46,6 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
     ExecutionReportProcessor,
     EventBus,
   ],
-  exports: [ORDER_CANCELS, EventBus, OrderQueries],
+  exports: [ORDER_CANCELS, EventBus, OrderQueries, ReconciliationBreakRepository],
 })
 export class OrdersModule {}

@@ -236,6 +236,16 @@ export class ReconciliationBreakRepository {
     return found[0] ? { kind: 'not_open', break: toBreak(found[0]) } : { kind: 'not_found' };
   }
 
+  /** The account's open position breaks, oldest first (the cockpit's entry gates). */
+  async openPositionBreaks(accountId: string): Promise<ReconciliationBreak[]> {
+    const rows: BreakRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM reconciliation_breaks
+        WHERE account_id = $1 AND kind = 'position' AND status = 'open' ORDER BY found_at, symbol`,
+      [accountId],
+    );
+    return rows.map(toBreak);
+  }
+
   /** Of `ids`, the broker execution ids the gateway has recorded at `venue` (on any account). */
   async recordedExecutionIds(venue: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) {
