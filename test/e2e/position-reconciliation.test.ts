@@ -12,7 +12,8 @@ import { Api, eventually } from '../support/http.js';
  * same pass the schedule, a restart and a reconnect run) brings in the missing fill from Alpaca's fill
  * activities, applied once; a position that still differs is a break, reported with both quantities,
  * counted, alerted, and denying entries in its symbol while an exit passes, until risk staff acknowledge
- * it or a clean pass resolves it. The held stream message, delivered at last, changes nothing.
+ * it or a clean pass resolves it. The held stream message, delivered at last, changes nothing. A gateway
+ * restarted after the broker's position changed finds the break in its start-up pass.
  */
 const START_TIME = '09:30:10';
 const KEY_ID = 'PKE2EPOSRECON';
@@ -21,6 +22,7 @@ const SECRET = 'e2e-posrecon-secret-5b8e1f3a9c2d4e6f';
 let fake: FakeAlpacaProcess | undefined;
 let db: TestDatabase | undefined;
 let gw: GatewayProcess | undefined;
+let env: Record<string, string> = {};
 let admin: Api;
 let trader: Api;
 let risk: Api;
@@ -31,7 +33,7 @@ let n = 0;
 beforeAll(async () => {
   fake = await startFakeAlpacaProcess({ keyId: KEY_ID, secretKey: SECRET }, { PAPER_START_TIME: START_TIME });
   db = await createTestDatabase();
-  gw = await startGatewayProcess({
+  env = {
     DATABASE_URL: db.url,
     REDIS_PREFIX: redisPrefix(),
     PAPER_START_TIME: START_TIME,
@@ -41,7 +43,8 @@ beforeAll(async () => {
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
     // Only the passes the test asks for (and the start-up one) run: each case knows what the last one saw.
     RECONCILE_INTERVAL_MS: '3600000',
-  });
+  };
+  gw = await startGatewayProcess(env);
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
   trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-trader', '--role', 'trader', '--account', '*']));
   risk = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']));
@@ -279,5 +282,26 @@ describe('position reconciliation against the fake Alpaca', () => {
     expect(await ourPosition()).toBe('10');
     expect((await fake!.call('GET', '/v2/positions')).body).toMatchObject([{ symbol: 'SPY', qty: '10' }]);
     expect(await pass()).toMatchObject({ outcome: 'clean', breaks: [] });
+  });
+
+  it('runs the position pass at a restart: a difference made while the gateway was down is a break at once', async () => {
+    await gw!.stop();
+    expect((await fake!.call('POST', '/test/positions', { symbol: 'SPY', qty: '11' })).status).toBe(200);
+    gw = await startGatewayProcess(env);
+    trader = new Api(gw.url, trader.token);
+    risk = new Api(gw.url, risk.token);
+    const startup = await eventually(
+      async () => {
+        const passes = (await trader.get(path('/reconciliation?limit=5'))).body.passes as any[];
+        return passes.find((p) => p.trigger === 'startup' && p.finishedAt !== null) ?? null;
+      },
+      20_000,
+      'the start-up pass',
+    );
+    expect(startup).toMatchObject({ outcome: 'breaks' });
+    expect(startup.breaks).toEqual([
+      expect.objectContaining({ symbol: 'SPY', ours: '10', broker: '11', status: 'open' }),
+    ]);
+    expectProblem(await resting('buy', '1'), 422, 'risk.position_break');
   });
 });
