@@ -11,6 +11,7 @@ import { ReconciliationRuns1795910400000 } from './1795910400000-reconciliation-
 import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.js';
 import { OrderIntentMid1796256000000 } from './1796256000000-order-intent-mid.js';
 import { EventExports1796400000000 } from './1796400000000-event-exports.js';
+import { ReconciliationBreaks1796428800000 } from './1796428800000-reconciliation-breaks.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   AccountBrokerId1795996800000,
   OrderIntentMid1796256000000,
   EventExports1796400000000,
+  ReconciliationBreaks1796428800000,
 ];

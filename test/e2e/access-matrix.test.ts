@@ -53,6 +53,8 @@ interface Target {
   readonly side: Side;
   readonly accountId: string;
   readonly orderId: string;
+  /** A fresh open position break of the account (the acknowledge route), when the route names one. */
+  readonly breakId?: string;
 }
 
 /**
@@ -286,6 +288,13 @@ const OPS: Op[] = [
   },
   { method: 'POST', path: '/v1/accounts/{accountId}/reconcile', roles: ['risk', 'admin'], scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/reconciliation', roles: READ, scope: 'account' },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/reconciliation/breaks/{breakId}/acknowledge',
+    roles: ['risk'],
+    scope: 'account',
+    body: () => ({ reason: 'matrix' }),
+  },
   { method: 'GET', path: '/v1/accounts/{accountId}/executions', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/positions', roles: READ, scope: 'account' },
   { method: 'GET', path: '/v1/accounts/{accountId}/balances', roles: READ, scope: 'account' },
@@ -436,6 +445,7 @@ function fill(op: Op, t: Target): string {
   return op.path
     .replace('{accountId}', t.accountId)
     .replace('{orderId}', t.orderId)
+    .replace('{breakId}', t.breakId ?? GHOST)
     .replace('{subject}', 'x')
     .replace('{symbol}', 'SPY');
 }
@@ -445,7 +455,27 @@ async function targetOf(op: Op, side: Side): Promise<Target> {
   const orderAccount = side === 'own' ? A : B;
   const orderId =
     hasOrder(op) && op.freshOrder && side !== 'ghost' ? await restingOrder(orderAccount) : fixedOrder[orderAccount]!;
-  return { side, accountId, orderId };
+  // A fresh open position break of the account called on (each allowed call acknowledges one).
+  const breakId = op.path.includes('{breakId}') && side !== 'ghost' ? await openBreak(accountId) : undefined;
+  return { side, accountId, orderId, ...(breakId === undefined ? {} : { breakId }) };
+}
+
+/** An open position break of the account, as a reconciliation pass records one, in a symbol of its own. */
+async function openBreak(accountId: string): Promise<string> {
+  const runId = uuidv7();
+  const id = uuidv7();
+  await db.dataSource.query(
+    `INSERT INTO reconciliation_runs (id, account_id, environment, trigger, instance_id, started_at)
+     SELECT $1, id, environment, 'on_demand', 'matrix', now() FROM accounts WHERE id = $2`,
+    [runId, accountId],
+  );
+  await db.dataSource.query(
+    `INSERT INTO reconciliation_breaks (id, account_id, kind, symbol, venue, environment, ours, broker, status,
+                                        found_run_id, found_at)
+     SELECT $1, id, 'position', $3, 'paper', environment, 1, 2, 'open', $4, now() FROM accounts WHERE id = $2`,
+    [id, accountId, `MATRIX${++counter}`, runId],
+  );
+  return id;
 }
 
 const is2xx = (status: number) => status >= 200 && status < 300;

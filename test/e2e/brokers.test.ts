@@ -11,7 +11,8 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * creates an account on each broker over REST, both trade concurrently through one gateway, each order
  * reaching its own broker only; stopping the `alpaca` process blocks entries on its accounts only, with
  * the reason, while the paper account keeps trading; once the process is back and the reconnect
- * reconciliation has passed its accounts cleanly, entries are allowed again.
+ * reconciliation has passed its accounts cleanly, entries are allowed again (in SPY once risk staff have
+ * acknowledged the position break the restarted venue, which lost its book, makes).
  */
 const START_TIME = '09:30:10';
 const ORDERS_EACH = 8;
@@ -151,24 +152,40 @@ describe('accounts at two brokers in one gateway', () => {
   it('allows entries again once the broker is back and its accounts have been reconciled cleanly', async () => {
     await sleep(200);
     venue = await startVenueProcess({ PAPER_START_TIME: START_TIME, PORT: venuePort });
-    const order = await eventually(
-      async () => {
-        const res = await place(alpacaAccount);
-        if (res.status === 422) {
-          expect(res.body.code).toBe('risk.entries_blocked');
-          expect(res.body.detail).toMatch(
-            /broker alpaca (is disconnected|reconnected; entries wait for a clean reconciliation)/,
-          );
-          await sleep(200);
-          return null;
-        }
-        return res;
-      },
-      30_000,
-      'entries allowed again on the alpaca account',
-    );
-    expect(order.status, JSON.stringify(order.body)).toBe(201);
+    const placeOnceReconciled = () =>
+      eventually(
+        async () => {
+          const res = await place(alpacaAccount);
+          if (res.status === 422 && res.body.code === 'risk.entries_blocked') {
+            expect(res.body.detail).toMatch(
+              /broker alpaca (is disconnected|reconnected; entries wait for a clean reconciliation)/,
+            );
+            await sleep(200);
+            return null;
+          }
+          return res;
+        },
+        30_000,
+        'entries allowed again on the alpaca account',
+      );
+    // The restarted venue process lost its book (it keeps it in memory only): the reconnect pass finds the
+    // account's SPY position gone at the broker, a position break that denies entries in SPY until risk
+    // staff acknowledge it (docs/reconciliation.md).
+    const denied = await placeOnceReconciled();
+    expect(denied.status, JSON.stringify(denied.body)).toBe(422);
+    expect(denied.body.code).toBe('risk.position_break');
     expect(gw!.output()).toMatch(/broker reconnected and reconciled: entries allowed again/);
+    const passes = (await trader.get(`/v1/accounts/${alpacaAccount}/reconciliation?limit=1`)).body.passes;
+    expect(passes[0]).toMatchObject({ trigger: 'reconnect', outcome: 'breaks' });
+    const [found] = passes[0].breaks;
+    expect(found).toMatchObject({ kind: 'position', symbol: 'SPY', broker: '0', status: 'open' });
+    const risk = new Api(gw!.url, await mintToken(db!.url, ['--sub', 'e2e-risk', '--role', 'risk', '--account', '*']));
+    const ack = await risk.post(`/v1/accounts/${alpacaAccount}/reconciliation/breaks/${found.id}/acknowledge`, {
+      reason: 'the venue process restarted without its book',
+    });
+    expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+    const order = await placeOnceReconciled();
+    expect(order.status, JSON.stringify(order.body)).toBe(201);
     await eventually(
       async () => (await trader.get(`${ordersPath(alpacaAccount)}/${order.body.id}`)).body.status === 'filled',
       10_000,

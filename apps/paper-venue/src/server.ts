@@ -10,6 +10,7 @@ import {
   type WireReport,
   fromReplaceBody,
   fromSubmitBody,
+  paperPositions,
   replaceBodySchema,
   submitBodySchema,
   toWireCommand,
@@ -186,7 +187,8 @@ function withoutId(raw: unknown): Record<string, unknown> {
  * - `DELETE /v1/orders/{brokerOrderId}?client_order_id=` → 202 | 422
  * - `PATCH /v1/orders/{brokerOrderId}` (new total `quantity`) → 200 `{order}` (the replacement) | 422
  * - `GET /v1/orders:by_client_order_id?client_order_id=` → 200 record | 404
- * - `GET /v1/orders?since=`, `GET /v1/fills?since=` → arrays
+ * - `GET /v1/orders?since=`, `GET /v1/fills?since=` → arrays; `GET /v1/positions` → the open positions
+ *   from every fill booked (`paperPositions`: of every account the venue serves together)
  * - `GET /v1/reports?after=&wait_ms=` → `{logId, lastSeq, reports:[{seq, report}]}`, long poll (≤ 25 s)
  * - test control under `/v1/test/`: `received`, `received-replaces`, `faults` (POST, GET, DELETE,
  *   DELETE `faults/{id}`), `fired-faults`, `orders/{clientOrderId}/fill` and `late-fill` (POST),
@@ -295,6 +297,9 @@ export class PaperVenueServer {
     if (method === 'GET' && path === '/v1/fills') {
       const since = parseWith(epochMsParam, query(url, 'since') ?? '0', 'since');
       return this.send(res, 200, this.venue.fillRecords(since));
+    }
+    if (method === 'GET' && path === '/v1/positions') {
+      return this.send(res, 200, paperPositions(this.venue.fillRecords(Number.NEGATIVE_INFINITY)));
     }
     if (method === 'GET' && path === '/v1/reports') {
       return this.reports(res, url);

@@ -12,3 +12,4 @@ export * from './transition.js';
 export * from './reconciliation.js';
 export * from './exchange-time.js';
 export * from './product.js';
+export * from './position-reconciliation.js';

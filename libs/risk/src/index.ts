@@ -10,6 +10,7 @@ export * from './checks/max-position.check.js';
 export * from './checks/max-quantity.check.js';
 export * from './checks/max-working-orders.check.js';
 export * from './checks/message-rate.check.js';
+export * from './checks/position-break.check.js';
 export * from './checks/position-loss.check.js';
 export * from './checks/price-collar.check.js';
 export * from './checks/product.check.js';

@@ -94,6 +94,13 @@ export interface DailyPnl {
   readonly unrealized: Decimal;
 }
 
+/** An open position break (reconciliation): `ours` and `broker` are the signed quantities it found. */
+export interface PositionBreak {
+  readonly id: string;
+  readonly ours: Decimal;
+  readonly broker: Decimal;
+}
+
 /**
  * The account's and the market's state that a risk check needs, gathered by the caller (no I/O here).
  * The optional fields feed the account-level checks; a check whose context is absent approves (so
@@ -113,6 +120,11 @@ export interface RiskContext {
   readonly entriesBlockedReason: string | null;
   /** The account's signed position in the symbol, from confirmed fills: long > 0, short < 0, flat 0. */
   readonly positionQuantity: Decimal;
+  /**
+   * The open position break in the intent's symbol (position reconciliation found our position and the
+   * broker's differ, and no clean pass or risk staff's acknowledgement has closed it), or null/absent.
+   */
+  readonly positionBreak?: PositionBreak | null;
   /**
    * Every working order of the account, all symbols, summed by symbol and side (max position, gross
    * exposure, working orders, reduce-only).

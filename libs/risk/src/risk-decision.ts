@@ -45,6 +45,11 @@ export const RISK_CODES = [
   'risk.max_position_loss',
   /** A change of the limits would widen a loss limit (used by the gateway on PUT limits, not by a check). */
   'risk.loss_limit_widening',
+  /**
+   * Reconciliation found the position in the symbol differs from the broker's, and the order does not
+   * reduce both positions: entries wait for a clean pass or risk staff's acknowledgement of the break.
+   */
+  'risk.position_break',
 ] as const;
 
 export type RiskCode = (typeof RISK_CODES)[number];

@@ -13,6 +13,7 @@ import { maxPositionCheck } from './checks/max-position.check.js';
 import { maxQuantityCheck } from './checks/max-quantity.check.js';
 import { maxWorkingOrdersCheck } from './checks/max-working-orders.check.js';
 import { messageRateCheck } from './checks/message-rate.check.js';
+import { positionBreakCheck } from './checks/position-break.check.js';
 import { positionLossCheck } from './checks/position-loss.check.js';
 import { priceCollarCheck } from './checks/price-collar.check.js';
 import { productCheck } from './checks/product.check.js';
@@ -51,6 +52,7 @@ describe('RiskEngine', () => {
   it('runs the checks in the documented order: authority, permissions, the order, the account, the rate', () => {
     expect(DEFAULT_RISK_CHECKS).toEqual([
       tradingStateCheck,
+      positionBreakCheck,
       dailyLossCheck,
       positionLossCheck,
       instrumentAllowedCheck,
@@ -87,6 +89,7 @@ describe('RiskEngine', () => {
       'risk.tick_size',
       'risk.max_position_loss',
       'risk.loss_limit_widening',
+      'risk.position_break',
     ]);
     expect(new Set(RISK_CODES).size).toBe(RISK_CODES.length);
   });

@@ -10,6 +10,7 @@ import { maxPositionCheck } from './checks/max-position.check.js';
 import { maxQuantityCheck } from './checks/max-quantity.check.js';
 import { maxWorkingOrdersCheck } from './checks/max-working-orders.check.js';
 import { messageRateCheck } from './checks/message-rate.check.js';
+import { positionBreakCheck } from './checks/position-break.check.js';
 import { positionLossCheck } from './checks/position-loss.check.js';
 import { priceCollarCheck } from './checks/price-collar.check.js';
 import { productCheck } from './checks/product.check.js';
@@ -25,25 +26,27 @@ import type { RiskLimits } from './risk-limits.js';
 /**
  * The pre-trade checks in the order they run. The first denial wins, so the order decides what the
  * client is told: the most lasting reason first, the most transient last.
- * 1. trading state, 2. daily loss, 3. position loss: the account's authority (halted, reducing, blocked,
- *    or exits only after a loss limit, of the day or of the position in the symbol) is the overriding
- *    fact, and says what to do about it;
- * 4. instrument allow-list: a static permission of the account;
- * 5. product, 6. expiry (expired; 0DTE opening cutoff), 7. tick size: static facts of the order's
+ * 1. trading state, 2. position break, 3. daily loss, 4. position loss: the account's authority (halted,
+ *    reducing, blocked, entries in a symbol whose position disagrees with the broker's, or exits only
+ *    after a loss limit, of the day or of the position in the symbol) is the overriding fact, and says
+ *    what to do about it;
+ * 5. instrument allow-list: a static permission of the account;
+ * 6. product, 7. expiry (expired; 0DTE opening cutoff), 8. tick size: static facts of the order's
  *    instrument and prices, true whatever the account or the market does, and the later checks rely on
  *    the product being known;
- * 8. market orders: a static permission, answered by sending another type;
- * 9. duplicate: before every check that counts working orders, since the original is among them and
+ * 9. market orders: a static permission, answered by sending another type;
+ * 10. duplicate: before every check that counts working orders, since the original is among them and
  *    would otherwise be reported as a position or exposure breach instead of the double send it is;
- * 10. reduce-only: the client's `close` claim, before anything values the order;
- * 11. market data: the checks after it value the order at the quote;
- * 12. max quantity, 13. max notional, 14. price collar: the order's own size and prices;
- * 15. max position, 16. max gross exposure, 17. max working orders: the account with the order added;
- * 18. message rate, last: a denied order is never sent and costs no message, and a rate denial then
+ * 11. reduce-only: the client's `close` claim, before anything values the order;
+ * 12. market data: the checks after it value the order at the quote;
+ * 13. max quantity, 14. max notional, 15. price collar: the order's own size and prices;
+ * 16. max position, 17. max gross exposure, 18. max working orders: the account with the order added;
+ * 19. message rate, last: a denied order is never sent and costs no message, and a rate denial then
  *    means the order is otherwise acceptable and can be sent again later.
  */
 export const DEFAULT_RISK_CHECKS: readonly RiskCheck[] = Object.freeze([
   tradingStateCheck,
+  positionBreakCheck,
   dailyLossCheck,
   positionLossCheck,
   instrumentAllowedCheck,

@@ -17,6 +17,7 @@ const LABELS: Record<string, string> = {
   reauth_required: 'token reauth required',
   otr_ceiling: 'OTR ceiling',
   stale_market_data: 'stale market data',
+  position_break: 'position break (reconciliation)',
   blocked: 'entries blocked',
 };
 

@@ -33,8 +33,12 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{client_order_id?,symbol?},
  * remaining?, delay_ms?}` (kinds: FakeAlpacaFaultKind), `DELETE /test/faults`, `GET /test/received` (every
  * order request that reached the fake, no header), `POST /test/fill` `{client_order_id, qty, price?}` (a fill
- * now, through the venue), `POST /test/stream` `{down: boolean}` (down: every stream connection is dropped
- * and new ones refused until up), `GET /test/replay`, `POST /test/replay/step` `{to}`.
+ * now, through the venue; with `silent: true` its `trade_updates` message is held back, as a stream that lost
+ * it would, until `POST /test/held/release` sends every held message), `POST /test/positions`
+ * `{symbol, qty, avg_entry_price?}` (the position set by hand, as a broker's correction or a trade outside the
+ * API would: no order, no fill activity, no stream message), `POST /test/stream` `{down: boolean}` (down:
+ * every stream connection is dropped and new ones refused until up), `GET /test/replay`,
+ * `POST /test/replay/step` `{to}`.
  */
 
 /**
@@ -171,6 +175,10 @@ export class FakeAlpacaServer {
   private readonly sockets = new Set<WebSocket>();
   private readonly receivedLog: ReceivedRequest[] = [];
   private faults: FaultRule[] = [];
+  /** Fills asked for with `silent: true` not yet made, by client order id: their stream message is held. */
+  private readonly silentFills = new Map<string, number>();
+  /** Stream messages held back (silent fills), in order, until `POST /test/held/release`. */
+  private held: Record<string, unknown>[] = [];
   private streamDown = false;
   private cash: Decimal;
   private readonly replaceDelayMs: number;
@@ -630,7 +638,11 @@ export class FakeAlpacaServer {
           cum_qty: report.cumulativeQuantity.toString(),
           order_status: view['status'] as string,
         });
-        this.broadcast({
+        const silent = this.silentFills.get(order.clientOrderId) ?? 0;
+        if (silent > 0) {
+          this.silentFills.set(order.clientOrderId, silent - 1);
+        }
+        const message = {
           event: done ? 'fill' : 'partial_fill',
           execution_id: execution.brokerExecutionId,
           timestamp: iso(now),
@@ -638,7 +650,12 @@ export class FakeAlpacaServer {
           qty: execution.quantity.toString(),
           position_qty: position.toString(),
           order: view,
-        });
+        };
+        if (silent > 0) {
+          this.held.push(message);
+        } else {
+          this.broadcast(message);
+        }
         return;
       }
       case 'canceled':
@@ -919,6 +936,10 @@ export class FakeAlpacaServer {
       const coid = str(b['client_order_id']) ?? '';
       const qty = str(b['qty']);
       const price = str(b['price']);
+      const silent = b['silent'] === true;
+      if (silent) {
+        this.silentFills.set(coid, (this.silentFills.get(coid) ?? 0) + 1);
+      }
       try {
         this.options.venue.exchange.forceFill(
           coid,
@@ -926,9 +947,41 @@ export class FakeAlpacaServer {
           price === null ? undefined : new Decimal(price),
         );
       } catch (error) {
+        if (silent) {
+          this.silentFills.set(coid, (this.silentFills.get(coid) ?? 1) - 1);
+        }
         return send(res, 422, { message: (error as Error).message });
       }
-      return send(res, 200, { filled: true });
+      return send(res, 200, { filled: true, silent });
+    }
+    if (path === '/test/held/release' && method === 'POST') {
+      const held = this.held;
+      this.held = [];
+      held.forEach((data) => this.broadcast(data));
+      return send(res, 200, { released: held.length });
+    }
+    if (path === '/test/positions' && method === 'POST') {
+      const symbol = str(b['symbol']);
+      const qty = str(b['qty']);
+      const avg = str(b['avg_entry_price']);
+      if (
+        symbol === null ||
+        qty === null ||
+        !DECIMAL_PATTERN.test(qty) ||
+        (avg !== null && !DECIMAL_PATTERN.test(avg))
+      ) {
+        return send(res, 400, { message: 'symbol and a decimal qty are required (avg_entry_price: a decimal)' });
+      }
+      const before = this.positions.get(symbol);
+      const next = new Decimal(qty);
+      const price =
+        avg !== null
+          ? new Decimal(avg)
+          : before && !before.qty.isZero()
+            ? before.cost.dividedBy(before.qty.abs())
+            : new Decimal(0);
+      this.positions.set(symbol, { qty: next, cost: price.times(next.abs()) });
+      return send(res, 200, { symbol, qty: next.toString() });
     }
     if (path === '/test/stream' && method === 'POST') {
       this.streamDown = b['down'] === true;

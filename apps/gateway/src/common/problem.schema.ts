@@ -20,6 +20,10 @@ export const problemSchema = z
     requestId: z.string(),
     orderId: z.string().optional().meta({ description: 'risk denials and idempotency conflicts: the order concerned' }),
     version: z.int().optional().meta({ description: 'risk_limits.version_conflict: the current version' }),
+    breakStatus: z
+      .enum(['resolved', 'acknowledged'])
+      .optional()
+      .meta({ description: 'reconciliation.break_not_open: the status the break has' }),
     retryAfterSeconds: z.int().optional().meta({ description: 'rate_limit.exceeded: as the Retry-After header' }),
   })
   .meta({ id: 'Problem' });

@@ -87,6 +87,12 @@ export class GatewayMetrics implements OnModuleDestroy {
     labelNames: ['venue'],
     registers: [this.registry],
   });
+  readonly positionBreaks = new Gauge({
+    name: 'gateway_position_breaks',
+    help: "Open position breaks (reconciliation: our position differs from the broker's; entries in the symbol blocked; alert)",
+    labelNames: ['venue', 'environment'],
+    registers: [this.registry],
+  });
   readonly authFailures = new Counter({
     name: 'gateway_auth_failures_total',
     help: 'Bearer access tokens refused, by reason (expired, bad_signature, bad_issuer, unknown_key, ...)',

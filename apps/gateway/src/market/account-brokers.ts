@@ -120,6 +120,14 @@ export class AccountBrokers implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Whether the account's client serves every account of its broker (a broker-scoped client, the paper
+   * venues), so what it reports (positions) is theirs together. Throws for a broker not configured.
+   */
+  isBrokerScoped(account: Pick<BrokerAccount, 'id' | 'broker'>): boolean {
+    return this.registry.keyOf(account).accountId === null;
+  }
+
   /** Whether the account's broker is configured and serves its environment. */
   serves(broker: string, environment: BrokerAccount['environment']): boolean {
     return this.registry.serves(broker, environment);

@@ -176,6 +176,7 @@ export interface EntryGate {
     | 'broker_disconnected'
     | 'reauth_required'
     | 'otr_ceiling'
+    | 'position_break'
     | 'blocked';
   readonly reason: string;
   readonly since: number;

@@ -1,4 +1,4 @@
-import { contractMultiplier, Decimal, OPEN_STATUSES, type OrderStatus } from '@gateway/oms';
+import { contractMultiplier, Decimal, OPEN_STATUSES, type OrderStatus, toDecimalString } from '@gateway/oms';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Account } from '../accounts/account.js';
 import { AccountRepository } from '../accounts/account.repository.js';
@@ -9,6 +9,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { JobQueues } from '../jobs/job-queues.js';
 import { AccountBrokers } from '../market/account-brokers.js';
 import { RESTART_BLOCK } from '../orders/order-reconciler.js';
+import { ReconciliationBreakRepository } from '../orders/persistence/reconciliation-break.repository.js';
 import { OrderQueries } from '../orders/order-queries.service.js';
 import { OrderMessages } from '../risk/order-messages.js';
 import type { AccountFigures, EntryGate, ExecutionFigures, RecentOrder, StateSnapshot } from './snapshot.js';
@@ -25,7 +26,7 @@ const RATE_WINDOW_MS = 10_000;
 /**
  * Reads the database state a snapshot carries, through the modules' facades: the accounts and the
  * global trading state (accounts/), their entry gates (the account's own block, its broker's
- * connection, unknown orders, the OTR ceiling), positions and the newest orders (OrderQueries), the
+ * connection, unknown orders, open position breaks, the OTR ceiling), positions and the newest orders (OrderQueries), the
  * order-to-trade ratio (OrderMessages), the broker connections (OAuth) and the job queues. One read at a
  * time (the publisher never starts another while one runs); a gate's `since` is when this instance
  * first saw it, except for trading states, which carry their own time.
@@ -41,6 +42,7 @@ export class StateReader {
     private readonly orders: OrderQueries,
     private readonly messages: OrderMessages,
     private readonly jobs: JobQueues,
+    private readonly breaks: ReconciliationBreakRepository,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -172,6 +174,13 @@ export class StateReader {
       gate(
         'unknown_orders',
         `${unknown.length} order(s) unknown until reconciliation settles them (entries in ${[...new Set(unknown.map((o) => o.symbol))].join(', ')} refused)`,
+      );
+    }
+    for (const b of await this.breaks.openPositionBreaks(a.id)) {
+      gate(
+        'position_break',
+        `position break in ${b.symbol}: ours ${toDecimalString(b.ours)}, the broker's ${toDecimalString(b.broker)} (entries in ${b.symbol} refused)`,
+        b.foundAt,
       );
     }
     if (otr?.ceiling && Number(otr.ratio) >= Number(otr.ceiling)) {

@@ -4,15 +4,17 @@ import type { Logger } from 'pino';
 import { AccountRepository } from '../accounts/account.repository.js';
 import { LOGGER } from '../common/logger.js';
 import { AccountBrokers } from '../market/account-brokers.js';
-import { OrderReconciler } from './order-reconciler.js';
+import { ReconciliationJobs } from './reconciliation-jobs.js';
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 
 /**
  * A reconnect never restores entry authority by itself (ARCHITECTURE.md): when a broker client's
- * connection is back, every account it serves gets the account reconciliation pass; once each pass is
- * clean (the broker answered, no order left unresolved), AccountBrokers lets entries through again.
+ * connection is back, every account it serves gets the account reconciliation pass (orders, then
+ * positions: ReconciliationJobs.runHere); once each pass is clean (the broker answered, no order left
+ * unresolved), AccountBrokers lets entries through again. A position break it finds blocks entries in
+ * its own symbol only (`risk.position_break`), not the whole account.
  * A pass that is not clean is run again with a back-off (from 0.5 s, doubling, at most 30 s) for as long
  * as the client stays connected; a new outage ends it (the next reconnect starts another).
  */
@@ -26,7 +28,7 @@ export class BrokerReconnectReconciliation implements OnModuleInit, OnModuleDest
   constructor(
     private readonly brokers: AccountBrokers,
     private readonly accounts: AccountRepository,
-    private readonly reconciler: OrderReconciler,
+    private readonly passes: ReconciliationJobs,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -80,10 +82,11 @@ export class BrokerReconnectReconciliation implements OnModuleInit, OnModuleDest
         (change.accountId === null || a.id === change.accountId) && this.brokers.serves(change.broker, a.environment),
     );
     let clean = true;
-    for (const { id } of served) {
+    for (const { id, environment } of served) {
       try {
-        const results = await this.reconciler.reconcileAccount(id);
-        const unresolved = results.filter((r) => r.actions.some((a) => a.kind === 'unresolved'));
+        // The whole account pass (orders, then positions), in the job log with the `reconnect` trigger.
+        const { orders } = await this.passes.runHere(id, environment, 'reconnect');
+        const unresolved = orders.filter((r) => r.actions.includes('unresolved'));
         if (unresolved.length > 0) {
           clean = false;
           this.logger.warn(

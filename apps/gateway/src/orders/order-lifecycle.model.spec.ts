@@ -89,6 +89,7 @@ import { OrderReconciler } from './order-reconciler.js';
 import { OrderMessageRepository } from '../risk/order-message.repository.js';
 import { OrderMessages } from '../risk/order-messages.js';
 import { PreTradeRisk } from '../risk/pre-trade-risk.js';
+import { OpenPositionBreakRepository } from '../risk/open-position-break.repository.js';
 import { RiskContextRepository } from '../risk/risk-context.repository.js';
 import { RiskLimitsRepository } from '../risk/risk-limits.repository.js';
 import { RiskLimitsService } from '../risk/risk-limits.service.js';
@@ -416,6 +417,7 @@ class Generation {
         PublishOrderEvents,
         SendHeldCancel,
         RiskContextRepository,
+        OpenPositionBreakRepository,
         TradingStateRepository,
         OrderMessageRepository,
         RiskLimitsRepository,

@@ -67,7 +67,7 @@ export interface AccountPassScheduler {
  * entries until settled) and it must go on while Redis is down. It is safe on N instances: each order is
  * settled under the account lock from a fresh read, and what evidence adds is de-duplicated (execution
  * ids, the transition table), so two instances looking at the same order cost a broker lookup, not a
- * double fill. Position reconciliation comes later.
+ * double fill. Position reconciliation follows each account pass (PositionReconciler, in ReconciliationJobs).
  */
 @Injectable()
 export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -459,8 +459,12 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     switch (action.kind) {
       case 'accept':
         return this.reports.apply(tx, order, report('new', { brokerOrderId: action.brokerOrderId, ...booked }));
-      case 'fill':
-        return this.reports.apply(tx, order, report('trade', { execution: action.fill, ...booked }));
+      case 'fill': {
+        // The broker's record of the fill itself (a FillReport's `raw`), beside the order's.
+        const fill = (action.fill as { raw?: unknown }).raw ?? null;
+        const payload = { source: 'reconciliation', broker: raw, fill };
+        return this.reports.apply(tx, order, report('trade', { execution: action.fill, ...booked, raw: payload }));
+      }
       case 'cancel':
         return this.reports.apply(tx, order, report('canceled'));
       case 'expire':

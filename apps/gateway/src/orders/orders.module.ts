@@ -14,10 +14,12 @@ import { OrderQueries } from './order-queries.service.js';
 import { BrokerReconnectReconciliation } from './broker-reconnect.js';
 import { OrderReconciler } from './order-reconciler.js';
 import { OrderTtlScheduler } from './order-ttl.scheduler.js';
+import { PositionReconciler } from './position-reconciler.js';
 import { OrdersController } from './orders.controller.js';
 import { ReconciliationJobs } from './reconciliation-jobs.js';
 import { ReconciliationController } from './reconciliation.controller.js';
 import { ORDER_REPOSITORIES } from './persistence/index.js';
+import { ReconciliationBreakRepository } from './persistence/reconciliation-break.repository.js';
 
 /**
  * The order path: the order commands and their ledger, execution reports, reconciliation, time-to-live,
@@ -37,12 +39,13 @@ import { ORDER_REPOSITORIES } from './persistence/index.js';
     { provide: ORDER_CANCELS, useExisting: CancelOrderHandler },
     OrderTtlScheduler,
     OrderReconciler,
+    PositionReconciler,
     ReconciliationJobs,
     ReconcileAccountHandler,
     BrokerReconnectReconciliation,
     ExecutionReportProcessor,
     EventBus,
   ],
-  exports: [ORDER_CANCELS, EventBus, OrderQueries],
+  exports: [ORDER_CANCELS, EventBus, OrderQueries, ReconciliationBreakRepository],
 })
 export class OrdersModule {}

@@ -10,6 +10,7 @@ import { safeFailureReason } from '../jobs/job-failure.js';
 import { type AccountJobData, JobFailedError, JobQueues, JobsUnavailableError } from '../jobs/job-queues.js';
 import { CLOCK } from '../market/market.tokens.js';
 import { type AccountPassScheduler, OrderReconciler } from './order-reconciler.js';
+import { PositionReconciler } from './position-reconciler.js';
 import {
   ReconciliationRunRepository,
   type ReconciliationTrigger,
@@ -64,6 +65,7 @@ export class ReconciliationJobs implements OnModuleInit, OnModuleDestroy, Accoun
 
   constructor(
     private readonly reconciler: OrderReconciler,
+    private readonly positions: PositionReconciler,
     private readonly runs: ReconciliationRunRepository,
     private readonly jobs: JobQueues,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -177,7 +179,24 @@ export class ReconciliationJobs implements OnModuleInit, OnModuleDestroy, Accoun
     }
   }
 
-  /** One pass of the account under its reconciliation lock, recorded in the job log. */
+  /**
+   * The account's pass in this process, under the same lock and in the same log (no job id): the pass a
+   * broker reconnect runs (BrokerReconnectReconciliation), which waits for it before restoring entries.
+   */
+  runHere(
+    accountId: string,
+    environment: 'paper' | 'live',
+    trigger: ReconciliationTrigger,
+  ): Promise<AccountPassResult> {
+    return this.run({ accountId, environment, trigger }, null);
+  }
+
+  /**
+   * One pass of the account under its reconciliation lock, recorded in the job log: its orders and
+   * executions (OrderReconciler.reconcileAccount, which brings in the fills the broker lists that we
+   * lack), then its positions (PositionReconciler, against the positions those fills made). The outcome
+   * is `breaks` when an order stays unresolved or a position differs from the broker's.
+   */
   private run(data: ReconciliationJobData, jobId: string | null): Promise<AccountPassResult> {
     return this.runs.withAccountLock(data.accountId, LOCK_WAIT_MS, async () => {
       const runId = await this.runs.start({
@@ -192,15 +211,17 @@ export class ReconciliationJobs implements OnModuleInit, OnModuleDestroy, Accoun
         const results = await this.reconciler.reconcileAccount(data.accountId);
         const unresolved = results.filter((r) => r.actions.some((a) => a.kind === 'unresolved')).length;
         const corrections = results.filter((r) => r.actions.some((a) => a.kind !== 'unresolved')).length;
+        const positions = await this.positions.reconcile(data.accountId, runId);
+        const positionBreaks = positions.kind === 'passed' ? positions.breaks.length : 0;
         await this.runs.finish(runId, {
           at: this.clock.now(),
-          outcome: unresolved > 0 ? 'breaks' : 'clean',
+          outcome: unresolved > 0 || positionBreaks > 0 ? 'breaks' : 'clean',
           corrections,
           unresolved,
         });
-        if (results.length > 0) {
+        if (results.length > 0 || positionBreaks > 0) {
           this.logger.info(
-            { accountId: data.accountId, orders: results.length, trigger: data.trigger, jobId },
+            { accountId: data.accountId, orders: results.length, positionBreaks, trigger: data.trigger, jobId },
             'account reconciliation',
           );
         }

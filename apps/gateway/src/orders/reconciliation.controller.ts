@@ -1,17 +1,69 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { toDecimalString } from '@gateway/oms';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import type { z } from 'zod';
 import type { Account } from '../accounts/account.js';
 import { VisibleAccount } from '../accounts/visible-account.decorator.js';
+import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
+import type { ReconciliationBreak } from './persistence/reconciliation-break.repository.js';
+import { ReconciliationBreakRepository } from './persistence/reconciliation-break.repository.js';
 import { ReconciliationRunRepository } from './persistence/reconciliation-run.repository.js';
-import { type ReconciliationPassesDto, reconciliationQuery } from './reconciliation.schema.js';
+import { PositionReconciler } from './position-reconciler.js';
+import {
+  acknowledgeBreakSchema,
+  type ReconciliationBreakDto,
+  type ReconciliationPassesDto,
+  reconciliationQuery,
+} from './reconciliation.schema.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
-/** The account's reconciliation passes, from the job log (API.md "Additions in v1"). */
+/** The executions kept with a break, as the API shows them (the broker's raw record stays in the database). */
+function executionsOf(b: ReconciliationBreak): ReconciliationBreakDto['executions'] {
+  return b.executions.map((e) => {
+    const x = e as Record<string, string>;
+    return {
+      brokerExecutionId: x['brokerExecutionId']!,
+      brokerOrderId: x['brokerOrderId']!,
+      clientOrderId: x['clientOrderId']!,
+      side: x['side'] as 'buy' | 'sell',
+      quantity: x['quantity']!,
+      price: x['price']!,
+      executedAt: x['executedAt']!,
+    };
+  });
+}
+
+function toBreakDto(b: ReconciliationBreak): ReconciliationBreakDto {
+  return {
+    id: b.id,
+    kind: b.kind,
+    symbol: b.symbol,
+    ours: toDecimalString(b.ours),
+    broker: toDecimalString(b.broker),
+    status: b.status,
+    foundAt: iso(b.foundAt),
+    resolvedAt: isoOrNull(b.resolvedAt),
+    acknowledgement:
+      b.acknowledgedAt === null
+        ? null
+        : { by: b.acknowledgedBy ?? '', reason: b.acknowledgedReason ?? '', at: iso(b.acknowledgedAt) },
+    executions: executionsOf(b),
+  };
+}
+
+/**
+ * The account's reconciliation passes, from the job log, with the position breaks each found, and risk
+ * staff's acknowledgement of a break (API.md "Additions in v1").
+ */
 @Controller('v1/accounts/:accountId/reconciliation')
 export class ReconciliationController {
-  constructor(private readonly runs: ReconciliationRunRepository) {}
+  constructor(
+    private readonly runs: ReconciliationRunRepository,
+    private readonly breaks: ReconciliationBreakRepository,
+    private readonly positions: PositionReconciler,
+  ) {}
 
   /** The newest passes first, at most `limit`, on whichever instance each ran. */
   @Get()
@@ -20,17 +72,35 @@ export class ReconciliationController {
     @Query(new ZodPipe(reconciliationQuery)) q: z.infer<typeof reconciliationQuery>,
   ): Promise<ReconciliationPassesDto> {
     const runs = await this.runs.list(account.id, q.limit);
+    const seen = await this.breaks.seenBy(runs.map((r) => r.id));
     return {
       passes: runs.map((r) => ({
         id: r.id,
         startedAt: iso(r.startedAt),
-        finishedAt: r.finishedAt === null ? null : iso(r.finishedAt),
+        finishedAt: isoOrNull(r.finishedAt),
         outcome: r.outcome,
         trigger: r.trigger,
         corrections: r.corrections,
         unresolved: r.unresolved,
-        breaks: [],
+        breaks: (seen.get(r.id) ?? []).map(toBreakDto),
       })),
     };
+  }
+
+  /**
+   * Risk staff accept an open break with a reason: it stops blocking entries in its symbol (`200`, the
+   * break). `404 reconciliation.break_not_found`, `409 reconciliation.break_not_open` (resolved, or already
+   * acknowledged), `422 validation.failed` without a reason. Audited like every change.
+   */
+  @Post('breaks/:breakId/acknowledge')
+  @RequireRole('risk')
+  @HttpCode(200)
+  async acknowledge(
+    @Req() req: AuthenticatedRequest,
+    @VisibleAccount() account: Account,
+    @Param('breakId') breakId: string,
+    @Body(new ZodPipe(acknowledgeBreakSchema)) body: z.infer<typeof acknowledgeBreakSchema>,
+  ): Promise<ReconciliationBreakDto> {
+    return toBreakDto(await this.positions.acknowledge(account.id, breakId, req.principal.subject, body.reason));
   }
 }

@@ -25,6 +25,7 @@ import { OrderLedger } from '../orders/order-ledger.js';
 import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
 import { type PreTradeRequest, PreTradeRisk } from './pre-trade-risk.js';
+import { OpenPositionBreakRepository } from './open-position-break.repository.js';
 import { RiskContextRepository } from './risk-context.repository.js';
 import { RiskLimitsRepository } from './risk-limits.repository.js';
 import { configuredRiskLimits } from './risk-limits.schema.js';
@@ -85,6 +86,7 @@ beforeAll(async () => {
       { provide: MARKET_DATA, useValue: replay },
       ExecutionReportProcessor,
       RiskContextRepository,
+      OpenPositionBreakRepository,
       TradingStateRepository,
       OrderMessageRepository,
       RiskLimitsRepository,

@@ -19,6 +19,7 @@ import { AccountBrokers } from '../market/account-brokers.js';
 import { BrokerOrderRate } from '../rate-limit/broker-order-rate.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountScope } from '../persistence/account-scope.js';
+import { OpenPositionBreakRepository } from './open-position-break.repository.js';
 import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
 import { type HeldPosition, RiskContextRepository } from './risk-context.repository.js';
@@ -53,6 +54,7 @@ export class PreTradeRisk {
     private readonly reads: RiskContextRepository,
     private readonly brokers: AccountBrokers,
     private readonly brokerRate: BrokerOrderRate,
+    private readonly positionBreaks: OpenPositionBreakRepository,
     @Inject(MARKET_DATA) private readonly market: MarketDataFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -131,6 +133,8 @@ export class PreTradeRisk {
       tradingState: trading.state,
       entriesBlockedReason: blocked,
       positionQuantity: position ? position.quantity : new Decimal(0),
+      // Position reconciliation found the symbol's position differs from the broker's (README, "Reconciliation").
+      positionBreak: await this.positionBreaks.find(tx, request.symbol),
       workingOrders,
       now,
       ...(positions ? { positions } : {}),

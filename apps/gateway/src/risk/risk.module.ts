@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { OrderMessageRepository } from './order-message.repository.js';
+import { OpenPositionBreakRepository } from './open-position-break.repository.js';
 import { OrderMessages } from './order-messages.js';
 import { PreTradeRisk } from './pre-trade-risk.js';
 import { RiskContextRepository } from './risk-context.repository.js';
@@ -22,6 +23,7 @@ import { TradingControlService } from './trading-control.service.js';
     RiskLimitsService,
     RiskContextRepository,
     OrderMessageRepository,
+    OpenPositionBreakRepository,
     OrderMessages,
     PreTradeRisk,
     TradingControlService,

@@ -91,3 +91,54 @@ describe('AlpacaClient.balances (GET /v2/account)', () => {
     expect(refusal?.message).not.toContain('wrong-secret');
   });
 });
+
+describe('AlpacaClient.positions (GET /v2/positions)', () => {
+  const headers = { 'content-type': 'application/json', 'APCA-API-KEY-ID': KEY, 'APCA-API-SECRET-KEY': SECRET };
+
+  it('reports every open position, signed, at its average entry price, with Alpaca’s record', async () => {
+    const { fake, client, bid } = await setup();
+    await client.start();
+    expect(await client.positions()).toEqual([]);
+    const clientOrderId = `pos-${Date.now()}`;
+    const placed = await client.submitOrder({
+      clientOrderId,
+      symbol: 'SPY',
+      side: 'buy',
+      type: 'limit',
+      timeInForce: 'day',
+      quantity: new Decimal(10),
+      limitPrice: bid.minus(1),
+      stopPrice: null,
+    });
+    expect(placed.kind).toBe('accepted');
+    const fill = await fetch(`${fake.url}/test/fill`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ client_order_id: clientOrderId, qty: '10' }),
+    });
+    expect(fill.status).toBe(200);
+    // A short set by hand (a position the fake holds without an order): qty negative, side short.
+    const set = await fetch(`${fake.url}/test/positions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ symbol: 'QQQ', qty: '-5', avg_entry_price: '400.5' }),
+    });
+    expect(set.status).toBe(200);
+    const positions = await client.positions();
+    expect(positions.map((p) => [p.symbol, p.quantity.toFixed(), p.averagePrice?.toFixed()])).toEqual([
+      ['SPY', '10', bid.minus(1).toFixed()],
+      ['QQQ', '-5', '400.5'],
+    ]);
+    expect(positions[1]!.raw).toMatchObject({ symbol: 'QQQ', side: 'short', qty: '-5' });
+  });
+
+  it('rejects, naming the status and no secret, when Alpaca refuses the keys', async () => {
+    const { client } = await setup('wrong-secret');
+    const refusal = await client.positions().then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refusal?.message).toMatch(/403|401/);
+    expect(refusal?.message).not.toContain('wrong-secret');
+  });
+});

@@ -7,6 +7,7 @@ import type {
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
+  PositionReport,
   ReplaceOrderCommand,
   ReplaceResult,
   SubmitOrderCommand,
@@ -444,6 +445,35 @@ export class AlpacaClient implements ExecutionClient {
       currency: typeof body?.currency === 'string' ? body.currency : 'USD',
       asOf: Date.now(),
     };
+  }
+
+  /**
+   * `GET /v2/positions` (alpaca-docs `content/api-references/trading-api/positions.md`): every open
+   * position, `qty` signed as Alpaca writes it (negative for a short; `side` says the same), at
+   * `avg_entry_price`. Rejects on any answer that is not a 200 list of positions with decimal `qty`
+   * (the reason names the status, never a credential).
+   */
+  async positions(signal?: AbortSignal): Promise<PositionReport[]> {
+    const answer = await this.request('GET', '/v2/positions', undefined, signal ?? this.timeout());
+    if (answer.status !== 200 || !Array.isArray(answer.body)) {
+      throw new Error(`alpaca answered ${answer.status} to the positions: ${describe(answer.body)}`);
+    }
+    return (answer.body as unknown[]).map((item) => {
+      const p = (item ?? {}) as Record<string, unknown>;
+      const qty = p['qty'];
+      if (typeof p['symbol'] !== 'string' || typeof qty !== 'string' || !/^-?\d+(\.\d+)?$/.test(qty)) {
+        throw new Error(`alpaca answered a position without a symbol or a decimal qty: ${describe(item)}`);
+      }
+      const magnitude = new Decimal(qty).abs();
+      const avg = p['avg_entry_price'];
+      return {
+        symbol: p['symbol'],
+        // `side` decides the sign, whichever way `qty` is written.
+        quantity: p['side'] === 'short' ? magnitude.negated() : new Decimal(qty),
+        averagePrice: typeof avg === 'string' && /^\d+(\.\d+)?$/.test(avg) ? new Decimal(avg) : null,
+        raw: item,
+      };
+    });
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {

@@ -121,6 +121,12 @@ describe('HttpVenueClient against the paper venue server', () => {
     expect(fills.map((f) => [f.clientOrderId, f.quantity.toFixed(), f.price.toFixed()])).toEqual([
       ['c-1', '30', bid.toFixed()],
     ]);
+    // GET /v1/positions: what the venue's fills add up to, as the in-process venue reports it.
+    const positions = await client.positions();
+    expect(positions).toEqual(await venue.positions());
+    expect(positions.map((p) => [p.symbol, p.quantity.toFixed(), p.averagePrice?.toFixed()])).toEqual([
+      ['SPY', '30', bid.toFixed()],
+    ]);
   });
 
   it('answers unknown for every answer fault, while the venue did (or, for a reset, did not) receive the order', async () => {
@@ -314,6 +320,7 @@ describe('HttpVenueClient against the paper venue server', () => {
     await expect(client.getOrderByClientOrderId('nobody')).rejects.toThrow(/paper venue/);
     await expect(client.listOrders(0)).rejects.toThrow(Error);
     await expect(client.listFills(0)).rejects.toThrow(Error);
+    await expect(client.positions()).rejects.toThrow(Error);
     expect(await client.submitOrder(order({ clientOrderId: 'nowhere' }), AbortSignal.timeout(2_000))).toMatchObject({
       kind: 'unknown',
       reason: expect.stringMatching(/network error/),

@@ -9,6 +9,7 @@ import type {
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
+  PositionReport,
   ReplaceOrderCommand,
   ReplaceResult,
   SubmitOrderCommand,
@@ -20,12 +21,14 @@ import {
   fromWireReport,
   paperFillListingSchema,
   paperOrderRecordSchema,
+  paperPositionListingSchema,
   reportsPageSchema,
   statusReportFromRecord,
   toReplaceBody,
   toSubmitBody,
   venueErrorSchema,
 } from './paper-venue-wire.js';
+import { positionReportFromListing } from './paper-positions.js';
 
 /** Configuration of an HttpVenueClient. Defaults in brackets. */
 export interface HttpVenueClientConfig {
@@ -206,6 +209,12 @@ export class HttpVenueClient implements ExecutionClient {
   async listFills(sinceMs: number): Promise<FillReport[]> {
     const answer = await this.read(`/v1/fills?since=${sinceMs}`);
     return this.expect(answer, z.array(paperFillListingSchema)).map(fillReportFromListing);
+  }
+
+  /** `GET /v1/positions`: the venue's open positions (of every account it serves); throws Error when unusable. */
+  async positions(): Promise<PositionReport[]> {
+    const answer = await this.read('/v1/positions');
+    return this.expect(answer, z.array(paperPositionListingSchema)).map(positionReportFromListing);
   }
 
   // ---- reports ----

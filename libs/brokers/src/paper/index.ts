@@ -8,6 +8,7 @@ export * from './matching-engine.js';
 export * from './paper-exchange.js';
 export * from './paper-http-adapter.js';
 export * from './paper-order-record.js';
+export * from './paper-positions.js';
 export * from './paper-venue.js';
 export * from './paper-venue-wire.js';
 export * from './paper-venue-store.js';

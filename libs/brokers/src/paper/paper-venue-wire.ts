@@ -65,6 +65,13 @@ export const paperFillListingSchema = paperFillRecordSchema.extend({
   side,
 });
 
+/** `GET /v1/positions`: one open position of the venue (PaperPositionListing). */
+export const paperPositionListingSchema = z.object({
+  symbol: z.string().min(1),
+  quantity: decimalString,
+  averagePrice: decimalString,
+});
+
 /** An ExecutionReport on the wire: decimals as strings, `raw` as the venue emitted it. */
 export const wireReportSchema = z.object({
   venue: z.string().min(1),

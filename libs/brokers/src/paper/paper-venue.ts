@@ -4,6 +4,7 @@ import type {
   CancelResult,
   ExecutionClient,
   ExecutionReportListener,
+  PositionReport,
   ReplaceOrderCommand,
   ReplaceResult,
   SubmitOrderCommand,
@@ -14,6 +15,7 @@ import type { MarketReplay } from './market-replay.js';
 import type { EngineOrder } from './matching-engine.js';
 import { PaperExchange, type PaperExchangeConfig, toPaperRecord } from './paper-exchange.js';
 import type { PaperFillListing, PaperOrderRecord } from './paper-order-record.js';
+import { paperPositions, positionReportFromListing } from './paper-positions.js';
 import {
   type ActivityTracker,
   type ArrivalHook,
@@ -172,6 +174,16 @@ export class PaperVenue implements ExecutionClient {
         side: listing.side,
         raw: listing,
       })),
+    );
+  }
+
+  /**
+   * The venue's open positions, from every fill it has booked (paperPositions): those of every account
+   * it serves together, since the venue has no accounts.
+   */
+  positions(): Promise<PositionReport[]> {
+    return Promise.resolve(
+      paperPositions(this.exchange.fillRecords(Number.NEGATIVE_INFINITY)).map(positionReportFromListing),
     );
   }
 

@@ -39,7 +39,10 @@ export const orderPaths: ZodOpenApiPathsObject = {
         '403': problem('auth.forbidden: the role does not allow placing orders'),
         '409': problem('idempotency.in_progress: the first request with this clientOrderId is still running'),
         '413': problem('validation.body_too_large'),
-        '422': problem('validation.failed; idempotency.key_reused; risk.<check> (the denied order is kept, `orderId`)'),
+        '422': problem(
+          'validation.failed; idempotency.key_reused; risk.<check> (the denied order is kept, `orderId`), ' +
+            'among them risk.position_break: an entry in a symbol with an open position break (reconciliation)',
+        ),
         ...common,
       },
     },

@@ -3,6 +3,7 @@ import { IdempotencyKeyRepository } from './idempotency-key.repository.js';
 import { OrderEventRepository } from './order-event.repository.js';
 import { OrderRepository } from './order.repository.js';
 import { PositionRepository } from './position.repository.js';
+import { ReconciliationBreakRepository } from './reconciliation-break.repository.js';
 import { ReconciliationRunRepository } from './reconciliation-run.repository.js';
 import { RestartBlockRepository } from './restart-block.repository.js';
 
@@ -15,4 +16,5 @@ export const ORDER_REPOSITORIES = [
   IdempotencyKeyRepository,
   RestartBlockRepository,
   ReconciliationRunRepository,
+  ReconciliationBreakRepository,
 ];

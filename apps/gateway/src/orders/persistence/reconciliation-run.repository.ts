@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 
-export type ReconciliationTrigger = 'startup' | 'scheduled' | 'on_demand';
+/** What started a pass: an instance's start, the repeatable job, `POST …/reconcile`, a broker reconnect. */
+export type ReconciliationTrigger = 'startup' | 'scheduled' | 'on_demand' | 'reconnect';
 export type ReconciliationOutcome = 'clean' | 'breaks' | 'failed';
 
 /** One run of an account's reconciliation pass (`reconciliation_runs`). Times in epoch ms. */

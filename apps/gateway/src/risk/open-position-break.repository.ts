@@ -1,0 +1,22 @@
+import { Decimal } from '@gateway/oms';
+import type { PositionBreak } from '@gateway/risk';
+import { Injectable } from '@nestjs/common';
+import type { AccountScope } from '../persistence/account-scope.js';
+
+/**
+ * The open position break of an account in one symbol, for the pre-trade check (`risk.position_break`),
+ * read in the order's transaction. Written by position reconciliation (orders/position-reconciler.ts);
+ * served by the partial unique index on the current breaks. One query style: SQL.
+ */
+@Injectable()
+export class OpenPositionBreakRepository {
+  async find(tx: AccountScope, symbol: string): Promise<PositionBreak | null> {
+    const rows: { id: string; ours: string; broker: string }[] = await tx.manager.query(
+      `SELECT id, ours, broker FROM reconciliation_breaks
+        WHERE account_id = $1 AND kind = 'position' AND symbol = $2 AND status = 'open'`,
+      [tx.account.id, symbol],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, ours: new Decimal(row.ours), broker: new Decimal(row.broker) } : null;
+  }
+}
