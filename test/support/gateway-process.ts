@@ -37,6 +37,8 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       PAPER_ACK_LATENCY_MS: '0',
       // The RTT lockdown (default 20 ms) would take entries away from a loaded 2-core machine; its test sets it.
       LOCKDOWN_RTT_MS: 'off',
+      // Two test files run at once, each with up to three gateways, on a PostgreSQL of 100 connections.
+      DATABASE_POOL_SIZE: '8',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

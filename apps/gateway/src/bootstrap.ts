@@ -84,7 +84,9 @@ function describeEndpoint(url: string): string {
 
 async function connectDatabase(config: GatewayConfig): Promise<DataSource> {
   try {
-    return await openDatabase(config.databaseUrl, config.databaseMigrations);
+    return await openDatabase(config.databaseUrl, config.databaseMigrations, {
+      maxConnections: config.databasePoolSize,
+    });
   } catch (error) {
     if (error instanceof PendingMigrationsError) {
       throw new StartupError(error.message);

@@ -55,6 +55,8 @@ const schema = z.object({
    * deployments that run `gateway migrate up` as a step of their own (the Helm chart's pre-upgrade Job).
    */
   DATABASE_MIGRATIONS: z.enum(['apply', 'require']).default('apply'),
+  /** Most connections the gateway's own pool opens (PostgreSQL's max_connections is shared by every instance). */
+  DATABASE_POOL_SIZE: intFrom(20, 2),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and channel, so test runs and deployments sharing a Redis stay apart. */
   REDIS_PREFIX: z.string().default('gw:'),
@@ -406,6 +408,7 @@ export interface GatewayConfig {
   readonly host: string;
   readonly databaseUrl: string;
   readonly databaseMigrations: 'apply' | 'require';
+  readonly databasePoolSize: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -539,6 +542,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseMigrations: e.DATABASE_MIGRATIONS,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,

@@ -139,9 +139,13 @@ export class PendingMigrationsError extends Error {
  * pending migrations; `require` (deployments that migrate in a step of their own, as the Helm chart's
  * pre-upgrade Job does) changes nothing and refuses a database that lacks one.
  */
-export async function openDatabase(url: string, migrations: 'apply' | 'require' = 'apply'): Promise<DataSource> {
+export async function openDatabase(
+  url: string,
+  migrations: 'apply' | 'require' = 'apply',
+  options: DataSourceOptions = {},
+): Promise<DataSource> {
   await ensureDatabase(url);
-  const dataSource = createDataSource(url);
+  const dataSource = createDataSource(url, options);
   await dataSource.initialize();
   try {
     if (migrations === 'apply') {
