@@ -39,6 +39,8 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       LOCKDOWN_RTT_MS: 'off',
       // Two test files run at once, each with up to three gateways, on a PostgreSQL of 100 connections.
       DATABASE_POOL_SIZE: '8',
+      // Stopping a test's gateway (SIGTERM) skips the drain a load balancer needs; its own test sets it.
+      SHUTDOWN_DRAIN_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

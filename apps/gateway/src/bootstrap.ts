@@ -33,6 +33,7 @@ import {
   PaperVenueStoreAdapter,
 } from './market/paper-venue.factory.js';
 import { EventExportRelay } from './export/event-export.relay.js';
+import { drainState } from './health/draining.js';
 import { tracingMiddleware } from './health/tracing.js';
 import { createRedis } from './redis/redis.provider.js';
 import { StreamServer } from './stream/stream.server.js';
@@ -52,6 +53,12 @@ export interface RunningGateway {
   readonly dataSource: DataSource;
   readonly issuer: DevIssuer;
   readonly demoAccountId: string | null;
+  /**
+   * Stops gracefully: readiness false at once, requests still answered for SHUTDOWN_DRAIN_MS (the load
+   * balancer's time to notice), then `close()`: stream clients closed with 1012 and a resume hint,
+   * in-flight requests finished, job workers stopped.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -311,7 +318,13 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       dataSource,
       issuer,
       demoAccountId,
+      drain: async () => {
+        drainState.since ??= Date.now();
+        logger.info({ drainMs: config.shutdownDrainMs }, 'draining: readiness is false; closing after the drain');
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      },
       close: async () => {
+        drainState.since ??= Date.now();
         await app.close();
         for (const step of cleanup.reverse()) {
           await step();

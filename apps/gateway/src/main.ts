@@ -37,10 +37,11 @@ async function main(): Promise<void> {
   }
   // The banner goes to stderr so stdout stays pure JSON log lines.
   process.stderr.write(`${lines.join('\n')}\n`);
+  // SIGTERM (an orchestrator's stop) drains first; SIGINT (Ctrl-C on a terminal) closes at once.
   const stop = (signal: string) => {
     gateway.logger.info({ signal }, 'shutting down');
-    gateway
-      .close()
+    (signal === 'SIGTERM' ? gateway.drain() : Promise.resolve())
+      .then(() => gateway.close())
       .then(() => stopTracing().catch(() => undefined))
       .then(
         () => process.exit(0),

@@ -57,6 +57,8 @@ const schema = z.object({
   DATABASE_MIGRATIONS: z.enum(['apply', 'require']).default('apply'),
   /** Most connections the gateway's own pool opens (PostgreSQL's max_connections is shared by every instance). */
   DATABASE_POOL_SIZE: intFrom(20, 2),
+  /** On SIGTERM, how long readiness is false while requests are still answered, before the instance closes. */
+  SHUTDOWN_DRAIN_MS: intFrom(5_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and channel, so test runs and deployments sharing a Redis stay apart. */
   REDIS_PREFIX: z.string().default('gw:'),
@@ -409,6 +411,7 @@ export interface GatewayConfig {
   readonly databaseUrl: string;
   readonly databaseMigrations: 'apply' | 'require';
   readonly databasePoolSize: number;
+  readonly shutdownDrainMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -543,6 +546,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databaseUrl: e.DATABASE_URL,
     databaseMigrations: e.DATABASE_MIGRATIONS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,

@@ -5,6 +5,7 @@ import { Public } from '../auth/auth.guard.js';
 import { DatabaseHealth } from '../persistence/database-health.js';
 import { REDIS } from '../redis/redis.provider.js';
 import { GatewayMetrics } from './metrics.js';
+import { drainState } from './draining.js';
 
 type Check = { status: 'up' | 'down'; detail?: string };
 
@@ -45,6 +46,10 @@ export class HealthController {
   async ready(
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
+    if (drainState.since !== null) {
+      res.status(503);
+      return { status: 'unavailable', checks: { draining: { status: 'down', detail: 'shutting down: draining' } } };
+    }
     const [database, redis] = await Promise.all([
       withTimeout(this.database.ping(), 2_000),
       withTimeout(this.redis.ping(), 2_000),

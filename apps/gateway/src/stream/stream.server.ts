@@ -139,7 +139,8 @@ export class StreamServer implements OnModuleDestroy {
     this.unsubscribeQuotes?.();
     this.unsubscribeResync?.();
     for (const session of this.sessions) {
-      session.socket.close(1001, 'server shutting down');
+      // 1012 (service restart, RFC 6455 §7.4 registry): reconnect, to another instance, with fromSeq.
+      session.socket.close(1012, 'server restarting: reconnect and resume with fromSeq');
     }
     this.wss.close();
   }
