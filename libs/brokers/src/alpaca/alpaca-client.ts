@@ -3,7 +3,6 @@ import type {
   BalanceReport,
   CancelOrderCommand,
   CancelResult,
-  ConnectionChange,
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
@@ -13,7 +12,8 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 
 /**
@@ -111,23 +111,11 @@ interface TradeUpdate {
   readonly timestamp?: string;
 }
 
-type HttpAnswer = { readonly status: number; readonly body: unknown };
-
 /** A replace waiting for the stream to say whether Alpaca really replaced the order. */
 interface ReplaceWaiter {
   readonly oldClientOrderId: string;
   readonly newClientOrderId: string;
   settle(outcome: { accepted: true; order: AlpacaOrder } | { accepted: false; reason: string }): void;
-}
-
-/** How many fill ids, messages and orders a client remembers (older ones are forgotten first). */
-const MEMORY = 50_000;
-
-/** Adds to a Set or Map kept to MEMORY entries, forgetting the oldest. */
-function bounded<K>(collection: Set<K> | Map<K, unknown>): void {
-  while (collection.size > MEMORY) {
-    collection.delete(collection.keys().next().value!);
-  }
 }
 
 const canonical = (value: string | null | undefined) => new Decimal(value || '0').toString();
@@ -192,8 +180,7 @@ export class AlpacaClient implements ExecutionClient {
   readonly venue: string;
   readonly supportsClientOrderId = true;
   private readonly fetchImpl: typeof fetch;
-  private readonly reportListeners = new Set<ExecutionReportListener>();
-  private readonly connectionListeners = new Set<ConnectionListener>();
+  private readonly listeners: BrokerListeners;
   private readonly waiters = new Set<ReplaceWaiter>();
   /**
    * Fill ids already reported (alpacaExecutionId) and stream messages already seen, each the newest MEMORY:
@@ -218,6 +205,7 @@ export class AlpacaClient implements ExecutionClient {
 
   constructor(private readonly config: AlpacaClientConfig) {
     this.venue = config.venue;
+    this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
     this.reconnectDelay = config.reconnectDelayMs ?? 250;
   }
@@ -477,20 +465,15 @@ export class AlpacaClient implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.reportListeners.add(listener);
-    return () => {
-      this.reportListeners.delete(listener);
-    };
+    return this.listeners.onExecutionReport(listener);
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    this.connectionListeners.add(listener);
-    if (!this.connected && this.disconnectedAt !== null) {
-      listener({ connected: false, reason: 'alpaca trade_updates stream: not connected' });
-    }
-    return () => {
-      this.connectionListeners.delete(listener);
-    };
+    const down = !this.connected && this.disconnectedAt !== null;
+    return this.listeners.onConnectionChange(
+      listener,
+      down ? { connected: false, reason: 'alpaca trade_updates stream: not connected' } : null,
+    );
   }
 
   /** Whether the stream listens now and the last heal pass was clean. */
@@ -506,23 +489,7 @@ export class AlpacaClient implements ExecutionClient {
       credentials.kind === 'api_key'
         ? { 'APCA-API-KEY-ID': credentials.keyId, 'APCA-API-SECRET-KEY': credentials.secret }
         : { Authorization: `Bearer ${credentials.accessToken}` };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-    }
-    const res = await this.fetchImpl(`${this.config.baseUrl.replace(/\/$/, '')}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON (a proxy's page): kept as text.
-    }
-    return { status: res.status, body: parsed };
+    return requestJson(this.fetchImpl, this.config.baseUrl, { method, path, headers, body, signal });
   }
 
   private timeout(): AbortSignal {
@@ -802,7 +769,7 @@ export class AlpacaClient implements ExecutionClient {
     this.firstAttempt?.resolve();
     this.firstAttempt = null;
     if (wasDown) {
-      this.tellConnection({ connected: true });
+      this.listeners.tellConnection({ connected: true });
     }
   }
 
@@ -825,7 +792,7 @@ export class AlpacaClient implements ExecutionClient {
     }
     if (this.disconnectedAt === null || was) {
       this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.tellConnection({ connected: false, reason: `alpaca trade_updates stream: ${reason}` });
+      this.listeners.tellConnection({ connected: false, reason: `alpaca trade_updates stream: ${reason}` });
     }
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(delay * 2, this.config.maxReconnectDelayMs ?? 5_000);
@@ -856,7 +823,7 @@ export class AlpacaClient implements ExecutionClient {
       }
       this.seenFills.add(id);
       bounded(this.seenFills);
-      this.emit({
+      this.listeners.emit({
         venue: this.venue,
         execType: 'trade',
         clientOrderId,
@@ -951,7 +918,7 @@ export class AlpacaClient implements ExecutionClient {
     this.seenFills.add(id);
     bounded(this.seenFills);
     const at = update.timestamp ? Date.parse(update.timestamp) : Date.now();
-    this.emit({
+    this.listeners.emit({
       venue: this.venue,
       execType: 'trade',
       clientOrderId: order.client_order_id,
@@ -975,7 +942,7 @@ export class AlpacaClient implements ExecutionClient {
     this.lastStatus.set(order.id, execType);
     bounded(this.lastStatus);
     const filled = new Decimal(order.filled_qty || '0');
-    this.emit({
+    this.listeners.emit({
       venue: this.venue,
       execType,
       clientOrderId: order.client_order_id,
@@ -991,26 +958,6 @@ export class AlpacaClient implements ExecutionClient {
       raw,
     });
   }
-
-  private emit(report: ExecutionReport): void {
-    for (const listener of this.reportListeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'execution report listener failed');
-      }
-    }
-  }
-
-  private tellConnection(change: ConnectionChange): void {
-    for (const listener of this.connectionListeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'connection listener failed');
-      }
-    }
-  }
 }
 
 function describe(body: unknown): string {
@@ -1020,12 +967,4 @@ function describe(body: unknown): string {
     return b.code === undefined ? text(b.message) : `${text(b.code)} ${text(b.message)}`;
   }
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body);
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }

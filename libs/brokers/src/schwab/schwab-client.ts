@@ -4,7 +4,6 @@ import type {
   BalanceReport,
   CancelOrderCommand,
   CancelResult,
-  ConnectionChange,
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
@@ -14,7 +13,8 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
 import { fromSchwabSymbol, toSchwabSymbol } from './schwab-symbol.js';
 
@@ -94,16 +94,6 @@ interface SchwabFill {
   readonly price: Decimal;
   readonly executedAt: number;
   readonly cumulativeQuantity: Decimal;
-}
-
-type HttpAnswer = { readonly status: number; readonly body: unknown; readonly location: string | null };
-
-/** How many fill ids and order states a client remembers (older ones are forgotten first). */
-const MEMORY = 50_000;
-function bounded<K>(collection: Set<K> | Map<K, unknown>): void {
-  while (collection.size > MEMORY) {
-    collection.delete(collection.keys().next().value!);
-  }
 }
 
 /** `…/accounts/{hash}/orders/{orderId}` (schwab-py `utils.py::extract_order_id`). */
@@ -189,8 +179,7 @@ export class SchwabClient implements ExecutionClient {
   readonly venue: string;
   readonly supportsClientOrderId = false;
   private readonly fetchImpl: typeof fetch;
-  private readonly reportListeners = new Set<ExecutionReportListener>();
-  private readonly connectionListeners = new Set<ConnectionListener>();
+  private readonly listeners: BrokerListeners;
   private readonly orderIds: Map<string, string>;
   private readonly seenFills = new Set<string>();
   private readonly lastStatus = new Map<string, ExecType>();
@@ -222,6 +211,7 @@ export class SchwabClient implements ExecutionClient {
 
   constructor(private readonly config: SchwabClientConfig) {
     this.venue = config.venue;
+    this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
     this.reconnectDelay = config.reconnectDelayMs ?? 250;
     this.orderIds = config.orderIds ?? new Map<string, string>();
@@ -577,20 +567,15 @@ export class SchwabClient implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.reportListeners.add(listener);
-    return () => {
-      this.reportListeners.delete(listener);
-    };
+    return this.listeners.onExecutionReport(listener);
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    this.connectionListeners.add(listener);
-    if (!this.connected && this.disconnectedAt !== null) {
-      listener({ connected: false, reason: 'schwab streamer: not connected' });
-    }
-    return () => {
-      this.connectionListeners.delete(listener);
-    };
+    const down = !this.connected && this.disconnectedAt !== null;
+    return this.listeners.onConnectionChange(
+      listener,
+      down ? { connected: false, reason: 'schwab streamer: not connected' } : null,
+    );
   }
 
   /** Whether the stream is subscribed now and the last heal pass was clean. */
@@ -785,7 +770,7 @@ export class SchwabClient implements ExecutionClient {
     const fills = this.fillsOf(order).filter((f) => !this.seenFills.has(f.brokerExecutionId));
     if (!this.lastStatus.has(id) && fills.length === 0 && (status === 'new' || status === 'partially_filled')) {
       this.lastStatus.set(id, 'new');
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: 'new',
         cumulativeQuantity: filled,
@@ -798,7 +783,7 @@ export class SchwabClient implements ExecutionClient {
       this.seenFills.add(fill.brokerExecutionId);
       bounded(this.seenFills);
       this.lastStatus.set(id, this.lastStatus.get(id) ?? 'new');
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: 'trade',
         cumulativeQuantity: fill.cumulativeQuantity,
@@ -818,7 +803,7 @@ export class SchwabClient implements ExecutionClient {
       status === 'canceled' || status === 'expired' || status === 'replaced' || status === 'rejected' ? status : null;
     if (terminal !== null && this.lastStatus.get(id) !== terminal) {
       this.lastStatus.set(id, terminal);
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: terminal,
         cumulativeQuantity: filled,
@@ -950,7 +935,7 @@ export class SchwabClient implements ExecutionClient {
     this.firstAttempt?.resolve();
     this.firstAttempt = null;
     if (wasDown) {
-      this.tellConnection({ connected: true });
+      this.listeners.tellConnection({ connected: true });
     }
   }
 
@@ -991,7 +976,7 @@ export class SchwabClient implements ExecutionClient {
     }
     if (this.disconnectedAt === null || was) {
       this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.tellConnection({ connected: false, reason: `schwab streamer: ${reason}` });
+      this.listeners.tellConnection({ connected: false, reason: `schwab streamer: ${reason}` });
     }
     if (this.reconnectTimer) {
       return;
@@ -1014,26 +999,6 @@ export class SchwabClient implements ExecutionClient {
     this.lastAppliedAt = Date.now();
   }
 
-  private emit(report: ExecutionReport): void {
-    for (const listener of this.reportListeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'execution report listener failed');
-      }
-    }
-  }
-
-  private tellConnection(change: ConnectionChange): void {
-    for (const listener of this.connectionListeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'connection listener failed');
-      }
-    }
-  }
-
   // ---- REST ----
 
   private accountPath(): string {
@@ -1048,23 +1013,7 @@ export class SchwabClient implements ExecutionClient {
       Authorization: `Bearer ${this.config.accessToken}`,
       accept: 'application/json',
     };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-    }
-    const res = await this.fetchImpl(`${this.config.baseUrl.replace(/\/$/, '')}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON (a proxy's page): kept as text.
-    }
-    return { status: res.status, body: parsed, location: res.headers.get('location') };
+    return requestJson(this.fetchImpl, this.config.baseUrl, { method, path, headers, body, signal });
   }
 
   private timeout(): AbortSignal {
@@ -1094,12 +1043,4 @@ function describe(body: unknown): string {
     return [String(b.message), ...errors].join(': ');
   }
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body);
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }
