@@ -13,6 +13,7 @@ import type {
   SubmitResult,
 } from '../execution-client.js';
 import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { StreamLifecycle } from '../stream-heal.js';
 import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 
@@ -192,22 +193,22 @@ export class AlpacaClient implements ExecutionClient {
   private readonly clientIds = new Map<string, string>();
   private readonly lastStatus = new Map<string, string>();
   private socket: StreamSocket | null = null;
-  private connected = false;
-  private everConnected = false;
-  private closed = false;
-  private reconnectDelay: number;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly stream: StreamLifecycle;
   /** Epoch ms of the last event applied (stream or heal); the heal pass lists from a bit before it. */
   private lastAppliedAt = Date.now();
-  private disconnectedAt: number | null = null;
-  private authRefused = false;
-  private firstAttempt: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly config: AlpacaClientConfig) {
     this.venue = config.venue;
     this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
-    this.reconnectDelay = config.reconnectDelayMs ?? 250;
+    this.stream = new StreamLifecycle({
+      initialDelayMs: config.reconnectDelayMs ?? 250,
+      maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
+      name: 'alpaca trade_updates stream',
+      listeners: this.listeners,
+      open: () => this.open(),
+      authError: () => new AlpacaAuthError("alpaca refused the account's credentials on the trade_updates stream"),
+    });
   }
 
   /**
@@ -222,17 +223,11 @@ export class AlpacaClient implements ExecutionClient {
         `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
       );
     }
-    await new Promise<void>((resolve, reject) => {
-      this.firstAttempt = { resolve, reject };
-      this.open();
-    });
+    await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-    }
+    this.stream.close();
     this.socket?.close();
     this.socket = null;
     for (const waiter of this.waiters) {
@@ -469,16 +464,12 @@ export class AlpacaClient implements ExecutionClient {
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    const down = !this.connected && this.disconnectedAt !== null;
-    return this.listeners.onConnectionChange(
-      listener,
-      down ? { connected: false, reason: 'alpaca trade_updates stream: not connected' } : null,
-    );
+    return this.listeners.onConnectionChange(listener, this.stream.downNotice());
   }
 
   /** Whether the stream listens now and the last heal pass was clean. */
   isConnected(): boolean {
-    return this.connected;
+    return this.stream.connected;
   }
 
   // ---- REST ----
@@ -690,7 +681,7 @@ export class AlpacaClient implements ExecutionClient {
   // ---- stream ----
 
   private open(): void {
-    if (this.closed) {
+    if (this.stream.closed) {
       return;
     }
     let authorized = false;
@@ -721,7 +712,7 @@ export class AlpacaClient implements ExecutionClient {
             authorized = true;
             socket.send(JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }));
           } else {
-            this.authRefused = true;
+            this.stream.authRefused = true;
             socket.close();
           }
           return;
@@ -742,65 +733,28 @@ export class AlpacaClient implements ExecutionClient {
           return;
         }
         gone = true;
-        this.onStreamClosed(this.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
+        this.onStreamClosed(this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
       },
     });
     this.socket = socket;
   }
 
   private async onListening(): Promise<void> {
-    this.reconnectDelay = this.config.reconnectDelayMs ?? 250;
-    if (this.everConnected) {
-      try {
-        await this.heal();
-      } catch (error) {
+    await this.stream.listening(
+      () => this.heal(),
+      (error) => {
         this.config.logger.warn(
           { err: error, venue: this.venue, accountId: this.config.accountId },
           'alpaca heal pass after a reconnect failed: the stream is dropped and tried again',
         );
         this.socket?.close();
-        return;
-      }
-    }
-    this.everConnected = true;
-    const wasDown = this.disconnectedAt !== null;
-    this.connected = true;
-    this.disconnectedAt = null;
-    this.firstAttempt?.resolve();
-    this.firstAttempt = null;
-    if (wasDown) {
-      this.listeners.tellConnection({ connected: true });
-    }
+      },
+    );
   }
 
   private onStreamClosed(reason: string): void {
     this.socket = null;
-    const was = this.connected;
-    this.connected = false;
-    if (this.closed) {
-      return;
-    }
-    if (this.firstAttempt) {
-      const first = this.firstAttempt;
-      this.firstAttempt = null;
-      if (this.authRefused) {
-        this.closed = true;
-        first.reject(new AlpacaAuthError("alpaca refused the account's credentials on the trade_updates stream"));
-        return;
-      }
-      first.resolve(); // keeps trying in the background, reported as disconnected
-    }
-    if (this.disconnectedAt === null || was) {
-      this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.listeners.tellConnection({ connected: false, reason: `alpaca trade_updates stream: ${reason}` });
-    }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, this.config.maxReconnectDelayMs ?? 5_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.open();
-    }, delay);
-    this.reconnectTimer.unref?.();
+    this.stream.closedStream(reason);
   }
 
   /**
@@ -808,7 +762,7 @@ export class AlpacaClient implements ExecutionClient {
    * activities and the orders since a little before the last applied event, reported once each.
    */
   private async heal(): Promise<void> {
-    const since = Math.min(this.lastAppliedAt, this.disconnectedAt ?? this.lastAppliedAt) - 5_000;
+    const since = Math.min(this.lastAppliedAt, this.stream.disconnectedAt ?? this.lastAppliedAt) - 5_000;
     const [activities, orders] = await Promise.all([this.activitiesSince(since), this.ordersSince(since - 3_600_000)]);
     const byId = new Map(orders.map((o) => [o.id, o]));
     for (const activity of activities) {

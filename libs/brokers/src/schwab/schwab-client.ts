@@ -14,6 +14,7 @@ import type {
   SubmitResult,
 } from '../execution-client.js';
 import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { StreamLifecycle } from '../stream-heal.js';
 import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
 import { fromSchwabSymbol, toSchwabSymbol } from './schwab-symbol.js';
@@ -196,24 +197,24 @@ export class SchwabClient implements ExecutionClient {
     functionId: string;
   } | null = null;
   private socket: StreamSocket | null = null;
-  private connected = false;
-  private everConnected = false;
-  private closed = false;
-  private reconnectDelay: number;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly stream: StreamLifecycle;
   private stallTimer: ReturnType<typeof setInterval> | null = null;
   private lastMessageAt = 0;
   private lastAppliedAt = Date.now();
-  private disconnectedAt: number | null = null;
-  private authRefused = false;
-  private firstAttempt: { resolve: () => void; reject: (error: Error) => void } | null = null;
   private readonly stallMs: number;
 
   constructor(private readonly config: SchwabClientConfig) {
     this.venue = config.venue;
     this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
-    this.reconnectDelay = config.reconnectDelayMs ?? 250;
+    this.stream = new StreamLifecycle({
+      initialDelayMs: config.reconnectDelayMs ?? 250,
+      maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
+      name: 'schwab streamer',
+      listeners: this.listeners,
+      open: () => this.open(),
+      authError: () => new SchwabAuthError("schwab refused the account's access token on the streamer"),
+    });
     this.orderIds = config.orderIds ?? new Map<string, string>();
     this.stallMs = config.streamStallMs ?? 30_000;
   }
@@ -264,17 +265,11 @@ export class SchwabClient implements ExecutionClient {
     };
     this.stallTimer = setInterval(() => this.checkStall(), Math.max(50, Math.floor(this.stallMs / 5)));
     this.stallTimer.unref?.();
-    await new Promise<void>((resolve, reject) => {
-      this.firstAttempt = { resolve, reject };
-      this.open();
-    });
+    await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-    }
+    this.stream.close();
     if (this.stallTimer) {
       clearInterval(this.stallTimer);
     }
@@ -571,16 +566,12 @@ export class SchwabClient implements ExecutionClient {
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    const down = !this.connected && this.disconnectedAt !== null;
-    return this.listeners.onConnectionChange(
-      listener,
-      down ? { connected: false, reason: 'schwab streamer: not connected' } : null,
-    );
+    return this.listeners.onConnectionChange(listener, this.stream.downNotice());
   }
 
   /** Whether the stream is subscribed now and the last heal pass was clean. */
   isConnected(): boolean {
-    return this.connected;
+    return this.stream.connected;
   }
 
   // ---- orders ----
@@ -836,7 +827,7 @@ export class SchwabClient implements ExecutionClient {
   }
 
   private open(): void {
-    if (this.closed || this.streamer === null) {
+    if (this.stream.closed || this.streamer === null) {
       return;
     }
     let gone = false;
@@ -863,7 +854,7 @@ export class SchwabClient implements ExecutionClient {
         }
         gone = true;
         if (socket === this.socket) {
-          this.onStreamClosed(this.authRefused ? 'schwab refused the access token on the streamer' : reason);
+          this.onStreamClosed(this.stream.authRefused ? 'schwab refused the access token on the streamer' : reason);
         }
       },
     });
@@ -887,7 +878,7 @@ export class SchwabClient implements ExecutionClient {
             fields: '0,1,2,3',
           });
         } else {
-          this.authRefused = code === 3;
+          this.stream.authRefused = code === 3;
           socket.close();
         }
       } else if (response['service'] === 'ACCT_ACTIVITY' && response['command'] === 'SUBS') {
@@ -912,35 +903,21 @@ export class SchwabClient implements ExecutionClient {
   }
 
   private async onSubscribed(socket: StreamSocket): Promise<void> {
-    this.reconnectDelay = this.config.reconnectDelayMs ?? 250;
-    if (this.everConnected) {
-      try {
-        await this.heal();
-      } catch (error) {
+    await this.stream.listening(
+      () => this.heal(),
+      (error) => {
         this.config.logger.warn(
           { err: error, venue: this.venue, accountId: this.config.accountId },
           'schwab heal pass after a reconnect failed: the stream is dropped and tried again',
         );
         socket.close();
-        return;
-      }
-    }
-    if (socket !== this.socket) {
-      return;
-    }
-    this.everConnected = true;
-    const wasDown = this.disconnectedAt !== null;
-    this.connected = true;
-    this.disconnectedAt = null;
-    this.firstAttempt?.resolve();
-    this.firstAttempt = null;
-    if (wasDown) {
-      this.listeners.tellConnection({ connected: true });
-    }
+      },
+      () => socket === this.socket,
+    );
   }
 
   private checkStall(): void {
-    if (this.closed || this.socket === null) {
+    if (this.stream.closed || this.socket === null) {
       return;
     }
     const silent = Date.now() - this.lastMessageAt;
@@ -959,40 +936,13 @@ export class SchwabClient implements ExecutionClient {
 
   private onStreamClosed(reason: string): void {
     this.socket = null;
-    const was = this.connected;
-    this.connected = false;
-    if (this.closed) {
-      return;
-    }
-    if (this.firstAttempt) {
-      const first = this.firstAttempt;
-      this.firstAttempt = null;
-      if (this.authRefused) {
-        this.closed = true;
-        first.reject(new SchwabAuthError("schwab refused the account's access token on the streamer"));
-        return;
-      }
-      first.resolve();
-    }
-    if (this.disconnectedAt === null || was) {
-      this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.listeners.tellConnection({ connected: false, reason: `schwab streamer: ${reason}` });
-    }
-    if (this.reconnectTimer) {
-      return;
-    }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, this.config.maxReconnectDelayMs ?? 5_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.open();
-    }, delay);
-    this.reconnectTimer.unref?.();
+    this.stream.closedStream(reason);
   }
 
   /** After a reconnect: every order entered since well before the last applied event, re-read and applied. */
   private async heal(): Promise<void> {
-    const since = Math.min(this.lastAppliedAt, this.disconnectedAt ?? this.lastAppliedAt) - FILL_ORDER_LOOKBACK_MS;
+    const since =
+      Math.min(this.lastAppliedAt, this.stream.disconnectedAt ?? this.lastAppliedAt) - FILL_ORDER_LOOKBACK_MS;
     for (const order of [...(await this.ordersSince(since))].reverse()) {
       await this.apply(order, { source: 'schwab_heal' });
     }
