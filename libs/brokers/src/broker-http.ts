@@ -1,4 +1,9 @@
-import type { ConnectionChange, ConnectionListener, ExecutionReportListener } from './execution-client.js';
+import type {
+  CancelResult,
+  ConnectionChange,
+  ConnectionListener,
+  ExecutionReportListener,
+} from './execution-client.js';
 import type { ExecutionReport } from './reports.js';
 
 /**
@@ -123,4 +128,29 @@ export class BrokerListeners {
       }
     }
   }
+}
+
+/**
+ * A cancel's HTTP exchange as its result: no answer (`send` threw) or a 5xx → `unknown` (the order may be
+ * cancelled); 200/204 → `accepted`; any other status → `rejected`. `broker` names the broker in the reasons
+ * (`alpaca`, `schwab`); `describe` renders its error body as one line (never a header or token).
+ */
+export async function cancelOutcome(
+  broker: string,
+  send: () => Promise<HttpAnswer>,
+  describe: (body: unknown) => string,
+): Promise<CancelResult> {
+  let answer: HttpAnswer;
+  try {
+    answer = await send();
+  } catch (error) {
+    return { kind: 'unknown', reason: `no answer from ${broker}: ${errorText(error)}` };
+  }
+  if (answer.status === 200 || answer.status === 204) {
+    return { kind: 'accepted', raw: answer.body };
+  }
+  if (answer.status >= 500) {
+    return { kind: 'unknown', reason: `${broker} answered ${answer.status}: ${describe(answer.body)}` };
+  }
+  return { kind: 'rejected', reason: `${broker} ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
 }

@@ -12,7 +12,7 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { bounded, BrokerListeners, cancelOutcome, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
 import { StreamLifecycle } from '../stream-heal.js';
 import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
@@ -281,19 +281,11 @@ export class AlpacaClient implements ExecutionClient {
     if (!id) {
       return { kind: 'rejected', reason: 'alpaca has no such order', raw: null };
     }
-    let answer: HttpAnswer;
-    try {
-      answer = await this.request('DELETE', `/v2/orders/${encodeURIComponent(id)}`, undefined, signal);
-    } catch (error) {
-      return { kind: 'unknown', reason: `no answer from alpaca: ${errorText(error)}` };
-    }
-    if (answer.status === 204 || answer.status === 200) {
-      return { kind: 'accepted', raw: answer.body };
-    }
-    if (answer.status >= 500) {
-      return { kind: 'unknown', reason: `alpaca answered ${answer.status}: ${describe(answer.body)}` };
-    }
-    return { kind: 'rejected', reason: `alpaca ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
+    return cancelOutcome(
+      'alpaca',
+      () => this.request('DELETE', `/v2/orders/${encodeURIComponent(id)}`, undefined, signal),
+      describe,
+    );
   }
 
   async replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult> {

@@ -13,7 +13,7 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import { bounded, BrokerListeners, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { bounded, BrokerListeners, cancelOutcome, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
 import { StreamLifecycle } from '../stream-heal.js';
 import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
@@ -343,24 +343,12 @@ export class SchwabClient implements ExecutionClient {
     if (!/^\d+$/.test(command.brokerOrderId)) {
       return { kind: 'rejected', reason: 'the order has no schwab order id', raw: null };
     }
-    let answer: HttpAnswer;
-    try {
-      answer = await this.request(
-        'DELETE',
-        `/accounts/${this.accountPath()}/orders/${command.brokerOrderId}`,
-        undefined,
-        signal,
-      );
-    } catch (error) {
-      return { kind: 'unknown', reason: `no answer from schwab: ${errorText(error)}` };
-    }
-    if (answer.status === 200 || answer.status === 204) {
-      return { kind: 'accepted', raw: answer.body };
-    }
-    if (answer.status >= 500) {
-      return { kind: 'unknown', reason: `schwab answered ${answer.status}: ${describe(answer.body)}` };
-    }
-    return { kind: 'rejected', reason: `schwab ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
+    return cancelOutcome(
+      'schwab',
+      () =>
+        this.request('DELETE', `/accounts/${this.accountPath()}/orders/${command.brokerOrderId}`, undefined, signal),
+      describe,
+    );
   }
 
   /**
