@@ -1,10 +1,10 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
 import { DECIMAL_PATTERN, Decimal, type OrderSide, type OrderType, type TimeInForce } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-http.js';
 
 /*
  * A fake Alpaca Trading API (v2) for tests, speaking Alpaca's own wire protocol as
@@ -196,11 +196,7 @@ export class FakeAlpacaServer {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve) =>
-      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve),
-    );
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://${address.address}:${address.port}`;
+    this.url = await listenOn(this.server, this.options.port ?? 0, this.options.host ?? '127.0.0.1');
   }
 
   /** The stream's URL (`ws://…/stream`). */
@@ -210,12 +206,7 @@ export class FakeAlpacaServer {
 
   async close(): Promise<void> {
     this.unsubscribe();
-    for (const socket of this.sockets) {
-      socket.terminate();
-    }
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeAll(this.server, this.wss, this.sockets);
   }
 
   // ---- HTTP ----
@@ -1004,26 +995,11 @@ export class FakeAlpacaServer {
   }
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
 function same(given: string | string[] | undefined, expected: string): boolean {
   if (typeof given !== 'string') {
     return false;
   }
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? null : (JSON.parse(text) as unknown);
+  return sameSecret(given, expected);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { MarketReplay, PaperVenue, packageRoot } from '@gateway/brokers';
+import { paperVenueFromEnv, runFakeBroker, stopOnSignal } from '../fake-broker-process.js';
 import { startFakeAlpaca } from './fake-alpaca-server.js';
 
 /**
@@ -12,17 +11,7 @@ import { startFakeAlpaca } from './fake-alpaca-server.js';
  */
 async function main(): Promise<void> {
   const env = process.env;
-  const speed = Number(env['PAPER_SPEED'] ?? '1');
-  const onError = (error: unknown) => console.error('[fake-alpaca]', error);
-  const replay = new MarketReplay({
-    dataDir: resolve(packageRoot(), env['MARKET_DATA_DIR'] ?? '../shared/data/market'),
-    spxwDate: env['PAPER_SPXW_DATE'] ?? '20210104',
-    speed,
-    paused: speed === 0,
-    startTime: env['PAPER_START_TIME'] ?? '09:30:00',
-    onError,
-  });
-  const venue = new PaperVenue(replay, { ackLatencyMs: Number(env['PAPER_ACK_LATENCY_MS'] ?? '0'), onError });
+  const { replay, venue } = paperVenueFromEnv(env, 'fake-alpaca');
   const server = await startFakeAlpaca({
     venue,
     replay,
@@ -34,22 +23,7 @@ async function main(): Promise<void> {
   });
   replay.start();
   process.stdout.write(`fake alpaca listening on ${server.url}\n`);
-  const stop = (): void => {
-    server.close().then(
-      () => {
-        replay.stop();
-        process.exit(0);
-      },
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(() => server.close(), replay);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `fake alpaca: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
-});
+runFakeBroker('fake alpaca', main);

@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
 import { Decimal, type OrderSide, type OrderType, type TimeInForce, parseInstrument } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { closeAll, listenOn, readJson, str } from '../fake-broker-http.js';
 
 /*
  * A fake Charles Schwab Trader API for tests, speaking Schwab's own wire protocol as
@@ -215,11 +215,7 @@ export class FakeSchwabServer {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve) =>
-      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve),
-    );
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://${address.address}:${address.port}`;
+    this.url = await listenOn(this.server, this.options.port ?? 0, this.options.host ?? '127.0.0.1');
     this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.sendQuotes(), this.options.quoteIntervalMs ?? 250));
     this.timers.forEach((t) => t.unref());
@@ -243,12 +239,7 @@ export class FakeSchwabServer {
   async close(): Promise<void> {
     this.unsubscribe();
     this.timers.forEach((t) => clearInterval(t));
-    for (const socket of this.sockets) {
-      socket.terminate();
-    }
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeAll(this.server, this.wss, this.sockets);
   }
 
   // ---- HTTP ----
@@ -1182,10 +1173,6 @@ function scalar(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
 /** A JSON number or decimal string (Schwab's spec: doubles; schwab-py sends strings), as a Decimal. */
 function decimalOf(value: unknown): Decimal | null {
   if (typeof value === 'number' && Number.isFinite(value)) {
@@ -1195,22 +1182,6 @@ function decimalOf(value: unknown): Decimal | null {
     return new Decimal(value);
   }
   return null;
-}
-
-/** Compares two strings in constant time (for tests that give the fake a fixed token). */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? null : (JSON.parse(text) as unknown);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -1232,3 +1203,5 @@ export async function startFakeSchwab(options: FakeSchwabOptions): Promise<FakeS
   await server.listen();
   return server;
 }
+
+export { sameSecret } from '../fake-broker-http.js';

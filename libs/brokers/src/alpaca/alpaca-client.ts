@@ -3,7 +3,6 @@ import type {
   BalanceReport,
   CancelOrderCommand,
   CancelResult,
-  ConnectionChange,
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
@@ -13,7 +12,9 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import { bounded, BrokerListeners, cancelOutcome, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { StreamLifecycle } from '../stream-heal.js';
+import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 
 /**
@@ -111,23 +112,11 @@ interface TradeUpdate {
   readonly timestamp?: string;
 }
 
-type HttpAnswer = { readonly status: number; readonly body: unknown };
-
 /** A replace waiting for the stream to say whether Alpaca really replaced the order. */
 interface ReplaceWaiter {
   readonly oldClientOrderId: string;
   readonly newClientOrderId: string;
   settle(outcome: { accepted: true; order: AlpacaOrder } | { accepted: false; reason: string }): void;
-}
-
-/** How many fill ids, messages and orders a client remembers (older ones are forgotten first). */
-const MEMORY = 50_000;
-
-/** Adds to a Set or Map kept to MEMORY entries, forgetting the oldest. */
-function bounded<K>(collection: Set<K> | Map<K, unknown>): void {
-  while (collection.size > MEMORY) {
-    collection.delete(collection.keys().next().value!);
-  }
 }
 
 const canonical = (value: string | null | undefined) => new Decimal(value || '0').toString();
@@ -192,8 +181,7 @@ export class AlpacaClient implements ExecutionClient {
   readonly venue: string;
   readonly supportsClientOrderId = true;
   private readonly fetchImpl: typeof fetch;
-  private readonly reportListeners = new Set<ExecutionReportListener>();
-  private readonly connectionListeners = new Set<ConnectionListener>();
+  private readonly listeners: BrokerListeners;
   private readonly waiters = new Set<ReplaceWaiter>();
   /**
    * Fill ids already reported (alpacaExecutionId) and stream messages already seen, each the newest MEMORY:
@@ -205,21 +193,22 @@ export class AlpacaClient implements ExecutionClient {
   private readonly clientIds = new Map<string, string>();
   private readonly lastStatus = new Map<string, string>();
   private socket: StreamSocket | null = null;
-  private connected = false;
-  private everConnected = false;
-  private closed = false;
-  private reconnectDelay: number;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly stream: StreamLifecycle;
   /** Epoch ms of the last event applied (stream or heal); the heal pass lists from a bit before it. */
   private lastAppliedAt = Date.now();
-  private disconnectedAt: number | null = null;
-  private authRefused = false;
-  private firstAttempt: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly config: AlpacaClientConfig) {
     this.venue = config.venue;
+    this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
-    this.reconnectDelay = config.reconnectDelayMs ?? 250;
+    this.stream = new StreamLifecycle({
+      initialDelayMs: config.reconnectDelayMs ?? 250,
+      maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
+      name: 'alpaca trade_updates stream',
+      listeners: this.listeners,
+      open: () => this.open(),
+      authError: () => new AlpacaAuthError("alpaca refused the account's credentials on the trade_updates stream"),
+    });
   }
 
   /**
@@ -234,17 +223,11 @@ export class AlpacaClient implements ExecutionClient {
         `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
       );
     }
-    await new Promise<void>((resolve, reject) => {
-      this.firstAttempt = { resolve, reject };
-      this.open();
-    });
+    await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-    }
+    this.stream.close();
     this.socket?.close();
     this.socket = null;
     for (const waiter of this.waiters) {
@@ -298,19 +281,11 @@ export class AlpacaClient implements ExecutionClient {
     if (!id) {
       return { kind: 'rejected', reason: 'alpaca has no such order', raw: null };
     }
-    let answer: HttpAnswer;
-    try {
-      answer = await this.request('DELETE', `/v2/orders/${encodeURIComponent(id)}`, undefined, signal);
-    } catch (error) {
-      return { kind: 'unknown', reason: `no answer from alpaca: ${errorText(error)}` };
-    }
-    if (answer.status === 204 || answer.status === 200) {
-      return { kind: 'accepted', raw: answer.body };
-    }
-    if (answer.status >= 500) {
-      return { kind: 'unknown', reason: `alpaca answered ${answer.status}: ${describe(answer.body)}` };
-    }
-    return { kind: 'rejected', reason: `alpaca ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
+    return cancelOutcome(
+      'alpaca',
+      () => this.request('DELETE', `/v2/orders/${encodeURIComponent(id)}`, undefined, signal),
+      describe,
+    );
   }
 
   async replaceOrder(command: ReplaceOrderCommand, signal?: AbortSignal): Promise<ReplaceResult> {
@@ -477,25 +452,16 @@ export class AlpacaClient implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.reportListeners.add(listener);
-    return () => {
-      this.reportListeners.delete(listener);
-    };
+    return this.listeners.onExecutionReport(listener);
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    this.connectionListeners.add(listener);
-    if (!this.connected && this.disconnectedAt !== null) {
-      listener({ connected: false, reason: 'alpaca trade_updates stream: not connected' });
-    }
-    return () => {
-      this.connectionListeners.delete(listener);
-    };
+    return this.listeners.onConnectionChange(listener, this.stream.downNotice());
   }
 
   /** Whether the stream listens now and the last heal pass was clean. */
   isConnected(): boolean {
-    return this.connected;
+    return this.stream.connected;
   }
 
   // ---- REST ----
@@ -506,23 +472,7 @@ export class AlpacaClient implements ExecutionClient {
       credentials.kind === 'api_key'
         ? { 'APCA-API-KEY-ID': credentials.keyId, 'APCA-API-SECRET-KEY': credentials.secret }
         : { Authorization: `Bearer ${credentials.accessToken}` };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-    }
-    const res = await this.fetchImpl(`${this.config.baseUrl.replace(/\/$/, '')}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON (a proxy's page): kept as text.
-    }
-    return { status: res.status, body: parsed };
+    return requestJson(this.fetchImpl, this.config.baseUrl, { method, path, headers, body, signal });
   }
 
   private timeout(): AbortSignal {
@@ -723,7 +673,7 @@ export class AlpacaClient implements ExecutionClient {
   // ---- stream ----
 
   private open(): void {
-    if (this.closed) {
+    if (this.stream.closed) {
       return;
     }
     let authorized = false;
@@ -754,7 +704,7 @@ export class AlpacaClient implements ExecutionClient {
             authorized = true;
             socket.send(JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }));
           } else {
-            this.authRefused = true;
+            this.stream.authRefused = true;
             socket.close();
           }
           return;
@@ -775,65 +725,28 @@ export class AlpacaClient implements ExecutionClient {
           return;
         }
         gone = true;
-        this.onStreamClosed(this.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
+        this.onStreamClosed(this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
       },
     });
     this.socket = socket;
   }
 
   private async onListening(): Promise<void> {
-    this.reconnectDelay = this.config.reconnectDelayMs ?? 250;
-    if (this.everConnected) {
-      try {
-        await this.heal();
-      } catch (error) {
+    await this.stream.listening(
+      () => this.heal(),
+      (error) => {
         this.config.logger.warn(
           { err: error, venue: this.venue, accountId: this.config.accountId },
           'alpaca heal pass after a reconnect failed: the stream is dropped and tried again',
         );
         this.socket?.close();
-        return;
-      }
-    }
-    this.everConnected = true;
-    const wasDown = this.disconnectedAt !== null;
-    this.connected = true;
-    this.disconnectedAt = null;
-    this.firstAttempt?.resolve();
-    this.firstAttempt = null;
-    if (wasDown) {
-      this.tellConnection({ connected: true });
-    }
+      },
+    );
   }
 
   private onStreamClosed(reason: string): void {
     this.socket = null;
-    const was = this.connected;
-    this.connected = false;
-    if (this.closed) {
-      return;
-    }
-    if (this.firstAttempt) {
-      const first = this.firstAttempt;
-      this.firstAttempt = null;
-      if (this.authRefused) {
-        this.closed = true;
-        first.reject(new AlpacaAuthError("alpaca refused the account's credentials on the trade_updates stream"));
-        return;
-      }
-      first.resolve(); // keeps trying in the background, reported as disconnected
-    }
-    if (this.disconnectedAt === null || was) {
-      this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.tellConnection({ connected: false, reason: `alpaca trade_updates stream: ${reason}` });
-    }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, this.config.maxReconnectDelayMs ?? 5_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.open();
-    }, delay);
-    this.reconnectTimer.unref?.();
+    this.stream.closedStream(reason);
   }
 
   /**
@@ -841,7 +754,7 @@ export class AlpacaClient implements ExecutionClient {
    * activities and the orders since a little before the last applied event, reported once each.
    */
   private async heal(): Promise<void> {
-    const since = Math.min(this.lastAppliedAt, this.disconnectedAt ?? this.lastAppliedAt) - 5_000;
+    const since = Math.min(this.lastAppliedAt, this.stream.disconnectedAt ?? this.lastAppliedAt) - 5_000;
     const [activities, orders] = await Promise.all([this.activitiesSince(since), this.ordersSince(since - 3_600_000)]);
     const byId = new Map(orders.map((o) => [o.id, o]));
     for (const activity of activities) {
@@ -856,7 +769,7 @@ export class AlpacaClient implements ExecutionClient {
       }
       this.seenFills.add(id);
       bounded(this.seenFills);
-      this.emit({
+      this.listeners.emit({
         venue: this.venue,
         execType: 'trade',
         clientOrderId,
@@ -951,7 +864,7 @@ export class AlpacaClient implements ExecutionClient {
     this.seenFills.add(id);
     bounded(this.seenFills);
     const at = update.timestamp ? Date.parse(update.timestamp) : Date.now();
-    this.emit({
+    this.listeners.emit({
       venue: this.venue,
       execType: 'trade',
       clientOrderId: order.client_order_id,
@@ -975,7 +888,7 @@ export class AlpacaClient implements ExecutionClient {
     this.lastStatus.set(order.id, execType);
     bounded(this.lastStatus);
     const filled = new Decimal(order.filled_qty || '0');
-    this.emit({
+    this.listeners.emit({
       venue: this.venue,
       execType,
       clientOrderId: order.client_order_id,
@@ -991,26 +904,6 @@ export class AlpacaClient implements ExecutionClient {
       raw,
     });
   }
-
-  private emit(report: ExecutionReport): void {
-    for (const listener of this.reportListeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'execution report listener failed');
-      }
-    }
-  }
-
-  private tellConnection(change: ConnectionChange): void {
-    for (const listener of this.connectionListeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'connection listener failed');
-      }
-    }
-  }
 }
 
 function describe(body: unknown): string {
@@ -1020,12 +913,4 @@ function describe(body: unknown): string {
     return b.code === undefined ? text(b.message) : `${text(b.code)} ${text(b.message)}`;
   }
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body);
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }

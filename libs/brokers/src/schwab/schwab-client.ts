@@ -4,7 +4,6 @@ import type {
   BalanceReport,
   CancelOrderCommand,
   CancelResult,
-  ConnectionChange,
   ConnectionListener,
   ExecutionClient,
   ExecutionReportListener,
@@ -14,7 +13,9 @@ import type {
   SubmitOrderCommand,
   SubmitResult,
 } from '../execution-client.js';
-import type { ExecType, ExecutionReport, FillReport, OrderStatusReport } from '../reports.js';
+import { bounded, BrokerListeners, cancelOutcome, errorText, type HttpAnswer, requestJson } from '../broker-http.js';
+import { StreamLifecycle } from '../stream-heal.js';
+import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
 import { fromSchwabSymbol, toSchwabSymbol } from './schwab-symbol.js';
 
@@ -94,16 +95,6 @@ interface SchwabFill {
   readonly price: Decimal;
   readonly executedAt: number;
   readonly cumulativeQuantity: Decimal;
-}
-
-type HttpAnswer = { readonly status: number; readonly body: unknown; readonly location: string | null };
-
-/** How many fill ids and order states a client remembers (older ones are forgotten first). */
-const MEMORY = 50_000;
-function bounded<K>(collection: Set<K> | Map<K, unknown>): void {
-  while (collection.size > MEMORY) {
-    collection.delete(collection.keys().next().value!);
-  }
 }
 
 /** `…/accounts/{hash}/orders/{orderId}` (schwab-py `utils.py::extract_order_id`). */
@@ -189,8 +180,7 @@ export class SchwabClient implements ExecutionClient {
   readonly venue: string;
   readonly supportsClientOrderId = false;
   private readonly fetchImpl: typeof fetch;
-  private readonly reportListeners = new Set<ExecutionReportListener>();
-  private readonly connectionListeners = new Set<ConnectionListener>();
+  private readonly listeners: BrokerListeners;
   private readonly orderIds: Map<string, string>;
   private readonly seenFills = new Set<string>();
   private readonly lastStatus = new Map<string, ExecType>();
@@ -207,23 +197,24 @@ export class SchwabClient implements ExecutionClient {
     functionId: string;
   } | null = null;
   private socket: StreamSocket | null = null;
-  private connected = false;
-  private everConnected = false;
-  private closed = false;
-  private reconnectDelay: number;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly stream: StreamLifecycle;
   private stallTimer: ReturnType<typeof setInterval> | null = null;
   private lastMessageAt = 0;
   private lastAppliedAt = Date.now();
-  private disconnectedAt: number | null = null;
-  private authRefused = false;
-  private firstAttempt: { resolve: () => void; reject: (error: Error) => void } | null = null;
   private readonly stallMs: number;
 
   constructor(private readonly config: SchwabClientConfig) {
     this.venue = config.venue;
+    this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
-    this.reconnectDelay = config.reconnectDelayMs ?? 250;
+    this.stream = new StreamLifecycle({
+      initialDelayMs: config.reconnectDelayMs ?? 250,
+      maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
+      name: 'schwab streamer',
+      listeners: this.listeners,
+      open: () => this.open(),
+      authError: () => new SchwabAuthError("schwab refused the account's access token on the streamer"),
+    });
     this.orderIds = config.orderIds ?? new Map<string, string>();
     this.stallMs = config.streamStallMs ?? 30_000;
   }
@@ -274,17 +265,11 @@ export class SchwabClient implements ExecutionClient {
     };
     this.stallTimer = setInterval(() => this.checkStall(), Math.max(50, Math.floor(this.stallMs / 5)));
     this.stallTimer.unref?.();
-    await new Promise<void>((resolve, reject) => {
-      this.firstAttempt = { resolve, reject };
-      this.open();
-    });
+    await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-    }
+    this.stream.close();
     if (this.stallTimer) {
       clearInterval(this.stallTimer);
     }
@@ -358,24 +343,12 @@ export class SchwabClient implements ExecutionClient {
     if (!/^\d+$/.test(command.brokerOrderId)) {
       return { kind: 'rejected', reason: 'the order has no schwab order id', raw: null };
     }
-    let answer: HttpAnswer;
-    try {
-      answer = await this.request(
-        'DELETE',
-        `/accounts/${this.accountPath()}/orders/${command.brokerOrderId}`,
-        undefined,
-        signal,
-      );
-    } catch (error) {
-      return { kind: 'unknown', reason: `no answer from schwab: ${errorText(error)}` };
-    }
-    if (answer.status === 200 || answer.status === 204) {
-      return { kind: 'accepted', raw: answer.body };
-    }
-    if (answer.status >= 500) {
-      return { kind: 'unknown', reason: `schwab answered ${answer.status}: ${describe(answer.body)}` };
-    }
-    return { kind: 'rejected', reason: `schwab ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
+    return cancelOutcome(
+      'schwab',
+      () =>
+        this.request('DELETE', `/accounts/${this.accountPath()}/orders/${command.brokerOrderId}`, undefined, signal),
+      describe,
+    );
   }
 
   /**
@@ -577,25 +550,16 @@ export class SchwabClient implements ExecutionClient {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.reportListeners.add(listener);
-    return () => {
-      this.reportListeners.delete(listener);
-    };
+    return this.listeners.onExecutionReport(listener);
   }
 
   onConnectionChange(listener: ConnectionListener): () => void {
-    this.connectionListeners.add(listener);
-    if (!this.connected && this.disconnectedAt !== null) {
-      listener({ connected: false, reason: 'schwab streamer: not connected' });
-    }
-    return () => {
-      this.connectionListeners.delete(listener);
-    };
+    return this.listeners.onConnectionChange(listener, this.stream.downNotice());
   }
 
   /** Whether the stream is subscribed now and the last heal pass was clean. */
   isConnected(): boolean {
-    return this.connected;
+    return this.stream.connected;
   }
 
   // ---- orders ----
@@ -785,7 +749,7 @@ export class SchwabClient implements ExecutionClient {
     const fills = this.fillsOf(order).filter((f) => !this.seenFills.has(f.brokerExecutionId));
     if (!this.lastStatus.has(id) && fills.length === 0 && (status === 'new' || status === 'partially_filled')) {
       this.lastStatus.set(id, 'new');
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: 'new',
         cumulativeQuantity: filled,
@@ -798,7 +762,7 @@ export class SchwabClient implements ExecutionClient {
       this.seenFills.add(fill.brokerExecutionId);
       bounded(this.seenFills);
       this.lastStatus.set(id, this.lastStatus.get(id) ?? 'new');
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: 'trade',
         cumulativeQuantity: fill.cumulativeQuantity,
@@ -818,7 +782,7 @@ export class SchwabClient implements ExecutionClient {
       status === 'canceled' || status === 'expired' || status === 'replaced' || status === 'rejected' ? status : null;
     if (terminal !== null && this.lastStatus.get(id) !== terminal) {
       this.lastStatus.set(id, terminal);
-      this.emit({
+      this.listeners.emit({
         ...base,
         execType: terminal,
         cumulativeQuantity: filled,
@@ -851,7 +815,7 @@ export class SchwabClient implements ExecutionClient {
   }
 
   private open(): void {
-    if (this.closed || this.streamer === null) {
+    if (this.stream.closed || this.streamer === null) {
       return;
     }
     let gone = false;
@@ -878,7 +842,7 @@ export class SchwabClient implements ExecutionClient {
         }
         gone = true;
         if (socket === this.socket) {
-          this.onStreamClosed(this.authRefused ? 'schwab refused the access token on the streamer' : reason);
+          this.onStreamClosed(this.stream.authRefused ? 'schwab refused the access token on the streamer' : reason);
         }
       },
     });
@@ -902,7 +866,7 @@ export class SchwabClient implements ExecutionClient {
             fields: '0,1,2,3',
           });
         } else {
-          this.authRefused = code === 3;
+          this.stream.authRefused = code === 3;
           socket.close();
         }
       } else if (response['service'] === 'ACCT_ACTIVITY' && response['command'] === 'SUBS') {
@@ -927,35 +891,21 @@ export class SchwabClient implements ExecutionClient {
   }
 
   private async onSubscribed(socket: StreamSocket): Promise<void> {
-    this.reconnectDelay = this.config.reconnectDelayMs ?? 250;
-    if (this.everConnected) {
-      try {
-        await this.heal();
-      } catch (error) {
+    await this.stream.listening(
+      () => this.heal(),
+      (error) => {
         this.config.logger.warn(
           { err: error, venue: this.venue, accountId: this.config.accountId },
           'schwab heal pass after a reconnect failed: the stream is dropped and tried again',
         );
         socket.close();
-        return;
-      }
-    }
-    if (socket !== this.socket) {
-      return;
-    }
-    this.everConnected = true;
-    const wasDown = this.disconnectedAt !== null;
-    this.connected = true;
-    this.disconnectedAt = null;
-    this.firstAttempt?.resolve();
-    this.firstAttempt = null;
-    if (wasDown) {
-      this.tellConnection({ connected: true });
-    }
+      },
+      () => socket === this.socket,
+    );
   }
 
   private checkStall(): void {
-    if (this.closed || this.socket === null) {
+    if (this.stream.closed || this.socket === null) {
       return;
     }
     const silent = Date.now() - this.lastMessageAt;
@@ -974,64 +924,17 @@ export class SchwabClient implements ExecutionClient {
 
   private onStreamClosed(reason: string): void {
     this.socket = null;
-    const was = this.connected;
-    this.connected = false;
-    if (this.closed) {
-      return;
-    }
-    if (this.firstAttempt) {
-      const first = this.firstAttempt;
-      this.firstAttempt = null;
-      if (this.authRefused) {
-        this.closed = true;
-        first.reject(new SchwabAuthError("schwab refused the account's access token on the streamer"));
-        return;
-      }
-      first.resolve();
-    }
-    if (this.disconnectedAt === null || was) {
-      this.disconnectedAt = this.disconnectedAt ?? Date.now();
-      this.tellConnection({ connected: false, reason: `schwab streamer: ${reason}` });
-    }
-    if (this.reconnectTimer) {
-      return;
-    }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, this.config.maxReconnectDelayMs ?? 5_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.open();
-    }, delay);
-    this.reconnectTimer.unref?.();
+    this.stream.closedStream(reason);
   }
 
   /** After a reconnect: every order entered since well before the last applied event, re-read and applied. */
   private async heal(): Promise<void> {
-    const since = Math.min(this.lastAppliedAt, this.disconnectedAt ?? this.lastAppliedAt) - FILL_ORDER_LOOKBACK_MS;
+    const since =
+      Math.min(this.lastAppliedAt, this.stream.disconnectedAt ?? this.lastAppliedAt) - FILL_ORDER_LOOKBACK_MS;
     for (const order of [...(await this.ordersSince(since))].reverse()) {
       await this.apply(order, { source: 'schwab_heal' });
     }
     this.lastAppliedAt = Date.now();
-  }
-
-  private emit(report: ExecutionReport): void {
-    for (const listener of this.reportListeners) {
-      try {
-        listener(report);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'execution report listener failed');
-      }
-    }
-  }
-
-  private tellConnection(change: ConnectionChange): void {
-    for (const listener of this.connectionListeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.config.logger.error({ err: error, venue: this.venue }, 'connection listener failed');
-      }
-    }
   }
 
   // ---- REST ----
@@ -1048,23 +951,7 @@ export class SchwabClient implements ExecutionClient {
       Authorization: `Bearer ${this.config.accessToken}`,
       accept: 'application/json',
     };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-    }
-    const res = await this.fetchImpl(`${this.config.baseUrl.replace(/\/$/, '')}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON (a proxy's page): kept as text.
-    }
-    return { status: res.status, body: parsed, location: res.headers.get('location') };
+    return requestJson(this.fetchImpl, this.config.baseUrl, { method, path, headers, body, signal });
   }
 
   private timeout(): AbortSignal {
@@ -1094,12 +981,4 @@ function describe(body: unknown): string {
     return [String(b.message), ...errors].join(': ');
   }
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body);
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }
