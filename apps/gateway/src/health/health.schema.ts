@@ -10,11 +10,9 @@ const check = z.object({ status: z.enum(['up', 'down']), detail: z.string().opti
 /** `GET /health/ready`: 200 when every check is up, 503 otherwise. */
 export const readySchema = z.object({
   status: z.enum(['ok', 'unavailable']),
-  checks: z
-    .record(z.string(), check)
-    .meta({
-      description: 'database, redis, broker; only `draining` (down) while the instance shuts down after SIGTERM',
-    }),
+  checks: z.record(z.string(), check).meta({
+    description: 'database, redis, broker; only `draining` (down) while the instance shuts down after SIGTERM',
+  }),
 });
 
 /** `GET /metrics`: Prometheus text exposition format. */
