@@ -287,6 +287,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
     const problems = new ProblemFilter(logger);
     app.useGlobalFilters(problems);
+    // Draining: every answer closes its connection, so a keep-alive client's next request opens a new one,
+    // which the load balancer (or, once the server has closed, the refused connection) sends elsewhere.
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      if (drainState.since !== null) {
+        res.setHeader('connection', 'close');
+      }
+      next();
+    });
     app.use(tracingMiddleware);
     app.use(requestIdMiddleware);
     const json = express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] });
