@@ -45,6 +45,15 @@ async function startRelay(): Promise<ServiceProcess> {
   return started;
 }
 
+/** A gauge of a relay's `/metrics`, or null when it does not answer. */
+async function gauge(of: ServiceProcess, name: string): Promise<number | null> {
+  const text = await fetch(`${of.url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}
+
 async function lag(): Promise<number | null> {
   if (!relay) {
     return null;
@@ -187,4 +196,44 @@ describe('event export to NATS JetStream', () => {
       await nc.close();
     }
   }, 120_000);
+
+  it('two relays at once: exactly one publishes; when it dies the other takes over and nothing is lost', async () => {
+    // The relay of the test before is gone: only these two run.
+    await relay?.stop('SIGKILL');
+    relay = null;
+    const [first, second] = [await startRelay(), await startRelay()];
+    try {
+      const leaders = async () => [
+        await gauge(first, 'gateway_event_export_leader'),
+        await gauge(second, 'gateway_event_export_leader'),
+      ];
+      const deadline = Date.now() + 10_000;
+      while ((await leaders()).filter((v) => v === 1).length !== 1) {
+        expect(Date.now(), `leaders ${JSON.stringify(await leaders())}`).toBeLessThan(deadline);
+        await sleep(100);
+      }
+      const [one, other] = (await leaders())[0] === 1 ? [first, second] : [second, first];
+      expect(await gauge(other, 'gateway_event_export_leader')).toBe(0);
+      await writeEvents(EVENTS_PER_ACCOUNT / PER_ROUND, 2, 0);
+      await one.stop('SIGKILL');
+      await writeEvents(EVENTS_PER_ACCOUNT / PER_ROUND + 2, 2, 0);
+      const until = Date.now() + 15_000;
+      const total = EVENTS_PER_ACCOUNT + 4 * PER_ROUND;
+      for (;;) {
+        const cursors: { published_seq: string }[] = await db.dataSource.query(
+          'SELECT published_seq FROM event_exports',
+        );
+        if (cursors.every((c) => Number(c.published_seq) === total)) {
+          break;
+        }
+        expect(Date.now(), 'the standby relay to take over and publish').toBeLessThan(until);
+        await sleep(100);
+      }
+      expect(await gauge(other, 'gateway_event_export_leader')).toBe(1);
+      expect(await gauge(other, 'gateway_event_export_lag_events')).toBe(0);
+    } finally {
+      await first.stop('SIGKILL');
+      await second.stop('SIGKILL');
+    }
+  }, 60_000);
 });
