@@ -39,11 +39,14 @@ export async function withBenchGateway(
   }
 }
 
-/** One load phase's figures: 2xx answers, accept latency p50 and p99 in ms. */
+/** One load phase's figures: 2xx answers, accept latency p50, p99 and max in ms, non-2xx answers, errors. */
 export interface OrderLoad {
   readonly ok: number;
   readonly p50: number;
   readonly p99: number;
+  readonly max: number;
+  readonly non2xx: number;
+  readonly errors: number;
 }
 
 let loadSerial = 0;
@@ -83,5 +86,12 @@ export async function placeOrdersFor(
   if (result.non2xx > 0 || result.errors > 0) {
     console.log(`  (${result.non2xx} non-2xx: ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors)`);
   }
-  return { ok: result['2xx'], p50: result.latency.p50, p99: result.latency.p99 };
+  return {
+    ok: result['2xx'],
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
