@@ -394,6 +394,12 @@ export interface VenueLink {
   disarm(): Promise<void>;
   /** The next `count` reports about `orderId` are delivered twice (a broker's at-least-once delivery). */
   duplicate(orderId: string, count: number): void;
+  /**
+   * Whether the broker holds our order pending a request the venue has not acted on yet (Alpaca: a replace
+   * it took shows `pending_replace`, and it refuses cancels and replaces meanwhile: README.md, Alpaca
+   * Trading API); the venue's record then says less than the broker does.
+   */
+  pendingAtBroker(orderId: string): Promise<boolean>;
   /** Delivers one of the reports already delivered once more (`index` modulo how many there were). */
   reemit(index: number): void;
   /**
@@ -448,6 +454,7 @@ export const paperHarness: VenueHarness = {
       claim: () => undefined,
       arm: () => Promise.resolve(false),
       disarm: () => Promise.resolve(),
+      pendingAtBroker: () => Promise.resolve(false),
       duplicate: (orderId, count) => {
         // Stays in force until used up: every report of the order is delivered twice.
         venue.addFault({ kind: 'duplicate_reports', match: { clientOrderId: orderId }, remaining: count });
@@ -1061,6 +1068,20 @@ async function expectFillsMatchVenue(r: Real, s: Snapshot, label: string): Promi
   }
 }
 
+/**
+ * Whether our order works at the venue with `filled` filled, as the broker lets it be acted on: not while the
+ * broker holds it pending a request of its own (VenueLink.pendingAtBroker).
+ */
+async function worksAtVenue(r: Real, orderId: string, filled: Decimal): Promise<boolean> {
+  const record = venueRecord(r, orderId);
+  return (
+    record !== null &&
+    (record.status === 'new' || record.status === 'partially_filled') &&
+    filled.equals(record.filledQuantity) &&
+    !(await r.link.pendingAtBroker(orderId))
+  );
+}
+
 /** The venue's record of our order (by its venue key); null when the venue never had it. */
 function venueRecord(r: Real, orderId: string): PaperOrderRecord | null {
   return r.venue.orderRecord(r.link.venueKey(orderId));
@@ -1601,11 +1622,7 @@ class Cancel extends OrderStep {
     const label = begin(r, this);
     const { id } = pick(m, this.index, openIn(r));
     const before = orderIn(r.snapshot, id, label);
-    const record = venueRecord(r, id);
-    const workingAtVenue =
-      record !== null &&
-      (record.status === 'new' || record.status === 'partially_filled') &&
-      before.filled.equals(record.filledQuantity);
+    const workingAtVenue = await worksAtVenue(r, id, before.filled);
     const variant = effectiveVariant('cancel', this.variant);
     await arm(r, variant, { orderId: id });
     let result: { ok: true; order: OrderDto } | { ok: false; error: ApiError };
@@ -1672,6 +1689,12 @@ class CancelAll extends Step {
   async run(_m: Model, r: Real): Promise<void> {
     const label = begin(r, this);
     const before = r.snapshot;
+    const pending = new Set<string>();
+    for (const o of before.orders.values()) {
+      if (!DONE.has(o.status) && (await r.link.pendingAtBroker(o.id))) {
+        pending.add(o.id);
+      }
+    }
     const answered = await r.gen.orders.cancelAll(r.account.id);
     count(`cancelAll of ${answered.length}`);
     const s = await settle(r, label);
@@ -1685,7 +1708,7 @@ class CancelAll extends Step {
         record !== null &&
         (record.status === 'new' || record.status === 'partially_filled') &&
         o.filled.equals(record.filledQuantity);
-      if ((o.status === 'new' || o.status === 'partially_filled') && workingAtVenue) {
+      if ((o.status === 'new' || o.status === 'partially_filled') && workingAtVenue && !pending.has(o.id)) {
         expectStatus(s, o.id, ['canceled'], label, 'cancelAll cancels every working order');
       }
     }
@@ -1736,11 +1759,7 @@ class Replace extends OrderStep {
             : quote.ask.plus(CENT.times(1 + (this.by % 3)));
     r.keys += 1;
     const request = { clientOrderId: `c${r.keys}`, quantity: total, limitPrice, stopPrice: null };
-    const record = venueRecord(r, old.id);
-    const workingAtVenue =
-      record !== null &&
-      (record.status === 'new' || record.status === 'partially_filled') &&
-      before.filled.equals(record.filledQuantity);
+    const workingAtVenue = await worksAtVenue(r, old.id, before.filled);
 
     const working = before.status === 'new' || before.status === 'partially_filled';
     const notReplaceable = !working || before.cancelRequested || !total.greaterThan(before.filled);

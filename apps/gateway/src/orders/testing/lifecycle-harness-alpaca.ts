@@ -1,0 +1,169 @@
+import { AlpacaClient, type VenueRequest } from '@gateway/brokers';
+import { FakeAlpacaServer } from '../../../../fake-brokers/src/alpaca/fake-alpaca-server.js';
+import { wsStreamConnector } from '../../market/ws-stream-connector.js';
+import { addFakeFault, BrokerWire, clearFakeFaults } from './lifecycle-harness-wire.js';
+import type { VenueHarness, VenueLink } from './order-lifecycle.model.js';
+
+const KEY_ID = 'PKMODELALPACA';
+const SECRET = 'model-alpaca-secret-5b0c2e7d9f1a';
+/** Each sequence's fake acts on a replace this long after the PATCH (the fake's default). */
+const REPLACE_DELAY_MS = 20;
+/** How long a PATCH's act is waited for at most (it always comes; this only bounds a bug). */
+const REPLACE_ACT_BOUND_MS = 2_000;
+
+/**
+ * Alpaca: the gateway's AlpacaClient (libs/brokers/src/alpaca) over real HTTP and the `trade_updates`
+ * WebSocket to an in-process FakeAlpacaServer over the sequence's FaultyVenue, one fake per sequence, one
+ * client per gateway generation (a restart loses the stream; the start-up pass reads the REST lists).
+ *
+ * The FaultyVenue's answer faults do not travel through the fake (the fake waits for the venue's answer and
+ * has no abort, so a lost answer would hang it): `ack_lost` and `error_after_accept` are the fake's own
+ * faults (the answer dropped, a 500 after accepting); `connection_reset` is the wire's (the request never
+ * leaves). `accepted_without_id` has no Alpaca form (an order always has its id): it is the 500 after
+ * accepting, which leaves the client as unsure. Parked requests, `ack_delay` and the venue faults (fills
+ * racing a cancel or replace) are the venue's, behind the fake.
+ *
+ * What differs from paper (ProtocolLimits): a lost answer is still reported on `trade_updates`, which
+ * carries our client order id (PROTOCOLS.md B2); execution ids are the adapter's (`alpacaExecutionId`: the
+ * Alpaca order id and the cumulative quantity, as the fill activities have no execution id). Alpaca's
+ * replace makes a new Alpaca order id (README.md, Alpaca Trading API): our ids stay ours, nothing to adapt.
+ */
+export const alpacaHarness: VenueHarness = {
+  name: 'alpaca',
+  specFile: 'apps/gateway/src/orders/order-lifecycle.model.alpaca.spec.ts',
+  defaultRuns: 500,
+  // In the past of the wall clock: the fake and the adapter stamp orders and fills with it (Date.now()), and
+  // the reconciler lists them from our clock's look-back; 60 days of 90-minute steps hold 960 sequences.
+  clock: () => ({ startMs: Date.now() - 60 * 86_400_000, stepMs: 90 * 60_000 }),
+  gatewayCallsVenue: false,
+  protocol: {
+    lostSubmitAnswerReported: true,
+    reportsNeedBrokerOrderId: false,
+    distinctOrders: false,
+    venueExecutionIds: false,
+    variants: {
+      submit: { accepted_without_id: 'error_after_accept' },
+      replace: { accepted_without_id: 'error_after_accept' },
+    },
+  },
+  open: async ({ venue, replay, activity, accountId, logger }) => {
+    const fake = new FakeAlpacaServer({
+      venue,
+      replay,
+      keyId: KEY_ID,
+      secretKey: SECRET,
+      replaceDelayMs: REPLACE_DELAY_MS,
+    });
+    await fake.listen();
+    const wire = new BrokerWire(activity, {
+      isOrderRequest: (method, url) => method !== 'GET' && new URL(url).pathname.startsWith('/v2/orders'),
+      orderOf: (text) => {
+        const message = JSON.parse(text) as { stream?: string; data?: { order?: { client_order_id?: string } } };
+        return message.stream === 'trade_updates' ? (message.data?.order?.client_order_id ?? null) : null;
+      },
+    });
+    // A PATCH the fake took acts on the venue REPLACE_DELAY_MS later, on the fake's own timer: counted until
+    // the replace reaches the venue, so that a command settles only once it has.
+    const replacing = new Map<string, () => void>();
+    venue.onArrival((request: VenueRequest) => {
+      if (request.kind === 'replace') {
+        replacing.get(request.command.newClientOrderId)?.();
+      }
+    });
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const patch = init?.method === 'PATCH' ? (JSON.parse(String(init.body)) as { client_order_id?: string }) : null;
+      const id = patch?.client_order_id;
+      if (id !== undefined) {
+        activity.begin();
+        const timer = setTimeout(() => done(), REPLACE_ACT_BOUND_MS);
+        const done = (): void => {
+          if (replacing.get(id) === done) {
+            replacing.delete(id);
+            clearTimeout(timer);
+            activity.end();
+          }
+        };
+        replacing.set(id, done);
+      }
+      try {
+        const res = await wire.fetch(input, init);
+        if (id !== undefined && res.status !== 200 && res.status < 500) {
+          replacing.get(id)?.(); // refused: nothing will act
+        }
+        return res;
+      } catch (error) {
+        if (id !== undefined && wire.isReset(error)) {
+          replacing.get(id)?.(); // reset before sending (the wire's fault): the fake never saw it
+        }
+        throw error;
+      }
+    };
+    let client: AlpacaClient | null = null;
+    let armed = false;
+    const link: VenueLink = {
+      connect: async () => {
+        client = new AlpacaClient({
+          venue: 'alpaca',
+          baseUrl: fake.url,
+          streamUrl: fake.streamUrl,
+          credentials: { kind: 'api_key', keyId: KEY_ID, secret: SECRET },
+          connect: wire.connector(wsStreamConnector),
+          logger,
+          accountId,
+          fetch: fetchImpl,
+        });
+        await client.start();
+        return client;
+      },
+      disconnect: async () => {
+        wire.disconnected();
+        await client?.close();
+        client = null;
+      },
+      venueKey: (orderId) => orderId,
+      orderIdOf: (key) => key,
+      claim: () => undefined,
+      arm: async (variant, match) => {
+        switch (variant) {
+          case 'ack_lost':
+          case 'error_after_accept':
+            armed = true;
+            await addFakeFault(fake.url, {
+              kind: variant,
+              match: match.orderId !== undefined ? { client_order_id: match.orderId } : { symbol: match.symbol },
+              remaining: 1,
+            });
+            return true;
+          case 'connection_reset':
+            wire.resetNextOrderRequest();
+            return true;
+          default:
+            return false;
+        }
+      },
+      disarm: async () => {
+        wire.resetNextOrderRequest(false);
+        if (armed) {
+          armed = false;
+          await clearFakeFaults(fake.url);
+        }
+      },
+      pendingAtBroker: async (orderId) => {
+        const res = await fetch(
+          `${fake.url}/v2/orders:by_client_order_id?client_order_id=${encodeURIComponent(orderId)}`,
+          { headers: { 'APCA-API-KEY-ID': KEY_ID, 'APCA-API-SECRET-KEY': SECRET } },
+        );
+        const order = (await res.json()) as { status?: string };
+        return res.status === 200 && (order.status === 'pending_replace' || order.status === 'pending_cancel');
+      },
+      duplicate: (orderId, count) => wire.duplicate(orderId, count),
+      reemit: (index) => wire.reemit(index),
+      quiet: () => wire.quiet(),
+      close: async () => {
+        await client?.close();
+        await fake.close();
+      },
+    };
+    return link;
+  },
+};
