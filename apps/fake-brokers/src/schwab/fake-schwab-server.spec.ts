@@ -23,9 +23,9 @@ afterEach(async () => {
   }
 });
 
-async function fake(): Promise<{ server: FakeSchwabServer; replay: MarketReplay }> {
+async function fake(clock?: { now(): number }): Promise<{ server: FakeSchwabServer; replay: MarketReplay }> {
   const replay = new MarketReplay({ data, paused: true, startTime: '09:31:00' });
-  const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
+  const venue = new PaperVenue(replay, { ackLatencyMs: 0, ...(clock ? { clock } : {}) });
   const server = await startFakeSchwab({
     venue,
     replay,
@@ -131,5 +131,45 @@ describe('the fake Schwab', () => {
     expect(ok.status).toBe(201);
     expect(await ok.text()).toBe('');
     expect(ok.headers.get('location')).toMatch(new RegExp(`/accounts/${server.accountHash}/orders/\\d+$`));
+  });
+
+  it("numbers its orders and executions apart from another fake's, and enters orders on its venue's clock", async () => {
+    const entered = Date.UTC(2026, 9, 5, 14, 30, 7, 450);
+    const first = await fake({ now: () => entered });
+    const second = await fake();
+    const placeAndFill = async ({ server, replay }: { server: FakeSchwabServer; replay: MarketReplay }) => {
+      const headers = { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+      const placed = await fetch(`${server.baseUrl}/accounts/${server.accountHash}/orders`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          orderType: 'LIMIT',
+          session: 'NORMAL',
+          duration: 'DAY',
+          orderStrategyType: 'SINGLE',
+          price: replay.getQuote('SPY')!.bid.minus(1).toString(),
+          orderLegCollection: [{ instruction: 'BUY', quantity: 2, instrument: { symbol: 'SPY', assetType: 'EQUITY' } }],
+        }),
+      });
+      expect(placed.status).toBe(201);
+      const orderId = /\/orders\/(\d+)$/.exec(placed.headers.get('location') ?? '')![1]!;
+      const filled = await fetch(`${server.url}/test/fill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId, quantity: '1' }),
+      });
+      expect(filled.status).toBe(200);
+      const order = await fetch(`${server.baseUrl}/accounts/${server.accountHash}/orders/${orderId}`, { headers });
+      return (await order.json()) as {
+        orderId: number;
+        enteredTime: string;
+        orderActivityCollection: { activityId: number }[];
+      };
+    };
+    const a = await placeAndFill(first);
+    const b = await placeAndFill(second);
+    expect(a.orderId).not.toBe(b.orderId);
+    expect(a.orderActivityCollection[0]!.activityId).not.toBe(b.orderActivityCollection[0]!.activityId);
+    expect(a.enteredTime).toBe('2026-10-05T14:30:07+0000');
   });
 });

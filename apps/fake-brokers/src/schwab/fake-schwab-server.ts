@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
@@ -191,8 +191,10 @@ export class FakeSchwabServer {
   private streamStalled = false;
   private held: { ws: WebSocket; text: string } | null = null;
   private cash: Decimal;
-  private nextOrderId = 1_000_000_001;
-  private nextActivityId = 70_000_000_001;
+  // Each fake numbers from its own random start, as Schwab's ids are unique across its accounts: two fakes
+  // (a restarted process, two tests on one database) never reuse an order id or an execution's activity id.
+  private nextOrderId = 1_000_000_001 + randomInt(0, 2 ** 47);
+  private nextActivityId = 70_000_000_001 + randomInt(0, 2 ** 47);
   private streamSeq = 0;
   private rateLimit: number;
   private readonly accountNumber: string;
@@ -353,6 +355,14 @@ export class FakeSchwabServer {
     this.orderRequestTimes.push(now);
   }
 
+  /**
+   * When an order enters, epoch ms: on the venue's clock (the system clock unless the venue was given one), so
+   * that a test driving the venue's time sees orders entered at that time, as the order list filters them.
+   */
+  private enteredNow(): number {
+    return this.options.venue.exchange.now();
+  }
+
   /** Reads Schwab's order JSON (PROTOCOLS.md A3); throws 400 ServiceError for what Schwab would refuse. */
   private parseOrder(body: unknown): Omit<FakeOrder, 'orderId' | 'enteredTime' | 'executions'> {
     const b = (body ?? {}) as Record<string, unknown>;
@@ -481,7 +491,7 @@ export class FakeSchwabServer {
       }
     }
     this.countOrderRequest();
-    const order: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: Date.now(), executions: [] };
+    const order: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: this.enteredNow(), executions: [] };
     this.activity(order, 'OrderCreated');
     await this.book(order);
     await this.answer(req, res, 'POST', `/trader/v1/accounts/${this.hash}/orders`, body, 201, order);
@@ -572,7 +582,7 @@ export class FakeSchwabServer {
       throw badRequest('Order cannot be replaced', 'The new quantity must exceed the filled quantity.');
     }
     this.countOrderRequest();
-    const next: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: Date.now(), executions: [] };
+    const next: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: this.enteredNow(), executions: [] };
     this.orders.set(next.orderId, next);
     const result = await this.options.venue.replaceOrder({
       clientOrderId: String(order.orderId),
@@ -1127,7 +1137,12 @@ export class FakeSchwabServer {
       // An order entered at Schwab outside this app (its website, another app): no trace of ours.
       try {
         const parsed = this.parseOrder(body);
-        const order: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: Date.now(), executions: [] };
+        const order: FakeOrder = {
+          ...parsed,
+          orderId: this.nextOrderId++,
+          enteredTime: this.enteredNow(),
+          executions: [],
+        };
         this.activity(order, 'OrderCreated');
         await this.book(order);
         return send(res, 201, { orderId: order.orderId });
