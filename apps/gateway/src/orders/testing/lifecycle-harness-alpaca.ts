@@ -35,10 +35,12 @@ export const alpacaHarness: VenueHarness = {
   // In the past of the wall clock: the fake and the adapter stamp orders and fills with it (Date.now()), and
   // the reconciler lists them from our clock's look-back; 60 days of 90-minute steps hold 960 sequences.
   clock: () => ({ startMs: Date.now() - 60 * 86_400_000, stepMs: 90 * 60_000 }),
+  submitTimeoutMs: 250,
   gatewayCallsVenue: false,
   protocol: {
     lostSubmitAnswerReported: true,
     reportsNeedBrokerOrderId: false,
+    replaceSettledByStream: true,
     distinctOrders: false,
     venueExecutionIds: false,
     variants: {

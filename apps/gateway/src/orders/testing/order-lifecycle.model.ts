@@ -38,7 +38,7 @@
  *
  * Time is a manual clock shared by the services and the venue: the reconciler's in-flight window
  * (RECONCILE_MISSING_AFTER_MS) is passed by advancing it, never by waiting. The only wall-clock waits
- * are the submit timeout (BROKER_SUBMIT_TIMEOUT_MS, 50 ms) in the commands that exercise it, and, with a
+ * are the submit timeout (BROKER_SUBMIT_TIMEOUT_MS, 50 ms; a broker harness's is longer) in the commands that exercise it, and, with a
  * broker harness, the adapters' and fakes' own timers (Alpaca's replace delay) and the wire itself.
  */
 import { randomUUID } from 'node:crypto';
@@ -117,12 +117,13 @@ const REPLAY_PATH = process.env.MODEL_REPLAY_PATH;
 const VERBOSE = process.env.MODEL_VERBOSE === '1';
 const MAX_COMMANDS = 40;
 
-const SUBMIT_TIMEOUT_MS = 50;
+/** BROKER_SUBMIT_TIMEOUT_MS: the harness's (VenueHarness.submitTimeoutMs), set by describeOrderLifecycleModel. */
+let SUBMIT_TIMEOUT_MS = 50;
 /** The reconciler looks at an uncertain order only after the submit timeout plus 1 s (its grace). */
-const GRACE_MS = SUBMIT_TIMEOUT_MS + 1_000;
+let GRACE_MS = SUBMIT_TIMEOUT_MS + 1_000;
 const MISSING_AFTER_MS = 2_000;
 /** `ack_delay`: the venue acts and answers this long after the request, past the submit timeout. */
-const ACK_DELAY_MS = SUBMIT_TIMEOUT_MS + 20;
+let ACK_DELAY_MS = SUBMIT_TIMEOUT_MS + 20;
 const SYMBOL = 'SPY';
 const CENT = new Decimal('0.01');
 const DONE: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
@@ -341,6 +342,13 @@ export interface ProtocolLimits {
    */
   readonly reportsNeedBrokerOrderId: boolean;
   /**
+   * A replace is accepted only once the stream says the replacement is `new` (or it fills): Alpaca's PATCH
+   * answer "does not mean replaced" (README.md, Alpaca Trading API). `fill_before_ack` holds the
+   * replacement's `new` back until its first fill, so an unfilled replacement stays `unknown` (the reconciler
+   * settles it later).
+   */
+  readonly replaceSettledByStream: boolean;
+  /**
    * The account's orders are kept distinct in side, quantity and limit price (a place's quantity is raised
    * until it is): Schwab's matching never settles between identical candidates (docs/brokers/schwab.md, "An
    * `unknown` order: matching"), by design, so identical unknown orders would stay unknown for good.
@@ -423,6 +431,11 @@ export interface VenueHarness {
    * so no sequence sees another's account).
    */
   readonly clock: () => { readonly startMs: number; readonly stepMs: number };
+  /**
+   * BROKER_SUBMIT_TIMEOUT_MS, ms: paper 50; over HTTP a request must come back well within it on a busy
+   * machine, or a plain request would time out at random.
+   */
+  readonly submitTimeoutMs: number;
   /** Whether the gateway calls the venue in process (paper): the venue's calls then count as activity. */
   readonly gatewayCallsVenue: boolean;
   readonly protocol: ProtocolLimits;
@@ -435,10 +448,12 @@ export const paperHarness: VenueHarness = {
   specFile: 'apps/gateway/src/orders/order-lifecycle.model.paper.spec.ts',
   defaultRuns: 500,
   clock: () => ({ startMs: Date.UTC(2030, 0, 1), stepMs: 86_400_000 }),
+  submitTimeoutMs: 50,
   gatewayCallsVenue: true,
   protocol: {
     lostSubmitAnswerReported: false,
     reportsNeedBrokerOrderId: false,
+    replaceSettledByStream: false,
     distinctOrders: false,
     venueExecutionIds: true,
     variants: {},
@@ -538,7 +553,7 @@ async function setUpShared(): Promise<void> {
     redis,
     subscriber,
     metrics: new GatewayMetrics(),
-    logger: pino({ level: 'warn', base: null }, logSink),
+    logger: pino({ level: process.env.MODEL_LOG_LEVEL ?? 'warn', base: null }, logSink),
     data: loadMarketData(config.paper.marketDataDir, sets),
     accounts: new AccountRepository(db.dataSource),
   };
@@ -1825,8 +1840,16 @@ class Replace extends OrderStep {
           'the venue booked it',
         );
         return;
-      case 'plain':
       case 'fill_before_ack':
+        if (harness.protocol.replaceSettledByStream && venueRecord(r, replacement.id)?.filledQuantity === '0') {
+          expectStatus(s, old.id, ['replaced'], label, 'the venue replaced the order and said so');
+          expectStatus(s, replacement.id, ['unknown'], label, "the replacement's new report is held until it fills");
+          return;
+        }
+        expectStatus(s, old.id, ['replaced'], label, 'the venue replaced the order and said so');
+        expectStatus(s, replacement.id, ['new', 'partially_filled', 'filled'], label, 'the venue booked it');
+        return;
+      case 'plain':
         expectStatus(s, old.id, ['replaced'], label, 'the venue replaced the order and said so');
         expectStatus(s, replacement.id, ['new', 'partially_filled', 'filled'], label, 'the venue booked it');
         return;
@@ -1880,7 +1903,7 @@ class Duplicate extends OrderStep {
 type Downtime =
   { kind: 'fill'; index: number; complete: boolean } | { kind: 'lateFill'; index: number } | { kind: 'ack' };
 type Advance = 'none' | 'grace' | 'past';
-const ADVANCE_MS: Record<Advance, number> = { none: 0, grace: GRACE_MS + 50, past: MISSING_AFTER_MS + 1 };
+const ADVANCE_MS = (): Record<Advance, number> => ({ none: 0, grace: GRACE_MS + 50, past: MISSING_AFTER_MS + 1 });
 
 class Restart extends Step {
   constructor(
@@ -1931,7 +1954,7 @@ class Restart extends Step {
         }
       }
     }
-    r.clock.advance(ADVANCE_MS[this.advance]);
+    r.clock.advance(ADVANCE_MS()[this.advance]);
     count(`restart, clock +${this.advance}`);
     r.gen = await Generation.start(r);
     // The sweep timer's next tick, once what the start-up pass set off (a requested cancel) is done.
@@ -1963,7 +1986,7 @@ class Reconcile extends Step {
 
   async run(_m: Model, r: Real): Promise<void> {
     const label = begin(r, this);
-    r.clock.advance(ADVANCE_MS[this.advance]);
+    r.clock.advance(ADVANCE_MS()[this.advance]);
     if (this.mode !== 'account') {
       await r.gen.reconciler.sweep();
     }
@@ -2227,7 +2250,7 @@ async function checkModel(run: ModelRun): Promise<void> {
           `account ${r.account.id}; commands run:`,
           ...r.trail.map((t) => `  ${t}`),
           'last gateway warnings/errors:',
-          ...logLines.slice(-15).map((l) => `  ${l.trim()}`),
+          ...logLines.slice(-Number(process.env.MODEL_LOG_LINES ?? 15)).map((l) => `  ${l.trim()}`),
         ].join('\n');
         firstFailure ??= context;
         throw new InvariantError(context, { cause: error });
@@ -2281,6 +2304,9 @@ async function checkModel(run: ModelRun): Promise<void> {
 export function describeOrderLifecycleModel(venue: VenueHarness): void {
   const runs = RUNS_OVERRIDE ?? venue.defaultRuns;
   harness = venue;
+  SUBMIT_TIMEOUT_MS = venue.submitTimeoutMs;
+  GRACE_MS = SUBMIT_TIMEOUT_MS + 1_000;
+  ACK_DELAY_MS = SUBMIT_TIMEOUT_MS + 20;
   beforeAll(setUpShared, 60_000);
   afterAll(tearDownShared);
 
