@@ -57,7 +57,9 @@ interface Harness {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; location: string | null }>;
 }
 
-async function harness(options: { streamStallMs?: number; heartbeatMs?: number } = {}): Promise<Harness> {
+async function harness(
+  options: { streamStallMs?: number; heartbeatMs?: number; fetch?: typeof fetch } = {},
+): Promise<Harness> {
   const replay = new MarketReplay({ data, paused: true, startTime: '09:30:05' });
   const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
   const fake = await startFakeSchwab({
@@ -79,6 +81,7 @@ async function harness(options: { streamStallMs?: number; heartbeatMs?: number }
     reconnectDelayMs: 20,
     maxReconnectDelayMs: 50,
     streamStallMs: options.streamStallMs ?? 5_000,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   open.push(client);
   const reports: ExecutionReport[] = [];
@@ -288,6 +291,37 @@ describe('the Schwab client against the fake Schwab', () => {
     expect((await h.client.cancelOrder({ clientOrderId: 'x', brokerOrderId: other.brokerOrderId })).kind).toBe(
       'rejected',
     );
+  });
+
+  it("a fill racing the replace (after the old order was read): the booked quantity is the replacement's at Schwab", async () => {
+    // The order fills 2 between the client's read of it and its PUT: Schwab books the new total minus those 2.
+    let raceFill: (() => Promise<unknown>) | null = null;
+    const racing: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT' && raceFill !== null) {
+        const fill = raceFill;
+        raceFill = null;
+        await fill();
+      }
+      return fetch(input, init);
+    };
+    const h = await harness({ fetch: racing });
+    const bid = h.replay.getQuote('SPY')!.bid;
+    const first = limit(h, 'SPY', 'buy', bid.minus(1), '5');
+    const placed = (await h.client.submitOrder(first)) as { brokerOrderId: string };
+    raceFill = () => h.call('POST', '/test/fill', { orderId: placed.brokerOrderId, quantity: '2' });
+    const replaced = await h.client.replaceOrder({
+      clientOrderId: first.clientOrderId,
+      brokerOrderId: placed.brokerOrderId,
+      newClientOrderId: 'ord-raced',
+      quantity: new Decimal(6),
+      limitPrice: bid.minus(2),
+      stopPrice: null,
+    });
+    expect(replaced).toMatchObject({ kind: 'accepted', quantity: new Decimal(4) });
+    const newId = (replaced as { brokerOrderId: string }).brokerOrderId;
+    expect((await h.call('GET', `/trader/v1/accounts/${h.fake.accountHash}/orders/${newId}`)).body).toMatchObject({
+      quantity: 4,
+    });
   });
 
   it('reordered stream messages are harmless; a fill after the cancel (late fill) is still reported once', async () => {

@@ -418,7 +418,7 @@ export class SchwabClient implements ExecutionClient {
       return {
         kind: 'accepted',
         brokerOrderId: id,
-        quantity: Decimal.max(command.quantity.minus(dec(old.filledQuantity)), 0),
+        quantity: await this.bookedQuantity(id, Decimal.max(command.quantity.minus(dec(old.filledQuantity)), 0)),
         raw: { location: answer.location },
       };
     }
@@ -426,6 +426,26 @@ export class SchwabClient implements ExecutionClient {
       return { kind: 'unknown', reason: `schwab answered ${answer.status}: ${describe(answer.body)}` };
     }
     return { kind: 'rejected', reason: `schwab ${answer.status}: ${describe(answer.body)}`, raw: answer.body };
+  }
+
+  /**
+   * What a replacement works, as Schwab booked it (its `quantity`, read back): the old order may have filled
+   * between our read of it and the PUT, and then `estimate` (the new total minus the fills we read) is too
+   * much. `estimate` when the read fails (the stream's re-read and reconciliation correct it later).
+   */
+  private async bookedQuantity(brokerOrderId: string, estimate: Decimal): Promise<Decimal> {
+    try {
+      const read = await this.request(
+        'GET',
+        `/accounts/${this.accountPath()}/orders/${brokerOrderId}`,
+        undefined,
+        this.timeout(),
+      );
+      const quantity = (read.body as SchwabOrder | null)?.quantity;
+      return read.status === 200 && quantity !== undefined ? dec(quantity) : estimate;
+    } catch {
+      return estimate;
+    }
   }
 
   /** Schwab cannot look orders up by our id: the order under the Schwab id we learnt for it, else null. */
