@@ -63,6 +63,11 @@ export const alpacaHarness: VenueHarness = {
         const message = JSON.parse(text) as { stream?: string; data?: { order?: { client_order_id?: string } } };
         return message.stream === 'trade_updates' ? (message.data?.order?.client_order_id ?? null) : null;
       },
+      // Listening again to what it listens to: the fake answers `listening` on the socket, and nothing changes.
+      echo: {
+        request: JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }),
+        isAnswer: (text) => (JSON.parse(text) as { stream?: string }).stream === 'listening',
+      },
     });
     // A PATCH the fake took acts on the venue REPLACE_DELAY_MS later, on the fake's own timer: counted until
     // the replace reaches the venue, so that a command settles only once it has.

@@ -8,6 +8,8 @@ import type { VenueHarness, VenueLink } from './order-lifecycle.model.js';
 const TOKEN = 'I0.model-schwab-access-token';
 /** Longer than any sequence: no heartbeat, no stall, no quotes (the model trades through the order API only). */
 const QUIET_STREAM_MS = 3_600_000;
+/** The request id of the wire's echo (BrokerWire.quiet). */
+const ECHO_ID = 'model-echo';
 
 /**
  * Schwab: the gateway's SchwabClient (libs/brokers/src/schwab) over real HTTP and the streamer's ACCT_ACTIVITY
@@ -80,6 +82,12 @@ export const schwabHarness: VenueHarness = {
         }
         const id = (JSON.parse(item) as { SchwabOrderID?: unknown }).SchwabOrderID;
         return typeof id === 'string' || typeof id === 'number' ? orderIdOf(String(id)) : null;
+      },
+      // A command the streamer does not have: it answers `code 21` on the socket, and nothing changes.
+      echo: {
+        request: JSON.stringify({ requests: [{ service: 'ADMIN', command: 'MODEL_ECHO', requestid: ECHO_ID }] }),
+        isAnswer: (text) =>
+          (JSON.parse(text) as { response?: { requestid?: unknown }[] }).response?.[0]?.requestid === ECHO_ID,
       },
     });
     let client: SchwabClient | null = null;

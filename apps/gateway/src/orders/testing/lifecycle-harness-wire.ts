@@ -1,21 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { StreamConnector } from '@gateway/brokers';
+import type { StreamConnector, StreamSocket } from '@gateway/brokers';
 import type { Activity } from './order-lifecycle.model.js';
 
-/**
- * How long a quiet check waits for what no tracker counts: a frame the fake broker has sent that the client has
- * not read yet (loopback, a few hundred µs), or a fake's own short timer (setTimeout 0). Each check that sees
- * something arrive waits again, so this is only the tail after the last frame.
- */
-const QUIET_MS = 3;
+/** How long a quiet check waits for its echo at most (it comes in well under a millisecond on loopback). */
+const ECHO_BOUND_MS = 2_000;
 
 /**
  * The wire between the gateway's broker client and the in-process fake broker, as the model sees it (the
  * network, not the broker): every HTTP call of the client is counted as activity until its body is read; a
  * `connection_reset` makes the next order request fail before it is sent (the broker never reads it, as when
  * the connection is reset before the request); every stream frame is counted, kept (for `reemit`) and can be
- * delivered twice (`duplicate`: a broker's at-least-once delivery, the stream's duplicates). Whose order a
- * frame is about (`orderOf`) and what an order request is (`isOrderRequest`) are the broker's.
+ * delivered twice (`duplicate`: a broker's at-least-once delivery, the stream's duplicates). Frames the fake
+ * has sent and the client not yet read are counted by an echo (`quiet`): a request the broker answers on the
+ * same socket, which arrives after every frame sent before it. Whose order a frame is about (`orderOf`), what
+ * an order request is (`isOrderRequest`) and the echo (`echo`) are the broker's.
  */
 export class BrokerWire {
   /** Every order frame a client received, in order (what `reemit` delivers again). */
@@ -23,6 +20,8 @@ export class BrokerWire {
   private received = 0;
   private resetNext = false;
   private handler: ((text: string) => void) | null = null;
+  private socket: StreamSocket | null = null;
+  private echoed: (() => void) | null = null;
   private readonly duplicates = new Map<string, number>();
   private readonly resets = new WeakSet<object>();
 
@@ -33,6 +32,8 @@ export class BrokerWire {
       readonly isOrderRequest: (method: string, url: string) => boolean;
       /** Our order id of the order a stream frame is about; null when the frame is about none. */
       readonly orderOf: (text: string) => string | null;
+      /** A request the broker answers on the stream without changing anything, and whether a frame is its answer. */
+      readonly echo: { readonly request: string; readonly isAnswer: (text: string) => boolean };
     },
   ) {}
 
@@ -65,6 +66,10 @@ export class BrokerWire {
   connector(connect: StreamConnector): StreamConnector {
     return (url, handlers) => {
       const onMessage = (text: string): void => {
+        if (this.echoed !== null && this.broker.echo.isAnswer(text)) {
+          this.echoed();
+          return; // the quiet check's own: not the client's
+        }
         this.received += 1;
         this.activity.begin();
         try {
@@ -83,7 +88,9 @@ export class BrokerWire {
         }
       };
       this.handler = onMessage;
-      return connect(url, { onOpen: handlers.onOpen, onMessage, onClose: handlers.onClose });
+      const socket = connect(url, { onOpen: handlers.onOpen, onMessage, onClose: handlers.onClose });
+      this.socket = socket;
+      return socket;
     };
   }
 
@@ -117,12 +124,29 @@ export class BrokerWire {
   /** The client of a generation is gone: frames go nowhere until the next connects. */
   disconnected(): void {
     this.handler = null;
+    this.socket = null;
   }
 
-  /** Waits QUIET_MS; true when a frame arrived meanwhile. */
+  /**
+   * Sends the echo request and waits for its answer: every frame the broker sent before it has then been
+   * read. True when some frame arrived meanwhile (the caller looks again).
+   */
   async quiet(): Promise<boolean> {
+    const socket = this.socket;
+    if (socket === null) {
+      return false;
+    }
     const before = this.received;
-    await sleep(QUIET_MS);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ECHO_BOUND_MS);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.echoed = done;
+      socket.send(this.broker.echo.request);
+    });
+    this.echoed = null;
     return this.received !== before;
   }
 }
