@@ -6,6 +6,7 @@ import {
   loadMarketData,
   resolveMarketDataDir,
 } from '@gateway/brokers';
+import { Decimal } from '@gateway/oms';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type FakeSchwabServer, startFakeSchwab } from './fake-schwab-server.js';
@@ -23,9 +24,12 @@ afterEach(async () => {
   }
 });
 
-async function fake(clock?: { now(): number }): Promise<{ server: FakeSchwabServer; replay: MarketReplay }> {
+async function fake(
+  clock?: { now(): number },
+  ackLatencyMs = 0,
+): Promise<{ server: FakeSchwabServer; replay: MarketReplay; venue: PaperVenue }> {
   const replay = new MarketReplay({ data, paused: true, startTime: '09:31:00' });
-  const venue = new PaperVenue(replay, { ackLatencyMs: 0, ...(clock ? { clock } : {}) });
+  const venue = new PaperVenue(replay, { ackLatencyMs, ...(clock ? { clock } : {}) });
   const server = await startFakeSchwab({
     venue,
     replay,
@@ -34,7 +38,7 @@ async function fake(clock?: { now(): number }): Promise<{ server: FakeSchwabServ
     quoteIntervalMs: 20,
   });
   open.push({ close: () => venue.exchange.close() }, server);
-  return { server, replay };
+  return { server, replay, venue };
 }
 
 /** A streamer connection that keeps every message it got. */
@@ -171,5 +175,31 @@ describe('the fake Schwab', () => {
     expect(a.orderId).not.toBe(b.orderId);
     expect(a.orderActivityCollection[0]!.activityId).not.toBe(b.orderActivityCollection[0]!.activityId);
     expect(a.enteredTime).toBe('2026-10-05T14:30:07+0000');
+  });
+
+  it('lists a replacement only once the venue took it: one the venue refuses never appears', async () => {
+    const { server, replay, venue } = await fake(undefined, 150);
+    const headers = { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const orders = `${server.baseUrl}/accounts/${server.accountHash}/orders`;
+    const body = (quantity: number) =>
+      JSON.stringify({
+        orderType: 'LIMIT',
+        session: 'NORMAL',
+        duration: 'DAY',
+        orderStrategyType: 'SINGLE',
+        price: replay.getQuote('SPY')!.bid.minus(1).toString(),
+        orderLegCollection: [{ instruction: 'BUY', quantity, instrument: { symbol: 'SPY', assetType: 'EQUITY' } }],
+      });
+    const placed = await fetch(orders, { method: 'POST', headers, body: body(2) });
+    const orderId = /\/orders\/(\d+)$/.exec(placed.headers.get('location') ?? '')![1]!;
+    const window = `fromEnteredTime=${new Date(Date.now() - 60_000).toISOString()}&toEnteredTime=${new Date(Date.now() + 60_000).toISOString()}`;
+    const listed = async () => ((await (await fetch(`${orders}?${window}`, { headers })).json()) as unknown[]).length;
+    // The replace waits for the venue (150 ms); the order fills completely meanwhile, so the venue refuses it.
+    const replacing = fetch(`${orders}/${orderId}`, { method: 'PUT', headers, body: body(3) });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await listed()).toBe(1);
+    venue.exchange.forceFill(orderId, new Decimal(2));
+    expect((await replacing).status).toBe(400);
+    expect(await listed()).toBe(1);
   });
 });

@@ -138,6 +138,8 @@ interface FakeExecution {
 }
 
 interface FakeOrder {
+  /** A replacement the venue has not taken yet: not listed, not found (it exists only if the replace succeeds). */
+  unlisted?: boolean;
   readonly orderId: number;
   readonly symbol: string;
   readonly assetType: 'EQUITY' | 'OPTION';
@@ -307,7 +309,7 @@ export class FakeSchwabServer {
     }
     if (account[3] !== undefined) {
       const order = this.orders.get(Number(account[3]));
-      if (!order) {
+      if (!order || order.unlisted) {
         throw new SchwabError(404, 'Order not found', [`Order ${account[3]} was not found.`]);
       }
       if (method === 'GET') {
@@ -582,8 +584,14 @@ export class FakeSchwabServer {
       throw badRequest('Order cannot be replaced', 'The new quantity must exceed the filled quantity.');
     }
     this.countOrderRequest();
-    const next: FakeOrder = { ...parsed, orderId: this.nextOrderId++, enteredTime: this.enteredNow(), executions: [] };
-    this.orders.set(next.orderId, next);
+    const next: FakeOrder = {
+      ...parsed,
+      orderId: this.nextOrderId++,
+      enteredTime: this.enteredNow(),
+      executions: [],
+      unlisted: true,
+    };
+    this.orders.set(next.orderId, next); // the venue's reports of it, while it acts, find it
     const result = await this.options.venue.replaceOrder({
       clientOrderId: String(order.orderId),
       brokerOrderId: this.venueId(order),
@@ -597,6 +605,7 @@ export class FakeSchwabServer {
       throw badRequest('Order cannot be replaced', result.reason);
     }
     next.quantity = result.quantity;
+    next.unlisted = false;
     order.replacedBy = next.orderId;
     this.activity(next, 'OrderCreated');
     await this.answer(req, res, 'PUT', `/trader/v1/accounts/${this.hash}/orders/${order.orderId}`, body, 201, next);
@@ -622,7 +631,7 @@ export class FakeSchwabServer {
     const maxResults = Number(url.searchParams.get('maxResults') ?? '3000') || 3000;
     const status = url.searchParams.get('status');
     return [...this.orders.values()]
-      .filter((o) => o.enteredTime >= fromMs && o.enteredTime <= toMs)
+      .filter((o) => !o.unlisted && o.enteredTime >= fromMs && o.enteredTime <= toMs)
       .filter((o) => status === null || this.statusOf(o) === status)
       .sort((a, b) => b.enteredTime - a.enteredTime) // newest first, as Schwab lists them
       .slice(0, maxResults)
