@@ -10,6 +10,8 @@ const SECRET = 'model-alpaca-secret-5b0c2e7d9f1a';
 const REPLACE_DELAY_MS = 20;
 /** How long a PATCH's act is waited for at most (it always comes; this only bounds a bug). */
 const REPLACE_ACT_BOUND_MS = 2_000;
+/** Alpaca statuses of an order the broker has not handed to the venue yet, or holds for a request of its own. */
+const PENDING = new Set(['pending_new', 'accepted', 'pending_replace', 'pending_cancel']);
 
 /**
  * Alpaca: the gateway's AlpacaClient (libs/brokers/src/alpaca) over real HTTP and the `trade_updates`
@@ -161,7 +163,8 @@ export const alpacaHarness: VenueHarness = {
           { headers: { 'APCA-API-KEY-ID': KEY_ID, 'APCA-API-SECRET-KEY': SECRET } },
         );
         const order = (await res.json()) as { status?: string };
-        return res.status === 200 && (order.status === 'pending_replace' || order.status === 'pending_cancel');
+        // The fake refuses a cancel or replace in these (the venue may already work the order).
+        return res.status === 200 && PENDING.has(order.status ?? '');
       },
       duplicate: (orderId, count) => wire.duplicate(orderId, count),
       reemit: (index) => wire.reemit(index),

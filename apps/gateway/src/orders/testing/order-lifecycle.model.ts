@@ -351,7 +351,9 @@ export interface ProtocolLimits {
   /**
    * The account's orders are kept distinct in side, quantity and limit price (a place's quantity is raised
    * until it is): Schwab's matching never settles between identical candidates (docs/brokers/schwab.md, "An
-   * `unknown` order: matching"), by design, so identical unknown orders would stay unknown for good.
+   * `unknown` order: matching"), by design, so identical unknown orders would stay unknown for good. For the
+   * same reason no fill races a replace whose answer may not come: Schwab would book the replacement for less
+   * than we asked, and it would match nothing.
    */
   readonly distinctOrders: boolean;
   /**
@@ -404,8 +406,9 @@ export interface VenueLink {
   duplicate(orderId: string, count: number): void;
   /**
    * Whether the broker holds our order pending a request the venue has not acted on yet (Alpaca: a replace
-   * it took shows `pending_replace`, and it refuses cancels and replaces meanwhile: README.md, Alpaca
-   * Trading API); the venue's record then says less than the broker does.
+   * it took shows `pending_replace`, a replacement whose `new` has not come `pending_new`, and it refuses
+   * cancels and replaces meanwhile: README.md, Alpaca Trading API); the venue's record then says less than the
+   * broker does.
    */
   pendingAtBroker(orderId: string): Promise<boolean>;
   /** Delivers one of the reports already delivered once more (`index` modulo how many there were). */
@@ -1787,8 +1790,12 @@ class Replace extends OrderStep {
         : entryAuthority(r.snapshot, old.side, total.minus(before.filled));
 
     const variant = effectiveVariant('replace', this.variant);
+    // Where an unsure replacement is found only by matching (ProtocolLimits.distinctOrders), no fill races it:
+    // it would change the quantity the broker books, and no candidate would match the replacement we asked for.
+    const unsure = variant !== 'plain' && variant !== 'fill_before_ack' && variant !== 'replace_rejected_filled';
+    const race = harness.protocol.distinctOrders && unsure ? null : this.race;
     await arm(r, variant, { orderId: old.id });
-    r.venue.fillOnNextReplace(this.race);
+    r.venue.fillOnNextReplace(race);
     let replacement: OrderDto | null = null;
     let error: ApiError | null = null;
     try {
@@ -1823,7 +1830,7 @@ class Replace extends OrderStep {
         fail(label, `order ${id} (${row.status}) works ${row.quantity.toFixed()}, the venue booked ${booked.quantity}`);
       }
     }
-    if (!workingAtVenue || this.race !== null) {
+    if (!workingAtVenue || race !== null) {
       return; // a racing fill may take the order to or past the new total: the venue then refuses
     }
     switch (variant) {
