@@ -202,4 +202,30 @@ describe('the fake Schwab', () => {
     expect((await replacing).status).toBe(400);
     expect(await listed()).toBe(1);
   });
+
+  it('refuses (400) to replace an order it has accepted that the venue has not taken yet', async () => {
+    const { server, replay } = await fake(undefined, 200);
+    const headers = { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const orders = `${server.baseUrl}/accounts/${server.accountHash}/orders`;
+    const body = (quantity: number) =>
+      JSON.stringify({
+        orderType: 'LIMIT',
+        session: 'NORMAL',
+        duration: 'DAY',
+        orderStrategyType: 'SINGLE',
+        price: replay.getQuote('SPY')!.bid.minus(1).toString(),
+        orderLegCollection: [{ instruction: 'BUY', quantity, instrument: { symbol: 'SPY', assetType: 'EQUITY' } }],
+      });
+    const placing = fetch(orders, { method: 'POST', headers, body: body(2) });
+    await new Promise((r) => setTimeout(r, 50));
+    const window = `fromEnteredTime=${new Date(Date.now() - 60_000).toISOString()}&toEnteredTime=${new Date(Date.now() + 60_000).toISOString()}`;
+    const [accepted] = (await (await fetch(`${orders}?${window}`, { headers })).json()) as {
+      orderId: number;
+      status: string;
+    }[];
+    expect(accepted!.status).toBe('ACCEPTED');
+    const replaced = await fetch(`${orders}/${accepted!.orderId}`, { method: 'PUT', headers, body: body(3) });
+    expect(replaced.status).toBe(400);
+    expect((await placing).status).toBe(201);
+  });
 });

@@ -579,7 +579,11 @@ export class FakeSchwabServer {
     if (parsed.symbol !== order.symbol || parsed.side !== order.side) {
       throw badRequest('Order cannot be replaced', 'A replacement must keep the symbol and the side.');
     }
-    const record = this.options.venue.orderRecord(String(order.orderId))!;
+    const record = this.options.venue.orderRecord(String(order.orderId));
+    if (record === null) {
+      // ACCEPTED by Schwab, not yet at the venue: nothing to replace yet (it used to fail with a 500).
+      throw badRequest('Order cannot be replaced', `Order ${order.orderId} is not working yet.`);
+    }
     if (!parsed.quantity.gt(record.filledQuantity)) {
       throw badRequest('Order cannot be replaced', 'The new quantity must exceed the filled quantity.');
     }
