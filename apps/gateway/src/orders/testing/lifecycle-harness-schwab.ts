@@ -27,7 +27,10 @@ const ECHO_ID = 'model-echo';
  * stream's news reaches it, until the reconciler matches it in the order list (matchBrokerOrder); an order
  * that never reached Schwab, or one of two identical candidates, is never matched, by design. So a reset
  * submit or replace is taken as one whose answer was lost after Schwab read it (the nearest fault that can be
- * settled), and the account's orders are kept distinct. The venue keys orders by Schwab's order id: the
+ * settled), and the account's orders are kept distinct. A replace is never parked at the venue: held past our
+ * timeout, the old order could fill meanwhile and Schwab refuse the replace, and a replacement that never came
+ * to be has nothing to match (its `unknown` would stay for good); it is an `ack_delay` (Schwab answers late, after
+ * acting at once). The venue keys orders by Schwab's order id: the
  * venue requests of a command are ours once the command tells which order it made (VenueLink.claim).
  */
 export const schwabHarness: VenueHarness = {
@@ -47,7 +50,7 @@ export const schwabHarness: VenueHarness = {
     venueExecutionIds: false,
     variants: {
       submit: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost' },
-      replace: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost' },
+      replace: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost', held: 'ack_delay' },
     },
   },
   open: async ({ venue, replay, activity, accountId, dataSource, logger }) => {
