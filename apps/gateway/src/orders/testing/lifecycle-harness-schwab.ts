@@ -107,13 +107,16 @@ export const schwabHarness: VenueHarness = {
           logger,
           accountId,
           // As bootstrap.ts resolves them: whose order a Schwab order id is, from the orders table.
-          resolveOrderId: async (brokerOrderId) => {
-            const rows: { id: string }[] = await dataSource.query(
-              'SELECT id FROM orders WHERE account_id = $1 AND broker_order_id = $2 LIMIT 1',
-              [accountId, brokerOrderId],
-            );
-            return rows[0]?.id ?? null;
-          },
+          // Counted as activity: a stream message waits on it before its report goes out.
+          resolveOrderId: (brokerOrderId) =>
+            activity.track(
+              dataSource
+                .query<{ id: string }[]>(
+                  'SELECT id FROM orders WHERE account_id = $1 AND broker_order_id = $2 LIMIT 1',
+                  [accountId, brokerOrderId],
+                )
+                .then((rows) => rows[0]?.id ?? null),
+            ),
           streamStallMs: QUIET_STREAM_MS,
           fetch: wire.fetch,
         });
