@@ -80,7 +80,9 @@ export const alpacaHarness: VenueHarness = {
       }
     });
     const fetchImpl: typeof fetch = async (input, init) => {
-      const patch = init?.method === 'PATCH' ? (JSON.parse(String(init.body)) as { client_order_id?: string }) : null;
+      const body = typeof init?.body === 'string' ? init.body : null;
+      const patch =
+        init?.method === 'PATCH' && body !== null ? (JSON.parse(body) as { client_order_id?: string }) : null;
       const id = patch?.client_order_id;
       if (id !== undefined) {
         activity.begin();
@@ -146,8 +148,16 @@ export const alpacaHarness: VenueHarness = {
           case 'connection_reset':
             wire.resetNextOrderRequest();
             return true;
-          default:
-            return false;
+          case 'plain':
+          case 'held':
+          case 'ack_delay':
+          case 'accepted_without_id':
+          case 'fill_before_ack':
+          case 'late_fill_after_cancel':
+          case 'fill_during_pending_cancel':
+          case 'cancel_rejected_filled':
+          case 'replace_rejected_filled':
+            return false; // the venue's, behind the fake (accepted_without_id is mapped before it comes here)
         }
       },
       disarm: async () => {

@@ -149,8 +149,16 @@ export const schwabHarness: VenueHarness = {
           case 'connection_reset':
             wire.resetNextOrderRequest();
             return true;
-          default:
-            return false;
+          case 'plain':
+          case 'held':
+          case 'ack_delay':
+          case 'accepted_without_id':
+          case 'fill_before_ack':
+          case 'late_fill_after_cancel':
+          case 'fill_during_pending_cancel':
+          case 'cancel_rejected_filled':
+          case 'replace_rejected_filled':
+            return false; // the venue's, behind the fake (accepted_without_id is mapped before it comes here)
         }
       },
       disarm: async () => {
