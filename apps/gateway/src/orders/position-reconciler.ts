@@ -4,7 +4,6 @@ import {
   confirmedDifferences,
   explainDifference,
   type PositionDifference,
-  type PositionQuantity,
   toDecimalString,
 } from '@gateway/oms';
 import type { ExecutionClient, FillReport, PositionReport } from '@gateway/brokers';
@@ -189,11 +188,7 @@ export class PositionReconciler implements OnApplicationBootstrap {
     scope: readonly string[],
   ): Promise<{ differences: PositionDifference[]; reports: PositionReport[] }> {
     const reports = await client.positions!();
-    const ours: PositionQuantity[] = [];
-    for (const id of scope) {
-      ours.push(...(await this.positions.list(id)));
-    }
-    return { differences: comparePositions(ours, reports), reports };
+    return { differences: comparePositions(await this.positions.quantities(scope), reports), reports };
   }
 
   /** Each difference with its evidence: the broker's record, and its executions in the symbol we lack. */
