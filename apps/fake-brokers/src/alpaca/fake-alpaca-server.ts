@@ -36,8 +36,9 @@ import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-ht
  * now, through the venue; with `silent: true` its `trade_updates` message is held back, as a stream that lost
  * it would, until `POST /test/held/release` sends every held message), `POST /test/positions`
  * `{symbol, qty, avg_entry_price?}` (the position set by hand, as a broker's correction or a trade outside the
- * API would: no order, no fill activity, no stream message), `POST /test/stream` `{down: boolean}` (down:
- * every stream connection is dropped and new ones refused until up), `GET /test/replay`,
+ * API would: no order, no fill activity, no stream message), `POST /test/stream` `{down?: boolean, stall?:
+ * boolean}` (down: every stream connection is dropped and new ones refused until up; stall: every socket, new
+ * ones too, stays open but sends nothing, what it would have sent lost, and answers no Ping), `GET /test/replay`,
  * `POST /test/replay/step` `{to}`.
  */
 
@@ -166,7 +167,8 @@ function activityId(at: number): string {
 /** The fake Alpaca server (see the file comment). */
 export class FakeAlpacaServer {
   private readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
+  // Pings are answered by hand (onStream), so that a stalled stream can leave them unanswered.
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly orders = new Map<string, FakeOrder>();
   private readonly byClientId = new Map<string, string>();
   private readonly activities: FillActivity[] = [];
@@ -180,6 +182,8 @@ export class FakeAlpacaServer {
   /** Stream messages held back (silent fills), in order, until `POST /test/held/release`. */
   private held: Record<string, unknown>[] = [];
   private streamDown = false;
+  /** Set by `POST /test/stream {stall: true}`: sockets stay open but send nothing and answer no Ping. */
+  private streamStalled = false;
   private cash: Decimal;
   private readonly replaceDelayMs: number;
   private readonly unsubscribe: () => void;
@@ -822,6 +826,11 @@ export class FakeAlpacaServer {
       this.sockets.delete(ws);
       this.listeners.delete(ws);
     });
+    ws.on('ping', (data) => {
+      if (!this.streamStalled) {
+        ws.pong(data); // RFC 6455 §5.5.2, as Alpaca's server (and ws's autoPong) does
+      }
+    });
     ws.on('message', (data) => {
       let message: { action?: unknown; data?: Record<string, unknown> };
       try {
@@ -857,6 +866,9 @@ export class FakeAlpacaServer {
   }
 
   private sendTo(ws: WebSocket, message: unknown): void {
+    if (this.streamStalled) {
+      return; // a stalled stream loses what it would have sent
+    }
     ws.send(Buffer.from(JSON.stringify(message)), { binary: true });
   }
 
@@ -975,13 +987,18 @@ export class FakeAlpacaServer {
       return send(res, 200, { symbol, qty: next.toString() });
     }
     if (path === '/test/stream' && method === 'POST') {
-      this.streamDown = b['down'] === true;
-      if (this.streamDown) {
-        for (const ws of this.sockets) {
-          ws.terminate();
+      if (typeof b['stall'] === 'boolean') {
+        this.streamStalled = b['stall'];
+      }
+      if (typeof b['down'] === 'boolean') {
+        this.streamDown = b['down'];
+        if (this.streamDown) {
+          for (const ws of this.sockets) {
+            ws.terminate();
+          }
         }
       }
-      return send(res, 200, { down: this.streamDown, connections: this.sockets.size });
+      return send(res, 200, { down: this.streamDown, stalled: this.streamStalled, connections: this.sockets.size });
     }
     const replay = this.options.replay;
     if (path === '/test/replay' && method === 'GET' && replay) {

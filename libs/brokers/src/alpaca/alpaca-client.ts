@@ -20,11 +20,14 @@ import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 /**
  * The WebSocket the adapter's `trade_updates` stream runs on, as a port (libs use no IO client: the gateway
  * hands in one built on `ws`). `open` connects to `url`; the handlers are called with the frames' payloads
- * as text (binary frames decoded as UTF-8, as Alpaca's paper stream needs) and once on close.
+ * as text (binary frames decoded as UTF-8, as Alpaca's paper stream needs), on every Pong frame (`onPong`),
+ * and once on close. `ping` sends an RFC 6455 Ping control frame (§5.5.2: the peer must answer a Pong); a
+ * socket without it gets no stall detection.
  */
 export interface StreamSocket {
   send(text: string): void;
   close(): void;
+  ping?(): void;
 }
 export type StreamConnector = (
   url: string,
@@ -32,6 +35,7 @@ export type StreamConnector = (
     readonly onOpen: () => void;
     readonly onMessage: (text: string) => void;
     readonly onClose: (reason: string) => void;
+    readonly onPong?: () => void;
   },
 ) => StreamSocket;
 
@@ -66,6 +70,12 @@ export interface AlpacaClientConfig {
   readonly requestTimeoutMs?: number;
   /** How often a replace's outcome is polled while it waits for the stream, ms; default 250. */
   readonly replacePollMs?: number;
+  /**
+   * No frame and no Pong for this long, ms: the stream is taken for stalled, dropped and healed like a drop;
+   * default 30 000. The client pings every fifth of it (`trade_updates` has no heartbeat messages, so a quiet
+   * account is legitimately silent; a Pong proves the socket alive).
+   */
+  readonly streamStallMs?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -170,8 +180,9 @@ function statusEventOf(name: string): ExecType | undefined {
  *   new order) to say `new`/`replaced` (accepted) or `rejected`/`order_replace_rejected` (rejected, the
  *   old order left as Alpaca has it); no verdict before the caller's abort → `unknown`.
  * - Fills come from `trade_updates`, each applied once (alpacaExecutionId, duplicates dropped). When the
- *   stream drops, the client reports `connected: false`, reconnects with a back-off, and heals before it
- *   reports `connected: true`: the fill activities and the orders since the last applied are listed and
+ *   stream drops, or stalls (no frame and no Pong to its Pings for `streamStallMs`: alert
+ *   `alpaca_stream_stalled`), the client reports `connected: false`, reconnects with a back-off, and heals
+ *   before it reports `connected: true`: the fill activities and the orders since the last applied are listed and
  *   what the stream missed is reported (the gateway then runs its reconnect reconciliation before it lets
  *   entries through again).
  * - Statuses through ALPACA_ORDER_STATUSES; one it does not know → alert `alpaca_status_unknown` and the
@@ -196,11 +207,18 @@ export class AlpacaClient implements ExecutionClient {
   private readonly stream: StreamLifecycle;
   /** Epoch ms of the last event applied (stream or heal); the heal pass lists from a bit before it. */
   private lastAppliedAt = Date.now();
+  /** The open socket's last sign of life (open, any frame, a Pong), epoch ms; null while none is open. */
+  private aliveAt: number | null = null;
+  /** Gives the open socket up as stalled (its close then reports the reason). */
+  private giveUpStalled: ((reason: string) => void) | null = null;
+  private stallTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly stallMs: number;
 
   constructor(private readonly config: AlpacaClientConfig) {
     this.venue = config.venue;
     this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
+    this.stallMs = config.streamStallMs ?? 30_000;
     this.stream = new StreamLifecycle({
       initialDelayMs: config.reconnectDelayMs ?? 250,
       maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
@@ -223,11 +241,16 @@ export class AlpacaClient implements ExecutionClient {
         `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
       );
     }
+    this.stallTimer = setInterval(() => this.checkStall(), Math.max(50, Math.floor(this.stallMs / 5)));
+    this.stallTimer.unref?.();
     await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
     this.stream.close();
+    if (this.stallTimer) {
+      clearInterval(this.stallTimer);
+    }
     this.socket?.close();
     this.socket = null;
     for (const waiter of this.waiters) {
@@ -678,8 +701,22 @@ export class AlpacaClient implements ExecutionClient {
     }
     let authorized = false;
     let gone = false;
+    let listening = false;
+    let stalled: string | null = null;
+    const alive = () => {
+      if (!gone) {
+        this.aliveAt = Date.now();
+      }
+    };
     const socket = this.config.connect(this.config.streamUrl, {
+      // Until it listens, only Alpaca's answers count: a socket that pongs but never authorizes is stalled too.
+      onPong: () => {
+        if (listening) {
+          alive();
+        }
+      },
       onOpen: () => {
+        alive();
         const credentials = this.config.credentials;
         socket.send(
           JSON.stringify({
@@ -692,6 +729,7 @@ export class AlpacaClient implements ExecutionClient {
         );
       },
       onMessage: (text) => {
+        alive();
         let message: { stream?: unknown; data?: Record<string, unknown> };
         try {
           message = JSON.parse(text) as typeof message;
@@ -712,6 +750,7 @@ export class AlpacaClient implements ExecutionClient {
         if (message.stream === 'listening') {
           const streams = message.data?.['streams'];
           if (authorized && Array.isArray(streams) && streams.includes('trade_updates')) {
+            listening = true;
             void this.onListening();
           }
           return;
@@ -725,10 +764,43 @@ export class AlpacaClient implements ExecutionClient {
           return;
         }
         gone = true;
-        this.onStreamClosed(this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
+        if (this.socket === socket) {
+          this.aliveAt = null;
+          this.giveUpStalled = null;
+        }
+        this.onStreamClosed(
+          this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : (stalled ?? reason),
+        );
       },
     });
     this.socket = socket;
+    this.giveUpStalled = (reason) => {
+      stalled = reason;
+      socket.close();
+    };
+  }
+
+  /**
+   * Every fifth of `streamStallMs`: a socket silent (no frame, no Pong) for longer than that is given up as
+   * stalled (alert `alpaca_stream_stalled`; its close reports it down and the reconnect heals); else a Ping.
+   */
+  private checkStall(): void {
+    const socket = this.socket;
+    if (this.stream.closed || socket === null || this.aliveAt === null || socket.ping === undefined) {
+      return;
+    }
+    const silent = Date.now() - this.aliveAt;
+    if (silent > this.stallMs) {
+      this.config.logger.error(
+        { alert: 'alpaca_stream_stalled', venue: this.venue, accountId: this.config.accountId, silentMs: silent },
+        'alpaca trade_updates stream silent (no frame, no pong): reconnecting',
+      );
+      this.giveUpStalled?.(
+        `stalled: no frame and no pong for ${silent} ms (BROKER_<NAME>_STREAM_STALL_MS ${this.stallMs})`,
+      );
+      return;
+    }
+    socket.ping();
   }
 
   private async onListening(): Promise<void> {
