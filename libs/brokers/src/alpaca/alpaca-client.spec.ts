@@ -13,7 +13,14 @@ import { defaultMarketDataSets } from '../paper/market-data-sets.js';
 import { MarketReplay } from '../paper/market-replay.js';
 import { PaperVenue } from '../paper/paper-venue.js';
 import { alpacaAdapter, alpacaStreamUrl } from './alpaca-adapter.js';
-import { AlpacaAuthError, AlpacaClient, type AlpacaLogger, alpacaExecutionId } from './alpaca-client.js';
+import {
+  AlpacaAuthError,
+  AlpacaClient,
+  type AlpacaLogger,
+  alpacaExecutionId,
+  fromAlpacaSymbol,
+  toAlpacaSymbol,
+} from './alpaca-client.js';
 import { ALPACA_ORDER_STATUSES, AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 import { BrokerSetupError } from '../broker-registry.js';
 
@@ -251,6 +258,29 @@ describe('AlpacaClient against the fake Alpaca', () => {
     expect(listed.map((f) => f.brokerExecutionId)).toEqual([fills[0]!.execution!.brokerExecutionId]);
     await sleep(100);
     expect(h.reports.filter((r) => r.execType === 'trade')).toHaveLength(1);
+  });
+
+  it("trades an option under Alpaca's unpadded OCC symbol; reports and positions name it as ours (padded OSI)", async () => {
+    const OPTION = 'SPXW  210104C03700000';
+    expect(toAlpacaSymbol(OPTION)).toBe('SPXW210104C03700000');
+    expect(fromAlpacaSymbol('SPXW210104C03700000')).toBe(OPTION);
+    expect([toAlpacaSymbol('SPY'), fromAlpacaSymbol('SPY')]).toEqual(['SPY', 'SPY']);
+    const h = await harness();
+    await h.client.start();
+    const command = { ...restingBuy(h, '2'), symbol: OPTION, limitPrice: new Decimal('1.00') };
+    expect((await h.client.submitOrder(command)).kind).toBe('accepted');
+    const [sent] = await ordersReceived(h);
+    expect(sent).toMatchObject({ body: { symbol: 'SPXW210104C03700000' } });
+    await h.call('POST', '/test/fill', { client_order_id: command.clientOrderId, qty: '2', price: '1.00' });
+    const fill = await until(() => h.reports.find((r) => r.execType === 'trade'));
+    expect(fill.symbol).toBe(OPTION);
+    const positions = await h.client.positions();
+    expect(positions.map((p) => [p.symbol, p.quantity.toFixed(), p.averagePrice?.toFixed()])).toEqual([
+      [OPTION, '2', '1'],
+    ]);
+    // 2 contracts × $1.00 × 100 shares each, as the fake's account moved (its fees aside).
+    expect(positions[0]!.raw).toMatchObject({ asset_class: 'us_option', cost_basis: '200' });
+    expect((await h.client.listFills(Date.now() - 60_000)).map((f) => f.symbol)).toEqual([OPTION]);
   });
 
   it('keeps a quiet stream whose socket answers Pings: silence without a stall is not a drop', async () => {

@@ -1,4 +1,4 @@
-import { Decimal } from '@gateway/oms';
+import { Decimal, parseInstrument } from '@gateway/oms';
 import type {
   BalanceReport,
   CancelOrderCommand,
@@ -130,6 +130,18 @@ interface ReplaceWaiter {
 }
 
 const canonical = (value: string | null | undefined) => new Decimal(value || '0').toString();
+
+/**
+ * Alpaca's spelling of one of our symbols: an option as its OCC symbol without the root's padding
+ * (`SPXW210104C03700000`; alpaca-docs `content/trading/options-trading.md`, the contract symbols of
+ * `/v2/options/contracts`), a ticker as it is.
+ */
+export const toAlpacaSymbol = (symbol: string) => {
+  const instrument = parseInstrument(symbol);
+  return instrument?.kind === 'option' ? instrument.symbol.replace(/ /g, '') : symbol;
+};
+/** Our spelling of an Alpaca symbol: the padded OSI symbol of an option, a ticker as it is. */
+export const fromAlpacaSymbol = (symbol: string) => parseInstrument(symbol)?.symbol ?? symbol;
 
 /**
  * The fill's identity, the same from every source: the Alpaca order id and the order's cumulative
@@ -266,7 +278,7 @@ export class AlpacaClient implements ExecutionClient {
       return { kind: 'rejected', reason: 'aborted before sending', raw: null };
     }
     const body = {
-      symbol: command.symbol,
+      symbol: toAlpacaSymbol(command.symbol),
       qty: command.quantity.toString(),
       side: command.side,
       type: command.type,
@@ -409,7 +421,7 @@ export class AlpacaClient implements ExecutionClient {
         executedAt: Date.parse(activity.transaction_time),
         clientOrderId,
         brokerOrderId: activity.order_id,
-        symbol: activity.symbol,
+        symbol: fromAlpacaSymbol(activity.symbol),
         side: activity.side,
         raw: activity,
       });
@@ -465,7 +477,7 @@ export class AlpacaClient implements ExecutionClient {
       const magnitude = new Decimal(qty).abs();
       const avg = p['avg_entry_price'];
       return {
-        symbol: p['symbol'],
+        symbol: fromAlpacaSymbol(p['symbol']),
         // `side` decides the sign, whichever way `qty` is written.
         quantity: p['side'] === 'short' ? magnitude.negated() : new Decimal(qty),
         averagePrice: typeof avg === 'string' && /^\d+(\.\d+)?$/.test(avg) ? new Decimal(avg) : null,
@@ -549,7 +561,7 @@ export class AlpacaClient implements ExecutionClient {
     return {
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       type: order.type,
       quantity: new Decimal(order.qty ?? '0'),
@@ -846,7 +858,7 @@ export class AlpacaClient implements ExecutionClient {
         execType: 'trade',
         clientOrderId,
         brokerOrderId: activity.order_id,
-        symbol: activity.symbol,
+        symbol: fromAlpacaSymbol(activity.symbol),
         side: activity.side,
         cumulativeQuantity: new Decimal(activity.cum_qty),
         leavesQuantity: new Decimal(activity.leaves_qty),
@@ -941,7 +953,7 @@ export class AlpacaClient implements ExecutionClient {
       execType: 'trade',
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       cumulativeQuantity: new Decimal(order.filled_qty),
       leavesQuantity: Decimal.max(new Decimal(order.qty ?? '0').minus(order.filled_qty), 0),
@@ -965,7 +977,7 @@ export class AlpacaClient implements ExecutionClient {
       execType,
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       cumulativeQuantity: filled,
       leavesQuantity: execType === 'new' ? Decimal.max(new Decimal(order.qty ?? '0').minus(filled), 0) : new Decimal(0),
