@@ -133,8 +133,8 @@ const canonical = (value: string | null | undefined) => new Decimal(value || '0'
 
 /**
  * Alpaca's spelling of one of our symbols: an option as its OCC symbol without the root's padding
- * (`SPXW210104C03700000`; alpaca-docs `content/trading/options-trading.md`, the contract symbols of
- * `/v2/options/contracts`), a ticker as it is.
+ * (`SPXW210104C03700000`: the contract symbols of `/v2/options/contracts`, docs.alpaca.markets "Options
+ * Trading"), a ticker as it is.
  */
 export const toAlpacaSymbol = (symbol: string) => {
   const instrument = parseInstrument(symbol);
@@ -194,8 +194,8 @@ function statusEventOf(name: string): ExecType | undefined {
  * - Fills come from `trade_updates`, each applied once (alpacaExecutionId, duplicates dropped). When the
  *   stream drops, or stalls (no frame and no Pong to its Pings for `streamStallMs`: alert
  *   `alpaca_stream_stalled`), the client reports `connected: false`, reconnects with a back-off, and heals
- *   before it reports `connected: true`: the fill activities and the orders since the last applied are listed and
- *   what the stream missed is reported (the gateway then runs its reconnect reconciliation before it lets
+ *   before it reports `connected: true`: the fill activities and the orders since the last applied are listed
+ *   and what the stream missed is reported (the gateway then runs its reconnect reconciliation before it lets
  *   entries through again).
  * - Statuses through ALPACA_ORDER_STATUSES; one it does not know → alert `alpaca_status_unknown` and the
  *   order is unknown (AlpacaUnknownStatusError for lookups, `unknown` for a submit).
