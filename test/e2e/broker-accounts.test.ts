@@ -81,8 +81,8 @@ interface Broker {
   fill(order: { id: string; brokerOrderId: string }, quantity: string, price: string): Promise<void>;
   /** The fake's own account: cash, buying power, equity (decimals). */
   account(): Promise<{ cash: D; buyingPower: D; equity: D }>;
-  /** The fake's own positions: symbol in our spelling, signed quantity, average price, market value. */
-  positions(): Promise<{ symbol: string; quantity: D; averagePrice: D; marketValue: D }[]>;
+  /** The fake's own positions: symbol in our spelling, signed quantity, average price, value, P&L if it says. */
+  positions(): Promise<{ symbol: string; quantity: D; averagePrice: D; marketValue: D; unrealizedPnl: D | null }[]>;
   /** The fees the broker's schedule charges for one fill, USD. */
   fees(fill: Fill): D;
   replayTo(time: string): Promise<void>;
@@ -130,6 +130,7 @@ const alpacaBroker: Broker = {
       quantity: new D(p.qty),
       averagePrice: new D(p.avg_entry_price),
       marketValue: new D(p.market_value),
+      unrealizedPnl: new D(p.unrealized_pl),
     })),
   fees: alpacaFees,
   replayTo: async (time) => {
@@ -171,6 +172,7 @@ const schwabBroker: Broker = {
       quantity: new D(p.longQuantity).minus(p.shortQuantity),
       averagePrice: new D(p.averagePrice),
       marketValue: new D(p.marketValue),
+      unrealizedPnl: null, // the fake's positions carry no open P&L field
     }));
   },
   // schwab.com/pricing: $0 on online stock and ETF trades, $0.65 per option contract.
@@ -313,6 +315,9 @@ describe.each([alpacaBroker, schwabBroker])('a day of fills on a $name account',
       expect([t.quantity, t.averagePrice, t.marketValue].map(dec)).toEqual(
         [e.quantity, e.averagePrice, marketValue].map(dec),
       );
+      if (t.unrealizedPnl !== null) {
+        expect(dec(t.unrealizedPnl)).toBe(dec(unrealized));
+      }
     });
   });
 });
