@@ -693,7 +693,9 @@ export class FakeSchwabServer {
     p.qty = next;
     this.positions.set(order.symbol, p);
     const money = price.times(qty).times(order.assetType === 'OPTION' ? 100 : 1);
-    this.cash = order.side === 'buy' ? this.cash.minus(money) : this.cash.plus(money);
+    this.cash = (order.side === 'buy' ? this.cash.minus(money) : this.cash.plus(money)).minus(
+      schwabCommission(order.assetType, qty),
+    );
   }
 
   private statusOf(order: FakeOrder): string {
@@ -1195,6 +1197,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, error: SchwabError): void {
   send(res, error.status, { message: error.message, errors: error.errors });
+}
+
+/**
+ * Schwab's commission per option contract, USD, buys and sells (schwab.com/pricing: "$0 online listed stock
+ * and ETF trades", options "$0.65 per contract"; unverified by our sources, which list no fees). The fake
+ * charges nothing else: no exchange or regulatory fee on sells (chosen; docs/brokers/schwab.md, "The fake").
+ */
+export const SCHWAB_OPTION_COMMISSION = new Decimal('0.65');
+
+/** The fake's commission on one fill, USD: `SCHWAB_OPTION_COMMISSION` per option contract, nothing on shares. */
+export function schwabCommission(assetType: 'EQUITY' | 'OPTION', quantity: Decimal): Decimal {
+  return assetType === 'OPTION' ? quantity.times(SCHWAB_OPTION_COMMISSION) : new Decimal(0);
 }
 
 /** Builds and starts a fake Schwab server on `options.port` (default any free port). */

@@ -291,6 +291,8 @@ export type BrokerAdapterConfig =
       /** REST base and `trade_updates` stream per environment (paper and live have their own hosts and keys). */
       readonly paper: { readonly url: string; readonly streamUrl: string };
       readonly live: { readonly url: string; readonly streamUrl: string };
+      /** No frame and no Pong to the client's Pings for this long, ms: the stream is taken for stalled. */
+      readonly streamStallMs: number;
     }
   | {
       readonly adapter: 'schwab';
@@ -343,7 +345,9 @@ function schwabAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterC
 /**
  * `alpaca`: BROKER_<NAME>_URL (paper accounts; default https://paper-api.alpaca.markets) and
  * BROKER_<NAME>_LIVE_URL (live accounts; default https://api.alpaca.markets), each stream at the same
- * host's `/stream` unless BROKER_<NAME>_STREAM_URL / BROKER_<NAME>_LIVE_STREAM_URL say otherwise.
+ * host's `/stream` unless BROKER_<NAME>_STREAM_URL / BROKER_<NAME>_LIVE_STREAM_URL say otherwise;
+ * BROKER_<NAME>_STREAM_STALL_MS (default 30000, at least 500): no frame and no Pong to the client's WebSocket
+ * Pings (sent every fifth of it) for this long and the stream is reconnected and healed.
  */
 function alpacaAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterConfig | string {
   const endpoint = (urlVar: string, streamVar: string, fallback: string) => {
@@ -360,7 +364,14 @@ function alpacaAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterC
   if (typeof paper === 'string') {
     return paper;
   }
-  return typeof live === 'string' ? live : { adapter: 'alpaca', paper, live };
+  if (typeof live === 'string') {
+    return live;
+  }
+  const stall = Number(env[`${name}_STREAM_STALL_MS`] ?? '30000');
+  if (!Number.isInteger(stall) || stall < 500) {
+    return `${name}_STREAM_STALL_MS: a whole number of ms, at least 500`;
+  }
+  return { adapter: 'alpaca', paper, live, streamStallMs: stall };
 }
 
 /** The BROKER_<NAME>_* variables of one broker, e.g. BROKER_ALPACA_ADAPTER=paper-http, BROKER_ALPACA_URL=http://…. */
