@@ -11,7 +11,7 @@ import {
   parseInstrument,
 } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-http.js';
+import { closeAll, listenOn, readJson, sameSecret, seededRandom, str } from '../fake-broker-http.js';
 
 /*
  * A fake Alpaca Trading API (v2) for tests, speaking Alpaca's own wire protocol as
@@ -41,7 +41,7 @@ import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-ht
  * binary frame, as paper does; no sequence numbers, no replay (a message sent while a client is away is lost).
  *
  * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{client_order_id?,symbol?},
- * remaining?, delay_ms?}` (kinds: FakeAlpacaFaultKind), `DELETE /test/faults`, `GET /test/received` (every
+ * remaining?, delay_ms?, max_delay_ms?, seed?}` (kinds: FakeAlpacaFaultKind), `DELETE /test/faults`, `GET /test/received` (every
  * order request that reached the fake, no header), `POST /test/fill` `{client_order_id, qty, price?}` (a fill
  * now, through the venue; with `silent: true` its `trade_updates` message is held back, as a stream that lost
  * it would, until `POST /test/held/release` sends every held message), `POST /test/positions`
@@ -62,7 +62,9 @@ import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-ht
  *   the stream after the PATCH succeeded;
  * - `rate_limit`: requests answer 429;
  * - `unknown_status`: the matched orders show a status Alpaca does not document (`"under_review_x"`), as a new
- *   one might appear (the rule is not used up).
+ *   one might appear (the rule is not used up);
+ * - `random_delay`: the order (or cancel, replace) is done, and the answer waits a random time, uniform in
+ *   [`delay_ms`, `max_delay_ms`] whole ms, drawn from a source seeded with `seed` (Math.random without).
  */
 export type FakeAlpacaFaultKind =
   | 'ack_lost'
@@ -71,7 +73,8 @@ export type FakeAlpacaFaultKind =
   | 'late_fill'
   | 'replace_refused'
   | 'rate_limit'
-  | 'unknown_status';
+  | 'unknown_status'
+  | 'random_delay';
 const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'ack_lost',
   'error_after_accept',
@@ -80,6 +83,7 @@ const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'replace_refused',
   'rate_limit',
   'unknown_status',
+  'random_delay',
 ];
 
 interface FaultRule {
@@ -88,6 +92,9 @@ interface FaultRule {
   readonly symbol: string | null;
   remaining: number | null;
   readonly delayMs: number;
+  /** `random_delay`: the upper end of the delay, ms, and the rule's random source. */
+  readonly maxDelayMs: number;
+  readonly random: () => number;
 }
 
 export interface FakeAlpacaOptions {
@@ -406,11 +413,19 @@ export class FakeAlpacaServer {
       req.socket.destroy();
       return;
     }
-    if (this.takeFault('error_after_accept', clientOrderId, symbol)) {
-      send(res, 500, { code: 50010000, message: 'internal server error' });
+    const reply = () => {
+      if (this.takeFault('error_after_accept', clientOrderId, symbol)) {
+        send(res, 500, { code: 50010000, message: 'internal server error' });
+        return;
+      }
+      send(res, status, payload);
+    };
+    const delay = this.takeFaultRule('random_delay', clientOrderId, symbol);
+    if (delay) {
+      setTimeout(reply, delay.delayMs + Math.floor(delay.random() * (delay.maxDelayMs - delay.delayMs + 1)));
       return;
     }
-    send(res, status, payload);
+    reply();
   }
 
   private async cancelOne(order: FakeOrder, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -951,6 +966,11 @@ export class FakeAlpacaServer {
         symbol: str(match['symbol']),
         remaining: typeof b['remaining'] === 'number' ? b['remaining'] : null,
         delayMs: typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        maxDelayMs: Math.max(
+          typeof b['max_delay_ms'] === 'number' ? b['max_delay_ms'] : 0,
+          typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        ),
+        random: seededRandom(typeof b['seed'] === 'number' ? b['seed'] : null),
       });
       return send(res, 201, { faults: this.faults.length });
     }
