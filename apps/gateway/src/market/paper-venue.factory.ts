@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error.js';
 import type { GatewayConfig } from '../config/config.js';
+import { wsStreamConnector } from './ws-stream-connector.js';
 
 /** A command of the replay control route (`POST /v1/venues/paper/replay`), applied pause, speed, step, resume. */
 export interface ReplayCommand {
@@ -194,6 +195,7 @@ export async function createPaperVenue(
   if (sharedUrl !== null && !hasInProcessPaperVenue(config)) {
     const feed = new VenueMarketFeed({
       baseUrl: sharedUrl,
+      connect: wsStreamConnector,
       onError: (error) => logger.warn({ err: error }, "paper venue's market feed"),
     });
     await feed.start();

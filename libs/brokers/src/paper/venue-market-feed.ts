@@ -1,5 +1,5 @@
 import { epochToZonedTimeOfDay, toDecimalString, zonedTimeToEpochMs } from '@gateway/oms';
-import WebSocket from 'ws';
+import type { StreamConnector, StreamSocket } from '../alpaca/alpaca-client.js';
 import type { MarketDataFeed, Quote, QuoteListener } from '../market-data.js';
 import type { BookFigures, OrderBookSource } from './lobster-books.js';
 import {
@@ -15,6 +15,8 @@ import {
 export interface VenueMarketFeedConfig {
   /** The paper-venue process's base URL, e.g. `http://127.0.0.1:4010`. */
   readonly baseUrl: string;
+  /** Opens the WebSocket (the gateway's wsStreamConnector, on `ws`). */
+  readonly connect: StreamConnector;
   /** Reconnect backoff: first and largest delay, ms [100, 2 000]; it doubles. */
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
@@ -52,6 +54,7 @@ interface Stamp {
  */
 export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
   private readonly baseUrl: string;
+  private readonly openStream: StreamConnector;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly silenceMs: number;
@@ -67,7 +70,7 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
   private clock: WireClock | null = null;
   private clockAt = 0;
   private book: BookFigures | null = null;
-  private ws: WebSocket | null = null;
+  private socket: StreamSocket | null = null;
   private live = false;
   private closed = false;
   private failures = 0;
@@ -76,6 +79,7 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
 
   constructor(config: VenueMarketFeedConfig) {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    this.openStream = config.connect;
     this.retryInitialMs = config.retryInitialMs ?? 100;
     this.retryMaxMs = config.retryMaxMs ?? 2_000;
     this.silenceMs = config.silenceMs ?? 3_000;
@@ -111,8 +115,9 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
   close(): void {
     this.closed = true;
     this.clearTimers();
-    this.ws?.terminate();
-    this.ws = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close();
     this.wakeClockWaiters();
   }
 
@@ -188,7 +193,9 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
     const reached = (): boolean => {
       const c = this.clock;
       return (
-        this.live && c !== null && (c.loops > state.loops || (c.loops === state.loops && c.timeOfDayMs >= state.timeOfDayMs))
+        this.live &&
+        c !== null &&
+        (c.loops > state.loops || (c.loops === state.loops && c.timeOfDayMs >= state.timeOfDayMs))
       );
     };
     if (reached() || this.closed) {
@@ -225,50 +232,58 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
     if (this.closed) {
       return;
     }
-    const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/v1/market/stream`, { maxPayload: 64 * 1024 * 1024 });
-    this.ws = ws;
-    this.armSilence(ws);
-    ws.on('message', (data: WebSocket.RawData) => {
-      this.armSilence(ws);
-      let frame;
-      try {
-        frame = venueMarketFrameSchema.parse(JSON.parse(data.toString()));
-      } catch (error) {
-        this.onError(new Error(`bad market frame from the paper venue: ${(error as Error).message}`));
-        return;
-      }
-      switch (frame.type) {
-        case 'snapshot':
-          this.applySnapshot(frame);
-          this.live = true;
-          this.failures = 0;
-          this.wakeClockWaiters();
+    let socket: StreamSocket | null = null;
+    socket = this.openStream(`${this.baseUrl.replace(/^http/, 'ws')}/v1/market/stream`, {
+      onOpen: () => undefined,
+      onMessage: (text) => {
+        if (this.socket === socket) {
+          this.armSilence();
+          this.onFrame(text);
+        }
+      },
+      onClose: (reason) => {
+        if (this.socket !== socket) {
           return;
-        case 'quote':
-          if (this.live) {
-            this.applyQuote(frame.quote, frame.loop, frame.notify);
-          }
-          return;
-        case 'clock':
-          if (this.live) {
-            this.applyClock(frame.clock);
-            this.book = frame.book;
-            this.wakeClockWaiters();
-          }
-          return;
-      }
-    });
-    ws.on('error', (error) => {
-      if (this.failures === 0) {
-        this.onError(error); // once per outage, not once per retry
-      }
-    });
-    ws.on('close', () => {
-      if (this.ws === ws) {
-        this.ws = null;
+        }
+        this.socket = null;
+        if (this.failures === 0) {
+          this.onError(new Error(`the paper venue's market stream closed: ${reason}`)); // once per outage
+        }
         this.down();
-      }
+      },
     });
+    this.socket = socket;
+    this.armSilence();
+  }
+
+  private onFrame(text: string): void {
+    let frame;
+    try {
+      frame = venueMarketFrameSchema.parse(JSON.parse(text));
+    } catch (error) {
+      this.onError(new Error(`bad market frame from the paper venue: ${(error as Error).message}`));
+      return;
+    }
+    switch (frame.type) {
+      case 'snapshot':
+        this.applySnapshot(frame);
+        this.live = true;
+        this.failures = 0;
+        this.wakeClockWaiters();
+        return;
+      case 'quote':
+        if (this.live) {
+          this.applyQuote(frame.quote, frame.loop, frame.notify);
+        }
+        return;
+      case 'clock':
+        if (this.live) {
+          this.applyClock(frame.clock);
+          this.book = frame.book;
+          this.wakeClockWaiters();
+        }
+        return;
+    }
   }
 
   /** The connection is gone: no quote until the next snapshot; reconnect after the backoff. */
@@ -291,13 +306,17 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
     this.reconnectTimer.unref();
   }
 
-  private armSilence(ws: WebSocket): void {
+  private armSilence(): void {
     if (this.silenceTimer !== null) {
       clearTimeout(this.silenceTimer);
     }
+    const socket = this.socket;
     this.silenceTimer = setTimeout(() => {
-      this.onError(new Error(`the paper venue's market stream was silent for ${this.silenceMs} ms; reconnecting`));
-      ws.terminate();
+      if (socket !== null && this.socket === socket) {
+        this.onError(new Error(`the paper venue's market stream was silent for ${this.silenceMs} ms; reconnecting`));
+        this.failures = Math.max(this.failures, 1); // said once: the close that follows is the same outage
+        socket.close();
+      }
     }, this.silenceMs);
     this.silenceTimer.unref();
   }
