@@ -1,6 +1,6 @@
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 // The fake broker itself and the gateway's WebSocket connector: the feed is tested against the real
 // server, at its own protocol.
 import { type PaperVenueServer, startPaperVenueServer } from '../../../../apps/paper-venue/src/server.js';
@@ -125,6 +125,30 @@ describe('VenueMarketFeed against the paper venue server', () => {
     expect(feed.orderBook()).not.toEqual(bookBefore);
   });
 
+  it('applies a replay command at the venue (pause, speed, step, resume) and publishes its clock at once', async () => {
+    const { replay, server } = await serve();
+    const feed = mirror(server.url);
+    await feed.start();
+    await until(() => feed.connected, 'the stream');
+    const post = async (body: unknown) => {
+      const res = await fetch(`${server.url}/v1/test/replay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const answer = await post({ paused: true, speed: 5, stepTo: '09:30:20' });
+    expect(answer).toEqual({ status: 200, body: replay.state() });
+    expect(answer.body).toMatchObject({ timeOfDay: '09:30:20.000', speed: 5, paused: true });
+    expect(await feed.waitForClock(replay.state(), 2_000)).toBe(true);
+    expect(feed.clockState()).toEqual(replay.state());
+    expect(market(feed)).toEqual(market(replay));
+    expect(await post({ stepTo: '11:00:00' })).toMatchObject({ status: 400, body: { code: 'bad_request' } });
+    expect(await post({ speed: -1 })).toMatchObject({ status: 400 });
+    expect(replay.state().timeOfDay).toBe('09:30:20.000');
+  });
+
   it('ages quotes across a wrap of the window as the replay does, and drops what the wrap cleared', async () => {
     const { replay, server } = await serve();
     const feed = mirror(server.url);
@@ -182,14 +206,25 @@ describe('VenueMarketFeed against the paper venue server', () => {
       symbols: replay.symbols(),
     });
     expect(body.quotes.map((q: { symbol: string }) => q.symbol)).toContain('SPY');
-    const status = await new Promise<number>((done) => {
-      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/nothing`);
-      ws.on('unexpected-response', (_req, res) => {
-        done(res.statusCode ?? 0);
-        ws.terminate();
+    const status = await new Promise<number>((done, failed) => {
+      const req = request(`${server.url}/v1/nothing`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
       });
-      ws.on('error', () => undefined);
-      ws.on('open', () => done(101));
+      req.on('response', (res) => {
+        res.resume();
+        done(res.statusCode ?? 0);
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        done(101);
+      });
+      req.on('error', failed);
+      req.end();
     });
     expect(status).toBe(404);
   });

@@ -102,6 +102,7 @@ export class VenueMarketFeed implements MarketDataFeed, OrderBookSource {
         if (this.closed || this.now() + delay > deadline) {
           throw new Error(
             `the paper venue's market at ${this.baseUrl}/v1/market/snapshot did not answer: ${(error as Error).message}`,
+            { cause: error },
           );
         }
         await new Promise((done) => setTimeout(done, delay));
