@@ -12,7 +12,9 @@ import { startVenueProcess, type VenueProcess } from '../support/venue-process.j
  * configured with another PAPER_START_TIME, which a gateway mirroring the venue ignores: a client
  * alternating between them sees one quote time on both, `GET /v1/quotes` and the stream alike, after the
  * venue's replay is stepped at the venue or through either instance's replay route, and its orders,
- * placed alternately, fill at the venue's recorded prices of that moment.
+ * placed alternately, fill at the venue's recorded prices of that moment. With the venue gone they have no
+ * quote (orders are refused by the risk check, as for any symbol without one) and take the market of the
+ * venue restarted at the same address.
  */
 const VENUE_START = '09:30:05';
 /** Where the venue is stepped, one marketable order at each; the SPY quote differs from one to the next. */
@@ -151,5 +153,38 @@ describe('two gateway instances sharing one paper venue', () => {
       422,
       'replay.out_of_window',
     );
+  }, 60_000);
+
+  it("have no quote while the venue is gone (refused as for any missing quote, never a 5xx), then resync from the restarted venue's snapshot", async () => {
+    const token = gateways[0]!.traderToken;
+    const accountId = gateways[0]!.accountId;
+    const port = new URL(venue!.url).port;
+    await venue!.stop();
+    for (const [i, g] of gateways.entries()) {
+      const api = new Api(g.url, token);
+      await eventually(
+        async () => (await api.get('/v1/quotes/SPY')).status === 404,
+        10_000,
+        `${g.url} to drop the venue's quotes`,
+      );
+      expectProblem(await api.get('/v1/quotes/SPY'), 404, 'quote.not_found');
+      const denied = await api.post(`/v1/accounts/${accountId}/orders`, {
+        clientOrderId: `shared-market-down-${i}`,
+        symbol: 'SPY',
+        side: 'buy',
+        quantity: '1',
+        type: 'market',
+      });
+      expect(denied.status, JSON.stringify(denied.body)).toBe(422);
+      expect(denied.body.code).toMatch(/^risk\./);
+      // The recorded data does not change: the instruments stay listed.
+      expect((await api.get('/v1/instruments')).status).toBe(200);
+    }
+
+    // A new venue process at the same address, at another time: both instances take its market.
+    venue = await startVenueProcess({ PAPER_START_TIME: '09:31:30', PORT: port });
+    const restarted = await venueQuote();
+    expect(restarted.clock).toBe('09:31:30.000');
+    await bothShow(token, { bid: restarted.bid, ask: restarted.ask, ts: restarted.ts });
   }, 60_000);
 });
