@@ -15,4 +15,6 @@ export * from './paper-venue-store.js';
 export * from './sale-condition.js';
 export * from './time-of-day.js';
 export * from './trade-print.js';
+export * from './venue-market-feed.js';
+export * from './venue-market-wire.js';
 export * from './venue-models.js';
