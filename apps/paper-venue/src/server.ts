@@ -13,6 +13,7 @@ import {
   fromSubmitBody,
   paperPositions,
   replaceBodySchema,
+  SqlPaperVenueStore,
   submitBodySchema,
   toWireCommand,
   toWireReport,
@@ -23,6 +24,7 @@ import {
 // rewrites the alias; the gateway itself never imports `@gateway/brokers/testing`.
 import { FAULT_KINDS, type FaultKind, FaultyVenue, seededRandom } from '@gateway/brokers/testing';
 import { DECIMAL_PATTERN, Decimal } from '@gateway/oms';
+import pg from 'pg';
 import { z } from 'zod';
 import { VenueMarketPublisher } from './market-feed.js';
 
@@ -641,6 +643,11 @@ const envSchema = z.object({
   /** Random extra delay before the venue acts on each request, ms (uniform in [min, max]). */
   VENUE_LATENCY_MIN_MS: intFrom(0),
   VENUE_LATENCY_MAX_MS: intFrom(0),
+  /**
+   * Where the venue keeps its book (table `paper_venue_orders`, created by the gateway's migrations), so
+   * that resting orders and positions survive a restart of this process; in memory when unset.
+   */
+  PAPER_VENUE_DATABASE_URL: optionalText,
   /** Seed of the venue's random source (fault rates, latency); Math.random when unset. */
   VENUE_SEED: optionalText.pipe(
     z
@@ -660,6 +667,8 @@ export interface PaperVenueProcessConfig {
   readonly ackLatencyMs: number;
   readonly latency: { readonly minMs: number; readonly maxMs: number };
   readonly seed: number | null;
+  /** PostgreSQL holding the book (PAPER_VENUE_DATABASE_URL); null: in memory. */
+  readonly databaseUrl: string | null;
 }
 
 /** Parses the environment; throws Error naming every bad variable. */
@@ -683,6 +692,7 @@ export function loadPaperVenueConfig(env: NodeJS.ProcessEnv = process.env): Pape
     ackLatencyMs: e.PAPER_ACK_LATENCY_MS,
     latency: { minMs: e.VENUE_LATENCY_MIN_MS, maxMs: e.VENUE_LATENCY_MAX_MS },
     seed: e.VENUE_SEED === undefined ? null : Number(e.VENUE_SEED),
+    databaseUrl: e.PAPER_VENUE_DATABASE_URL ?? null,
   };
 }
 
@@ -694,11 +704,46 @@ export interface PaperVenueProcess {
   close(): Promise<void>;
 }
 
-/** Loads the market data, builds the replay and the venue (in-memory book) as the gateway does, and serves them. */
+/** The application_name of the venue process's connections (the gateway's in-process venue uses the same). */
+const VENUE_APPLICATION_NAME = 'paper-venue';
+
+/**
+ * The venue's book in PostgreSQL (`config.databaseUrl`): a small pool, and the store over it. Refuses
+ * (one line naming the fix) when the table is not there, the gateway's migrations not run.
+ */
+async function openBookStore(databaseUrl: string): Promise<{ store: SqlPaperVenueStore; pool: pg.Pool }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: VENUE_APPLICATION_NAME });
+  pool.on('error', () => undefined); // a dropped idle connection: the next save reconnects
+  try {
+    const { rows } = await pool.query<{ table: string | null }>(
+      `SELECT to_regclass('paper_venue_orders')::text AS table`,
+    );
+    if (!rows[0]?.table) {
+      throw new Error(
+        'PAPER_VENUE_DATABASE_URL has no table paper_venue_orders: run the migrations first (npm run cli -- migrate up)',
+      );
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    store: new SqlPaperVenueStore((sql, params) =>
+      pool.query(sql, params ? [...params] : []).then((r) => r.rows as unknown[]),
+    ),
+    pool,
+  };
+}
+
+/**
+ * Loads the market data, builds the replay and the venue as the gateway does, and serves them. The book
+ * is in memory, or in PostgreSQL with `config.databaseUrl` (loaded back before the first request).
+ */
 export async function startPaperVenueProcess(
   config: PaperVenueProcessConfig,
   onError: (error: unknown) => void = (error) => console.error('[paper-venue]', error),
 ): Promise<PaperVenueProcess> {
+  const book = config.databaseUrl === null ? null : await openBookStore(config.databaseUrl);
   const replay = new MarketReplay({
     dataDir: config.marketDataDir,
     spxwDate: config.spxwDate,
@@ -711,8 +756,12 @@ export async function startPaperVenueProcess(
     ackLatencyMs: config.ackLatencyMs,
     latency: config.latency,
     ...(config.seed === null ? {} : { random: seededRandom(config.seed) }),
+    ...(book === null ? {} : { store: book.store }),
     onError,
   });
+  if (book !== null) {
+    await venue.restore();
+  }
   const server = await startPaperVenueServer({ venue, replay, host: config.host, port: config.port });
   replay.start();
   return {
@@ -722,7 +771,11 @@ export async function startPaperVenueProcess(
     close: async () => {
       await server.close();
       replay.stop();
+      if (book !== null) {
+        await venue.flush(); // every change of the book saved before the pool ends
+      }
       venue.close();
+      await book?.pool.end();
     },
   };
 }

@@ -1,9 +1,9 @@
 import {
   type MarketDataFeed,
   MarketReplay,
-  type PaperOrderRecord,
   PaperVenue,
   type PaperVenueStore,
+  SqlPaperVenueStore,
   type ReplayState,
   VenueMarketFeed,
   wireClockSchema,
@@ -126,24 +126,9 @@ export const PAPER_VENUE_APPLICATION_NAME = 'paper-venue';
  * The paper venue's book in the gateway's database (its own table: the venue is a simulated broker,
  * its state is not the gateway's), so working paper orders survive a gateway restart.
  */
-export class PaperVenueStoreAdapter implements PaperVenueStore {
-  constructor(private readonly dataSource: DataSource) {}
-
-  async load(): Promise<PaperOrderRecord[]> {
-    const rows: { record: PaperOrderRecord }[] = await this.dataSource.query(
-      'SELECT record FROM paper_venue_orders ORDER BY broker_order_id',
-    );
-    return rows.map((r) => r.record);
-  }
-
-  async save(record: PaperOrderRecord): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO paper_venue_orders (broker_order_id, client_order_id, record, updated_at)
-       VALUES ($1, $2, $3::jsonb, now())
-       ON CONFLICT (broker_order_id)
-       DO UPDATE SET client_order_id = EXCLUDED.client_order_id, record = EXCLUDED.record, updated_at = now()`,
-      [record.brokerOrderId, record.clientOrderId, JSON.stringify(record)],
-    );
+export class PaperVenueStoreAdapter extends SqlPaperVenueStore {
+  constructor(dataSource: DataSource) {
+    super((sql, params) => dataSource.query(sql, params ? [...params] : undefined));
   }
 }
 

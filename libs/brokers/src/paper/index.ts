@@ -13,6 +13,7 @@ export * from './paper-venue.js';
 export * from './paper-venue-wire.js';
 export * from './paper-venue-store.js';
 export * from './sale-condition.js';
+export * from './sql-paper-venue-store.js';
 export * from './time-of-day.js';
 export * from './trade-print.js';
 export * from './venue-market-feed.js';
