@@ -5,6 +5,7 @@ import {
   explainDifference,
   type PositionDifference,
   toDecimalString,
+  UNCERTAIN_STATUSES,
 } from '@gateway/oms';
 import type { ExecutionClient, FillReport, PositionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
@@ -96,10 +97,29 @@ export class PositionReconciler implements OnApplicationBootstrap {
       const again = await this.differences(client, scope);
       found = { differences: confirmedDifferences(first.differences, again.differences), reports: again.reports };
     }
-    const findings = await this.findings(client, found.differences, found.reports);
+    // A difference in a symbol with an order still uncertain is not judged now: its fills may be at the
+    // broker before the gateway can put them down to it (the order's answer, or a match, still to come).
+    // Its current break, if any, stays; the next pass, once the order is settled, decides.
+    const undecided = await this.breaks.symbolsInFlight(
+      scope,
+      found.differences.map((d) => d.symbol),
+      [...UNCERTAIN_STATUSES],
+    );
+    if (undecided.size > 0) {
+      this.logger.info(
+        { accountId, symbols: [...undecided] },
+        'position difference left for the next pass: orders in the symbol are still uncertain',
+      );
+    }
+    const findings = await this.findings(
+      client,
+      found.differences.filter((d) => !undecided.has(d.symbol)),
+      found.reports,
+    );
     const recorded = await this.breaks.recordPositionPass(
       { accountId, runId, venue: client.venue, environment: account.environment, at: this.clock.now() },
       findings,
+      undecided,
     );
     for (const b of recorded.opened) {
       this.logger.warn(

@@ -167,11 +167,13 @@ export class ReconciliationBreakRepository {
    * Records what a position pass of `accountId` (run `runId`) found, in one transaction: a finding equal
    * to the symbol's current break (open or acknowledged, same `ours` and `broker`) keeps that break as it
    * is; a finding that differs resolves it and opens a new one; a symbol without a finding resolves its
-   * current break. Every break of a finding is linked to the run.
+   * current break, unless it is `undecided` (a difference the pass could not judge: its current break,
+   * if any, stays as it is, unlinked). Every break of a finding is linked to the run.
    */
   async recordPositionPass(
     run: { accountId: string; runId: string; venue: string; environment: 'paper' | 'live'; at: number },
     findings: readonly PositionFinding[],
+    undecided: ReadonlySet<string> = new Set(),
   ): Promise<RecordedBreaks> {
     return this.dataSource.transaction(async (m) => {
       const rows: BreakRow[] = await m.query(
@@ -198,7 +200,9 @@ export class ReconciliationBreakRepository {
         seen.push(created);
       }
       for (const gone of current.values()) {
-        resolved.push(await this.resolve(m, gone.id, run.runId, run.at));
+        if (!undecided.has(gone.symbol)) {
+          resolved.push(await this.resolve(m, gone.id, run.runId, run.at));
+        }
       }
       for (const b of seen) {
         await m.query(`INSERT INTO reconciliation_run_breaks (run_id, break_id) VALUES ($1, $2)`, [run.runId, b.id]);
@@ -307,6 +311,27 @@ export class ReconciliationBreakRepository {
       [accountId],
     );
     return rows.map(toBreak);
+  }
+
+  /**
+   * Of `symbols`, those in which one of `accountIds` has an order whose outcome is still uncertain
+   * (`statuses`: pending new, cancel or replace, unknown): fills of such an order may be at the broker
+   * before the gateway can put them down to it (a Schwab order before its id is known, say).
+   */
+  async symbolsInFlight(
+    accountIds: readonly string[],
+    symbols: readonly string[],
+    statuses: readonly string[],
+  ): Promise<Set<string>> {
+    if (accountIds.length === 0 || symbols.length === 0) {
+      return new Set();
+    }
+    const rows: { symbol: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT symbol FROM orders
+        WHERE account_id = ANY($1::uuid[]) AND symbol = ANY($2::text[]) AND status = ANY($3::text[])`,
+      [[...accountIds], [...symbols], [...statuses]],
+    );
+    return new Set(rows.map((r) => r.symbol));
   }
 
   /** Of `ids`, the broker execution ids the gateway has recorded at `venue` (on any account). */
