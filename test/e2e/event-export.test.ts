@@ -21,6 +21,7 @@ const ACCOUNTS = 20;
 const EVENTS_PER_ACCOUNT = 500;
 const PER_ROUND = 10;
 const STREAM = 'GATEWAY_EVENTS';
+const CONTROL_STREAM = 'GATEWAY_CONTROL';
 const RELAY = join(ROOT, 'dist/apps/gateway/src/export/main.js');
 
 let db: TestDatabase;
@@ -173,31 +174,40 @@ describe('event export to NATS JetStream', () => {
     const nc = await connect({ servers: nats.url });
     try {
       const jsm = await nc.jetstreamManager();
-      const info = await jsm.streams.info(STREAM);
-      const total = info.state.messages;
-      expect(total).toBeGreaterThanOrEqual(ACCOUNTS * (EVENTS_PER_ACCOUNT + rounds));
-      const consumer = await nc
-        .jetstream()
-        .consumers.get(STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
-      const received: JsMsg[] = [];
-      const messages = await consumer.consume();
-      for await (const message of messages) {
-        received.push(message);
-        if (received.length === total) {
-          break;
+      /** Every message of `stream`, from its first sequence. */
+      const readAll = async (stream: string): Promise<JsMsg[]> => {
+        const total = (await jsm.streams.info(stream)).state.messages;
+        const consumer = await nc
+          .jetstream()
+          .consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+        const received: JsMsg[] = [];
+        if (total === 0) {
+          return received;
         }
-      }
+        for await (const message of await consumer.consume()) {
+          received.push(message);
+          if (received.length === total) {
+            break;
+          }
+        }
+        return received;
+      };
+      const received = await readAll(STREAM);
+      // The order events' stream carries order events only; the outbox's messages have a stream of their own.
+      expect(received.length).toBeGreaterThanOrEqual(ACCOUNTS * EVENTS_PER_ACCOUNT);
+      const control = await readAll(CONTROL_STREAM);
+      expect(control.length).toBeGreaterThanOrEqual(ACCOUNTS * rounds);
       const byAccount = new Map<string, { seq: number; msgId: string }[]>();
       const outboxed = new Map<string, { round: number; msgId: string }[]>();
+      for (const message of control) {
+        const msgId = message.headers?.get('Nats-Msg-Id') ?? '';
+        const { accountId, round } = message.json<{ accountId: string; round: number }>();
+        expect(message.subject).toBe(`gateway.paper.${accountId}.trading_state`);
+        expect(msgId).toBe(`trading_state:${accountId}:${round}`);
+        outboxed.set(accountId, [...(outboxed.get(accountId) ?? []), { round, msgId }]);
+      }
       for (const message of received) {
         const msgId = message.headers?.get('Nats-Msg-Id') ?? '';
-        if (message.subject.endsWith('.trading_state')) {
-          const { accountId, round } = message.json<{ accountId: string; round: number }>();
-          expect(message.subject).toBe(`gateway.paper.${accountId}.trading_state`);
-          expect(msgId).toBe(`trading_state:${accountId}:${round}`);
-          outboxed.set(accountId, [...(outboxed.get(accountId) ?? []), { round, msgId }]);
-          continue;
-        }
         const event = message.json<{ accountId: string; seq: number }>();
         expect(message.subject).toBe(`gateway.paper.${event.accountId}.orders`);
         expect(msgId).toBe(`${event.accountId}:${event.seq}`);

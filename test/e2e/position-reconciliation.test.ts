@@ -328,8 +328,8 @@ describe('position reconciliation against the fake Alpaca', () => {
     );
     const nc = await connect({ servers: nats!.url });
     try {
-      // Every message of the stream (this NATS server predates subject filters on ordered consumers).
-      const consumer = await nc.jetstream().consumers.get('GATEWAY_EVENTS', {
+      // Every message of the control stream: the order events have their own.
+      const consumer = await nc.jetstream().consumers.get('GATEWAY_CONTROL', {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: 1,
       });

@@ -214,6 +214,11 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('GATEWAY_EVENTS'),
+  /** The stream of the outbox's messages (trading-state changes, reconciliation breaks), apart from the order events'. */
+  EVENT_EXPORT_CONTROL_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('GATEWAY_CONTROL'),
   EVENT_EXPORT_DUPLICATE_WINDOW_MS: intFrom(120_000, 1_000),
   EVENT_EXPORT_POLL_MS: intFrom(100, 10),
   EVENT_EXPORT_LAG_ALERT_MS: intFrom(30_000, 100),
@@ -408,6 +413,8 @@ export interface EventExportOptions {
   readonly natsUrl: string;
   /** The JetStream stream holding `gateway.*.*.orders`; created when missing. */
   readonly stream: string;
+  /** The stream holding `gateway.*.*.trading_state` and `gateway.*.*.reconciliation`; created when missing. */
+  readonly controlStream: string;
   /** JetStream's duplicate window: a republish of the same `Nats-Msg-Id` inside it is dropped. */
   readonly duplicateWindowMs: number;
   /** How often the relay looks for unpublished events, ms. */
@@ -616,6 +623,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
             databaseUrl: e.DATABASE_URL,
             natsUrl: e.NATS_URL,
             stream: e.EVENT_EXPORT_STREAM,
+            controlStream: e.EVENT_EXPORT_CONTROL_STREAM,
             duplicateWindowMs: e.EVENT_EXPORT_DUPLICATE_WINDOW_MS,
             pollMs: e.EVENT_EXPORT_POLL_MS,
             lagAlertMs: e.EVENT_EXPORT_LAG_ALERT_MS,

@@ -1,4 +1,12 @@
-import { connect, type JetStreamClient, JSONCodec, type NatsConnection, nanos, StorageType } from 'nats';
+import {
+  connect,
+  type JetStreamClient,
+  type JetStreamManager,
+  JSONCodec,
+  type NatsConnection,
+  nanos,
+  StorageType,
+} from 'nats';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -12,8 +20,10 @@ const BATCH = 500;
 const PARALLEL_ACCOUNTS = 8;
 /** Session-level advisory lock: the instance holding it is the one relay. */
 const LEADER_LOCK = `SELECT pg_try_advisory_lock(hashtext('gateway:event-export')) AS locked`;
-/** What the stream holds: the order events, and the outbox's trading-state changes and reconciliation breaks. */
-const SUBJECTS = ['gateway.*.*.orders', 'gateway.*.*.trading_state', 'gateway.*.*.reconciliation'];
+/** What the order events' stream holds: the order events only (`{ accountId, seq, … }`, API.md). */
+const ORDER_SUBJECTS = ['gateway.*.*.orders'];
+/** What the control stream holds: the outbox's trading-state changes and reconciliation breaks. */
+const CONTROL_SUBJECTS = ['gateway.*.*.trading_state', 'gateway.*.*.reconciliation'];
 
 interface Behind {
   readonly id: string;
@@ -176,25 +186,28 @@ export class EventExportRelay {
       timeout: 5_000,
     });
     const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(this.options.stream).catch(() => null);
-    if (info === null) {
-      // Refused ("subjects overlap with an existing stream") when another stream already holds one of
-      // the subjects: the round fails with that message until EVENT_EXPORT_STREAM names it.
-      await jsm.streams.add({
-        name: this.options.stream,
-        subjects: SUBJECTS,
-        storage: StorageType.File,
-        duplicate_window: nanos(this.options.duplicateWindowMs),
-      });
-    } else if (SUBJECTS.some((s) => !info.config.subjects.includes(s))) {
-      // A stream made before the outbox's subjects existed: they are added, the ones it has kept.
-      await jsm.streams.update(this.options.stream, {
-        subjects: [...new Set([...info.config.subjects, ...SUBJECTS])],
-      });
-    }
+    await this.ensureStream(jsm, this.options.stream, ORDER_SUBJECTS);
+    await this.ensureStream(jsm, this.options.controlStream, CONTROL_SUBJECTS);
     this.nats = nc;
     this.js = nc.jetstream({ timeout: 5_000 });
     return this.js;
+  }
+
+  /**
+   * Creates the stream `name` over `subjects` when it is missing (file storage, the duplicate window).
+   * Refused ("subjects overlap with an existing stream") when another stream already holds one of them:
+   * the round fails with that message until EVENT_EXPORT_STREAM / EVENT_EXPORT_CONTROL_STREAM name it.
+   */
+  private async ensureStream(jsm: JetStreamManager, name: string, subjects: string[]): Promise<void> {
+    const info = await jsm.streams.info(name).catch(() => null);
+    if (info === null) {
+      await jsm.streams.add({
+        name,
+        subjects,
+        storage: StorageType.File,
+        duplicate_window: nanos(this.options.duplicateWindowMs),
+      });
+    }
   }
 
   private async accountsBehind(): Promise<Behind[]> {
@@ -220,12 +233,15 @@ export class EventExportRelay {
   }
 
   /**
-   * The export outbox's messages (trading-state changes, reconciliation breaks), in `id` order, one at a
-   * time, each deleted only once JetStream has acknowledged it: a crash in between republishes it with
-   * the same `Nats-Msg-Id`.
+   * The export outbox's messages (trading-state changes, reconciliation breaks), up to one batch in `id`
+   * order, one at a time, each deleted only once JetStream has acknowledged it: a crash in between
+   * republishes it with the same `Nats-Msg-Id`. `id` order is the order of the changes within one scope
+   * (one account's trading state, the global one, one break: each written under its own lock), not across
+   * scopes: an id is taken at the insert, and transactions commit in their own order.
    */
   private async publishOutbox(js: JetStreamClient): Promise<void> {
-    while (this.lock && !this.stopped) {
+    // One batch per round: a long backlog (the export turned on late) does not hold the order events back.
+    if (this.lock && !this.stopped) {
       const rows = await this.dataSource.query<{ id: string; subject: string; msg_id: string; payload: unknown }[]>(
         `SELECT id, subject, msg_id, payload FROM export_outbox ORDER BY id LIMIT $1`,
         [BATCH],

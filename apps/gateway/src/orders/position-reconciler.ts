@@ -26,6 +26,12 @@ import {
   type ReconciliationBreak,
 } from './persistence/reconciliation-break.repository.js';
 
+/**
+ * How recently an uncertain order must have changed for a difference in its symbol to wait for it: one
+ * uncertain for longer is stuck (the order half of the pass alerts on it), and the difference is judged.
+ */
+const IN_FLIGHT_MS = 5 * 60_000;
+
 /** How long the pass waits before it reads both sides again to confirm a difference (a fill in flight). */
 const CONFIRM_AFTER_MS = 250;
 
@@ -104,6 +110,7 @@ export class PositionReconciler implements OnApplicationBootstrap {
       scope,
       found.differences.map((d) => d.symbol),
       [...UNCERTAIN_STATUSES],
+      this.clock.now() - IN_FLIGHT_MS,
     );
     if (undecided.size > 0) {
       this.logger.info(

@@ -253,6 +253,9 @@ export class AlpacaClient implements ExecutionClient {
         `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
       );
     }
+    if (this.stallTimer) {
+      clearInterval(this.stallTimer); // a second start() must not leave the first timer running
+    }
     this.stallTimer = setInterval(() => this.checkStall(), Math.max(50, Math.floor(this.stallMs / 5)));
     this.stallTimer.unref?.();
     await this.stream.firstConnect();
@@ -807,9 +810,11 @@ export class AlpacaClient implements ExecutionClient {
         { alert: 'alpaca_stream_stalled', venue: this.venue, accountId: this.config.accountId, silentMs: silent },
         'alpaca trade_updates stream silent (no frame, no pong): reconnecting',
       );
-      this.giveUpStalled?.(
-        `stalled: no frame and no pong for ${silent} ms (BROKER_<NAME>_STREAM_STALL_MS ${this.stallMs})`,
-      );
+      const giveUp = this.giveUpStalled;
+      // Given up once: no second alert while the socket takes its time to close.
+      this.aliveAt = null;
+      this.giveUpStalled = null;
+      giveUp?.(`stalled: no frame and no pong for ${silent} ms (BROKER_<NAME>_STREAM_STALL_MS ${this.stallMs})`);
       return;
     }
     socket.ping();

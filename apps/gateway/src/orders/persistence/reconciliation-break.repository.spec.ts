@@ -125,10 +125,13 @@ describe('ReconciliationBreakRepository', () => {
     await ledger.inAccount(accountId, (tx) =>
       tx.insertOrder(pendingOrder(accountId, 'in-flight-1'), 'pending_new', 'paper'),
     );
-    expect(await breaks.symbolsInFlight([accountId], ['SPY', 'QQQ'], ['pending_new', 'unknown'])).toEqual(
+    const recently = Date.now() - 60_000;
+    expect(await breaks.symbolsInFlight([accountId], ['SPY', 'QQQ'], ['pending_new', 'unknown'], recently)).toEqual(
       new Set(['SPY']),
     );
-    expect(await breaks.symbolsInFlight([accountId], ['SPY'], ['unknown'])).toEqual(new Set());
-    expect(await breaks.symbolsInFlight([], ['SPY'], ['pending_new'])).toEqual(new Set());
+    expect(await breaks.symbolsInFlight([accountId], ['SPY'], ['unknown'], recently)).toEqual(new Set());
+    expect(await breaks.symbolsInFlight([], ['SPY'], ['pending_new'], recently)).toEqual(new Set());
+    // Uncertain for longer than the window: stuck, not in flight.
+    expect(await breaks.symbolsInFlight([accountId], ['SPY'], ['pending_new'], Date.now() + 60_000)).toEqual(new Set());
   });
 });

@@ -315,21 +315,24 @@ export class ReconciliationBreakRepository {
 
   /**
    * Of `symbols`, those in which one of `accountIds` has an order whose outcome is still uncertain
-   * (`statuses`: pending new, cancel or replace, unknown): fills of such an order may be at the broker
-   * before the gateway can put them down to it (a Schwab order before its id is known, say).
+   * (`statuses`: pending new, cancel or replace, unknown) and that changed at or after `since` (epoch ms):
+   * fills of such an order may be at the broker before the gateway can put them down to it (a Schwab
+   * order before its id is known, say). An order uncertain for longer is stuck, not in flight.
    */
   async symbolsInFlight(
     accountIds: readonly string[],
     symbols: readonly string[],
     statuses: readonly string[],
+    since: number,
   ): Promise<Set<string>> {
     if (accountIds.length === 0 || symbols.length === 0) {
       return new Set();
     }
     const rows: { symbol: string }[] = await this.dataSource.query(
       `SELECT DISTINCT symbol FROM orders
-        WHERE account_id = ANY($1::uuid[]) AND symbol = ANY($2::text[]) AND status = ANY($3::text[])`,
-      [[...accountIds], [...symbols], [...statuses]],
+        WHERE account_id = ANY($1::uuid[]) AND symbol = ANY($2::text[]) AND status = ANY($3::text[])
+          AND updated_at >= $4`,
+      [[...accountIds], [...symbols], [...statuses], new Date(since)],
     );
     return new Set(rows.map((r) => r.symbol));
   }
