@@ -35,6 +35,7 @@ export async function runExportBench(seconds = 8, repeats = 4): Promise<void> {
         databaseUrl: gateway.config.databaseUrl,
         natsUrl,
         stream,
+        controlStream: `${stream}_CONTROL`,
         duplicateWindowMs: 120_000,
         pollMs: 100,
         lagAlertMs: 60_000,
@@ -81,7 +82,9 @@ export async function runExportBench(seconds = 8, repeats = 4): Promise<void> {
           `  events published while on: ${published}`,
       );
       const nc = await connect({ servers: natsUrl });
-      await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
+      const manager = await nc.jetstreamManager();
+      await manager.streams.delete(stream).catch(() => undefined);
+      await manager.streams.delete(`${stream}_CONTROL`).catch(() => undefined);
       await nc.close();
     },
   );

@@ -12,6 +12,7 @@ import { AccountBrokerId1795996800000 } from './1795996800000-account-broker-id.
 import { OrderIntentMid1796256000000 } from './1796256000000-order-intent-mid.js';
 import { EventExports1796400000000 } from './1796400000000-event-exports.js';
 import { ReconciliationBreaks1796428800000 } from './1796428800000-reconciliation-breaks.js';
+import { ExportOutbox1796515200000 } from './1796515200000-export-outbox.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   OrderIntentMid1796256000000,
   EventExports1796400000000,
   ReconciliationBreaks1796428800000,
+  ExportOutbox1796515200000,
 ];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
-import { allEvents, expectProblem } from '../support/e2e.js';
+import { allEvents, expectProblem, sleep } from '../support/e2e.js';
 import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
@@ -12,12 +12,15 @@ import { StreamClient } from '../support/stream-client.js';
  * creates an Alpaca account over REST; without keys, and with wrong keys, its orders get a clear problem
  * (and the account shows why entries are blocked), no secret anywhere in the gateway's output; with the
  * right keys an order is placed, filled (the fill reaches the order and the stream), replaced and canceled.
- * Keys stored again reach the running client without a restart (its client is retired and rebuilt).
+ * Keys stored again reach the running client without a restart (its client is retired and rebuilt). A stream
+ * that stalls silently (socket open, no frames, no Pongs to the client's Pings) is detected within
+ * BROKER_ALPACA_STREAM_STALL_MS and healed like a drop.
  */
 const START_TIME = '09:30:10';
 const KEY_ID = 'PKE2EALPACAKEY';
 const SECRET = 'e2e-alpaca-secret-7c1d9a0b5e3f4a2c';
 const WRONG_SECRET = 'e2e-wrong-secret-11aa22bb33cc44dd';
+const STALL_MS = 1_500;
 
 let fake: FakeAlpacaProcess | undefined;
 let db: TestDatabase | undefined;
@@ -37,6 +40,7 @@ beforeAll(async () => {
     BROKERS: 'paper,alpaca',
     BROKER_ALPACA_ADAPTER: 'alpaca',
     BROKER_ALPACA_URL: fake.url,
+    BROKER_ALPACA_STREAM_STALL_MS: String(STALL_MS),
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
   });
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
@@ -267,6 +271,52 @@ describe('Alpaca faults through the gateway', () => {
     const mine = executions.executions.filter((e: any) => e.orderId === id);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ quantity: '10' });
+  });
+
+  it('a stream that stalls silently is detected within BROKER_ALPACA_STREAM_STALL_MS; entries wait for the heal, a fill meanwhile applied once', async () => {
+    const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    expect((await account()).entriesBlocked).toBe(false);
+    // The socket stays open: no frame, no Pong. trade_updates has no heartbeat, so only the Pings can tell.
+    const stalledAt = Date.now();
+    await fake!.call('POST', '/test/stream', { stall: true });
+    const blocked = await eventually(
+      async () => {
+        const a = await account();
+        return a.entriesBlocked ? a : null;
+      },
+      STALL_MS * 4,
+      'entries blocked by the stall',
+    );
+    expect(Date.now() - stalledAt).toBeLessThan(STALL_MS * 2);
+    expect(blocked.entriesBlockedReason).toContain('broker alpaca is disconnected');
+    expect(blocked.entriesBlockedReason).toContain('stalled');
+    expect(gw!.output()).toContain('alpaca_stream_stalled');
+    expectProblem(
+      await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2))),
+      422,
+      'risk.entries_blocked',
+    );
+    // A fill during the stall: its stream message is lost, and the reconnects meanwhile stall as well.
+    expect((await fake!.call('POST', '/test/fill', { client_order_id: id, qty: '10' })).status).toBe(200);
+    await sleep(STALL_MS);
+    expect((await trader.get(`${ordersPath()}/${id}`)).body.status).toBe('new');
+    expect((await account()).entriesBlocked).toBe(true);
+
+    await fake!.call('POST', '/test/stream', { stall: false });
+    const filled = await eventually(
+      async () => {
+        const order = (await trader.get(`${ordersPath()}/${id}`)).body;
+        return order.status === 'filled' ? order : null;
+      },
+      15_000,
+      'the fill made during the stall applied by the heal',
+    );
+    expect(filled).toMatchObject({ filledQuantity: '10' });
+    await eventually(async () => !(await account()).entriesBlocked, 15_000, 'entries allowed after the heal');
+    const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body.executions as any[];
+    expect(executions.filter((e) => e.orderId === id).map((e) => e.quantity)).toEqual(['10']);
   });
 });
 

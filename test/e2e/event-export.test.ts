@@ -13,12 +13,15 @@ import { type ServiceProcess, startServiceProcess } from '../support/service-pro
  * JetStream by the relay, per account in `seq` order, none missing, through relay crashes (SIGKILL) and a
  * NATS outage; duplicates, if any, carry the same `Nats-Msg-Id`; the lag metric rises and falls back to 0.
  * The events are written straight into the log, as the order path's transactions write them (the account
- * row's `last_seq` with each), so the test drives 10,000 of them in seconds and proves the relay alone.
+ * row's `last_seq` with each), so the test drives 10,000 of them in seconds and proves the relay alone;
+ * beside them, 1,000 messages of the export outbox (what trading-state changes and breaks write) take the
+ * same path and arrive the same way, the outbox emptied only as they are confirmed.
  */
 const ACCOUNTS = 20;
 const EVENTS_PER_ACCOUNT = 500;
 const PER_ROUND = 10;
 const STREAM = 'GATEWAY_EVENTS';
+const CONTROL_STREAM = 'GATEWAY_CONTROL';
 const RELAY = join(ROOT, 'dist/apps/gateway/src/export/main.js');
 
 let db: TestDatabase;
@@ -65,7 +68,10 @@ async function lag(): Promise<number | null> {
   return m ? Number(m[1]) : null;
 }
 
-/** `rounds` rounds of PER_ROUND events for every account, each account's in one transaction, as the ledger does. */
+/**
+ * `rounds` rounds of PER_ROUND events for every account, each account's in one transaction, as the ledger
+ * does; each transaction also writes one message to the export outbox, as a trading-state change does.
+ */
 async function writeEvents(fromRound: number, rounds: number, pauseMs: number): Promise<void> {
   for (let round = fromRound; round < fromRound + rounds; round += 1) {
     for (const account of accounts) {
@@ -78,6 +84,11 @@ async function writeEvents(fromRound: number, rounds: number, pauseMs: number): 
           [account.id, account.orderId, first, first + PER_ROUND - 1],
         );
         await m.query('UPDATE accounts SET last_seq = $2 WHERE id = $1', [account.id, first + PER_ROUND - 1]);
+        await m.query(
+          `INSERT INTO export_outbox (subject, msg_id, payload)
+             VALUES ($1, $2, jsonb_build_object('type', 'trading_state', 'accountId', $3::text, 'round', $4::int))`,
+          [`gateway.paper.${account.id}.trading_state`, `trading_state:${account.id}:${round}`, account.id, round],
+        );
       });
     }
     await sleep(pauseMs);
@@ -154,6 +165,8 @@ describe('event export to NATS JetStream', () => {
     }
     const cursors: { published_seq: string }[] = await db.dataSource.query('SELECT published_seq FROM event_exports');
     expect(cursors.map((c) => Number(c.published_seq))).toEqual(Array(ACCOUNTS).fill(EVENTS_PER_ACCOUNT));
+    // The outbox is pruned as its messages are confirmed, none before.
+    expect((await db.dataSource.query('SELECT count(*)::int AS n FROM export_outbox'))[0].n).toBe(0);
     // The relay that was up during the outage raised the alert.
     expect(relays.map((r) => r.output()).join('')).toContain('"alert":"event_export_lagging"');
 
@@ -161,24 +174,41 @@ describe('event export to NATS JetStream', () => {
     const nc = await connect({ servers: nats.url });
     try {
       const jsm = await nc.jetstreamManager();
-      const info = await jsm.streams.info(STREAM);
-      const total = info.state.messages;
-      expect(total).toBeGreaterThanOrEqual(ACCOUNTS * EVENTS_PER_ACCOUNT);
-      const consumer = await nc
-        .jetstream()
-        .consumers.get(STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
-      const received: JsMsg[] = [];
-      const messages = await consumer.consume();
-      for await (const message of messages) {
-        received.push(message);
-        if (received.length === total) {
-          break;
+      /** Every message of `stream`, from its first sequence. */
+      const readAll = async (stream: string): Promise<JsMsg[]> => {
+        const total = (await jsm.streams.info(stream)).state.messages;
+        const consumer = await nc
+          .jetstream()
+          .consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+        const received: JsMsg[] = [];
+        if (total === 0) {
+          return received;
         }
-      }
+        for await (const message of await consumer.consume()) {
+          received.push(message);
+          if (received.length === total) {
+            break;
+          }
+        }
+        return received;
+      };
+      const received = await readAll(STREAM);
+      // The order events' stream carries order events only; the outbox's messages have a stream of their own.
+      expect(received.length).toBeGreaterThanOrEqual(ACCOUNTS * EVENTS_PER_ACCOUNT);
+      const control = await readAll(CONTROL_STREAM);
+      expect(control.length).toBeGreaterThanOrEqual(ACCOUNTS * rounds);
       const byAccount = new Map<string, { seq: number; msgId: string }[]>();
-      for (const message of received) {
-        const event = message.json<{ accountId: string; seq: number }>();
+      const outboxed = new Map<string, { round: number; msgId: string }[]>();
+      for (const message of control) {
         const msgId = message.headers?.get('Nats-Msg-Id') ?? '';
+        const { accountId, round } = message.json<{ accountId: string; round: number }>();
+        expect(message.subject).toBe(`gateway.paper.${accountId}.trading_state`);
+        expect(msgId).toBe(`trading_state:${accountId}:${round}`);
+        outboxed.set(accountId, [...(outboxed.get(accountId) ?? []), { round, msgId }]);
+      }
+      for (const message of received) {
+        const msgId = message.headers?.get('Nats-Msg-Id') ?? '';
+        const event = message.json<{ accountId: string; seq: number }>();
         expect(message.subject).toBe(`gateway.paper.${event.accountId}.orders`);
         expect(msgId).toBe(`${event.accountId}:${event.seq}`);
         byAccount.set(event.accountId, [...(byAccount.get(event.accountId) ?? []), { seq: event.seq, msgId }]);
@@ -191,6 +221,14 @@ describe('event export to NATS JetStream', () => {
         }
         const unique = [...new Set(seen.map((s) => s.seq))];
         expect(unique).toEqual(Array.from({ length: EVENTS_PER_ACCOUNT }, (_, i) => i + 1));
+      }
+      // The outbox's messages: every one, per account in the order written (a republish repeats its id).
+      expect(outboxed.size).toBe(ACCOUNTS);
+      for (const [accountId, seen] of outboxed) {
+        for (let i = 1; i < seen.length; i += 1) {
+          expect(seen[i]!.round, accountId).toBeGreaterThanOrEqual(seen[i - 1]!.round);
+        }
+        expect([...new Set(seen.map((s) => s.round))]).toEqual(Array.from({ length: rounds }, (_, i) => i));
       }
     } finally {
       await nc.close();

@@ -11,6 +11,7 @@ import { Api, eventually } from '../support/http.js';
 import { D } from '../support/market-data.js';
 import { type MonitorProcess, startMonitorProcess } from '../support/monitor-process.js';
 import { startVenueProcess, type VenueProcess } from '../support/venue-process.js';
+import { tunnelUpgrades } from '../support/venue-proxy.js';
 
 /**
  * The RTT lockdown (README, "RTT lockdown") against the fake broker (the paper venue over HTTP) as its own
@@ -311,6 +312,8 @@ async function startSlowProxy(venueUrl: string): Promise<{ url: string; slowMs: 
       forward();
     }
   });
+  // The venue's market stream (a WebSocket upgrade) passes, never slowed.
+  const closeTunnels = tunnelUpgrades(server, target);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
@@ -323,6 +326,7 @@ async function startSlowProxy(venueUrl: string): Promise<{ url: string; slowMs: 
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
+        closeTunnels();
         server.close(() => resolve());
       }),
   };

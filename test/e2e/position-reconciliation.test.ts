@@ -1,9 +1,11 @@
+import { connect, DeliverPolicy } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem } from '../support/e2e.js';
 import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
+import { type NatsProcess, startNatsProcess } from '../support/nats-process.js';
 
 /**
  * Position reconciliation end to end: the built gateway against the fake Alpaca process (its own wire
@@ -13,13 +15,16 @@ import { Api, eventually } from '../support/http.js';
  * activities, applied once; a position that still differs is a break, reported with both quantities,
  * counted, alerted, and denying entries in its symbol while an exit passes, until risk staff acknowledge
  * it or a clean pass resolves it. The held stream message, delivered at last, changes nothing. A gateway
- * restarted after the broker's position changed finds the break in its start-up pass.
+ * restarted after the broker's position changed finds the break in its start-up pass. With the event
+ * export on, every status each break reached, and the kill switch's trading-state changes, reach
+ * JetStream once each, and the outbox is emptied once they are confirmed.
  */
 const START_TIME = '09:30:10';
 const KEY_ID = 'PKE2EPOSRECON';
 const SECRET = 'e2e-posrecon-secret-5b8e1f3a9c2d4e6f';
 
 let fake: FakeAlpacaProcess | undefined;
+let nats: NatsProcess | undefined;
 let db: TestDatabase | undefined;
 let gw: GatewayProcess | undefined;
 let env: Record<string, string> = {};
@@ -33,6 +38,7 @@ let n = 0;
 beforeAll(async () => {
   fake = await startFakeAlpacaProcess({ keyId: KEY_ID, secretKey: SECRET }, { PAPER_START_TIME: START_TIME });
   db = await createTestDatabase();
+  nats = await startNatsProcess();
   env = {
     DATABASE_URL: db.url,
     REDIS_PREFIX: redisPrefix(),
@@ -43,6 +49,9 @@ beforeAll(async () => {
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
     // Only the passes the test asks for (and the start-up one) run: each case knows what the last one saw.
     RECONCILE_INTERVAL_MS: '3600000',
+    EVENT_EXPORT: 'nats',
+    NATS_URL: nats.url,
+    EVENT_EXPORT_POLL_MS: '50',
   };
   gw = await startGatewayProcess(env);
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
@@ -62,6 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await fake?.stop();
+  await nats?.close();
   await db?.drop();
 });
 
@@ -303,5 +313,82 @@ describe('position reconciliation against the fake Alpaca', () => {
       expect.objectContaining({ symbol: 'SPY', ours: '10', broker: '11', status: 'open' }),
     ]);
     expectProblem(await resting('buy', '1'), 422, 'risk.position_break');
+  });
+
+  it('exports every status of every break and the kill switch to JetStream, once each, and empties the outbox', async () => {
+    const halt = { scope: 'global', reason: 'export e2e: desk halt' };
+    expect((await risk.post('/v1/kill-switch', halt)).status).toBe(202);
+    expect((await risk.request('DELETE', '/v1/kill-switch', { ...halt, reason: 'export e2e: re-armed' })).status).toBe(
+      200,
+    );
+    await eventually(
+      async () => Number((await db!.dataSource.query(`SELECT count(*) AS n FROM export_outbox`))[0].n) === 0,
+      15_000,
+      'the outbox emptied by the relay',
+    );
+    const nc = await connect({ servers: nats!.url });
+    try {
+      // Every message of the control stream: the order events have their own.
+      const consumer = await nc.jetstream().consumers.get('GATEWAY_CONTROL', {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: 1,
+      });
+      const messages: { subject: string; msgId: string | undefined; body: any }[] = [];
+      for (;;) {
+        const m = await consumer.next({ expires: 1_000 });
+        if (m === null) {
+          break;
+        }
+        if (!m.subject.endsWith('.orders')) {
+          messages.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), body: m.json() });
+        }
+      }
+      const ids = messages.map((m) => m.msgId);
+      expect(new Set(ids).size).toBe(ids.length);
+      const breaks = messages.filter((m) => m.subject === `gateway.paper.${accountId}.reconciliation`);
+      const byBreak = new Map<string, string[]>();
+      for (const m of breaks) {
+        expect(m.body).toMatchObject({
+          type: 'reconciliation_break',
+          accountId,
+          environment: 'paper',
+          venue: 'alpaca',
+        });
+        expect(m.msgId).toBe(`reconciliation_break:${m.body.break.id}:${m.body.break.status}`);
+        byBreak.set(`${m.body.break.ours}/${m.body.break.broker}`, [
+          ...(byBreak.get(`${m.body.break.ours}/${m.body.break.broker}`) ?? []),
+          m.body.break.status,
+        ]);
+      }
+      // Each break's life, in order: the acknowledged one, the one a clean pass resolved, the one found at restart.
+      expect(Object.fromEntries(byBreak)).toEqual({
+        '10/13': ['open', 'acknowledged', 'resolved'],
+        '10/14': ['open', 'resolved'],
+        '10/11': ['open'],
+      });
+      const states = messages.filter((m) => m.subject === 'gateway.all.global.trading_state').map((m) => m.body);
+      expect(states).toEqual([
+        expect.objectContaining({
+          type: 'trading_state',
+          scope: 'global',
+          previousState: 'active',
+          state: 'halted',
+          source: 'kill_switch',
+          reason: 'export e2e: desk halt',
+          changedBy: 'e2e-risk',
+        }),
+        expect.objectContaining({
+          type: 'trading_state',
+          scope: 'global',
+          previousState: 'halted',
+          state: 'active',
+          source: 'rearm',
+          changedBy: 'e2e-risk',
+        }),
+      ]);
+      expect(messages.find((m) => m.body.type === 'trading_state')?.msgId).toBe(`trading_state:${states[0].id}`);
+    } finally {
+      await nc.close();
+    }
   });
 });

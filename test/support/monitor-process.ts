@@ -107,7 +107,7 @@ export async function connectCockpit(monitorUrl: string, token: string): Promise
 
 export const START = fileURLToPath(new URL('../../dist/scripts/start.js', import.meta.url));
 
-/** `npm start`'s processes (dist/scripts/start.js): the gateway and the monitor it starts beside it. */
+/** `npm start`'s processes (dist/scripts/start.js): the paper venue, the gateway and the monitor beside it. */
 export interface QuickStart {
   readonly gatewayUrl: string;
   readonly accountId: string;
@@ -176,7 +176,7 @@ export async function startQuickStart(env: Record<string, string>): Promise<Quic
           return;
         }
         child.once('exit', () => resolve());
-        // start.js forwards SIGTERM to the gateway and the monitor and exits with the gateway.
+        // start.js forwards SIGTERM to the gateway and the monitor, then the venue, and exits with the gateway.
         child.kill('SIGTERM');
       }),
   };

@@ -18,6 +18,24 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   return text === '' ? null : (JSON.parse(text) as unknown);
 }
 
+/**
+ * A seeded random source (mulberry32), uniform in [0, 1): the same seed gives the same sequence, so a test's
+ * random faults can be replayed. Without a seed, Math.random.
+ */
+export function seededRandom(seed: number | null): () => number {
+  if (seed === null) {
+    return Math.random;
+  }
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 /** A non-empty JSON string, or null. */
 export function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;

@@ -31,6 +31,7 @@ import {
   hasInProcessPaperVenue,
   PAPER_VENUE_APPLICATION_NAME,
   PaperVenueStoreAdapter,
+  sharedPaperVenueUrl,
 } from './market/paper-venue.factory.js';
 import { EventExportRelay } from './export/event-export.relay.js';
 import { drainState } from './health/draining.js';
@@ -211,7 +212,9 @@ async function holdInProcessVenueLock(databaseUrl: string): Promise<pg.Client> {
 }
 
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
-  checkSpxwDate(config);
+  if (sharedPaperVenueUrl(config) === null) {
+    checkSpxwDate(config); // else the shared paper venue replays the data, with its own PAPER_SPXW_DATE
+  }
   const logger = createLogger(config.logLevel, config.environments);
   const dataSource = await connectDatabase(config);
   const cleanup: (() => Promise<unknown>)[] = [() => dataSource.destroy()];
@@ -245,7 +248,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const paper = await createPaperVenue(config, new PaperVenueStoreAdapter(paperStore), logger).catch(
       (error: unknown) => {
         throw new StartupError(
-          `market data could not be loaded from ${config.paper.marketDataDir} (MARKET_DATA_DIR): ${(error as Error).message}`,
+          sharedPaperVenueUrl(config) === null
+            ? `market data could not be loaded from ${config.paper.marketDataDir} (MARKET_DATA_DIR): ${(error as Error).message}`
+            : `${(error as Error).message}. Start the paper venue ("npm run venue") at PAPER_VENUE_URL.`,
         );
       },
     );
@@ -274,8 +279,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         redisSubscriber,
         verifier,
         brokers,
-        marketData: paper.replay,
-        paperReplay: paper.replay,
+        marketData: paper.marketData,
+        paperReplay: paper.replayControl,
         clock: systemClock,
         keyProvider,
       }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import {
   type ExecutionReport,
@@ -12,6 +13,7 @@ import {
   fromSubmitBody,
   paperPositions,
   replaceBodySchema,
+  SqlPaperVenueStore,
   submitBodySchema,
   toWireCommand,
   toWireReport,
@@ -22,13 +24,23 @@ import {
 // rewrites the alias; the gateway itself never imports `@gateway/brokers/testing`.
 import { FAULT_KINDS, type FaultKind, FaultyVenue, seededRandom } from '@gateway/brokers/testing';
 import { DECIMAL_PATTERN, Decimal } from '@gateway/oms';
+import pg from 'pg';
 import { z } from 'zod';
+import { VenueMarketPublisher } from './market-feed.js';
 
 /*
  * The paper venue as a fake broker over HTTP: a FaultyVenue (and its MarketReplay) behind Alpaca-like
  * routes, so that the gateway can be tested against a broker that misbehaves at its own protocol.
  * The venue's book and the report log live in this process's memory: they survive gateway restarts,
  * not a restart of this process (a new process starts empty, with a new report `logId`).
+ *
+ * With a replay the venue also publishes its market (VenueMarketPublisher, market-feed.ts): gateway
+ * instances that share this venue mirror its quotes, clock and depth book instead of replaying the data
+ * themselves, so every instance shows one market. Transport: a WebSocket (`ws`), one-way, venue to
+ * gateway: `GET /v1/market/stream` sends a snapshot first, then each quote as the replay publishes it and
+ * the clock; `GET /v1/market/snapshot` answers the snapshot alone (a gateway's start-up). A WebSocket
+ * rather than a long poll like `/v1/reports`: quotes come many a second and only the newest state
+ * matters, so a client that drops reconnects and takes a fresh snapshot instead of replaying a log.
  */
 
 /** Longest long poll of `GET /v1/reports`, ms (a larger `wait_ms` is capped to it). */
@@ -143,6 +155,12 @@ const fillBodySchema = z.object({
   price: z.string().regex(DECIMAL_PATTERN).nullish(),
 });
 const stepBodySchema = z.object({ to: z.string().min(1) });
+/** `POST /v1/test/replay`: the gateway's replay command (its `/v1/venues/paper/replay`), applied in this order. */
+const replayCommandSchema = z.strictObject({
+  paused: z.boolean().optional(),
+  speed: z.number().min(0).max(10_000).optional(),
+  stepTo: z.string().min(1).optional(),
+});
 const epochMsParam = z.coerce.number().int().min(0);
 const afterParam = z.coerce.number().int().min(-1);
 const waitParam = z.coerce.number().int().min(0);
@@ -192,7 +210,11 @@ function withoutId(raw: unknown): Record<string, unknown> {
  * - `GET /v1/reports?after=&wait_ms=` → `{logId, lastSeq, reports:[{seq, report}]}`, long poll (≤ 25 s)
  * - test control under `/v1/test/`: `received`, `received-replaces`, `faults` (POST, GET, DELETE,
  *   DELETE `faults/{id}`), `fired-faults`, `orders/{clientOrderId}/fill` and `late-fill` (POST),
- *   `replay` (GET state) and `replay/step` (POST `{to}`).
+ *   `replay` (GET state; POST `{paused?, speed?, stepTo?}`: pause, set the speed, step, resume, in that
+ *   order; 400 for a time outside the window) and `replay/step` (POST `{to}`).
+ * - with a replay, its market: `GET /v1/market/snapshot` → VenueMarketSnapshot, and the WebSocket
+ *   `GET /v1/market/stream` (snapshot frame, then `quote` and `clock` frames; libs/brokers
+ *   venue-market-wire.ts).
  * Answer faults become HTTP: `ack_lost` acts then drops the connection, `error_after_accept` acts then
  * answers 500, `accepted_without_id` acts then answers 200 without the id, `connection_reset` resets
  * the connection without acting, `ack_delay` acts and answers late. Bad input answers 400, never 500.
@@ -201,6 +223,8 @@ export class PaperVenueServer {
   readonly reportLog: ReportLog;
   private readonly venue: FaultyVenue;
   private readonly replay: MarketReplay | undefined;
+  /** Publishes the replay's market (null without a replay). */
+  readonly market: VenueMarketPublisher | null;
   private readonly host: string;
   private readonly port: number;
   private readonly maxBodyBytes: number;
@@ -217,8 +241,17 @@ export class PaperVenueServer {
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.ownsLog = options.reportLog === undefined;
     this.reportLog = options.reportLog ?? new ReportLog(options.venue);
+    this.market = options.replay === undefined ? null : new VenueMarketPublisher(options.replay);
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => this.fail(res, error));
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = new URL(req.url ?? '/', 'http://paper-venue').pathname;
+      if (this.market !== null && path === '/v1/market/stream') {
+        this.market.handleUpgrade(req, socket, head);
+        return;
+      }
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
   }
 
@@ -246,6 +279,7 @@ export class PaperVenueServer {
   /** Stops listening, ends pending long polls and drops every connection. The venue is left as it is. */
   close(): Promise<void> {
     this.closing.abort();
+    this.market?.close();
     if (this.ownsLog) {
       this.reportLog.close();
     }
@@ -303,6 +337,12 @@ export class PaperVenueServer {
     }
     if (method === 'GET' && path === '/v1/reports') {
       return this.reports(res, url);
+    }
+    if (method === 'GET' && path === '/v1/market/snapshot') {
+      if (this.market === null) {
+        throw new HttpError(404, 'not_found', 'this server has no replay');
+      }
+      return this.send(res, 200, this.market.snapshot());
     }
     if (path.startsWith('/v1/test/')) {
       return this.test(req, res, method, path);
@@ -382,6 +422,29 @@ export class PaperVenueServer {
         } catch (error) {
           throw new HttpError(400, 'bad_request', error instanceof Error ? error.message : String(error));
         }
+        // The clock frame goes before the answer: a mirror that has it has every quote of the step.
+        this.market?.publishClock(true);
+        return this.send(res, 200, replay.state());
+      }
+      if (method === 'POST' && path === '/v1/test/replay') {
+        const command = parseWith(replayCommandSchema, await this.body(req), 'replay command');
+        try {
+          if (command.paused === true) {
+            replay.pause();
+          }
+          if (command.speed !== undefined) {
+            replay.setSpeed(command.speed);
+          }
+          if (command.stepTo !== undefined) {
+            replay.stepTo(command.stepTo);
+          }
+          if (command.paused === false) {
+            replay.resume();
+          }
+        } catch (error) {
+          throw new HttpError(400, 'bad_request', error instanceof Error ? error.message : String(error));
+        }
+        this.market?.publishClock(true);
         return this.send(res, 200, replay.state());
       }
       throw this.notAllowed(method, path);
@@ -580,6 +643,11 @@ const envSchema = z.object({
   /** Random extra delay before the venue acts on each request, ms (uniform in [min, max]). */
   VENUE_LATENCY_MIN_MS: intFrom(0),
   VENUE_LATENCY_MAX_MS: intFrom(0),
+  /**
+   * Where the venue keeps its book (table `paper_venue_orders`, created by the gateway's migrations), so
+   * that resting orders and positions survive a restart of this process; in memory when unset.
+   */
+  PAPER_VENUE_DATABASE_URL: optionalText,
   /** Seed of the venue's random source (fault rates, latency); Math.random when unset. */
   VENUE_SEED: optionalText.pipe(
     z
@@ -599,6 +667,8 @@ export interface PaperVenueProcessConfig {
   readonly ackLatencyMs: number;
   readonly latency: { readonly minMs: number; readonly maxMs: number };
   readonly seed: number | null;
+  /** PostgreSQL holding the book (PAPER_VENUE_DATABASE_URL); null: in memory. */
+  readonly databaseUrl: string | null;
 }
 
 /** Parses the environment; throws Error naming every bad variable. */
@@ -622,6 +692,7 @@ export function loadPaperVenueConfig(env: NodeJS.ProcessEnv = process.env): Pape
     ackLatencyMs: e.PAPER_ACK_LATENCY_MS,
     latency: { minMs: e.VENUE_LATENCY_MIN_MS, maxMs: e.VENUE_LATENCY_MAX_MS },
     seed: e.VENUE_SEED === undefined ? null : Number(e.VENUE_SEED),
+    databaseUrl: e.PAPER_VENUE_DATABASE_URL ?? null,
   };
 }
 
@@ -633,11 +704,46 @@ export interface PaperVenueProcess {
   close(): Promise<void>;
 }
 
-/** Loads the market data, builds the replay and the venue (in-memory book) as the gateway does, and serves them. */
+/** The application_name of the venue process's connections (the gateway's in-process venue uses the same). */
+const VENUE_APPLICATION_NAME = 'paper-venue';
+
+/**
+ * The venue's book in PostgreSQL (`config.databaseUrl`): a small pool, and the store over it. Refuses
+ * (one line naming the fix) when the table is not there, the gateway's migrations not run.
+ */
+async function openBookStore(databaseUrl: string): Promise<{ store: SqlPaperVenueStore; pool: pg.Pool }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: VENUE_APPLICATION_NAME });
+  pool.on('error', () => undefined); // a dropped idle connection: the next save reconnects
+  try {
+    const { rows } = await pool.query<{ table: string | null }>(
+      `SELECT to_regclass('paper_venue_orders')::text AS table`,
+    );
+    if (!rows[0]?.table) {
+      throw new Error(
+        'PAPER_VENUE_DATABASE_URL has no table paper_venue_orders: run the migrations first (npm run cli -- migrate up)',
+      );
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    store: new SqlPaperVenueStore((sql, params) =>
+      pool.query(sql, params ? [...params] : []).then((r) => r.rows as unknown[]),
+    ),
+    pool,
+  };
+}
+
+/**
+ * Loads the market data, builds the replay and the venue as the gateway does, and serves them. The book
+ * is in memory, or in PostgreSQL with `config.databaseUrl` (loaded back before the first request).
+ */
 export async function startPaperVenueProcess(
   config: PaperVenueProcessConfig,
   onError: (error: unknown) => void = (error) => console.error('[paper-venue]', error),
 ): Promise<PaperVenueProcess> {
+  const book = config.databaseUrl === null ? null : await openBookStore(config.databaseUrl);
   const replay = new MarketReplay({
     dataDir: config.marketDataDir,
     spxwDate: config.spxwDate,
@@ -650,8 +756,12 @@ export async function startPaperVenueProcess(
     ackLatencyMs: config.ackLatencyMs,
     latency: config.latency,
     ...(config.seed === null ? {} : { random: seededRandom(config.seed) }),
+    ...(book === null ? {} : { store: book.store }),
     onError,
   });
+  if (book !== null) {
+    await venue.restore();
+  }
   const server = await startPaperVenueServer({ venue, replay, host: config.host, port: config.port });
   replay.start();
   return {
@@ -661,7 +771,11 @@ export async function startPaperVenueProcess(
     close: async () => {
       await server.close();
       replay.stop();
+      if (book !== null) {
+        await venue.flush(); // every change of the book saved before the pool ends
+      }
       venue.close();
+      await book?.pool.end();
     },
   };
 }

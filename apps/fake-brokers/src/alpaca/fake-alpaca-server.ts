@@ -2,9 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
-import { DECIMAL_PATTERN, Decimal, type OrderSide, type OrderType, type TimeInForce } from '@gateway/oms';
+import {
+  DECIMAL_PATTERN,
+  Decimal,
+  type OrderSide,
+  type OrderType,
+  type TimeInForce,
+  parseInstrument,
+} from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-http.js';
+import { closeAll, listenOn, readJson, sameSecret, seededRandom, str } from '../fake-broker-http.js';
 
 /*
  * A fake Alpaca Trading API (v2) for tests, speaking Alpaca's own wire protocol as
@@ -27,17 +34,21 @@ import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-ht
  * - `GET /v2/positions`, `GET /v2/account`, `GET /v2/account/activities/FILL?after&direction&page_size&page_token`
  *   (the trade activity of alpaca-docs `content/api-references/accounts/account-activities.md`).
  * - 429 `{"code":42910000,"message":"rate limit exceeded"}` when the `rate_limit` fault is on (body unverified).
+ * Options are named by their OCC symbol without padding (`SPXW210104C03700000`; a padded one is "not found"),
+ * move cash by premium × 100, and show `asset_class: "us_option"`. Every fill also costs Alpaca's regulatory
+ * fees (`alpacaFees`, unrounded); `equity` is cash plus the positions' market value at the replay's mid.
  * Stream `GET /stream` (WebSocket): `authenticate` then `listen` to `trade_updates`; every message is sent as a
  * binary frame, as paper does; no sequence numbers, no replay (a message sent while a client is away is lost).
  *
  * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{client_order_id?,symbol?},
- * remaining?, delay_ms?}` (kinds: FakeAlpacaFaultKind), `DELETE /test/faults`, `GET /test/received` (every
+ * remaining?, delay_ms?, max_delay_ms?, seed?}` (kinds: FakeAlpacaFaultKind), `DELETE /test/faults`, `GET /test/received` (every
  * order request that reached the fake, no header), `POST /test/fill` `{client_order_id, qty, price?}` (a fill
  * now, through the venue; with `silent: true` its `trade_updates` message is held back, as a stream that lost
  * it would, until `POST /test/held/release` sends every held message), `POST /test/positions`
  * `{symbol, qty, avg_entry_price?}` (the position set by hand, as a broker's correction or a trade outside the
- * API would: no order, no fill activity, no stream message), `POST /test/stream` `{down: boolean}` (down:
- * every stream connection is dropped and new ones refused until up), `GET /test/replay`,
+ * API would: no order, no fill activity, no stream message), `POST /test/stream` `{down?: boolean, stall?:
+ * boolean}` (down: every stream connection is dropped and new ones refused until up; stall: every socket, new
+ * ones too, stays open but sends nothing, what it would have sent lost, and answers no Ping), `GET /test/replay`,
  * `POST /test/replay/step` `{to}`.
  */
 
@@ -51,7 +62,9 @@ import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-ht
  *   the stream after the PATCH succeeded;
  * - `rate_limit`: requests answer 429;
  * - `unknown_status`: the matched orders show a status Alpaca does not document (`"under_review_x"`), as a new
- *   one might appear (the rule is not used up).
+ *   one might appear (the rule is not used up);
+ * - `random_delay`: the order (or cancel, replace) is done, and the answer waits a random time, uniform in
+ *   [`delay_ms`, `max_delay_ms`] whole ms, drawn from a source seeded with `seed` (Math.random without).
  */
 export type FakeAlpacaFaultKind =
   | 'ack_lost'
@@ -60,7 +73,8 @@ export type FakeAlpacaFaultKind =
   | 'late_fill'
   | 'replace_refused'
   | 'rate_limit'
-  | 'unknown_status';
+  | 'unknown_status'
+  | 'random_delay';
 const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'ack_lost',
   'error_after_accept',
@@ -69,6 +83,7 @@ const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'replace_refused',
   'rate_limit',
   'unknown_status',
+  'random_delay',
 ];
 
 interface FaultRule {
@@ -77,6 +92,9 @@ interface FaultRule {
   readonly symbol: string | null;
   remaining: number | null;
   readonly delayMs: number;
+  /** `random_delay`: the upper end of the delay, ms, and the rule's random source. */
+  readonly maxDelayMs: number;
+  readonly random: () => number;
 }
 
 export interface FakeAlpacaOptions {
@@ -166,7 +184,8 @@ function activityId(at: number): string {
 /** The fake Alpaca server (see the file comment). */
 export class FakeAlpacaServer {
   private readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
+  // Pings are answered by hand (onStream), so that a stalled stream can leave them unanswered.
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly orders = new Map<string, FakeOrder>();
   private readonly byClientId = new Map<string, string>();
   private readonly activities: FillActivity[] = [];
@@ -180,6 +199,8 @@ export class FakeAlpacaServer {
   /** Stream messages held back (silent fills), in order, until `POST /test/held/release`. */
   private held: Record<string, unknown>[] = [];
   private streamDown = false;
+  /** Set by `POST /test/stream {stall: true}`: sockets stay open but send nothing and answer no Ping. */
+  private streamStalled = false;
   private cash: Decimal;
   private readonly replaceDelayMs: number;
   private readonly unsubscribe: () => void;
@@ -319,13 +340,15 @@ export class FakeAlpacaServer {
     if (this.byClientId.has(clientOrderId)) {
       throw unprocessable('client_order_id must be unique');
     }
-    const quote = this.options.replay?.getQuote(symbol);
-    if (this.options.replay && !quote) {
+    // An option is named by its OCC symbol without padding (`SPXW210104C03700000`); the venue, by the padded one.
+    const venueSymbol = ourSymbol(symbol);
+    const quote = symbol.includes(' ') ? undefined : this.options.replay?.getQuote(venueSymbol);
+    if ((this.options.replay || symbol.includes(' ')) && !quote) {
       throw unprocessable(`asset "${symbol}" not found`);
     }
     if (side === 'buy') {
       const price = limitPrice !== null ? new Decimal(limitPrice) : (quote?.ask ?? new Decimal(0));
-      if (price.times(qty).gt(this.buyingPower())) {
+      if (price.times(qty).times(multiplierOf(symbol)).gt(this.buyingPower())) {
         throw new AlpacaError(403, { code: 40310000, message: 'insufficient buying power' });
       }
     }
@@ -357,7 +380,7 @@ export class FakeAlpacaServer {
     this.byClientId.set(clientOrderId, order.id);
     const result = await this.options.venue.submitOrder({
       clientOrderId,
-      symbol,
+      symbol: venueSymbol,
       side,
       type: order.type,
       timeInForce: order.timeInForce,
@@ -390,11 +413,19 @@ export class FakeAlpacaServer {
       req.socket.destroy();
       return;
     }
-    if (this.takeFault('error_after_accept', clientOrderId, symbol)) {
-      send(res, 500, { code: 50010000, message: 'internal server error' });
+    const reply = () => {
+      if (this.takeFault('error_after_accept', clientOrderId, symbol)) {
+        send(res, 500, { code: 50010000, message: 'internal server error' });
+        return;
+      }
+      send(res, status, payload);
+    };
+    const delay = this.takeFaultRule('random_delay', clientOrderId, symbol);
+    if (delay) {
+      setTimeout(reply, delay.delayMs + Math.floor(delay.random() * (delay.maxDelayMs - delay.delayMs + 1)));
       return;
     }
-    send(res, status, payload);
+    reply();
   }
 
   private async cancelOne(order: FakeOrder, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -688,7 +719,10 @@ export class FakeAlpacaServer {
     }
     p.qty = next;
     this.positions.set(symbol, p);
-    this.cash = side === 'buy' ? this.cash.minus(price.times(qty)) : this.cash.plus(price.times(qty));
+    const money = price.times(qty).times(multiplierOf(symbol));
+    this.cash = (side === 'buy' ? this.cash.minus(money) : this.cash.plus(money)).minus(
+      alpacaFees(symbol, side, qty, price),
+    );
     return next;
   }
 
@@ -737,7 +771,7 @@ export class FakeAlpacaServer {
       replaces: order.replaces,
       asset_id: null,
       symbol: order.symbol,
-      asset_class: 'us_equity',
+      asset_class: multiplierOf(order.symbol).eq(1) ? 'us_equity' : 'us_option',
       notional: null,
       qty: order.qty,
       filled_qty: record?.filledQuantity ?? '0',
@@ -762,28 +796,37 @@ export class FakeAlpacaServer {
     return [...this.positions.entries()]
       .filter(([, p]) => !p.qty.isZero())
       .map(([symbol, p]) => {
-        const current = this.options.replay?.getQuote(symbol);
+        const current = this.options.replay?.getQuote(ourSymbol(symbol));
         const mid = current ? current.bid.plus(current.ask).dividedBy(2) : null;
         const avg = p.cost.dividedBy(p.qty.abs());
-        const marketValue = mid === null ? p.cost : mid.times(p.qty);
+        // Values of the whole position: the contract multiplier (100 for an option) applied; prices per share.
+        const multiplier = multiplierOf(symbol);
+        const cost = p.cost.times(multiplier);
+        const signedCost = p.qty.isNegative() ? cost.negated() : cost;
+        const marketValue = mid === null ? signedCost : mid.times(p.qty).times(multiplier);
         return {
           asset_id: null,
           symbol,
           exchange: 'ARCA',
-          asset_class: 'us_equity',
+          asset_class: multiplier.eq(1) ? 'us_equity' : 'us_option',
           avg_entry_price: avg.toString(),
           qty: p.qty.toString(),
           qty_available: p.qty.toString(),
           side: p.qty.isNegative() ? 'short' : 'long',
           market_value: marketValue.toString(),
-          cost_basis: p.cost.toString(),
-          unrealized_pl: marketValue.minus(p.qty.isNegative() ? p.cost.negated() : p.cost).toString(),
+          cost_basis: signedCost.toString(),
+          unrealized_pl: marketValue.minus(signedCost).toString(),
           current_price: mid?.toString() ?? null,
         };
       });
   }
 
   private accountView(): Record<string, unknown> {
+    // Equity is cash plus the positions' market value (long_market_value + short_market_value, per alpaca-docs).
+    const values = (this.positionsView() as { market_value: string }[]).map((p) => new Decimal(p.market_value));
+    const long = values.filter((v) => v.gt(0)).reduce((a, v) => a.plus(v), new Decimal(0));
+    const short = values.filter((v) => v.lt(0)).reduce((a, v) => a.plus(v), new Decimal(0));
+    const equity = this.cash.plus(long).plus(short);
     return {
       id: 'fake-alpaca-account',
       account_number: 'PA000000FAKE',
@@ -794,9 +837,11 @@ export class FakeAlpacaServer {
       regt_buying_power: this.buyingPower().toString(),
       daytrading_buying_power: '0',
       non_marginable_buying_power: this.buyingPower().toString(),
-      equity: this.cash.toString(),
-      last_equity: this.cash.toString(),
-      portfolio_value: this.cash.toString(),
+      equity: equity.toString(),
+      last_equity: equity.toString(),
+      portfolio_value: equity.toString(),
+      long_market_value: long.toString(),
+      short_market_value: short.toString(),
       multiplier: '1',
       pattern_day_trader: false,
       trading_blocked: false,
@@ -821,6 +866,11 @@ export class FakeAlpacaServer {
     ws.on('close', () => {
       this.sockets.delete(ws);
       this.listeners.delete(ws);
+    });
+    ws.on('ping', (data) => {
+      if (!this.streamStalled) {
+        ws.pong(data); // RFC 6455 §5.5.2, as Alpaca's server (and ws's autoPong) does
+      }
     });
     ws.on('message', (data) => {
       let message: { action?: unknown; data?: Record<string, unknown> };
@@ -857,6 +907,9 @@ export class FakeAlpacaServer {
   }
 
   private sendTo(ws: WebSocket, message: unknown): void {
+    if (this.streamStalled) {
+      return; // a stalled stream loses what it would have sent
+    }
     ws.send(Buffer.from(JSON.stringify(message)), { binary: true });
   }
 
@@ -913,6 +966,11 @@ export class FakeAlpacaServer {
         symbol: str(match['symbol']),
         remaining: typeof b['remaining'] === 'number' ? b['remaining'] : null,
         delayMs: typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        maxDelayMs: Math.max(
+          typeof b['max_delay_ms'] === 'number' ? b['max_delay_ms'] : 0,
+          typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        ),
+        random: seededRandom(typeof b['seed'] === 'number' ? b['seed'] : null),
       });
       return send(res, 201, { faults: this.faults.length });
     }
@@ -975,13 +1033,18 @@ export class FakeAlpacaServer {
       return send(res, 200, { symbol, qty: next.toString() });
     }
     if (path === '/test/stream' && method === 'POST') {
-      this.streamDown = b['down'] === true;
-      if (this.streamDown) {
-        for (const ws of this.sockets) {
-          ws.terminate();
+      if (typeof b['stall'] === 'boolean') {
+        this.streamStalled = b['stall'];
+      }
+      if (typeof b['down'] === 'boolean') {
+        this.streamDown = b['down'];
+        if (this.streamDown) {
+          for (const ws of this.sockets) {
+            ws.terminate();
+          }
         }
       }
-      return send(res, 200, { down: this.streamDown, connections: this.sockets.size });
+      return send(res, 200, { down: this.streamDown, stalled: this.streamStalled, connections: this.sockets.size });
     }
     const replay = this.options.replay;
     if (path === '/test/replay' && method === 'GET' && replay) {
@@ -1012,6 +1075,62 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(text);
+}
+
+/** Our symbol of Alpaca's: the padded OSI symbol of an option (the venue's and the replay's), a ticker as it is. */
+function ourSymbol(symbol: string): string {
+  return parseInstrument(symbol)?.symbol ?? symbol;
+}
+
+/** Shares per unit: 100 for an option contract, 1 for a share. */
+function multiplierOf(symbol: string): Decimal {
+  return parseInstrument(symbol)?.multiplier ?? new Decimal(1);
+}
+
+/**
+ * Alpaca's rates (docs.alpaca.markets/docs/regulatory-fees, "effective rates"), USD. Alpaca charges no
+ * commission on equities or options; these regulatory fees are passed on.
+ */
+export const ALPACA_FEE_RATES = {
+  /** SEC Transaction Fee (REG), per USD of principal, sells only (equities and options). */
+  sec: new Decimal('0.0000278'),
+  /** FINRA TAF per share sold, at most `tafMax` per trade. */
+  taf: new Decimal('0.000166'),
+  tafMax: new Decimal('8.30'),
+  /** FINRA Options TAF per contract sold. */
+  optionsTaf: new Decimal('0.00279'),
+  /** Options Regulatory Fee per contract, buys and sells. */
+  orf: new Decimal('0.02685'),
+  /** OCC clearing fee per contract, buys and sells, at most `occMax` per trade. */
+  occ: new Decimal('0.02'),
+  occMax: new Decimal('55'),
+  /** CAT fee per executed equivalent share (an option contract is 100), buys and sells. */
+  cat: new Decimal('0.000046'),
+} as const;
+
+/**
+ * The fees of one fill as the fake charges them, USD, unrounded: Alpaca accrues them intraday and deducts the
+ * pending amounts from the balances at once, rounding up only the day's total at its end (the page above);
+ * the fake has no end of day, so it never rounds. `price` per share (an option's premium).
+ */
+export function alpacaFees(symbol: string, side: OrderSide, qty: Decimal, price: Decimal): Decimal {
+  const r = ALPACA_FEE_RATES;
+  const multiplier = multiplierOf(symbol);
+  const principal = qty.times(price).times(multiplier);
+  const sells = side === 'sell';
+  let fees = qty
+    .times(multiplier)
+    .times(r.cat)
+    .plus(sells ? principal.times(r.sec) : 0);
+  if (multiplier.eq(1)) {
+    fees = fees.plus(sells ? Decimal.min(qty.times(r.taf), r.tafMax) : 0);
+  } else {
+    fees = fees
+      .plus(qty.times(r.orf))
+      .plus(Decimal.min(qty.times(r.occ), r.occMax))
+      .plus(sells ? qty.times(r.optionsTaf) : 0);
+  }
+  return fees;
 }
 
 /** Builds and starts a fake Alpaca server on `options.port` (default any free port). */

@@ -229,3 +229,55 @@ describe('the fake Schwab', () => {
     expect((await placing).status).toBe(201);
   });
 });
+
+describe('the fake Schwab random_delay fault', () => {
+  it('places the order at once and answers its 201 after a random delay within [delay_ms, max_delay_ms]', async () => {
+    const { server, replay } = await fake();
+    const faults = await fetch(`${server.url}/test/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'random_delay', delay_ms: 300, max_delay_ms: 600, seed: 7 }),
+    });
+    expect(faults.status).toBe(201);
+    const listed = async () => (await (await fetch(`${server.url}/test/orders`)).json()) as any[];
+    const sentAt = Date.now();
+    let answeredAt: number | null = null;
+    const placed = fetch(`${server.baseUrl}/accounts/${server.accountHash}/orders`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        orderType: 'LIMIT',
+        session: 'NORMAL',
+        duration: 'DAY',
+        orderStrategyType: 'SINGLE',
+        price: replay.getQuote('SPY')!.bid.minus(1).toString(),
+        orderLegCollection: [{ instruction: 'BUY', quantity: 3, instrument: { symbol: 'SPY', assetType: 'EQUITY' } }],
+      }),
+    }).then((res) => {
+      answeredAt = Date.now();
+      return res;
+    });
+    // The order is at Schwab while its answer is still held back.
+    while ((await listed()).length === 0) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(answeredAt).toBeNull();
+    const res = await placed;
+    expect(res.status).toBe(201);
+    const [order] = await listed();
+    expect(res.headers.get('location')).toMatch(new RegExp(`/orders/${order.orderId}$`));
+    expect(answeredAt! - sentAt).toBeGreaterThanOrEqual(300);
+    expect((await (await fetch(`${server.url}/test/received`)).json()).length).toBe(1);
+  });
+
+  it('is refused without a known kind', async () => {
+    const { server } = await fake();
+    const res = await fetch(`${server.url}/test/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'random_delays' }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toContain('random_delay');
+  });
+});

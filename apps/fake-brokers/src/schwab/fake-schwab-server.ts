@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
 import { Decimal, type OrderSide, type OrderType, type TimeInForce, parseInstrument } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { closeAll, listenOn, readJson, str } from '../fake-broker-http.js';
+import { closeAll, listenOn, readJson, seededRandom, str } from '../fake-broker-http.js';
 
 /*
  * A fake Charles Schwab Trader API for tests, speaking Schwab's own wire protocol as
@@ -35,7 +35,8 @@ import { closeAll, listenOn, readJson, str } from '../fake-broker-http.js';
  * OrderUROutCompleted, OrderRejected), `LEVELONE_EQUITIES` / `LEVELONE_OPTIONS` `SUBS` (the replay's quotes,
  * numbered fields), `{"notify":[{"heartbeat":"<ms>"}]}` every `heartbeatMs`.
  *
- * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{symbol?}, remaining?, delay_ms?}`
+ * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{symbol?}, remaining?, delay_ms?,
+ * max_delay_ms?, seed?}`
  * (kinds: FakeSchwabFaultKind), `DELETE /test/faults`, `GET /test/received` (every order request that reached
  * the fake, no header), `POST /test/fill` `{orderId, quantity, price?}`, `POST /test/stream`
  * `{down?: boolean, stall?: boolean}` (down: connections dropped and new ones refused; stall: sockets stay open
@@ -54,7 +55,9 @@ import { closeAll, listenOn, readJson, str } from '../fake-broker-http.js';
  * - `reorder_stream`: a message is held back and sent after the next one;
  * - `late_fill`: after a cancel is confirmed, what was left fills (`delay_ms` later);
  * - `cancel_refused`, `replace_refused`: the DELETE / PUT answers 400 and nothing changes;
- * - `unknown_status`: the matched orders show a status Schwab does not document (`"HELD_FOR_REVIEW_X"`).
+ * - `unknown_status`: the matched orders show a status Schwab does not document (`"HELD_FOR_REVIEW_X"`);
+ * - `random_delay`: done, and the answer waits a random time, uniform in [`delay_ms`, `max_delay_ms`] whole ms,
+ *   drawn from a source seeded with `seed` (Math.random without).
  */
 export type FakeSchwabFaultKind =
   | 'ack_lost'
@@ -65,7 +68,8 @@ export type FakeSchwabFaultKind =
   | 'late_fill'
   | 'cancel_refused'
   | 'replace_refused'
-  | 'unknown_status';
+  | 'unknown_status'
+  | 'random_delay';
 const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
   'ack_lost',
   'delay',
@@ -76,6 +80,7 @@ const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
   'cancel_refused',
   'replace_refused',
   'unknown_status',
+  'random_delay',
 ];
 
 interface FaultRule {
@@ -83,6 +88,9 @@ interface FaultRule {
   readonly symbol: string | null;
   remaining: number | null;
   readonly delayMs: number;
+  /** `random_delay`: the upper end of the delay, ms, and the rule's random source. */
+  readonly maxDelayMs: number;
+  readonly random: () => number;
 }
 
 export interface FakeSchwabOptions {
@@ -518,6 +526,11 @@ export class FakeSchwabServer {
     if (delay) {
       await new Promise((r) => setTimeout(r, delay.delayMs));
     }
+    const random = this.takeFaultRule('random_delay', order.symbol);
+    if (random) {
+      const ms = random.delayMs + Math.floor(random.random() * (random.maxDelayMs - random.delayMs + 1));
+      await new Promise((r) => setTimeout(r, ms));
+    }
     if (this.takeFault('error_after_accept', order.symbol)) {
       sendError(res, new SchwabError(500, 'Internal Server Error', ['An unexpected error occurred.']));
       return;
@@ -716,7 +729,9 @@ export class FakeSchwabServer {
     p.qty = next;
     this.positions.set(order.symbol, p);
     const money = price.times(qty).times(order.assetType === 'OPTION' ? 100 : 1);
-    this.cash = order.side === 'buy' ? this.cash.minus(money) : this.cash.plus(money);
+    this.cash = (order.side === 'buy' ? this.cash.minus(money) : this.cash.plus(money)).minus(
+      schwabCommission(order.assetType, qty),
+    );
   }
 
   private statusOf(order: FakeOrder): string {
@@ -1115,6 +1130,11 @@ export class FakeSchwabServer {
         symbol: str(match['symbol']),
         remaining: typeof b['remaining'] === 'number' ? b['remaining'] : null,
         delayMs: typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        maxDelayMs: Math.max(
+          typeof b['max_delay_ms'] === 'number' ? b['max_delay_ms'] : 0,
+          typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
+        ),
+        random: seededRandom(typeof b['seed'] === 'number' ? b['seed'] : null),
       });
       return send(res, 201, { faults: this.faults.length });
     }
@@ -1223,6 +1243,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, error: SchwabError): void {
   send(res, error.status, { message: error.message, errors: error.errors });
+}
+
+/**
+ * Schwab's commission per option contract, USD, buys and sells (schwab.com/pricing: "$0 online listed stock
+ * and ETF trades", options "$0.65 per contract"; unverified by our sources, which list no fees). The fake
+ * charges nothing else: no exchange or regulatory fee on sells (chosen; docs/brokers/schwab.md, "The fake").
+ */
+export const SCHWAB_OPTION_COMMISSION = new Decimal('0.65');
+
+/** The fake's commission on one fill, USD: `SCHWAB_OPTION_COMMISSION` per option contract, nothing on shares. */
+export function schwabCommission(assetType: 'EQUITY' | 'OPTION', quantity: Decimal): Decimal {
+  return assetType === 'OPTION' ? quantity.times(SCHWAB_OPTION_COMMISSION) : new Decimal(0);
 }
 
 /** Builds and starts a fake Schwab server on `options.port` (default any free port). */

@@ -2,6 +2,7 @@ import type { TradingState } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AccountScope, TransactionScope } from '../persistence/account-scope.js';
+import { appendToOutbox, exportSubject, GLOBAL_SUBJECT_SCOPE } from '../persistence/export-outbox.js';
 import type { GlobalTradingState, RecordedTradingStateChange, TradingStateChange } from './trading-state.js';
 
 /** The global state row's transaction, holding its row lock. */
@@ -109,10 +110,20 @@ export class TradingStateRepository {
     Object.assign(scope.account, fields);
   }
 
-  async record(scope: TransactionScope, change: TradingStateChange): Promise<void> {
-    await scope.manager.query(
-      `INSERT INTO trading_state_changes (scope, account_id, previous_state, state, source, reason, changed_by, changed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  /**
+   * Appends a change to the history and, in the same transaction, its message to the export outbox
+   * (`trading_state` on `gateway.<environment>.<accountId>.trading_state`, the global state's on
+   * `gateway.all.global.trading_state`; `Nats-Msg-Id` `trading_state:<id>`). Returns the recorded change.
+   */
+  async record(
+    scope: TransactionScope | AccountScope,
+    change: TradingStateChange,
+  ): Promise<RecordedTradingStateChange> {
+    const [row] = await scope.manager.query<{ id: string; environment: string | null }[]>(
+      `WITH c AS (
+         INSERT INTO trading_state_changes (scope, account_id, previous_state, state, source, reason, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, account_id)
+       SELECT c.id, a.environment FROM c LEFT JOIN accounts a ON a.id = c.account_id`,
       [
         change.scope,
         change.accountId,
@@ -124,6 +135,31 @@ export class TradingStateRepository {
         change.changedAt,
       ],
     );
+    const recorded: RecordedTradingStateChange = { ...change, id: String(row!.id) };
+    const where =
+      change.accountId === null
+        ? GLOBAL_SUBJECT_SCOPE
+        : { environment: row!.environment ?? 'unknown', accountId: change.accountId };
+    await appendToOutbox(scope.manager, [
+      {
+        subject: exportSubject(where.environment, where.accountId, 'trading_state'),
+        msgId: `trading_state:${recorded.id}`,
+        payload: {
+          type: 'trading_state',
+          id: recorded.id,
+          scope: change.scope,
+          accountId: change.accountId,
+          environment: change.accountId === null ? null : where.environment,
+          previousState: change.previousState,
+          state: change.state,
+          source: change.source,
+          reason: change.reason,
+          changedBy: change.changedBy,
+          changedAt: change.changedAt.toISOString(),
+        },
+      },
+    ]);
+    return recorded;
   }
 
   /** The state the scope (an account's, or the global one when `accountId` is null) had before its latest halt. */

@@ -25,6 +25,7 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
       adapter: 'alpaca',
       paper: { url: 'https://paper-api.alpaca.markets', streamUrl: 'wss://paper-api.alpaca.markets/stream' },
       live: { url: 'https://api.alpaca.markets', streamUrl: 'wss://api.alpaca.markets/stream' },
+      streamStallMs: 30_000,
     });
     const fake = loadConfig({
       BROKERS: 'alpaca',
@@ -32,12 +33,17 @@ describe('broker configuration (BROKERS, BROKER_<NAME>_*)', () => {
       BROKER_ALPACA_URL: 'http://127.0.0.1:4030/',
       BROKER_ALPACA_LIVE_URL: 'http://127.0.0.1:4031',
       BROKER_ALPACA_LIVE_STREAM_URL: 'ws://127.0.0.1:4032/stream',
+      BROKER_ALPACA_STREAM_STALL_MS: '2000',
     });
     expect(fake.brokers.alpaca).toEqual({
       adapter: 'alpaca',
       paper: { url: 'http://127.0.0.1:4030', streamUrl: 'ws://127.0.0.1:4030/stream' },
       live: { url: 'http://127.0.0.1:4031', streamUrl: 'ws://127.0.0.1:4032/stream' },
+      streamStallMs: 2_000,
     });
+    expect(() =>
+      loadConfig({ BROKERS: 'alpaca', BROKER_ALPACA_ADAPTER: 'alpaca', BROKER_ALPACA_STREAM_STALL_MS: '100' }),
+    ).toThrow(/BROKER_ALPACA_STREAM_STALL_MS/);
   });
 
   it('serves schwab with its own adapter: the Trader API base, the streamer from userPreference unless set, the stall time', () => {

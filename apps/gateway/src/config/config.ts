@@ -214,6 +214,11 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('GATEWAY_EVENTS'),
+  /** The stream of the outbox's messages (trading-state changes, reconciliation breaks), apart from the order events'. */
+  EVENT_EXPORT_CONTROL_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('GATEWAY_CONTROL'),
   EVENT_EXPORT_DUPLICATE_WINDOW_MS: intFrom(120_000, 1_000),
   EVENT_EXPORT_POLL_MS: intFrom(100, 10),
   EVENT_EXPORT_LAG_ALERT_MS: intFrom(30_000, 100),
@@ -291,6 +296,8 @@ export type BrokerAdapterConfig =
       /** REST base and `trade_updates` stream per environment (paper and live have their own hosts and keys). */
       readonly paper: { readonly url: string; readonly streamUrl: string };
       readonly live: { readonly url: string; readonly streamUrl: string };
+      /** No frame and no Pong to the client's Pings for this long, ms: the stream is taken for stalled. */
+      readonly streamStallMs: number;
     }
   | {
       readonly adapter: 'schwab';
@@ -343,7 +350,9 @@ function schwabAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterC
 /**
  * `alpaca`: BROKER_<NAME>_URL (paper accounts; default https://paper-api.alpaca.markets) and
  * BROKER_<NAME>_LIVE_URL (live accounts; default https://api.alpaca.markets), each stream at the same
- * host's `/stream` unless BROKER_<NAME>_STREAM_URL / BROKER_<NAME>_LIVE_STREAM_URL say otherwise.
+ * host's `/stream` unless BROKER_<NAME>_STREAM_URL / BROKER_<NAME>_LIVE_STREAM_URL say otherwise;
+ * BROKER_<NAME>_STREAM_STALL_MS (default 30000, at least 500): no frame and no Pong to the client's WebSocket
+ * Pings (sent every fifth of it) for this long and the stream is reconnected and healed.
  */
 function alpacaAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterConfig | string {
   const endpoint = (urlVar: string, streamVar: string, fallback: string) => {
@@ -360,7 +369,14 @@ function alpacaAdapterFrom(name: string, env: NodeJS.ProcessEnv): BrokerAdapterC
   if (typeof paper === 'string') {
     return paper;
   }
-  return typeof live === 'string' ? live : { adapter: 'alpaca', paper, live };
+  if (typeof live === 'string') {
+    return live;
+  }
+  const stall = Number(env[`${name}_STREAM_STALL_MS`] ?? '30000');
+  if (!Number.isInteger(stall) || stall < 500) {
+    return `${name}_STREAM_STALL_MS: a whole number of ms, at least 500`;
+  }
+  return { adapter: 'alpaca', paper, live, streamStallMs: stall };
 }
 
 /** The BROKER_<NAME>_* variables of one broker, e.g. BROKER_ALPACA_ADAPTER=paper-http, BROKER_ALPACA_URL=http://…. */
@@ -397,6 +413,8 @@ export interface EventExportOptions {
   readonly natsUrl: string;
   /** The JetStream stream holding `gateway.*.*.orders`; created when missing. */
   readonly stream: string;
+  /** The stream holding `gateway.*.*.trading_state` and `gateway.*.*.reconciliation`; created when missing. */
+  readonly controlStream: string;
   /** JetStream's duplicate window: a republish of the same `Nats-Msg-Id` inside it is dropped. */
   readonly duplicateWindowMs: number;
   /** How often the relay looks for unpublished events, ms. */
@@ -605,6 +623,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
             databaseUrl: e.DATABASE_URL,
             natsUrl: e.NATS_URL,
             stream: e.EVENT_EXPORT_STREAM,
+            controlStream: e.EVENT_EXPORT_CONTROL_STREAM,
             duplicateWindowMs: e.EVENT_EXPORT_DUPLICATE_WINDOW_MS,
             pollMs: e.EVENT_EXPORT_POLL_MS,
             lagAlertMs: e.EVENT_EXPORT_LAG_ALERT_MS,

@@ -1,4 +1,12 @@
-import { connect, type JetStreamClient, JSONCodec, type NatsConnection, nanos, StorageType } from 'nats';
+import {
+  connect,
+  type JetStreamClient,
+  type JetStreamManager,
+  JSONCodec,
+  type NatsConnection,
+  nanos,
+  StorageType,
+} from 'nats';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -12,6 +20,10 @@ const BATCH = 500;
 const PARALLEL_ACCOUNTS = 8;
 /** Session-level advisory lock: the instance holding it is the one relay. */
 const LEADER_LOCK = `SELECT pg_try_advisory_lock(hashtext('gateway:event-export')) AS locked`;
+/** What the order events' stream holds: the order events only (`{ accountId, seq, … }`, API.md). */
+const ORDER_SUBJECTS = ['gateway.*.*.orders'];
+/** What the control stream holds: the outbox's trading-state changes and reconciliation breaks. */
+const CONTROL_SUBJECTS = ['gateway.*.*.trading_state', 'gateway.*.*.reconciliation'];
 
 interface Behind {
   readonly id: string;
@@ -29,7 +41,9 @@ interface Behind {
  * publishes one event at a time per account, waits for JetStream's acknowledgement, and only then moves
  * the cursor. A crash after the broker stored an event but before the cursor moved republishes it with
  * the same id: JetStream's duplicate window drops it, and a consumer de-duplicates by (accountId, seq)
- * as a stream client does. NATS down: nothing moves, the lag grows, the alert fires after
+ * as a stream client does. Trading-state changes (the kill switch among them) and reconciliation breaks
+ * are written to `export_outbox` in the transactions that record them; the relay publishes those rows
+ * first each round, in `id` order, and deletes each once acknowledged. NATS down: nothing moves, the lag grows, the alert fires after
  * `lagAlertMs`; the relay reconnects by itself.
  *
  * Exactly one relay publishes at a time across instances: the one holding a PostgreSQL session
@@ -62,12 +76,12 @@ export class EventExportRelay {
     this.events = new OrderEventRepository(dataSource);
     this.lag = new Gauge({
       name: 'gateway_event_export_lag_events',
-      help: 'Order events recorded but not yet confirmed by the message broker (all accounts; 0 on a standby relay)',
+      help: 'Events recorded but not yet confirmed by the message broker: order events of all accounts and outbox messages (0 on a standby relay)',
       registers: [registry],
     });
     this.published = new Counter({
       name: 'gateway_event_export_published_total',
-      help: 'Order events published to the message broker and acknowledged by it',
+      help: 'Events published to the message broker and acknowledged by it (order events and outbox messages)',
       registers: [registry],
     });
     this.leaderGauge = new Gauge({
@@ -109,11 +123,13 @@ export class EventExportRelay {
       return;
     }
     const behind = await this.accountsBehind();
-    this.observeLag(behind.reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0));
-    if (behind.length === 0) {
+    const outboxed = await this.outboxCount();
+    this.observeLag(behind.reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0) + outboxed);
+    if (behind.length === 0 && outboxed === 0) {
       return;
     }
     const js = await this.jetStream();
+    await this.publishOutbox(js);
     const queue = [...behind];
     await Promise.all(
       Array.from({ length: Math.min(PARALLEL_ACCOUNTS, queue.length) }, async () => {
@@ -122,7 +138,10 @@ export class EventExportRelay {
         }
       }),
     );
-    this.observeLag((await this.accountsBehind()).reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0));
+    this.observeLag(
+      (await this.accountsBehind()).reduce((sum, a) => sum + (a.lastSeq - a.publishedSeq), 0) +
+        (await this.outboxCount()),
+    );
   }
 
   private async lead(): Promise<boolean> {
@@ -167,19 +186,28 @@ export class EventExportRelay {
       timeout: 5_000,
     });
     const jsm = await nc.jetstreamManager();
-    await jsm.streams.info(this.options.stream).catch(async () => {
-      // Refused ("subjects overlap with an existing stream") when another stream already holds
-      // gateway.*.*.orders: the round fails with that message until EVENT_EXPORT_STREAM names it.
-      await jsm.streams.add({
-        name: this.options.stream,
-        subjects: ['gateway.*.*.orders'],
-        storage: StorageType.File,
-        duplicate_window: nanos(this.options.duplicateWindowMs),
-      });
-    });
+    await this.ensureStream(jsm, this.options.stream, ORDER_SUBJECTS);
+    await this.ensureStream(jsm, this.options.controlStream, CONTROL_SUBJECTS);
     this.nats = nc;
     this.js = nc.jetstream({ timeout: 5_000 });
     return this.js;
+  }
+
+  /**
+   * Creates the stream `name` over `subjects` when it is missing (file storage, the duplicate window).
+   * Refused ("subjects overlap with an existing stream") when another stream already holds one of them:
+   * the round fails with that message until EVENT_EXPORT_STREAM / EVENT_EXPORT_CONTROL_STREAM name it.
+   */
+  private async ensureStream(jsm: JetStreamManager, name: string, subjects: string[]): Promise<void> {
+    const info = await jsm.streams.info(name).catch(() => null);
+    if (info === null) {
+      await jsm.streams.add({
+        name,
+        subjects,
+        storage: StorageType.File,
+        duplicate_window: nanos(this.options.duplicateWindowMs),
+      });
+    }
   }
 
   private async accountsBehind(): Promise<Behind[]> {
@@ -196,6 +224,47 @@ export class EventExportRelay {
       lastSeq: Number(r.last_seq),
       publishedSeq: Number(r.published_seq),
     }));
+  }
+
+  /** Messages in the export outbox, not yet confirmed by the broker. */
+  private async outboxCount(): Promise<number> {
+    const [row] = await this.dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM export_outbox`);
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * The export outbox's messages (trading-state changes, reconciliation breaks), up to one batch in `id`
+   * order, one at a time, each deleted only once JetStream has acknowledged it: a crash in between
+   * republishes it with the same `Nats-Msg-Id`. `id` order is the order of the changes within one scope
+   * (one account's trading state, the global one, one break: each written under its own lock), not across
+   * scopes: an id is taken at the insert, and transactions commit in their own order.
+   */
+  private async publishOutbox(js: JetStreamClient): Promise<void> {
+    // One batch per round: a long backlog (the export turned on late) does not hold the order events back.
+    if (this.lock && !this.stopped) {
+      const rows = await this.dataSource.query<{ id: string; subject: string; msg_id: string; payload: unknown }[]>(
+        `SELECT id, subject, msg_id, payload FROM export_outbox ORDER BY id LIMIT $1`,
+        [BATCH],
+      );
+      if (rows.length === 0) {
+        return;
+      }
+      const published: string[] = [];
+      try {
+        for (const row of rows) {
+          if (!this.lock) {
+            break;
+          }
+          await js.publish(row.subject, this.codec.encode(row.payload), { msgID: row.msg_id });
+          published.push(row.id);
+          this.published.inc();
+        }
+      } finally {
+        if (published.length > 0) {
+          await this.dataSource.query(`DELETE FROM export_outbox WHERE id = ANY($1::bigint[])`, [published]);
+        }
+      }
+    }
   }
 
   /** The account's events beyond its cursor, one at a time, each acknowledged before the next. */

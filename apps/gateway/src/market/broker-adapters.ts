@@ -75,6 +75,7 @@ function adapterFor(
         },
         connect: wsStreamConnector,
         logger: logger.child({ broker }),
+        client: { streamStallMs: config.streamStallMs },
       });
     case 'schwab':
       // One client per account, with the account's OAuth access token from the vault (broker-connections).

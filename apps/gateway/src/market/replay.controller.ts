@@ -10,6 +10,9 @@ import { type PaperReplayControl } from './paper-venue.factory.js';
 /**
  * Control of the paper venue's market-data replay (admin only): pause, resume, change speed, step to a
  * recorded time. Tests use it to make fills deterministic. Not part of API.md v1's trading contract.
+ * With a shared paper-venue process (PAPER_VENUE_URL) it acts on the venue's replay, at the venue, so
+ * every instance sees the change (VenueReplayControl; 503 `venue.unavailable` when the venue does not
+ * answer); otherwise on this gateway's own replay.
  */
 @Controller('v1/venues/paper/replay')
 @RequireRole('admin')
@@ -17,35 +20,25 @@ export class ReplayController {
   constructor(@Inject(PAPER_REPLAY) private readonly replay: PaperReplayControl | null) {}
 
   @Get()
-  state(@Req() req: AuthenticatedRequest): unknown {
+  state(@Req() req: AuthenticatedRequest): Promise<unknown> {
     return this.control(req).state();
   }
 
+  /** Applies pause, speed, step and resume, in that order (a step earlier than now wraps into the next loop). */
   @Post()
   @HttpCode(200)
-  update(@Req() req: AuthenticatedRequest, @Body(new ZodPipe(command)) body: z.infer<typeof command>): unknown {
-    const replay = this.control(req);
-    if (body.paused === true) {
-      replay.pause();
-    }
-    if (body.speed !== undefined) {
-      replay.setSpeed(body.speed);
-    }
-    if (body.stepTo !== undefined) {
-      try {
-        // A time earlier than now steps through the window's end into the next loop.
-        replay.stepTo(body.stepTo);
-      } catch (error) {
-        if (error instanceof RangeError) {
-          throw new ApiError(422, 'replay.out_of_window', 'Outside the replay window', error.message);
-        }
-        throw error;
+  async update(
+    @Req() req: AuthenticatedRequest,
+    @Body(new ZodPipe(command)) body: z.infer<typeof command>,
+  ): Promise<unknown> {
+    try {
+      return await this.control(req).update(body);
+    } catch (error) {
+      if (error instanceof RangeError) {
+        throw new ApiError(422, 'replay.out_of_window', 'Outside the replay window', error.message);
       }
+      throw error;
     }
-    if (body.paused === false) {
-      replay.resume();
-    }
-    return replay.state();
   }
 
   /** Every account shares the replay: controlling it is a global operation, for an admin granted every account. */

@@ -4,8 +4,8 @@ import {
   confirmedDifferences,
   explainDifference,
   type PositionDifference,
-  type PositionQuantity,
   toDecimalString,
+  UNCERTAIN_STATUSES,
 } from '@gateway/oms';
 import type { ExecutionClient, FillReport, PositionReport } from '@gateway/brokers';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
@@ -25,6 +25,12 @@ import {
   ReconciliationBreakRepository,
   type ReconciliationBreak,
 } from './persistence/reconciliation-break.repository.js';
+
+/**
+ * How recently an uncertain order must have changed for a difference in its symbol to wait for it: one
+ * uncertain for longer is stuck (the order half of the pass alerts on it), and the difference is judged.
+ */
+const IN_FLIGHT_MS = 5 * 60_000;
 
 /** How long the pass waits before it reads both sides again to confirm a difference (a fill in flight). */
 const CONFIRM_AFTER_MS = 250;
@@ -97,10 +103,30 @@ export class PositionReconciler implements OnApplicationBootstrap {
       const again = await this.differences(client, scope);
       found = { differences: confirmedDifferences(first.differences, again.differences), reports: again.reports };
     }
-    const findings = await this.findings(client, found.differences, found.reports);
+    // A difference in a symbol with an order still uncertain is not judged now: its fills may be at the
+    // broker before the gateway can put them down to it (the order's answer, or a match, still to come).
+    // Its current break, if any, stays; the next pass, once the order is settled, decides.
+    const undecided = await this.breaks.symbolsInFlight(
+      scope,
+      found.differences.map((d) => d.symbol),
+      [...UNCERTAIN_STATUSES],
+      this.clock.now() - IN_FLIGHT_MS,
+    );
+    if (undecided.size > 0) {
+      this.logger.info(
+        { accountId, symbols: [...undecided] },
+        'position difference left for the next pass: orders in the symbol are still uncertain',
+      );
+    }
+    const findings = await this.findings(
+      client,
+      found.differences.filter((d) => !undecided.has(d.symbol)),
+      found.reports,
+    );
     const recorded = await this.breaks.recordPositionPass(
       { accountId, runId, venue: client.venue, environment: account.environment, at: this.clock.now() },
       findings,
+      undecided,
     );
     for (const b of recorded.opened) {
       this.logger.warn(
@@ -189,11 +215,7 @@ export class PositionReconciler implements OnApplicationBootstrap {
     scope: readonly string[],
   ): Promise<{ differences: PositionDifference[]; reports: PositionReport[] }> {
     const reports = await client.positions!();
-    const ours: PositionQuantity[] = [];
-    for (const id of scope) {
-      ours.push(...(await this.positions.list(id)));
-    }
-    return { differences: comparePositions(ours, reports), reports };
+    return { differences: comparePositions(await this.positions.quantities(scope), reports), reports };
   }
 
   /** Each difference with its evidence: the broker's record, and its executions in the symbol we lack. */

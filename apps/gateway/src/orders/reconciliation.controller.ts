@@ -1,12 +1,10 @@
-import { toDecimalString } from '@gateway/oms';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import type { z } from 'zod';
 import type { Account } from '../accounts/account.js';
 import { VisibleAccount } from '../accounts/visible-account.decorator.js';
 import { type AuthenticatedRequest, RequireRole } from '../auth/auth.guard.js';
 import { ZodPipe } from '../common/zod-body.pipe.js';
-import type { ReconciliationBreak } from './persistence/reconciliation-break.repository.js';
-import { ReconciliationBreakRepository } from './persistence/reconciliation-break.repository.js';
+import { ReconciliationBreakRepository, toBreakDto } from './persistence/reconciliation-break.repository.js';
 import { ReconciliationRunRepository } from './persistence/reconciliation-run.repository.js';
 import { PositionReconciler } from './position-reconciler.js';
 import {
@@ -18,40 +16,6 @@ import {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
-/** The executions kept with a break, as the API shows them (the broker's raw record stays in the database). */
-function executionsOf(b: ReconciliationBreak): ReconciliationBreakDto['executions'] {
-  return b.executions.map((e) => {
-    const x = e as Record<string, string>;
-    return {
-      brokerExecutionId: x['brokerExecutionId']!,
-      brokerOrderId: x['brokerOrderId']!,
-      clientOrderId: x['clientOrderId']!,
-      side: x['side'] as 'buy' | 'sell',
-      quantity: x['quantity']!,
-      price: x['price']!,
-      executedAt: x['executedAt']!,
-    };
-  });
-}
-
-function toBreakDto(b: ReconciliationBreak): ReconciliationBreakDto {
-  return {
-    id: b.id,
-    kind: b.kind,
-    symbol: b.symbol,
-    ours: toDecimalString(b.ours),
-    broker: toDecimalString(b.broker),
-    status: b.status,
-    foundAt: iso(b.foundAt),
-    resolvedAt: isoOrNull(b.resolvedAt),
-    acknowledgement:
-      b.acknowledgedAt === null
-        ? null
-        : { by: b.acknowledgedBy ?? '', reason: b.acknowledgedReason ?? '', at: iso(b.acknowledgedAt) },
-    executions: executionsOf(b),
-  };
-}
 
 /**
  * The account's reconciliation passes, from the job log, with the position breaks each found, and risk

@@ -18,6 +18,7 @@ import { toQuoteDto } from '../market/quote.mapper.js';
 import { OrderQueries } from '../orders/order-queries.service.js';
 import { type StreamLease, StreamLimiter } from '../rate-limit/stream-limiter.js';
 import { EventBus } from '../orders/event-bus.js';
+import type { StreamEvent } from '../orders/stream-event.js';
 import { AccountCursor, REPLAY_PAGE } from './account-cursor.js';
 
 export const STREAM_PATH = '/v1/stream';
@@ -84,6 +85,8 @@ class StreamSession {
 export class StreamServer implements OnModuleDestroy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly sessions = new Set<StreamSession>();
+  /** Each order event's frame, serialised once for every session it goes to (eventFrame). */
+  private readonly frames = new WeakMap<StreamEvent, string>();
   private pingTimer: NodeJS.Timeout | undefined;
   private unsubscribeBus: (() => void) | undefined;
   private unsubscribeQuotes: (() => void) | undefined;
@@ -308,7 +311,7 @@ export class StreamServer implements OnModuleDestroy {
     const cursor = new AccountCursor(
       accountId,
       fromSeq ?? latest,
-      (event) => this.sendJson(session, event),
+      (event) => this.sendRaw(session, this.eventFrame(event)),
       (after) => this.queries.events(accountId, after, REPLAY_PAGE),
       (error) => this.logger.error({ err: error, accountId }, 'stream replay from PostgreSQL failed'),
     );
@@ -326,6 +329,19 @@ export class StreamServer implements OnModuleDestroy {
       session.missedPongs += 1;
       session.socket.ping();
     }
+  }
+
+  /**
+   * The frame of an order event, serialised once however many sessions it goes to: the bus hands every
+   * session the same event object, so the text is kept with it (weakly) for the others.
+   */
+  private eventFrame(event: StreamEvent): string {
+    let frame = this.frames.get(event);
+    if (frame === undefined) {
+      frame = JSON.stringify(event);
+      this.frames.set(event, frame);
+    }
+    return frame;
   }
 
   private sendJson(session: StreamSession, message: unknown): boolean {

@@ -30,11 +30,11 @@ export interface AlpacaAdapterConfig {
   readonly endpoints: Readonly<Record<BrokerEnvironment, AlpacaEndpoints>>;
   readonly connect: StreamConnector;
   readonly logger: AlpacaLogger;
-  /** Passed on to every client (reconnect delays, timeouts, fetch). */
+  /** Passed on to every client (stall detection, reconnect delays, timeouts, fetch). */
   readonly client?: Partial<
     Pick<
       AlpacaClientConfig,
-      'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'replacePollMs' | 'fetch'
+      'streamStallMs' | 'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'replacePollMs' | 'fetch'
     >
   >;
 }

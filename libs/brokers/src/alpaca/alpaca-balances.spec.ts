@@ -81,6 +81,46 @@ describe('AlpacaClient.balances (GET /v2/account)', () => {
     expect(after.equity.toString()).toBe(new Decimal(account.equity!).toString());
   });
 
+  it("moves cash by a sell's proceeds less Alpaca's regulatory fees, and values positions into equity", async () => {
+    const { fake, client, bid } = await setup();
+    await client.start();
+    const headers = { 'content-type': 'application/json', 'APCA-API-KEY-ID': KEY, 'APCA-API-SECRET-KEY': SECRET };
+    const fill = async (clientOrderId: string, qty: string, price: string) =>
+      expect(
+        (
+          await fetch(`${fake.url}/test/fill`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ client_order_id: clientOrderId, qty, price }),
+          })
+        ).status,
+      ).toBe(200);
+    const order = (side: 'buy' | 'sell', quantity: string, limitPrice: Decimal) => ({
+      clientOrderId: `fee-${side}-${Date.now()}`,
+      symbol: 'SPY',
+      side,
+      type: 'limit' as const,
+      timeInForce: 'day' as const,
+      quantity: new Decimal(quantity),
+      limitPrice,
+      stopPrice: null,
+    });
+    const buy = order('buy', '100', bid.minus(1));
+    expect((await client.submitOrder(buy)).kind).toBe('accepted');
+    await fill(buy.clientOrderId, '100', '150');
+    const sell = order('sell', '40', bid.plus(5));
+    expect((await client.submitOrder(sell)).kind).toBe('accepted');
+    await fill(sell.clientOrderId, '40', '160');
+    // CAT 0.000046 per share both ways; on the sell SEC 0.0000278 of 6400 and TAF 0.000166 per share.
+    const fees = new Decimal('0.0046').plus('0.00184').plus('0.17792').plus('0.00664');
+    const cash = new Decimal(50000).minus(15000).plus(6400).minus(fees);
+    const balances = await client.balances();
+    expect(balances.cash.toString()).toBe(cash.toString());
+    const [position] = await client.positions();
+    const marketValue = new Decimal((position!.raw as { market_value: string }).market_value);
+    expect(balances.equity.toString()).toBe(cash.plus(marketValue).toString());
+  });
+
   it('rejects, naming the status and no secret, when Alpaca refuses the keys', async () => {
     const { client } = await setup('wrong-secret');
     const refusal = await client.balances().then(

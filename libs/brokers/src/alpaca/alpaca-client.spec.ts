@@ -13,7 +13,14 @@ import { defaultMarketDataSets } from '../paper/market-data-sets.js';
 import { MarketReplay } from '../paper/market-replay.js';
 import { PaperVenue } from '../paper/paper-venue.js';
 import { alpacaAdapter, alpacaStreamUrl } from './alpaca-adapter.js';
-import { AlpacaAuthError, AlpacaClient, type AlpacaLogger, alpacaExecutionId } from './alpaca-client.js';
+import {
+  AlpacaAuthError,
+  AlpacaClient,
+  type AlpacaLogger,
+  alpacaExecutionId,
+  fromAlpacaSymbol,
+  toAlpacaSymbol,
+} from './alpaca-client.js';
 import { ALPACA_ORDER_STATUSES, AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 import { BrokerSetupError } from '../broker-registry.js';
 
@@ -57,7 +64,7 @@ async function until<T>(what: () => T | undefined | false | Promise<T | undefine
   }
 }
 
-async function harness(secret = SECRET): Promise<Harness> {
+async function harness(secret = SECRET, streamStallMs?: number): Promise<Harness> {
   const replay = new MarketReplay({ data, paused: true, startTime: '09:30:05' });
   const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
   const fake = await startFakeAlpaca({ venue, replay, keyId: KEY, secretKey: SECRET, replaceDelayMs: 20 });
@@ -74,6 +81,7 @@ async function harness(secret = SECRET): Promise<Harness> {
     reconnectDelayMs: 20,
     maxReconnectDelayMs: 50,
     replacePollMs: 1_000,
+    ...(streamStallMs === undefined ? {} : { streamStallMs }),
   });
   open.push(client);
   const reports: ExecutionReport[] = [];
@@ -250,6 +258,68 @@ describe('AlpacaClient against the fake Alpaca', () => {
     expect(listed.map((f) => f.brokerExecutionId)).toEqual([fills[0]!.execution!.brokerExecutionId]);
     await sleep(100);
     expect(h.reports.filter((r) => r.execType === 'trade')).toHaveLength(1);
+  });
+
+  it("trades an option under Alpaca's unpadded OCC symbol; reports and positions name it as ours (padded OSI)", async () => {
+    const OPTION = 'SPXW  210104C03700000';
+    expect(toAlpacaSymbol(OPTION)).toBe('SPXW210104C03700000');
+    expect(fromAlpacaSymbol('SPXW210104C03700000')).toBe(OPTION);
+    expect([toAlpacaSymbol('SPY'), fromAlpacaSymbol('SPY')]).toEqual(['SPY', 'SPY']);
+    const h = await harness();
+    await h.client.start();
+    const command = { ...restingBuy(h, '2'), symbol: OPTION, limitPrice: new Decimal('1.00') };
+    expect((await h.client.submitOrder(command)).kind).toBe('accepted');
+    const [sent] = await ordersReceived(h);
+    expect(sent).toMatchObject({ body: { symbol: 'SPXW210104C03700000' } });
+    await h.call('POST', '/test/fill', { client_order_id: command.clientOrderId, qty: '2', price: '1.00' });
+    const fill = await until(() => h.reports.find((r) => r.execType === 'trade'));
+    expect(fill.symbol).toBe(OPTION);
+    const positions = await h.client.positions();
+    expect(positions.map((p) => [p.symbol, p.quantity.toFixed(), p.averagePrice?.toFixed()])).toEqual([
+      [OPTION, '2', '1'],
+    ]);
+    // 2 contracts × $1.00 × 100 shares each, as the fake's account moved (its fees aside).
+    expect(positions[0]!.raw).toMatchObject({ asset_class: 'us_option', cost_basis: '200' });
+    expect((await h.client.listFills(Date.now() - 60_000)).map((f) => f.symbol)).toEqual([OPTION]);
+  });
+
+  it('keeps a quiet stream whose socket answers Pings: silence without a stall is not a drop', async () => {
+    // A stall time well above an event-loop pause of a loaded machine: only a dead socket is given up.
+    const h = await harness(SECRET, 700);
+    await h.client.start();
+    await sleep(2_500); // over three stall times with no trade update at all
+    expect(h.changes).toEqual([]);
+    expect(h.alerts).toEqual([]);
+    expect(h.client.isConnected()).toBe(true);
+  });
+
+  it('detects a stream that stalls silently (open, no frames, no Pongs), heals, and applies a fill made meanwhile once', async () => {
+    const STALL_MS = 300;
+    const h = await harness(SECRET, STALL_MS);
+    await h.client.start();
+    const command = restingBuy(h);
+    await h.client.submitOrder(command);
+    await until(() => h.reports.find((r) => r.execType === 'new'));
+    await h.call('POST', '/test/stream', { stall: true });
+    const stalledAt = Date.now();
+    const down = await until(() => h.changes.find((c) => !c.connected));
+    // Detected within the stall time plus one check (a fifth of it), with a wide margin for a loaded machine.
+    expect(Date.now() - stalledAt).toBeLessThan(STALL_MS * 5);
+    expect(down.reason).toContain('stalled');
+    expect(h.alerts).toContainEqual(expect.objectContaining({ alert: 'alpaca_stream_stalled', venue: 'alpaca' }));
+    expect(h.client.isConnected()).toBe(false);
+    // A fill while stalled: its stream message is lost; the sockets opened meanwhile stall too.
+    await h.call('POST', '/test/fill', { client_order_id: command.clientOrderId, qty: '10' });
+    await sleep(STALL_MS * 3);
+    expect(h.reports.filter((r) => r.execType === 'trade')).toHaveLength(0);
+    expect(h.changes.filter((c) => c.connected)).toEqual([]);
+    await h.call('POST', '/test/stream', { stall: false });
+    await until(() => h.changes.find((c) => c.connected));
+    const fills = h.reports.filter((r) => r.execType === 'trade');
+    expect(fills.map((f) => f.execution!.quantity.toString())).toEqual(['10']);
+    await sleep(STALL_MS * 2);
+    expect(h.reports.filter((r) => r.execType === 'trade')).toHaveLength(1);
+    expect(h.client.isConnected()).toBe(true);
   });
 
   it('replaces an order: accepted once the stream confirms, with the new order id and booked quantity', async () => {

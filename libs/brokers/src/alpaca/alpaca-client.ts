@@ -1,4 +1,4 @@
-import { Decimal } from '@gateway/oms';
+import { Decimal, parseInstrument } from '@gateway/oms';
 import type {
   BalanceReport,
   CancelOrderCommand,
@@ -20,11 +20,14 @@ import { AlpacaUnknownStatusError, ourStatus } from './alpaca-status.js';
 /**
  * The WebSocket the adapter's `trade_updates` stream runs on, as a port (libs use no IO client: the gateway
  * hands in one built on `ws`). `open` connects to `url`; the handlers are called with the frames' payloads
- * as text (binary frames decoded as UTF-8, as Alpaca's paper stream needs) and once on close.
+ * as text (binary frames decoded as UTF-8, as Alpaca's paper stream needs), on every Pong frame (`onPong`),
+ * and once on close. `ping` sends an RFC 6455 Ping control frame (§5.5.2: the peer must answer a Pong); a
+ * socket without it gets no stall detection.
  */
 export interface StreamSocket {
   send(text: string): void;
   close(): void;
+  ping?(): void;
 }
 export type StreamConnector = (
   url: string,
@@ -32,6 +35,7 @@ export type StreamConnector = (
     readonly onOpen: () => void;
     readonly onMessage: (text: string) => void;
     readonly onClose: (reason: string) => void;
+    readonly onPong?: () => void;
   },
 ) => StreamSocket;
 
@@ -66,6 +70,12 @@ export interface AlpacaClientConfig {
   readonly requestTimeoutMs?: number;
   /** How often a replace's outcome is polled while it waits for the stream, ms; default 250. */
   readonly replacePollMs?: number;
+  /**
+   * No frame and no Pong for this long, ms: the stream is taken for stalled, dropped and healed like a drop;
+   * default 30 000. The client pings every fifth of it (`trade_updates` has no heartbeat messages, so a quiet
+   * account is legitimately silent; a Pong proves the socket alive).
+   */
+  readonly streamStallMs?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -122,6 +132,18 @@ interface ReplaceWaiter {
 const canonical = (value: string | null | undefined) => new Decimal(value || '0').toString();
 
 /**
+ * Alpaca's spelling of one of our symbols: an option as its OCC symbol without the root's padding
+ * (`SPXW210104C03700000`: the contract symbols of `/v2/options/contracts`, docs.alpaca.markets "Options
+ * Trading"), a ticker as it is.
+ */
+export const toAlpacaSymbol = (symbol: string) => {
+  const instrument = parseInstrument(symbol);
+  return instrument?.kind === 'option' ? instrument.symbol.replace(/ /g, '') : symbol;
+};
+/** Our spelling of an Alpaca symbol: the padded OSI symbol of an option, a ticker as it is. */
+export const fromAlpacaSymbol = (symbol: string) => parseInstrument(symbol)?.symbol ?? symbol;
+
+/**
  * The fill's identity, the same from every source: the Alpaca order id and the order's cumulative
  * filled quantity after the fill (the stream's `order.filled_qty`, the trade activity's `cum_qty`). The
  * stream's `execution_id` is not in the trade activities (their relation is undocumented), so it cannot
@@ -170,9 +192,10 @@ function statusEventOf(name: string): ExecType | undefined {
  *   new order) to say `new`/`replaced` (accepted) or `rejected`/`order_replace_rejected` (rejected, the
  *   old order left as Alpaca has it); no verdict before the caller's abort → `unknown`.
  * - Fills come from `trade_updates`, each applied once (alpacaExecutionId, duplicates dropped). When the
- *   stream drops, the client reports `connected: false`, reconnects with a back-off, and heals before it
- *   reports `connected: true`: the fill activities and the orders since the last applied are listed and
- *   what the stream missed is reported (the gateway then runs its reconnect reconciliation before it lets
+ *   stream drops, or stalls (no frame and no Pong to its Pings for `streamStallMs`: alert
+ *   `alpaca_stream_stalled`), the client reports `connected: false`, reconnects with a back-off, and heals
+ *   before it reports `connected: true`: the fill activities and the orders since the last applied are listed
+ *   and what the stream missed is reported (the gateway then runs its reconnect reconciliation before it lets
  *   entries through again).
  * - Statuses through ALPACA_ORDER_STATUSES; one it does not know → alert `alpaca_status_unknown` and the
  *   order is unknown (AlpacaUnknownStatusError for lookups, `unknown` for a submit).
@@ -196,11 +219,18 @@ export class AlpacaClient implements ExecutionClient {
   private readonly stream: StreamLifecycle;
   /** Epoch ms of the last event applied (stream or heal); the heal pass lists from a bit before it. */
   private lastAppliedAt = Date.now();
+  /** The open socket's last sign of life (open, any frame, a Pong), epoch ms; null while none is open. */
+  private aliveAt: number | null = null;
+  /** Gives the open socket up as stalled (its close then reports the reason). */
+  private giveUpStalled: ((reason: string) => void) | null = null;
+  private stallTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly stallMs: number;
 
   constructor(private readonly config: AlpacaClientConfig) {
     this.venue = config.venue;
     this.listeners = new BrokerListeners(config.venue, config.logger);
     this.fetchImpl = config.fetch ?? fetch;
+    this.stallMs = config.streamStallMs ?? 30_000;
     this.stream = new StreamLifecycle({
       initialDelayMs: config.reconnectDelayMs ?? 250,
       maxDelayMs: config.maxReconnectDelayMs ?? 5_000,
@@ -223,11 +253,19 @@ export class AlpacaClient implements ExecutionClient {
         `alpaca refused the account's credentials (HTTP ${account.status}: ${describe(account.body)})`,
       );
     }
+    if (this.stallTimer) {
+      clearInterval(this.stallTimer); // a second start() must not leave the first timer running
+    }
+    this.stallTimer = setInterval(() => this.checkStall(), Math.max(50, Math.floor(this.stallMs / 5)));
+    this.stallTimer.unref?.();
     await this.stream.firstConnect();
   }
 
   close(): Promise<void> {
     this.stream.close();
+    if (this.stallTimer) {
+      clearInterval(this.stallTimer);
+    }
     this.socket?.close();
     this.socket = null;
     for (const waiter of this.waiters) {
@@ -243,7 +281,7 @@ export class AlpacaClient implements ExecutionClient {
       return { kind: 'rejected', reason: 'aborted before sending', raw: null };
     }
     const body = {
-      symbol: command.symbol,
+      symbol: toAlpacaSymbol(command.symbol),
       qty: command.quantity.toString(),
       side: command.side,
       type: command.type,
@@ -386,7 +424,7 @@ export class AlpacaClient implements ExecutionClient {
         executedAt: Date.parse(activity.transaction_time),
         clientOrderId,
         brokerOrderId: activity.order_id,
-        symbol: activity.symbol,
+        symbol: fromAlpacaSymbol(activity.symbol),
         side: activity.side,
         raw: activity,
       });
@@ -442,7 +480,7 @@ export class AlpacaClient implements ExecutionClient {
       const magnitude = new Decimal(qty).abs();
       const avg = p['avg_entry_price'];
       return {
-        symbol: p['symbol'],
+        symbol: fromAlpacaSymbol(p['symbol']),
         // `side` decides the sign, whichever way `qty` is written.
         quantity: p['side'] === 'short' ? magnitude.negated() : new Decimal(qty),
         averagePrice: typeof avg === 'string' && /^\d+(\.\d+)?$/.test(avg) ? new Decimal(avg) : null,
@@ -526,7 +564,7 @@ export class AlpacaClient implements ExecutionClient {
     return {
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       type: order.type,
       quantity: new Decimal(order.qty ?? '0'),
@@ -678,8 +716,22 @@ export class AlpacaClient implements ExecutionClient {
     }
     let authorized = false;
     let gone = false;
+    let listening = false;
+    let stalled: string | null = null;
+    const alive = () => {
+      if (!gone) {
+        this.aliveAt = Date.now();
+      }
+    };
     const socket = this.config.connect(this.config.streamUrl, {
+      // Until it listens, only Alpaca's answers count: a socket that pongs but never authorizes is stalled too.
+      onPong: () => {
+        if (listening) {
+          alive();
+        }
+      },
       onOpen: () => {
+        alive();
         const credentials = this.config.credentials;
         socket.send(
           JSON.stringify({
@@ -692,6 +744,7 @@ export class AlpacaClient implements ExecutionClient {
         );
       },
       onMessage: (text) => {
+        alive();
         let message: { stream?: unknown; data?: Record<string, unknown> };
         try {
           message = JSON.parse(text) as typeof message;
@@ -712,6 +765,7 @@ export class AlpacaClient implements ExecutionClient {
         if (message.stream === 'listening') {
           const streams = message.data?.['streams'];
           if (authorized && Array.isArray(streams) && streams.includes('trade_updates')) {
+            listening = true;
             void this.onListening();
           }
           return;
@@ -725,10 +779,45 @@ export class AlpacaClient implements ExecutionClient {
           return;
         }
         gone = true;
-        this.onStreamClosed(this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : reason);
+        if (this.socket === socket) {
+          this.aliveAt = null;
+          this.giveUpStalled = null;
+        }
+        this.onStreamClosed(
+          this.stream.authRefused ? 'alpaca refused the account credentials on the stream' : (stalled ?? reason),
+        );
       },
     });
     this.socket = socket;
+    this.giveUpStalled = (reason) => {
+      stalled = reason;
+      socket.close();
+    };
+  }
+
+  /**
+   * Every fifth of `streamStallMs`: a socket silent (no frame, no Pong) for longer than that is given up as
+   * stalled (alert `alpaca_stream_stalled`; its close reports it down and the reconnect heals); else a Ping.
+   */
+  private checkStall(): void {
+    const socket = this.socket;
+    if (this.stream.closed || socket === null || this.aliveAt === null || socket.ping === undefined) {
+      return;
+    }
+    const silent = Date.now() - this.aliveAt;
+    if (silent > this.stallMs) {
+      this.config.logger.error(
+        { alert: 'alpaca_stream_stalled', venue: this.venue, accountId: this.config.accountId, silentMs: silent },
+        'alpaca trade_updates stream silent (no frame, no pong): reconnecting',
+      );
+      const giveUp = this.giveUpStalled;
+      // Given up once: no second alert while the socket takes its time to close.
+      this.aliveAt = null;
+      this.giveUpStalled = null;
+      giveUp?.(`stalled: no frame and no pong for ${silent} ms (BROKER_<NAME>_STREAM_STALL_MS ${this.stallMs})`);
+      return;
+    }
+    socket.ping();
   }
 
   private async onListening(): Promise<void> {
@@ -774,7 +863,7 @@ export class AlpacaClient implements ExecutionClient {
         execType: 'trade',
         clientOrderId,
         brokerOrderId: activity.order_id,
-        symbol: activity.symbol,
+        symbol: fromAlpacaSymbol(activity.symbol),
         side: activity.side,
         cumulativeQuantity: new Decimal(activity.cum_qty),
         leavesQuantity: new Decimal(activity.leaves_qty),
@@ -869,7 +958,7 @@ export class AlpacaClient implements ExecutionClient {
       execType: 'trade',
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       cumulativeQuantity: new Decimal(order.filled_qty),
       leavesQuantity: Decimal.max(new Decimal(order.qty ?? '0').minus(order.filled_qty), 0),
@@ -893,7 +982,7 @@ export class AlpacaClient implements ExecutionClient {
       execType,
       clientOrderId: order.client_order_id,
       brokerOrderId: order.id,
-      symbol: order.symbol,
+      symbol: fromAlpacaSymbol(order.symbol),
       side: order.side,
       cumulativeQuantity: filled,
       leavesQuantity: execType === 'new' ? Decimal.max(new Decimal(order.qty ?? '0').minus(filled), 0) : new Decimal(0),

@@ -245,6 +245,11 @@ export class MarketReplay implements MarketDataFeed {
 
   // ---- clock ----
 
+  /** The replay window, ms after midnight ET; `endMs` is exclusive (the clock wraps there to `startMs`). */
+  window(): { readonly startMs: number; readonly endMs: number } {
+    return { startMs: this.windowStart, endMs: this.windowEnd };
+  }
+
   /** Current replay time, ms after midnight ET. */
   timeOfDayMs(): number {
     return this.nowMs;

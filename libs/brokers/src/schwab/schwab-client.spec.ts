@@ -225,8 +225,12 @@ describe('the Schwab client against the fake Schwab', () => {
       ['BUY_TO_OPEN', { symbol: OPTION, assetType: 'OPTION' }],
       ['SELL_TO_CLOSE', { symbol: OPTION, assetType: 'OPTION' }],
     ]);
+    await until(async () => (await h.client.positions()).every((p) => p.symbol !== OPTION));
+    // Each contract moves 100 × its price, and Schwab's $0.65 commission per contract is charged both ways.
     const balances = await h.client.balances();
-    expect(balances.cash.lt(1_000_000)).toBe(true);
+    expect(balances.cash.toString()).toBe(
+      new Decimal(1_000_000).minus(quote.ask.times(100)).plus(quote.bid.times(100)).minus('1.3').toString(),
+    );
   });
 
   it('a lost 201 is unknown, never resent; the fake received it once and lists it', async () => {

@@ -23,17 +23,22 @@ export const marketPaths: ZodOpenApiPathsObject = {
         '200': json('', replayStateSchema),
         '403': problem('auth.forbidden: not admin, or no grant on every account'),
         '404': problem('venue.not_found: this gateway does not run the paper venue'),
+        '502': problem('venue.failed: the shared paper venue (PAPER_VENUE_URL) answered otherwise'),
+        '503': problem('venue.unavailable: the shared paper venue (PAPER_VENUE_URL) did not answer'),
       },
     },
     post: {
       tags: ['Paper venue'],
-      summary: 'Pause, resume, set speed or step the paper replay to a recorded time (role admin)',
+      summary:
+        'Pause, resume, set speed or step the paper replay to a recorded time (role admin); with a shared paper venue, its replay',
       requestBody: { content: { 'application/json': { schema: replayCommandSchema } } },
       responses: {
         '200': json('', replayStateSchema),
         '403': problem('auth.forbidden: not admin, or no grant on every account'),
         '404': problem('venue.not_found: this gateway does not run the paper venue'),
         '422': problem('validation.failed; replay.out_of_window'),
+        '502': problem('venue.failed: the shared paper venue (PAPER_VENUE_URL) answered otherwise'),
+        '503': problem('venue.unavailable: the shared paper venue (PAPER_VENUE_URL) did not answer'),
       },
     },
   },

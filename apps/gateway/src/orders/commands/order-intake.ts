@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../../common/api-error.js';
 import type { Account } from '../../accounts/account.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.js';
 import { GatewayMetrics } from '../../health/metrics.js';
 import { stageStart } from '../../health/stage-clock.js';
 import { AccountBrokers } from '../../market/account-brokers.js';
@@ -47,6 +48,9 @@ export interface RecordedIntent {
  */
 @Injectable()
 export class OrderIntake {
+  /** How long after its intent a submission's broker call is over, wherever it runs (the timeout and a grace). */
+  private readonly callOverMs: number;
+
   constructor(
     private readonly ledger: OrderLedger,
     private readonly orders: OrderRepository,
@@ -57,7 +61,10 @@ export class OrderIntake {
     private readonly brokers: AccountBrokers,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
-  ) {}
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.callOverMs = config.brokerSubmitTimeoutMs + 1_000;
+  }
 
   /**
    * Under the account lock: a `clientOrderId` already used answers from its idempotency record (200 with
@@ -208,8 +215,13 @@ export class OrderIntake {
         { orderId: record.orderId },
       );
     }
-    const fresh = this.clock.now() - record.createdAt < IN_PROGRESS_STALE_MS;
-    if (record.state === 'in_progress' && fresh) {
+    const age = this.clock.now() - record.createdAt;
+    const order = await this.orders.findCommitted(account.id, record.orderId);
+    // Running: in progress and fresh, unless the broker already settled the order (its report) and the broker
+    // call is over wherever it ran: then the request holding the key died between the two (a crash) or is
+    // only recording its answer, and the order as it is now is the answer.
+    const settled = order !== null && order.status !== 'pending_new' && age >= this.callOverMs;
+    if (record.state === 'in_progress' && age < IN_PROGRESS_STALE_MS && !settled) {
       throw new ApiError(
         409,
         'idempotency.in_progress',
@@ -218,7 +230,6 @@ export class OrderIntake {
         { orderId: record.orderId },
       );
     }
-    const order = await this.orders.findCommitted(account.id, record.orderId);
     if (!order) {
       throw ApiError.orderNotFound(record.orderId);
     }

@@ -1,4 +1,4 @@
-import { Decimal, type Position, toDecimalString } from '@gateway/oms';
+import { Decimal, type Position, type PositionQuantity, toDecimalString } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PositionEntity } from '../../database/entities.js';
@@ -61,5 +61,20 @@ export class PositionRepository {
       order: { symbol: 'ASC' },
     });
     return rows.map(toPosition);
+  }
+
+  /**
+   * The quantity of every position of `accountIds` (flat ones included), in one query: what position
+   * reconciliation compares with a broker that reports one book for several accounts (the paper venue).
+   */
+  async quantities(accountIds: readonly string[]): Promise<PositionQuantity[]> {
+    if (accountIds.length === 0) {
+      return [];
+    }
+    const rows: { symbol: string; quantity: string }[] = await this.dataSource.query(
+      'SELECT symbol, quantity FROM positions WHERE account_id = ANY($1::uuid[])',
+      [[...accountIds]],
+    );
+    return rows.map((r) => ({ symbol: r.symbol, quantity: new Decimal(r.quantity) }));
   }
 }

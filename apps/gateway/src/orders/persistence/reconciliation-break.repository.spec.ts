@@ -4,6 +4,9 @@ import { createTestDatabase, type TestDatabase } from '../../../../../test/suppo
 import { AccountRepository } from '../../accounts/account.repository.js';
 import { ReconciliationBreakRepository } from './reconciliation-break.repository.js';
 import { ReconciliationRunRepository } from './reconciliation-run.repository.js';
+import { pino } from 'pino';
+import { orderLedger } from '../../../../../test/support/order-repositories.js';
+import { pendingOrder } from '../../../../../test/support/orders.js';
 
 let db: TestDatabase;
 let breaks: ReconciliationBreakRepository;
@@ -31,6 +34,11 @@ const finding = (symbol: string, ours: string, broker: string) => ({
 
 /** One pass recording `findings`; answers its run id and what was recorded. */
 async function pass(...findings: ReturnType<typeof finding>[]) {
+  return passLeaving(new Set(), ...findings);
+}
+
+/** As `pass`, with `undecided` symbols the pass could not judge. */
+async function passLeaving(undecided: ReadonlySet<string>, ...findings: ReturnType<typeof finding>[]) {
   at += 1_000;
   const runId = await runs.start({
     accountId,
@@ -43,6 +51,7 @@ async function pass(...findings: ReturnType<typeof finding>[]) {
   const recorded = await breaks.recordPositionPass(
     { accountId, runId, venue: 'paper', environment: 'paper', at },
     findings,
+    undecided,
   );
   return { runId, ...recorded };
 }
@@ -100,5 +109,29 @@ describe('ReconciliationBreakRepository', () => {
     expect(brief(again.seen)).toEqual(['SPY 1/2 acknowledged']);
     const clean = await pass();
     expect(brief(clean.resolved)).toEqual(['SPY 1/2 resolved']);
+  });
+
+  it('leaves the break of an undecided symbol as it is, and names the symbols with uncertain orders', async () => {
+    const { opened } = await pass(finding('SPY', '1', '2'));
+    // SPY undecided this pass (an order in flight): its break neither resolved nor seen again.
+    const undecided = await passLeaving(new Set(['SPY']));
+    expect(undecided.resolved).toEqual([]);
+    expect(undecided.seen).toEqual([]);
+    expect(brief(await breaks.openPositionBreaks(accountId))).toEqual(['SPY 1/2 open']);
+    const clean = await pass();
+    expect(clean.resolved.map((b) => b.id)).toEqual([opened[0]!.id]);
+
+    const ledger = await orderLedger(db.dataSource, pino({ level: 'silent' }));
+    await ledger.inAccount(accountId, (tx) =>
+      tx.insertOrder(pendingOrder(accountId, 'in-flight-1'), 'pending_new', 'paper'),
+    );
+    const recently = Date.now() - 60_000;
+    expect(await breaks.symbolsInFlight([accountId], ['SPY', 'QQQ'], ['pending_new', 'unknown'], recently)).toEqual(
+      new Set(['SPY']),
+    );
+    expect(await breaks.symbolsInFlight([accountId], ['SPY'], ['unknown'], recently)).toEqual(new Set());
+    expect(await breaks.symbolsInFlight([], ['SPY'], ['pending_new'], recently)).toEqual(new Set());
+    // Uncertain for longer than the window: stuck, not in flight.
+    expect(await breaks.symbolsInFlight([accountId], ['SPY'], ['pending_new'], Date.now() + 60_000)).toEqual(new Set());
   });
 });

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Decimal, toDecimalString } from '@gateway/oms';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { appendToOutbox, exportSubject, type OutboxMessage } from '../../persistence/export-outbox.js';
+import type { ReconciliationBreakDto } from '../reconciliation.schema.js';
 
 export type BreakKind = 'position' | 'order' | 'execution';
 export type BreakStatus = 'open' | 'resolved' | 'acknowledged';
@@ -84,6 +86,62 @@ const toBreak = (r: BreakRow): ReconciliationBreak => ({
   acknowledgedReason: r.acknowledged_reason,
 });
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The executions kept with a break, as the API shows them (the broker's raw record stays in the database). */
+function executionsOf(b: ReconciliationBreak): ReconciliationBreakDto['executions'] {
+  return b.executions.map((e) => {
+    const x = e as Record<string, string>;
+    return {
+      brokerExecutionId: x['brokerExecutionId']!,
+      brokerOrderId: x['brokerOrderId']!,
+      clientOrderId: x['clientOrderId']!,
+      side: x['side'] as 'buy' | 'sell',
+      quantity: x['quantity']!,
+      price: x['price']!,
+      executedAt: x['executedAt']!,
+    };
+  });
+}
+
+/** A break as the API shows it (`ReconciliationBreak` of the OpenAPI document) and the export carries it. */
+export function toBreakDto(b: ReconciliationBreak): ReconciliationBreakDto {
+  return {
+    id: b.id,
+    kind: b.kind,
+    symbol: b.symbol,
+    ours: toDecimalString(b.ours),
+    broker: toDecimalString(b.broker),
+    status: b.status,
+    foundAt: iso(b.foundAt),
+    resolvedAt: b.resolvedAt === null ? null : iso(b.resolvedAt),
+    acknowledgement:
+      b.acknowledgedAt === null
+        ? null
+        : { by: b.acknowledgedBy ?? '', reason: b.acknowledgedReason ?? '', at: iso(b.acknowledgedAt) },
+    executions: executionsOf(b),
+  };
+}
+
+/**
+ * The export message of a break as it now stands (README, "Exporting events"): one per status a break
+ * reaches (`open`, `acknowledged`, `resolved`), on `gateway.<environment>.<accountId>.reconciliation`,
+ * `Nats-Msg-Id` `reconciliation_break:<id>:<status>`.
+ */
+function breakMessage(b: ReconciliationBreak): OutboxMessage {
+  return {
+    subject: exportSubject(b.environment, b.accountId, 'reconciliation'),
+    msgId: `reconciliation_break:${b.id}:${b.status}`,
+    payload: {
+      type: 'reconciliation_break',
+      accountId: b.accountId,
+      environment: b.environment,
+      venue: b.venue,
+      break: toBreakDto(b),
+    },
+  };
+}
+
 /** The rows of an UPDATE … RETURNING: TypeORM's PostgreSQL driver answers `[rows, affected]` for it. */
 function updated(result: unknown): BreakRow[] {
   const r = result as unknown[];
@@ -109,11 +167,13 @@ export class ReconciliationBreakRepository {
    * Records what a position pass of `accountId` (run `runId`) found, in one transaction: a finding equal
    * to the symbol's current break (open or acknowledged, same `ours` and `broker`) keeps that break as it
    * is; a finding that differs resolves it and opens a new one; a symbol without a finding resolves its
-   * current break. Every break of a finding is linked to the run.
+   * current break, unless it is `undecided` (a difference the pass could not judge: its current break,
+   * if any, stays as it is, unlinked). Every break of a finding is linked to the run.
    */
   async recordPositionPass(
     run: { accountId: string; runId: string; venue: string; environment: 'paper' | 'live'; at: number },
     findings: readonly PositionFinding[],
+    undecided: ReadonlySet<string> = new Set(),
   ): Promise<RecordedBreaks> {
     return this.dataSource.transaction(async (m) => {
       const rows: BreakRow[] = await m.query(
@@ -140,11 +200,14 @@ export class ReconciliationBreakRepository {
         seen.push(created);
       }
       for (const gone of current.values()) {
-        resolved.push(await this.resolve(m, gone.id, run.runId, run.at));
+        if (!undecided.has(gone.symbol)) {
+          resolved.push(await this.resolve(m, gone.id, run.runId, run.at));
+        }
       }
       for (const b of seen) {
         await m.query(`INSERT INTO reconciliation_run_breaks (run_id, break_id) VALUES ($1, $2)`, [run.runId, b.id]);
       }
+      await appendToOutbox(m, [...resolved, ...opened].map(breakMessage));
       return { opened, resolved, seen };
     });
   }
@@ -217,23 +280,27 @@ export class ReconciliationBreakRepository {
     breakId: string,
     ack: { by: string; reason: string; at: number },
   ): Promise<AcknowledgeOutcome> {
-    const rows = updated(
-      await this.dataSource.query(
-        `UPDATE reconciliation_breaks
-          SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4, acknowledged_reason = $5
-        WHERE id = $1 AND account_id = $2 AND status = 'open'
-      RETURNING ${COLUMNS}`,
-        [breakId, accountId, new Date(ack.at), ack.by, ack.reason],
-      ),
-    );
-    if (rows[0]) {
-      return { kind: 'acknowledged', break: toBreak(rows[0]) };
-    }
-    const found: BreakRow[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM reconciliation_breaks WHERE id = $1 AND account_id = $2`,
-      [breakId, accountId],
-    );
-    return found[0] ? { kind: 'not_open', break: toBreak(found[0]) } : { kind: 'not_found' };
+    return this.dataSource.transaction(async (m) => {
+      const rows = updated(
+        await m.query(
+          `UPDATE reconciliation_breaks
+            SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4, acknowledged_reason = $5
+          WHERE id = $1 AND account_id = $2 AND status = 'open'
+        RETURNING ${COLUMNS}`,
+          [breakId, accountId, new Date(ack.at), ack.by, ack.reason],
+        ),
+      );
+      if (rows[0]) {
+        const acknowledged = toBreak(rows[0]);
+        await appendToOutbox(m, [breakMessage(acknowledged)]);
+        return { kind: 'acknowledged', break: acknowledged };
+      }
+      const found: BreakRow[] = await m.query(
+        `SELECT ${COLUMNS} FROM reconciliation_breaks WHERE id = $1 AND account_id = $2`,
+        [breakId, accountId],
+      );
+      return found[0] ? { kind: 'not_open', break: toBreak(found[0]) } : { kind: 'not_found' };
+    });
   }
 
   /** The account's open position breaks, oldest first (the cockpit's entry gates). */
@@ -244,6 +311,30 @@ export class ReconciliationBreakRepository {
       [accountId],
     );
     return rows.map(toBreak);
+  }
+
+  /**
+   * Of `symbols`, those in which one of `accountIds` has an order whose outcome is still uncertain
+   * (`statuses`: pending new, cancel or replace, unknown) and that changed at or after `since` (epoch ms):
+   * fills of such an order may be at the broker before the gateway can put them down to it (a Schwab
+   * order before its id is known, say). An order uncertain for longer is stuck, not in flight.
+   */
+  async symbolsInFlight(
+    accountIds: readonly string[],
+    symbols: readonly string[],
+    statuses: readonly string[],
+    since: number,
+  ): Promise<Set<string>> {
+    if (accountIds.length === 0 || symbols.length === 0) {
+      return new Set();
+    }
+    const rows: { symbol: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT symbol FROM orders
+        WHERE account_id = ANY($1::uuid[]) AND symbol = ANY($2::text[]) AND status = ANY($3::text[])
+          AND updated_at >= $4`,
+      [[...accountIds], [...symbols], [...statuses], new Date(since)],
+    );
+    return new Set(rows.map((r) => r.symbol));
   }
 
   /** Of `ids`, the broker execution ids the gateway has recorded at `venue` (on any account). */
