@@ -52,6 +52,7 @@ export const alpacaHarness: VenueHarness = {
     reportsNeedBrokerOrderId: false,
     replaceSettledByStream: true,
     distinctOrders: false,
+    fillMayRaceReplace: false,
     venueExecutionIds: false,
     variants: {
       submit: { accepted_without_id: 'error_after_accept' },

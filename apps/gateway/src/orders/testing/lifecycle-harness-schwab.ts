@@ -47,6 +47,7 @@ export const schwabHarness: VenueHarness = {
     reportsNeedBrokerOrderId: true,
     replaceSettledByStream: false,
     distinctOrders: true,
+    fillMayRaceReplace: true,
     venueExecutionIds: false,
     variants: {
       submit: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost' },
@@ -168,7 +169,18 @@ export const schwabHarness: VenueHarness = {
           await clearFakeFaults(fake.url);
         }
       },
-      pendingAtBroker: () => Promise.resolve(false),
+      pendingAtBroker: async (orderId) => {
+        const key = keys.get(orderId);
+        if (key === undefined) {
+          return false;
+        }
+        const res = await fetch(`${fake.baseUrl}/accounts/${fake.accountHash}/orders/${key}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const order = (await res.json().catch(() => ({}))) as { status?: string };
+        // The fake refuses a second cancel while the first is not confirmed (Schwab's PENDING_CANCEL).
+        return res.status === 200 && order.status === 'PENDING_CANCEL';
+      },
       duplicate: (orderId, count) => wire.duplicate(orderId, count),
       reemit: (index) => wire.reemit(index),
       quiet: () => wire.quiet(),
