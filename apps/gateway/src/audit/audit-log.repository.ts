@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isUuid } from '../common/ids.js';
 import type { TransactionScope } from '../persistence/account-scope.js';
+import { type LockedRead, readIn } from '../persistence/locked-reads.js';
 import { type DeferredWrite, writeIn } from '../persistence/write-batch.js';
 import {
   type AuditFields,
@@ -189,25 +190,37 @@ const COLUMNS = `seq, occurred_at, kind, request_id, subject, client_id, method,
   environment, target, status, code, partition, partition_seq, prev_seq, prev_hash, hash`;
 
 /**
- * Chains `drafts` in `manager`'s transaction: locks the heads of their partitions (ascending, so two
+ * What chaining `drafts` reads first (TAKE_HEADS: their partitions' heads locked, their seqs, their
+ * accounts' environments), to send with an account's lock (LockedRead): it holds in the transaction
+ * after the writes of the order it audits, which touch neither the heads nor an account's environment.
+ * Sent and not used (the transaction failed before it chained), the seqs it took are a gap in `seq`, as
+ * after any failed append.
+ */
+export function takeHeadsRead(drafts: readonly AuditDraft[]): LockedRead {
+  const locked = [...new Set(drafts.map((d) => partitionOf(partitionKey(d))))].sort((a, b) => a - b);
+  const accountIds = [
+    ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
+  ];
+  return { sql: TAKE_HEADS, params: [locked, drafts.length, accountIds], survivesWrites: true };
+}
+
+/**
+ * Chains `drafts` in `scope`'s transaction: locks the heads of their partitions (ascending, so two
  * appends never deadlock), takes their seqs, fills in the environment of their accounts, and computes
  * seq, partitionSeq, prevSeq, prev_hash and hash after each partition's head. Returns the rows and the two
  * writes that store them (the rows' INSERT, the heads' UPDATE), for the caller to send before it commits.
  */
 async function chainDrafts(
-  manager: Queryable,
+  scope: TransactionScope,
   drafts: readonly AuditDraft[],
 ): Promise<{ rows: AuditRow[]; writes: [DeferredWrite, DeferredWrite] }> {
   const partitions = drafts.map((d) => partitionOf(partitionKey(d)));
   const locked = [...new Set(partitions)].sort((a, b) => a - b);
-  const accountIds = [
-    ...new Set(drafts.map((d) => d.accountId?.toLowerCase()).filter((id): id is string => !!id && isUuid(id))),
-  ];
-  const [taken] = (await manager.query(TAKE_HEADS, [locked, drafts.length, accountIds])) as {
+  const [taken] = await readIn<{
     heads: RawHead[];
     seqs: string[];
     environments: Record<string, string> | null;
-  }[];
+  }>(scope, takeHeadsRead(drafts));
   if (!taken || taken.heads.length !== locked.length) {
     throw new Error(`audit_log_heads lacks a head of partitions ${locked.join(', ')}`);
   }
@@ -280,7 +293,7 @@ export async function appendAuditInTransaction(scope: TransactionScope, drafts: 
   if (drafts.length === 0) {
     return;
   }
-  const { writes } = await chainDrafts(scope.manager, drafts);
+  const { writes } = await chainDrafts(scope, drafts);
   for (const write of writes) {
     await writeIn(scope, write);
   }
@@ -302,7 +315,7 @@ export class AuditLogRepository {
       return Promise.resolve([]);
     }
     return this.dataSource.transaction(async (manager) => {
-      const { rows, writes } = await chainDrafts(manager, drafts);
+      const { rows, writes } = await chainDrafts({ manager }, drafts);
       // One statement: the rows, and the heads moved on.
       await manager.query(
         `WITH appended AS (${writes[0].sql})

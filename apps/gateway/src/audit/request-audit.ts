@@ -1,5 +1,6 @@
 import type { TransactionScope } from '../persistence/account-scope.js';
-import { type AuditDraft, appendAuditInTransaction } from './audit-log.repository.js';
+import type { LockedRead } from '../persistence/locked-reads.js';
+import { type AuditDraft, appendAuditInTransaction, takeHeadsRead } from './audit-log.repository.js';
 
 /** Where AuditRecorder leaves, on each request it will audit, the means to write its entry early. */
 export const REQUEST_AUDIT = Symbol('gateway:request-audit');
@@ -40,4 +41,13 @@ export async function auditInTransaction(
   return () => {
     audit.written = true;
   };
+}
+
+/**
+ * What `auditInTransaction(scope, audit, status)` reads, to send with the lock of the transaction it will
+ * join (LockedRead): none without an entry to write.
+ */
+export function auditReads(audit: RequestAudit | null | undefined, status: number): LockedRead[] {
+  const draft = audit && !audit.written ? audit.describe(status) : null;
+  return draft ? [takeHeadsRead([draft])] : [];
 }

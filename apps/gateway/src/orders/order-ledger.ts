@@ -14,6 +14,7 @@ import { stageStart, type StageStart } from '../health/stage-clock.js';
 import type { AccountEntity } from '../database/entities.js';
 import { isUuid } from '../common/ids.js';
 import { LOCK_ACCOUNT } from '../persistence/account-lock.js';
+import { inlineParams, type LockedRead, LockedReadResults, type LockedReadScope } from '../persistence/locked-reads.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
@@ -35,7 +36,7 @@ export interface EventEvidence {
  * their `AccountScope`; order writes go through `insertOrder` and `applyEvent`, which record the events
  * that are published once the transaction has committed.
  */
-export class AccountTransaction implements BatchingScope {
+export class AccountTransaction implements BatchingScope, LockedReadScope {
   readonly events: StreamEvent[] = [];
   /** The writes held to be sent together (WriteBatch); `manager` sends them before anything else. */
   readonly writes: WriteBatch;
@@ -45,6 +46,7 @@ export class AccountTransaction implements BatchingScope {
   readonly written = new Map<string, Order>();
   private lastSeq: number;
   private unchanged = false;
+  private managerCalled = false;
 
   constructor(
     manager: EntityManager,
@@ -52,10 +54,21 @@ export class AccountTransaction implements BatchingScope {
     private readonly orders: OrderRepository,
     private readonly log: OrderEventRepository,
     private readonly logger: Logger,
+    /** The rows of the reads sent with the lock (OrderLedger.inAccount's `reads`), for `readIn`. */
+    readonly lockedReads: LockedReadResults = new LockedReadResults([], []),
   ) {
     this.writes = new WriteBatch(manager);
-    this.manager = flushingManager(manager, this.writes);
+    this.manager = flushingManager(manager, this.writes, () => (this.managerCalled = true));
     this.lastSeq = Number(account.lastSeq);
+  }
+
+  /**
+   * Whether the transaction may have written anything: a write held or sent, or any statement sent
+   * through `manager` (counted as one: it may have been a write), so that a read sent with the lock is
+   * answered from there only before (LockedRead).
+   */
+  get hasWritten(): boolean {
+    return this.writes.hasWritten || this.managerCalled || this.lastSeq !== Number(this.account.lastSeq);
   }
 
   /**
@@ -148,10 +161,11 @@ export class AccountTransaction implements BatchingScope {
   }
 
   /**
-   * Called once by the ledger before commit: the account's `last_seq` follows the events appended, and
-   * every held write is sent (with it, in one statement).
+   * Called once by the ledger to commit: the account's `last_seq` follows the events appended, and every
+   * held write (with it, in one statement, its values inlined) comes back with the `COMMIT`, for the
+   * ledger to send as one simple query: one round trip.
    */
-  async flush(): Promise<void> {
+  async commitStatement(): Promise<string> {
     if (this.lastSeq !== Number(this.account.lastSeq)) {
       await writeIn(this, {
         sql: `UPDATE accounts SET last_seq = $2, updated_at = $3 WHERE id = $1`,
@@ -159,7 +173,8 @@ export class AccountTransaction implements BatchingScope {
         key: `accounts:${this.account.id}`,
       });
     }
-    await this.writes.flush();
+    const writes = this.writes.drainInlined();
+    return writes === null ? 'COMMIT' : `${writes}; COMMIT`;
   }
 }
 
@@ -203,30 +218,32 @@ export class OrderLedger {
    * never before. Returns the result and those events; null when the account does not exist. Work that
    * declared it recorded nothing (`tx.recordsNothing()`) ends with ROLLBACK instead: no events, no commit.
    * `timing`: the latency stages to observe (LedgerTiming), synchronously; nothing waits on them.
+   * `reads`: reads the work will make, sent with the lock in its round trip (LockedRead, `readIn`).
    */
   async inAccount<T>(
     accountId: string,
     work: (tx: AccountTransaction) => Promise<T>,
     timing?: LedgerTiming,
+    reads: readonly LockedRead[] = [],
   ): Promise<{ result: T; events: StreamEvent[] } | null> {
     let committed: { result: T; events: StreamEvent[] } | null;
     const begun = stageStart();
     let lockWait = 0;
     let committing = begun;
     try {
-      committed = await this.lockedTransaction(accountId, async (manager, account) => {
+      committed = await this.lockedTransaction(accountId, reads, async (manager, account, results) => {
         lockWait = Number(stageStart() - begun) / 1e9;
         if (!account) {
-          return null;
+          return { value: null, commit: 'COMMIT' };
         }
-        const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger);
+        const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger, results);
         const result = await work(tx);
         if (tx.wroteNothing) {
           throw new NothingToCommit(result);
         }
-        await tx.flush();
+        const commit = await tx.commitStatement();
         committing = stageStart();
-        return { result, events: tx.events };
+        return { value: { result, events: tx.events }, commit };
       });
     } catch (error) {
       if (error instanceof NothingToCommit) {
@@ -258,28 +275,45 @@ export class OrderLedger {
   }
 
   /**
-   * One transaction holding the account's row lock, begun and locked in one round trip: `BEGIN` and the
-   * `SELECT ... FOR UPDATE` sent together as one simple query (the account id, checked to be a UUID,
-   * written into it as a literal, the only way the simple protocol takes a value). `body` runs on the
-   * transaction's manager with the locked row (null: no such account); its result is committed, a throw
-   * rolls it back. Nothing else of TypeORM's transaction handling is used: no nested transactions here.
+   * One transaction holding the account's row lock, in two round trips when its work needs no other:
+   * `BEGIN`, the `SELECT ... FOR UPDATE` and `reads` sent together as one simple query, and at the end
+   * the held writes with the `COMMIT` as another (values written in as literals, `inlineParams`: the
+   * simple protocol takes no parameters; the account id is checked to be a UUID first). `body` runs on
+   * the transaction's manager with the locked row (null: no such account) and the reads' rows, and gives
+   * its value with the statement that commits it; a throw rolls it back. Nothing else of TypeORM's
+   * transaction handling is used: no nested transactions here.
    */
   private async lockedTransaction<R>(
     accountId: string,
-    body: (manager: EntityManager, account: AccountEntity | null) => Promise<R>,
+    reads: readonly LockedRead[],
+    body: (
+      manager: EntityManager,
+      account: AccountEntity | null,
+      results: LockedReadResults,
+    ) => Promise<{ value: R; commit: string }>,
   ): Promise<R> {
     if (!isUuid(accountId)) {
-      return body(this.dataSource.manager, null);
+      return (await body(this.dataSource.manager, null, new LockedReadResults([], []))).value;
     }
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as {
-      query(text: string): Promise<{ rows: AccountEntity[] }[]>;
+      query(text: string): Promise<{ rows: unknown[] }[] | { rows: unknown[] }>;
     };
     try {
-      const results = await client.query(`BEGIN; ${LOCK_ACCOUNT.replace('$1', `'${accountId.toLowerCase()}'`)}`);
-      const result = await body(runner.manager, results[1]?.rows[0] ?? null);
-      await runner.query('COMMIT');
-      return result;
+      const statements = [
+        'BEGIN',
+        inlineParams(LOCK_ACCOUNT, [accountId.toLowerCase()]),
+        ...reads.map((r) => inlineParams(r.sql, r.params)),
+      ];
+      const results = (await client.query(statements.join(';\n'))) as { rows: unknown[] }[];
+      const account = (results[1]?.rows[0] as AccountEntity | undefined) ?? null;
+      const answered = new LockedReadResults(
+        reads,
+        results.slice(2).map((r) => r.rows),
+      );
+      const { value, commit } = await body(runner.manager, account, answered);
+      await client.query(commit);
+      return value;
     } catch (error) {
       // Also after a failed BEGIN or lock: a connection goes back to the pool only outside a transaction.
       await runner.query('ROLLBACK').catch(() => undefined);

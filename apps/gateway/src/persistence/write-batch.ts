@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { AccountScope, TransactionScope } from './account-scope.js';
+import { inlineParams } from './locked-reads.js';
 
 /**
  * One write whose result nobody reads (no RETURNING the caller needs, no row count): SQL with its own
@@ -34,6 +35,7 @@ export interface BatchingScope extends AccountScope {
  */
 export class WriteBatch {
   private held: DeferredWrite[] = [];
+  private added = false;
 
   constructor(private readonly manager: EntityManager) {}
 
@@ -41,8 +43,14 @@ export class WriteBatch {
     return this.held.length;
   }
 
+  /** Whether any write was ever added (held or since sent). */
+  get hasWritten(): boolean {
+    return this.added;
+  }
+
   /** Holds `write`, or sends what is held first when it writes a held row again (see the class). */
   async add(write: DeferredWrite): Promise<void> {
+    this.added = true;
     if (write.key !== undefined) {
       const at = this.held.findIndex((w) => w.key === write.key);
       if (at >= 0) {
@@ -66,6 +74,20 @@ export class WriteBatch {
     const { sql, params } = combine(batch);
     await this.manager.query(sql, [...params]);
   }
+
+  /**
+   * Takes every held write out of the batch as one statement with its values written in as literals
+   * (`inlineParams`), for the caller to send in the simple protocol with its `COMMIT` (one round trip);
+   * null when nothing is held.
+   */
+  drainInlined(): string | null {
+    if (this.held.length === 0) {
+      return null;
+    }
+    const { sql, params } = combine(this.held);
+    this.held = [];
+    return inlineParams(sql, params);
+  }
 }
 
 /** One statement for `batch`: itself when alone, else each write a CTE with its parameters renumbered. */
@@ -85,9 +107,9 @@ export function combine(batch: readonly DeferredWrite[]): { sql: string; params:
 /**
  * `manager` as seen through the scope: any call sends the held writes first (when there are some), so a
  * read after a held write sees it. A call that cannot wait (a synchronous one, `createQueryBuilder`)
- * while writes are held is refused rather than run ahead of them.
+ * while writes are held is refused rather than run ahead of them. `onCall`: told of every call.
  */
-export function flushingManager(manager: EntityManager, batch: WriteBatch): EntityManager {
+export function flushingManager(manager: EntityManager, batch: WriteBatch, onCall?: () => void): EntityManager {
   return new Proxy(manager, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -96,6 +118,7 @@ export function flushingManager(manager: EntityManager, batch: WriteBatch): Enti
       }
       const fn = value as (...args: unknown[]) => unknown;
       return (...args: unknown[]) => {
+        onCall?.();
         if (batch.pending === 0) {
           return fn.apply(target, args);
         }

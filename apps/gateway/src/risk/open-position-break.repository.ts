@@ -2,6 +2,7 @@ import { Decimal } from '@gateway/oms';
 import type { PositionBreak } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import type { AccountScope } from '../persistence/account-scope.js';
+import { type LockedRead, readIn } from '../persistence/locked-reads.js';
 
 /**
  * The open position break of an account in one symbol, for the pre-trade check (`risk.position_break`),
@@ -11,12 +12,17 @@ import type { AccountScope } from '../persistence/account-scope.js';
 @Injectable()
 export class OpenPositionBreakRepository {
   async find(tx: AccountScope, symbol: string): Promise<PositionBreak | null> {
-    const rows: { id: string; ours: string; broker: string }[] = await tx.manager.query(
-      `SELECT id, ours, broker FROM reconciliation_breaks
-        WHERE account_id = $1 AND kind = 'position' AND symbol = $2 AND status = 'open'`,
-      [tx.account.id, symbol],
-    );
+    const rows = await readIn<{ id: string; ours: string; broker: string }>(tx, this.findRead(tx.account.id, symbol));
     const row = rows[0];
     return row ? { id: row.id, ours: new Decimal(row.ours), broker: new Decimal(row.broker) } : null;
+  }
+
+  /** `find`'s read, to send with the account's lock (LockedRead). */
+  findRead(accountId: string, symbol: string): LockedRead {
+    return {
+      sql: `SELECT id, ours, broker FROM reconciliation_breaks
+             WHERE account_id = $1 AND kind = 'position' AND symbol = $2 AND status = 'open'`,
+      params: [accountId, symbol],
+    };
   }
 }

@@ -19,6 +19,7 @@ import { AccountBrokers } from '../market/account-brokers.js';
 import { BrokerOrderRate } from '../rate-limit/broker-order-rate.js';
 import { CLOCK, MARKET_DATA } from '../market/market.tokens.js';
 import type { AccountScope } from '../persistence/account-scope.js';
+import type { LockedRead } from '../persistence/locked-reads.js';
 import { OpenPositionBreakRepository } from './open-position-break.repository.js';
 import { OrderMessageRepository } from './order-message.repository.js';
 import { OrderMessages } from './order-messages.js';
@@ -104,12 +105,10 @@ export class PreTradeRisk {
     const now = this.clock.now();
     const quote = this.market.getQuote(request.symbol);
     const quoteAgeMs = quote ? this.market.quoteAgeMs(quote) : null;
-    const needPositions =
-      limits.maxGrossExposure !== undefined ||
-      limits.maxDailyLoss !== undefined ||
-      limits.maxPositionLoss !== undefined;
+    const needPositions = needsPositions(limits);
     // One round trip: the global state, every order that is or may be working at its worst case (its
-    // whole remaining quantity) summed, the first unknown order in the symbol, and the positions.
+    // whole remaining quantity) summed, the first unknown order in the symbol, and the positions; none
+    // when sent with the account's lock (lockedReads).
     const reads = await this.reads.intentReads(tx, request.symbol, replacing, needPositions);
     const trading = effectiveTradingState(tx.account, reads.global);
     const { sums, unknownOrderId } = reads;
@@ -146,6 +145,19 @@ export class PreTradeRisk {
         ? { messageCounts: await this.messageCounts.rateCounts(tx, now) }
         : {}),
     };
+  }
+
+  /**
+   * What `check` of an order in `symbol` reads, to send with the account's lock (LockedRead): the intent's
+   * reads, with the positions as the account's limits last seen here need them (a guess: when the limits
+   * in force under the lock need otherwise, the check reads again), and the symbol's position break.
+   */
+  lockedReads(accountId: string, symbol: string, replacing: string | null): LockedRead[] {
+    const needPositions = needsPositions(this.limitsService.lastSeen(accountId));
+    return [
+      this.reads.intentReadsRead(accountId, symbol, replacing, needPositions),
+      this.positionBreaks.findRead(accountId, symbol),
+    ];
   }
 
   private exposure(p: HeldPosition): PositionExposure {
@@ -194,4 +206,11 @@ export class PreTradeRisk {
         createdAt: o.createdAt,
       }));
   }
+}
+
+/** Whether the checks under `limits` need every position of the account, not only the order's symbol's. */
+function needsPositions(limits: RiskLimits): boolean {
+  return (
+    limits.maxGrossExposure !== undefined || limits.maxDailyLoss !== undefined || limits.maxPositionLoss !== undefined
+  );
 }

@@ -10,6 +10,7 @@ import type { RecentOrder, TradingState, WorkingExposure } from '@gateway/risk';
 import { Injectable } from '@nestjs/common';
 import type { GlobalTradingState } from '../accounts/trading-state.js';
 import type { AccountScope } from '../persistence/account-scope.js';
+import { type LockedRead, readIn } from '../persistence/locked-reads.js';
 
 /**
  * The account's orders in an open status (`OPEN_STATUSES`) summed as the exposure checks read them
@@ -213,14 +214,10 @@ export class RiskContextRepository {
     excluding: string | null,
     allPositions: boolean,
   ): Promise<IntentReads> {
-    const [row] = await scope.manager.query<IntentReadsRow[]>(INTENT_READS, [
-      scope.account.id,
-      excluding,
-      symbol,
-      OPEN,
-      symbol,
-      allPositions,
-    ]);
+    const [row] = await readIn<IntentReadsRow>(
+      scope,
+      this.intentReadsRead(scope.account.id, symbol, excluding, allPositions),
+    );
     if (!row?.global) {
       throw new Error('global_trading_state has no row: the migrations were not run');
     }
@@ -240,6 +237,11 @@ export class RiskContextRepository {
       })),
       positions: row.positions.map(toPosition),
     };
+  }
+
+  /** `intentReads`'s read, to send with the account's lock (LockedRead). */
+  intentReadsRead(accountId: string, symbol: string, excluding: string | null, allPositions: boolean): LockedRead {
+    return { sql: INTENT_READS, params: [accountId, excluding, symbol, OPEN, symbol, allPositions] };
   }
 
   /**

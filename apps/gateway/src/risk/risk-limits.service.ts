@@ -49,6 +49,8 @@ export class RiskLimitsService {
   private readonly defaultLimits: RiskLimits;
   /** Parsed limits by `accountId:version` (versions never change once written). */
   private readonly parsed = new Map<string, RiskLimits>();
+  /** The limits this instance last found in force, by account: a guess, never checked against (`lastSeen`). */
+  private readonly seen = new Map<string, RiskLimits>();
 
   constructor(
     private readonly repository: RiskLimitsRepository,
@@ -68,6 +70,24 @@ export class RiskLimitsService {
    * `risk_limits`; a new version, from any instance, changes the row in its own transaction.
    */
   async effective(accountId: string, scope?: AccountScope): Promise<EffectiveRiskLimits> {
+    const found = await this.inForce(accountId, scope);
+    if (this.seen.size > 10_000) {
+      this.seen.clear();
+    }
+    this.seen.set(accountId, found.limits);
+    return found;
+  }
+
+  /**
+   * The limits this instance last found in force for the account (the defaults when it found none):
+   * what the reads sent ahead of the account's lock may be chosen by, never what an order is checked
+   * against (that is `effective`, under the lock).
+   */
+  lastSeen(accountId: string): RiskLimits {
+    return this.seen.get(accountId) ?? this.defaultLimits;
+  }
+
+  private async inForce(accountId: string, scope?: AccountScope): Promise<EffectiveRiskLimits> {
     const version = scope?.account.id === accountId ? scope.account.riskLimitsVersion : undefined;
     if (version === 0) {
       return { version: 0, limits: this.defaultLimits };

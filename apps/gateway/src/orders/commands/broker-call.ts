@@ -11,6 +11,7 @@ import { AccountBrokers } from '../../market/account-brokers.js';
 import { CLOCK } from '../../market/market.tokens.js';
 import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
 import type { PendingAnswer } from '../submission-answers.js';
+import type { LockedRead } from '../../persistence/locked-reads.js';
 import { IdempotencyKeyRepository } from '../persistence/idempotency-key.repository.js';
 import { OrderRepository } from '../persistence/order.repository.js';
 
@@ -82,12 +83,14 @@ export class BrokerCall {
 
   /**
    * Runs `work` on the current state of an order under its account lock (its events are published once
-   * committed); returns the order after, or null when the order or its account is gone.
+   * committed); returns the order after, or null when the order or its account is gone. The order is read
+   * with the lock, in its round trip, with `reads` (what `work` reads before it writes, LockedRead).
    */
   async recordInAccount(
     accountId: string,
     orderId: string,
     work: (tx: AccountTransaction, order: Order) => Promise<void>,
+    reads: readonly LockedRead[] = [],
   ): Promise<Order | null> {
     const step = await this.ledger.inAccount(
       accountId,
@@ -101,6 +104,7 @@ export class BrokerCall {
         return tx.written.get(orderId) ?? current;
       },
       { stage: 'answer' },
+      [this.orders.findRead(accountId, orderId), ...reads],
     );
     return step?.result ?? null;
   }

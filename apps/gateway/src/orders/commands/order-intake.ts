@@ -13,6 +13,7 @@ import { type MessageInitiator, OrderMessages, type OrderMessageKind } from '../
 import { type PreTradeResult, PreTradeRisk } from '../../risk/pre-trade-risk.js';
 import { RiskLimitsService } from '../../risk/risk-limits.service.js';
 import { type AccountTransaction, OrderLedger } from '../order-ledger.js';
+import type { LockedRead } from '../../persistence/locked-reads.js';
 import { type OrderDto, toOrderDto } from '../order.mapper.js';
 import { type IdempotencyRecord, IdempotencyKeyRepository } from '../persistence/idempotency-key.repository.js';
 import { OrderRepository } from '../persistence/order.repository.js';
@@ -73,13 +74,14 @@ export class OrderIntake {
    * back as `denied` with its problem (`422 risk.*`, the denied order kept) for the command to throw;
    * `404 account.not_found` without the account; `503 service.unavailable` when the account's broker
    * has no client here (not configured, or it cannot be built), before anything is recorded. What is left
-   * is an order to send.
+   * is an order to send. `reads`: what `work` reads, to send with the lock (`checkReads`, LockedRead).
    */
   async admit<T extends RecordedIntent>(
     account: Account,
     clientOrderId: string,
     hash: string,
     work: (tx: AccountTransaction) => Promise<T>,
+    reads: readonly LockedRead[] = [],
   ): Promise<IntakeOutcome<T>> {
     await this.brokers.clientFor(account); // built (and cached) outside the transaction, or refused
     const intent = await this.ledger.inAccount(
@@ -91,6 +93,7 @@ export class OrderIntake {
           : { kind: 'new' as const, ...(await work(tx)) };
       },
       { stage: 'intent' },
+      [this.idempotencyKeys.findRead(account.id, clientOrderId), ...reads],
     );
     if (!intent) {
       throw ApiError.accountNotFound(account.id);
@@ -104,6 +107,11 @@ export class OrderIntake {
       return { kind: 'denied', replayed: false, problem: this.denial(outcome.order, reason) };
     }
     return outcome;
+  }
+
+  /** What `checkAndRecord` of an order in `symbol` reads, to send with the account's lock (`admit`'s `reads`). */
+  checkReads(accountId: string, symbol: string, replacesOrderId: string | null = null): LockedRead[] {
+    return this.preTrade.lockedReads(accountId, symbol, replacesOrderId);
   }
 
   /**

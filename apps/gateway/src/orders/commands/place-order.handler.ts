@@ -2,7 +2,7 @@ import type { Clock, Order } from '@gateway/oms';
 import type { MarketDataFeed, SubmitOrderCommand, SubmitResult } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { auditInTransaction, type RequestAudit } from '../../audit/request-audit.js';
+import { auditInTransaction, auditReads, type RequestAudit } from '../../audit/request-audit.js';
 import { LOGGER } from '../../common/logger.js';
 import type { Account } from '../../accounts/account.js';
 import { GatewayMetrics } from '../../health/metrics.js';
@@ -48,8 +48,12 @@ export class PlaceOrderHandler {
     const request = validatePlaceOrder(given, this.market.symbols());
     const hash = requestHash(request);
     this.metrics.observeStage('validation', validating);
-    const outcome = await this.intake.admit(account, request.clientOrderId, hash, (tx) =>
-      this.intake.checkAndRecord(tx, request, hash, 'order'),
+    const outcome = await this.intake.admit(
+      account,
+      request.clientOrderId,
+      hash,
+      (tx) => this.intake.checkAndRecord(tx, request, hash, 'order'),
+      this.intake.checkReads(account.id, request.symbol),
     );
     // gateway_orders_total: a replay records no event, so a retry is counted here (`replayed`, or `denied`
     // again for a retry of a denied order); new orders and new denials on their events (CountPlacedOrders).
@@ -94,11 +98,16 @@ export class PlaceOrderHandler {
       );
       stopTimer({ outcome: result.kind });
       let audited: () => void = () => undefined;
-      recorded = await this.brokerCall.recordInAccount(order.accountId, order.id, async (tx, current) => {
-        await this.brokerCall.recordAnswer(tx, current, result, this.clock.now());
-        // The request's audit entry (answered 201 with the created order) joins the answer's commit.
-        audited = await auditInTransaction(tx, audit, 201);
-      });
+      recorded = await this.brokerCall.recordInAccount(
+        order.accountId,
+        order.id,
+        async (tx, current) => {
+          await this.brokerCall.recordAnswer(tx, current, result, this.clock.now());
+          // The request's audit entry (answered 201 with the created order) joins the answer's commit.
+          audited = await auditInTransaction(tx, audit, 201);
+        },
+        auditReads(audit, 201),
+      );
       audited();
     } finally {
       answer.settle(recorded);

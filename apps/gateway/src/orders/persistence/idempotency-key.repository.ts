@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IdempotencyKeyEntity } from '../../database/entities.js';
 import type { AccountScope } from '../../persistence/account-scope.js';
+import { type LockedRead, readIn } from '../../persistence/locked-reads.js';
 import { writeIn } from '../../persistence/write-batch.js';
 
 /** The key's columns, named as `IdempotencyKeyEntity`'s properties. */
@@ -29,8 +30,13 @@ const toRecord = (e: IdempotencyKeyEntity): IdempotencyRecord => ({
 @Injectable()
 export class IdempotencyKeyRepository {
   async find(scope: AccountScope, clientOrderId: string): Promise<IdempotencyRecord | null> {
-    const [row] = await scope.manager.query<IdempotencyKeyEntity[]>(FIND, [scope.account.id, clientOrderId]);
+    const [row] = await readIn<IdempotencyKeyEntity>(scope, this.findRead(scope.account.id, clientOrderId));
     return row ? toRecord(row) : null;
+  }
+
+  /** `find`'s read, to send with the account's lock (LockedRead). */
+  findRead(accountId: string, clientOrderId: string): LockedRead {
+    return { sql: FIND, params: [accountId, clientOrderId] };
   }
 
   /** Records the key of a new intent; one already decided (a denial) is completed at once. */

@@ -5,6 +5,7 @@ import { isUuid } from '../../common/ids.js';
 import { OrderEntity } from '../../database/entities.js';
 import { toDomainOrder, toOrderEntityFields } from '../order.mapper.js';
 import type { AccountScope } from '../../persistence/account-scope.js';
+import { type LockedRead, readIn } from '../../persistence/locked-reads.js';
 import { writeIn } from '../../persistence/write-batch.js';
 
 /** Every column of `orders` an `Order` is made of, named as `OrderEntity`'s properties (toDomainOrder). */
@@ -97,8 +98,13 @@ export class OrderRepository {
     if (!isUuid(orderId)) {
       return null;
     }
-    const [row] = await scope.manager.query<OrderEntity[]>(FIND_IN_ACCOUNT, [orderId, scope.account.id]);
+    const [row] = await readIn<OrderEntity>(scope, this.findRead(scope.account.id, orderId));
     return row ? toDomainOrder(row) : null;
+  }
+
+  /** `find`'s read, to send with the account's lock (LockedRead); `orderId` must be a UUID. */
+  findRead(accountId: string, orderId: string): LockedRead {
+    return { sql: FIND_IN_ACCOUNT, params: [orderId, accountId] };
   }
 
   /**
