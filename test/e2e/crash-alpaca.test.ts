@@ -1,8 +1,7 @@
 import { alpacaExecutionId } from '@gateway/brokers';
+import { connectBrokerAccount, delayAnswersAtRandom } from '../support/crash-fake-broker.js';
 import { type BrokerFill, type CrashBroker, describeCrashTest, orderTerms } from '../support/crash-run.js';
 import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
-import { mintToken } from '../support/gateway-process.js';
-import { Api } from '../support/http.js';
 import { dec } from '../support/market-data.js';
 
 /**
@@ -47,38 +46,20 @@ const alpaca: CrashBroker = {
   carriesClientOrderId: true,
   start: async (seed, startTime) => {
     fake = await startFakeAlpacaProcess(KEYS, { PAPER_START_TIME: startTime });
-    const fault = await fake.call('POST', '/test/faults', {
-      kind: 'random_delay',
-      delay_ms: 0,
-      max_delay_ms: 2_000,
-      seed,
-    });
-    if (fault.status !== 201) {
-      throw new Error(`fake alpaca refused the random_delay fault: ${fault.status} ${JSON.stringify(fault.body)}`);
-    }
+    await delayAnswersAtRandom(fake, 'Alpaca', seed);
   },
   gatewayEnv: () => ({ BROKERS: 'paper,alpaca', BROKER_ALPACA_ADAPTER: 'alpaca', BROKER_ALPACA_URL: fake!.url }),
-  connect: async (gw, databaseUrl) => {
-    const admin = new Api(
-      gw.url,
-      await mintToken(databaseUrl, ['--sub', 'crash-admin', '--role', 'admin', '--account', '*']),
-    );
-    const created = await admin.post('/v1/accounts', { name: 'crash-alpaca', broker: 'alpaca', environment: 'paper' });
-    if (created.status !== 201) {
-      throw new Error(`creating the Alpaca account: ${created.status} ${JSON.stringify(created.body)}`);
-    }
-    const accountId = created.body.id as string;
-    const stored = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
-      kind: 'api_key',
-      keyId: KEYS.keyId,
-      secret: KEYS.secretKey,
-    });
-    if (stored.status !== 204) {
-      throw new Error(`storing the Alpaca keys: ${stored.status} ${JSON.stringify(stored.body)}`);
-    }
-    const token = await mintToken(databaseUrl, ['--sub', 'crash-trader', '--role', 'trader', '--account', '*']);
-    return { accountId, token };
-  },
+  connect: (gw, databaseUrl) =>
+    connectBrokerAccount(gw, databaseUrl, 'Alpaca', async (admin, accountId) => {
+      const stored = await admin.request('PUT', `/v1/accounts/${accountId}/broker-credentials`, {
+        kind: 'api_key',
+        keyId: KEYS.keyId,
+        secret: KEYS.secretKey,
+      });
+      if (stored.status !== 204) {
+        throw new Error(`storing the Alpaca keys: ${stored.status} ${JSON.stringify(stored.body)}`);
+      }
+    }),
   fillOne: async (order) =>
     (await fake!.call('POST', '/test/fill', { client_order_id: order.id, qty: '1' })).status === 200,
   submits: async () => {

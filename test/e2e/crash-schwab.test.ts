@@ -1,9 +1,8 @@
 import { schwabExecutionId } from '@gateway/brokers';
 import { netBySymbol } from '../support/chaos.js';
+import { connectBrokerAccount, delayAnswersAtRandom } from '../support/crash-fake-broker.js';
 import { type BrokerFill, type CrashBroker, describeCrashTest, orderTerms } from '../support/crash-run.js';
 import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
-import { mintToken } from '../support/gateway-process.js';
-import { Api } from '../support/http.js';
 import { dec } from '../support/market-data.js';
 
 /**
@@ -74,15 +73,7 @@ const schwab: CrashBroker = {
   carriesClientOrderId: false,
   start: async (seed, startTime) => {
     fake = await startFakeSchwabProcess(APP, { PAPER_START_TIME: startTime, FAKE_SCHWAB_ORDER_RATE_LIMIT: '100000' });
-    const fault = await fake.call('POST', '/test/faults', {
-      kind: 'random_delay',
-      delay_ms: 0,
-      max_delay_ms: 2_000,
-      seed,
-    });
-    if (fault.status !== 201) {
-      throw new Error(`fake schwab refused the random_delay fault: ${fault.status} ${JSON.stringify(fault.body)}`);
-    }
+    await delayAnswersAtRandom(fake, 'Schwab', seed);
   },
   gatewayEnv: () => ({
     BROKERS: 'paper,schwab',
@@ -95,31 +86,21 @@ const schwab: CrashBroker = {
     OAUTH_SCHWAB_TOKEN_URL: `${fake!.oauthUrl}/v1/oauth/token`,
     OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
   }),
-  connect: async (gw, databaseUrl) => {
-    const admin = new Api(
-      gw.url,
-      await mintToken(databaseUrl, ['--sub', 'crash-admin', '--role', 'admin', '--account', '*']),
-    );
-    const created = await admin.post('/v1/accounts', { name: 'crash-schwab', broker: 'schwab', environment: 'paper' });
-    if (created.status !== 201) {
-      throw new Error(`creating the Schwab account: ${created.status} ${JSON.stringify(created.body)}`);
-    }
-    const accountId = created.body.id as string;
-    const start = await admin.post(`/v1/accounts/${accountId}/broker-connection`, {
-      redirectUri: `${gw.url}/v1/oauth/schwab/callback`,
-    });
-    if (start.status !== 201) {
-      throw new Error(`starting the Schwab connection: ${start.status} ${JSON.stringify(start.body)}`);
-    }
-    const authorize = await fetch(start.body.authorizeUrl as string, { redirect: 'manual' });
-    const done = await fetch(authorize.headers.get('location')!);
-    const connection = (await admin.get(`/v1/accounts/${accountId}/broker-connection`)).body;
-    if (done.status !== 200 || connection.status !== 'connected') {
-      throw new Error(`the Schwab OAuth flow: ${done.status} ${await done.text()}, ${JSON.stringify(connection)}`);
-    }
-    const token = await mintToken(databaseUrl, ['--sub', 'crash-trader', '--role', 'trader', '--account', '*']);
-    return { accountId, token };
-  },
+  connect: (gw, databaseUrl) =>
+    connectBrokerAccount(gw, databaseUrl, 'Schwab', async (admin, accountId) => {
+      const start = await admin.post(`/v1/accounts/${accountId}/broker-connection`, {
+        redirectUri: `${gw.url}/v1/oauth/schwab/callback`,
+      });
+      if (start.status !== 201) {
+        throw new Error(`starting the Schwab connection: ${start.status} ${JSON.stringify(start.body)}`);
+      }
+      const authorize = await fetch(start.body.authorizeUrl as string, { redirect: 'manual' });
+      const done = await fetch(authorize.headers.get('location')!);
+      const connection = (await admin.get(`/v1/accounts/${accountId}/broker-connection`)).body;
+      if (done.status !== 200 || connection.status !== 'connected') {
+        throw new Error(`the Schwab OAuth flow: ${done.status} ${await done.text()}, ${JSON.stringify(connection)}`);
+      }
+    }),
   fillOne: async (order) =>
     (await fake!.call('POST', '/test/fill', { orderId: order.brokerOrderId, quantity: '1' })).status === 200,
   submits: async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import {
+  applyReplayCommand,
   type ExecutionReport,
   MarketReplay,
   packageRoot,
@@ -429,18 +430,7 @@ export class PaperVenueServer {
       if (method === 'POST' && path === '/v1/test/replay') {
         const command = parseWith(replayCommandSchema, await this.body(req), 'replay command');
         try {
-          if (command.paused === true) {
-            replay.pause();
-          }
-          if (command.speed !== undefined) {
-            replay.setSpeed(command.speed);
-          }
-          if (command.stepTo !== undefined) {
-            replay.stepTo(command.stepTo);
-          }
-          if (command.paused === false) {
-            replay.resume();
-          }
+          applyReplayCommand(replay, command);
         } catch (error) {
           throw new HttpError(400, 'bad_request', error instanceof Error ? error.message : String(error));
         }

@@ -11,7 +11,8 @@ import {
   parseInstrument,
 } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { closeAll, listenOn, readJson, sameSecret, seededRandom, str } from '../fake-broker-http.js';
+import { closeAll, listenOn, readJson, sameSecret, str } from '../fake-broker-http.js';
+import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '../fake-broker-test-routes.js';
 
 /*
  * A fake Alpaca Trading API (v2) for tests, speaking Alpaca's own wire protocol as
@@ -86,15 +87,10 @@ const FAULT_KINDS: readonly FakeAlpacaFaultKind[] = [
   'random_delay',
 ];
 
-interface FaultRule {
+interface FaultRule extends FaultTiming {
   readonly kind: FakeAlpacaFaultKind;
   readonly clientOrderId: string | null;
   readonly symbol: string | null;
-  remaining: number | null;
-  readonly delayMs: number;
-  /** `random_delay`: the upper end of the delay, ms, and the rule's random source. */
-  readonly maxDelayMs: number;
-  readonly random: () => number;
 }
 
 export interface FakeAlpacaOptions {
@@ -198,9 +194,7 @@ export class FakeAlpacaServer {
   private readonly silentFills = new Map<string, number>();
   /** Stream messages held back (silent fills), in order, until `POST /test/held/release`. */
   private held: Record<string, unknown>[] = [];
-  private streamDown = false;
-  /** Set by `POST /test/stream {stall: true}`: sockets stay open but send nothing and answer no Ping. */
-  private streamStalled = false;
+  private readonly stream = new StreamSwitches();
   private cash: Decimal;
   private readonly replaceDelayMs: number;
   private readonly unsubscribe: () => void;
@@ -853,7 +847,7 @@ export class FakeAlpacaServer {
   // ---- stream ----
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (new URL(req.url ?? '/', 'http://fake').pathname !== '/stream' || this.streamDown) {
+    if (new URL(req.url ?? '/', 'http://fake').pathname !== '/stream' || this.stream.down) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -868,7 +862,7 @@ export class FakeAlpacaServer {
       this.listeners.delete(ws);
     });
     ws.on('ping', (data) => {
-      if (!this.streamStalled) {
+      if (!this.stream.stalled) {
         ws.pong(data); // RFC 6455 §5.5.2, as Alpaca's server (and ws's autoPong) does
       }
     });
@@ -907,7 +901,7 @@ export class FakeAlpacaServer {
   }
 
   private sendTo(ws: WebSocket, message: unknown): void {
-    if (this.streamStalled) {
+    if (this.stream.stalled) {
       return; // a stalled stream loses what it would have sent
     }
     ws.send(Buffer.from(JSON.stringify(message)), { binary: true });
@@ -964,13 +958,7 @@ export class FakeAlpacaServer {
         kind,
         clientOrderId: str(match['client_order_id']),
         symbol: str(match['symbol']),
-        remaining: typeof b['remaining'] === 'number' ? b['remaining'] : null,
-        delayMs: typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
-        maxDelayMs: Math.max(
-          typeof b['max_delay_ms'] === 'number' ? b['max_delay_ms'] : 0,
-          typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
-        ),
-        random: seededRandom(typeof b['seed'] === 'number' ? b['seed'] : null),
+        ...faultTiming(b),
       });
       return send(res, 201, { faults: this.faults.length });
     }
@@ -1033,26 +1021,11 @@ export class FakeAlpacaServer {
       return send(res, 200, { symbol, qty: next.toString() });
     }
     if (path === '/test/stream' && method === 'POST') {
-      if (typeof b['stall'] === 'boolean') {
-        this.streamStalled = b['stall'];
-      }
-      if (typeof b['down'] === 'boolean') {
-        this.streamDown = b['down'];
-        if (this.streamDown) {
-          for (const ws of this.sockets) {
-            ws.terminate();
-          }
-        }
-      }
-      return send(res, 200, { down: this.streamDown, stalled: this.streamStalled, connections: this.sockets.size });
+      return send(res, 200, this.stream.set(b, this.sockets));
     }
-    const replay = this.options.replay;
-    if (path === '/test/replay' && method === 'GET' && replay) {
-      return send(res, 200, replay.state());
-    }
-    if (path === '/test/replay/step' && method === 'POST' && replay) {
-      replay.stepTo(b['to'] as string | number);
-      return send(res, 200, replay.state());
+    const replayed = replayTestRoute(method, path, b, this.options.replay);
+    if (replayed !== undefined) {
+      return send(res, 200, replayed);
     }
     send(res, 404, { message: 'no such test route' });
   }

@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import { type ExecutionReport, type MarketReplay, type PaperVenue } from '@gateway/brokers';
 import { Decimal, type OrderSide, type OrderType, type TimeInForce, parseInstrument } from '@gateway/oms';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { closeAll, listenOn, readJson, seededRandom, str } from '../fake-broker-http.js';
+import { closeAll, listenOn, readJson, str } from '../fake-broker-http.js';
+import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '../fake-broker-test-routes.js';
 
 /*
  * A fake Charles Schwab Trader API for tests, speaking Schwab's own wire protocol as
@@ -83,14 +84,9 @@ const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
   'random_delay',
 ];
 
-interface FaultRule {
+interface FaultRule extends FaultTiming {
   readonly kind: FakeSchwabFaultKind;
   readonly symbol: string | null;
-  remaining: number | null;
-  readonly delayMs: number;
-  /** `random_delay`: the upper end of the delay, ms, and the rule's random source. */
-  readonly maxDelayMs: number;
-  readonly random: () => number;
 }
 
 export interface FakeSchwabOptions {
@@ -197,8 +193,7 @@ export class FakeSchwabServer {
   private readonly receivedLog: ReceivedRequest[] = [];
   private readonly orderRequestTimes: number[] = [];
   private faults: FaultRule[] = [];
-  private streamDown = false;
-  private streamStalled = false;
+  private readonly stream = new StreamSwitches();
   private held: { ws: WebSocket; text: string } | null = null;
   private cash: Decimal;
   // Each fake numbers from its own random start, as Schwab's ids are unique across its accounts: two fakes
@@ -889,7 +884,7 @@ export class FakeSchwabServer {
   // ---- streamer ----
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (new URL(req.url ?? '/', 'http://fake').pathname !== '/ws' || this.streamDown) {
+    if (new URL(req.url ?? '/', 'http://fake').pathname !== '/ws' || this.stream.down) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -984,7 +979,7 @@ export class FakeSchwabServer {
   }
 
   private sendTo(ws: WebSocket, message: unknown): void {
-    if (this.streamStalled) {
+    if (this.stream.stalled) {
       return;
     }
     ws.send(JSON.stringify(message));
@@ -1076,7 +1071,7 @@ export class FakeSchwabServer {
     const times = this.takeFault('duplicate_stream', order.symbol) ? 2 : 1;
     const hold = this.takeFault('reorder_stream', order.symbol);
     for (const ws of this.activityListeners) {
-      if (this.streamStalled) {
+      if (this.stream.stalled) {
         continue;
       }
       if (hold && this.held === null) {
@@ -1128,13 +1123,7 @@ export class FakeSchwabServer {
       this.faults.push({
         kind,
         symbol: str(match['symbol']),
-        remaining: typeof b['remaining'] === 'number' ? b['remaining'] : null,
-        delayMs: typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
-        maxDelayMs: Math.max(
-          typeof b['max_delay_ms'] === 'number' ? b['max_delay_ms'] : 0,
-          typeof b['delay_ms'] === 'number' ? b['delay_ms'] : 0,
-        ),
-        random: seededRandom(typeof b['seed'] === 'number' ? b['seed'] : null),
+        ...faultTiming(b),
       });
       return send(res, 201, { faults: this.faults.length });
     }
@@ -1184,18 +1173,7 @@ export class FakeSchwabServer {
       }
     }
     if (path === '/test/stream' && method === 'POST') {
-      if (typeof b['stall'] === 'boolean') {
-        this.streamStalled = b['stall'];
-      }
-      if (typeof b['down'] === 'boolean') {
-        this.streamDown = b['down'];
-        if (this.streamDown) {
-          for (const ws of this.sockets) {
-            ws.terminate();
-          }
-        }
-      }
-      return send(res, 200, { down: this.streamDown, stalled: this.streamStalled, connections: this.sockets.size });
+      return send(res, 200, this.stream.set(b, this.sockets));
     }
     if (path === '/test/rate-limit' && method === 'POST') {
       this.rateLimit = typeof b['perMinute'] === 'number' ? b['perMinute'] : this.rateLimit;
@@ -1205,13 +1183,9 @@ export class FakeSchwabServer {
     if (path === '/test/account' && method === 'GET') {
       return send(res, 200, { accountNumber: this.accountNumber, hashValue: this.hash });
     }
-    const replay = this.options.replay;
-    if (path === '/test/replay' && method === 'GET' && replay) {
-      return send(res, 200, replay.state());
-    }
-    if (path === '/test/replay/step' && method === 'POST' && replay) {
-      replay.stepTo(b['to'] as string | number);
-      return send(res, 200, replay.state());
+    const replayed = replayTestRoute(method, path, b, this.options.replay);
+    if (replayed !== undefined) {
+      return send(res, 200, replayed);
     }
     send(res, 404, { message: 'no such test route' });
   }

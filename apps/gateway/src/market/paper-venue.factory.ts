@@ -1,9 +1,11 @@
 import {
+  applyReplayCommand,
   type MarketDataFeed,
   MarketReplay,
   PaperVenue,
   type PaperVenueStore,
   SqlPaperVenueStore,
+  type ReplayCommand,
   type ReplayState,
   VenueMarketFeed,
   wireClockSchema,
@@ -13,13 +15,6 @@ import type { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error.js';
 import type { GatewayConfig } from '../config/config.js';
 import { wsStreamConnector } from './ws-stream-connector.js';
-
-/** A command of the replay control route (`POST /v1/venues/paper/replay`), applied pause, speed, step, resume. */
-export interface ReplayCommand {
-  readonly paused?: boolean;
-  readonly speed?: number;
-  readonly stepTo?: string;
-}
 
 /**
  * What the replay control route does with the replay: the gateway's own, or the shared paper venue's.
@@ -39,21 +34,8 @@ export class LocalReplayControl implements PaperReplayControl {
   }
 
   update(command: ReplayCommand): Promise<ReplayState> {
-    const replay = this.replay;
-    if (command.paused === true) {
-      replay.pause();
-    }
-    if (command.speed !== undefined) {
-      replay.setSpeed(command.speed);
-    }
-    if (command.stepTo !== undefined) {
-      // A time earlier than now steps through the window's end into the next loop.
-      replay.stepTo(command.stepTo);
-    }
-    if (command.paused === false) {
-      replay.resume();
-    }
-    return Promise.resolve(replay.state());
+    applyReplayCommand(this.replay, command);
+    return Promise.resolve(this.replay.state());
   }
 }
 

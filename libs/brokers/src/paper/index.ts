@@ -12,6 +12,7 @@ export * from './paper-positions.js';
 export * from './paper-venue.js';
 export * from './paper-venue-wire.js';
 export * from './paper-venue-store.js';
+export * from './replay-command.js';
 export * from './sale-condition.js';
 export * from './sql-paper-venue-store.js';
 export * from './time-of-day.js';
