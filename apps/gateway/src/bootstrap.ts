@@ -126,6 +126,7 @@ async function connectPaperVenueStore(config: GatewayConfig, gateway: DataSource
   const venue = createDataSource(config.databaseUrl, {
     applicationName: PAPER_VENUE_APPLICATION_NAME,
     maxConnections: 2,
+    asynchronousCommit: !config.paperVenueSynchronousCommit,
   });
   return venue.initialize();
 }

@@ -18,6 +18,7 @@ import {
   submitBodySchema,
   toWireCommand,
   toWireReport,
+  VENUE_BOOK_COMMIT,
 } from '@gateway/brokers';
 // The paper venue process is a fake broker for the fault tests, so it takes the FaultyVenue from the
 // testing entry point. tsconfig.build.json's `**/testing/**` exclude only keeps testing files from being
@@ -702,7 +703,13 @@ const VENUE_APPLICATION_NAME = 'paper-venue';
  * (one line naming the fix) when the table is not there, the gateway's migrations not run.
  */
 async function openBookStore(databaseUrl: string): Promise<{ store: SqlPaperVenueStore; pool: pg.Pool }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: VENUE_APPLICATION_NAME });
+  // Asynchronous commit unless PAPER_VENUE_SYNCHRONOUS_COMMIT=true: bounded risk, see VENUE_BOOK_COMMIT.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 2,
+    application_name: VENUE_APPLICATION_NAME,
+    ...(['true', '1'].includes(process.env.PAPER_VENUE_SYNCHRONOUS_COMMIT ?? '') ? {} : VENUE_BOOK_COMMIT),
+  });
   pool.on('error', () => undefined); // a dropped idle connection: the next save reconnects
   try {
     const { rows } = await pool.query<{ table: string | null }>(

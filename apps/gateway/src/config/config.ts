@@ -123,6 +123,11 @@ const schema = z.object({
    */
   PAPER_VENUE_EXCLUSIVE: bool(true),
   /**
+   * Whether the in-process paper venue's book commits synchronously. Default off: the venue stands in
+   * for a broker, and what asynchronous commit risks is bounded (VENUE_BOOK_COMMIT of libs/brokers).
+   */
+  PAPER_VENUE_SYNCHRONOUS_COMMIT: bool(false),
+  /**
    * The environments this deployment serves, comma-separated (`paper`, `live`). Without `live` the
    * gateway refuses to start when the database holds a live account, and no live account is ever
    * visible or tradable through it. Default `paper`: live trading is switched on deliberately.
@@ -453,6 +458,8 @@ export interface GatewayConfig {
   };
   readonly seedDemoAccount: boolean;
   readonly paperVenueExclusive: boolean;
+  /** PAPER_VENUE_SYNCHRONOUS_COMMIT: the in-process paper venue's book commits synchronously. */
+  readonly paperVenueSynchronousCommit: boolean;
   readonly environments: readonly ('paper' | 'live')[];
   readonly auth: {
     readonly issuer: string;
@@ -586,6 +593,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     seedDemoAccount: e.SEED_DEMO_ACCOUNT,
     paperVenueExclusive: e.PAPER_VENUE_EXCLUSIVE,
+    paperVenueSynchronousCommit: e.PAPER_VENUE_SYNCHRONOUS_COMMIT,
     environments: e.GATEWAY_ENVIRONMENTS,
     auth: {
       issuer: e.AUTH_ISSUER,

@@ -1,6 +1,7 @@
 import { MIGRATIONS } from '@gateway/migrations';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { VENUE_BOOK_COMMIT } from '@gateway/brokers';
 import { ENTITIES } from './entities.js';
 
 /** The `application_name` of the gateway's own connections (pg_stat_activity, server logs). */
@@ -11,6 +12,11 @@ export interface DataSourceOptions {
   /** The connections' `application_name`, telling them apart on the server. */
   readonly applicationName?: string;
   readonly maxConnections?: number;
+  /**
+   * `synchronous_commit = off` for these connections (PAPER_VENUE_SYNCHRONOUS_COMMIT): their commits
+   * return before their WAL is flushed. Only the paper venue's book asks for it (VENUE_BOOK_COMMIT).
+   */
+  readonly asynchronousCommit?: boolean;
 }
 
 /**
@@ -44,7 +50,12 @@ export function createDataSource(url: string, options: DataSourceOptions = {}): 
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: options.maxConnections ?? 20, connectionTimeoutMillis: 5_000, types: GATEWAY_PG_TYPES },
+    extra: {
+      max: options.maxConnections ?? 20,
+      connectionTimeoutMillis: 5_000,
+      types: GATEWAY_PG_TYPES,
+      ...(options.asynchronousCommit ? VENUE_BOOK_COMMIT : {}),
+    },
   });
 }
 

@@ -30,3 +30,19 @@ export class SqlPaperVenueStore implements PaperVenueStore {
     );
   }
 }
+
+/**
+ * How the paper venue's book commits (in the gateway's process and in its own): `synchronous_commit = off`
+ * unless PAPER_VENUE_SYNCHRONOUS_COMMIT=true. The venue stands in for a broker, and its two saves per
+ * order would otherwise be two more fsyncs on every order's path. What it risks is small and bounded:
+ * a process crash (the gateway's, the venue's) loses nothing, the commit being in the server's WAL
+ * buffers already; only a crash of the PostgreSQL server itself can lose the book's last commits (at
+ * most `wal_writer_delay` × 3, 600 ms by default). And since the WAL is flushed in order, any durable
+ * commit after them, such as the gateway recording the venue's answer, makes them durable too: the
+ * gateway never holds a venue order id the venue's book lost. Only what the venue did after the
+ * gateway's last commit (a fill not yet reported) can be lost, and that the gateway never learnt of.
+ * Source: PostgreSQL 15 manual, 30.4 "Asynchronous Commit".
+ */
+export const VENUE_BOOK_COMMIT = {
+  options: '-c synchronous_commit=off',
+} as const;
