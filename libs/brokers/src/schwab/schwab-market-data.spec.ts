@@ -10,6 +10,8 @@ import { defaultMarketDataSets } from '../paper/market-data-sets.js';
 import { MarketReplay } from '../paper/market-replay.js';
 import { PaperVenue } from '../paper/paper-venue.js';
 import type { Quote } from '../market-data.js';
+import { BrokerRegistry } from '../broker-registry.js';
+import { schwabAdapter } from './schwab-adapter.js';
 import { SchwabClient, type SchwabLogger } from './schwab-client.js';
 
 const data = loadMarketData(
@@ -173,5 +175,37 @@ describe("SchwabMarketDataFeed on the client's streamer connection", () => {
     const back = await until(() => feed.getQuote('SPY'));
     expect(prices(back)).toMatchObject({ bid: '300.1', ask: '300.12' });
     await until(() => feed.getQuote(OPTION));
+  });
+
+  it("is the schwab session's marketData in the broker registry; a broker without its own quotes has none", async () => {
+    const { fake, replay } = await harness();
+    const logger: SchwabLogger = { info: () => {}, warn: () => {}, error: () => {} };
+    const venue = new PaperVenue(replay, { ackLatencyMs: 0 });
+    const registry = new BrokerRegistry<{ kind: string; accessToken?: string }>({
+      brokers: {
+        paper: {
+          name: 'paper',
+          scope: 'broker',
+          environments: ['paper'],
+          create: () => Promise.resolve({ client: venue, close: () => Promise.resolve() }),
+        },
+        schwab: schwabAdapter({
+          venue: 'schwab',
+          baseUrl: fake.baseUrl,
+          streamerUrl: null,
+          connect: wsStreamConnector,
+          logger,
+        }),
+      },
+    });
+    open.push(registry, { close: () => venue.exchange.close() });
+    const secrets = () => Promise.resolve({ kind: 'oauth', accessToken: TOKEN });
+    const at = (id: string, broker: string) => ({ id, broker, environment: 'paper' as const, brokerAccountId: null });
+    const feed = await registry.marketDataFor(at('s1', 'schwab'), secrets);
+    const client = (await registry.clientFor(at('s1', 'schwab'), secrets)) as SchwabClient;
+    expect(feed).toBe(client.marketData);
+    await feed!.awaitQuote!('SPY');
+    expect(feed!.getQuote('SPY')?.ask).toEqual(replay.getQuote('SPY')!.ask);
+    expect(await registry.marketDataFor(at('p1', 'paper'))).toBeNull();
   });
 });
