@@ -1,4 +1,5 @@
 import type { ConnectionChange, ExecutionClient } from './execution-client.js';
+import type { MarketDataFeed } from './market-data.js';
 import type { ExecutionReport } from './reports.js';
 
 /** The environments an account (and a broker's adapter) can be in. */
@@ -28,6 +29,12 @@ export interface BrokerClientRequest<S> {
 /** A client an adapter built, with how to release it (stop its streams, close its connections). */
 export interface BrokerSession {
   readonly client: ExecutionClient;
+  /**
+   * The broker's own quotes for the accounts this client serves (Schwab's streamer), when the adapter has
+   * them: the pre-trade checks of those accounts use them instead of the deployment's feed. Absent: the
+   * deployment's feed (MARKET_DATA) prices the accounts' orders. Its life is the session's.
+   */
+  readonly marketData?: MarketDataFeed;
   close(): Promise<void>;
 }
 
@@ -194,6 +201,21 @@ export class BrokerRegistry<S = unknown> {
     }
     const id = this.keyOf(account);
     return this.entry(id, adapter, id.accountId === null ? null : account, secrets).then((s) => s.client);
+  }
+
+  /**
+   * The quotes of the account's client (BrokerSession.marketData), built on first use like `clientFor`;
+   * null when its adapter has none. Throws as `clientFor` does.
+   */
+  async marketDataFor(
+    account: BrokerAccount,
+    secrets: () => Promise<S | null> = () => Promise.resolve(null),
+  ): Promise<MarketDataFeed | null> {
+    await this.clientFor(account, secrets);
+    const adapter = this.adapters.get(account.broker)!;
+    const id = this.keyOf(account);
+    const session = await this.entry(id, adapter, id.accountId === null ? null : account, secrets);
+    return session.marketData ?? null;
   }
 
   /** Builds every broker-scoped client now (their report streams start); rejects when one cannot be built. */

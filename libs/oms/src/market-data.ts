@@ -38,4 +38,10 @@ export interface MarketDataFeed {
    */
   marketNow(symbol: string): number | null;
   onQuote(listener: QuoteListener): () => void;
+  /**
+   * For a feed that subscribes symbols on demand (a broker's streamer): resolves once `symbol` has a quote,
+   * or after the feed's own bound on the wait for its first one; never rejects. A feed that carries every
+   * symbol from the start has none (there is nothing to wait for).
+   */
+  awaitQuote?(symbol: string): Promise<void>;
 }

@@ -114,6 +114,40 @@ describe('the fake Schwab', () => {
     });
   });
 
+  it('delivers LEVELONE quotes as "Change": every field first, then only what changed; quote times on the wall clock', async () => {
+    const { server, replay } = await fake();
+    const ws = await streamer(server.streamerUrl);
+    ws.ws.send(
+      request('ADMIN', 'LOGIN', { Authorization: TOKEN, SchwabClientChannel: 'N9', SchwabClientFunctionId: 'APIAPP' }),
+    );
+    await ws.next((m) => m.response);
+    ws.ws.send(request('LEVELONE_EQUITIES', 'SUBS', { keys: 'SPY', fields: '0,1,2,3,4,5,34' }, '2'));
+    const spy = replay.getQuote('SPY')!;
+    const first = (await ws.next((m) => m.data?.[0]?.service === 'LEVELONE_EQUITIES')).data[0].content[0];
+    expect(Object.keys(first).sort()).toEqual(['1', '2', '3', '34', '4', '5', 'delayed', 'key'].sort());
+    expect(first).toMatchObject({ key: 'SPY', '1': spy.bid.toNumber(), '2': spy.ask.toNumber() });
+    // The replay is paused: the quote keeps the replayed age, dated on the wall clock.
+    expect(Math.abs(Date.now() - replay.quoteAgeMs(spy) - first['34'])).toBeLessThan(1_000);
+    const override = await fetch(`${server.url}/test/quotes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'SPY', bid: '111.11', ageMs: 600_000 }),
+    });
+    expect(override.status).toBe(200);
+    const change = (
+      await ws.next((m) => m.data?.[0]?.service === 'LEVELONE_EQUITIES' && m.data[0].content[0]['1'] === 111.11)
+    ).data[0].content[0];
+    expect(Object.keys(change).sort()).toEqual(['1', '34', 'key']);
+    expect(Date.now() - change['34']).toBeGreaterThanOrEqual(600_000);
+    // An ADD of a key sends it in full; nothing of the other key is sent again.
+    const before = ws.messages.length;
+    ws.ws.send(request('LEVELONE_EQUITIES', 'ADD', { keys: 'QQQ,IWM', fields: '0,1,2,34' }, '3'));
+    await ws.next((m) => m.response?.[0]?.command === 'ADD');
+    await new Promise((r) => setTimeout(r, 100));
+    const later = ws.messages.slice(before).flatMap((m) => m.data?.[0]?.content ?? []);
+    expect(later.filter((c: any) => c.key === 'SPY' && c['2'] !== undefined)).toEqual([]);
+  });
+
   it('refuses an option symbol Schwab would not write (unpadded) and an equity instruction on an option', async () => {
     const { server, replay } = await fake();
     const place = (symbol: string, instruction: string) =>

@@ -33,8 +33,12 @@ import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '
  * Streamer `GET /ws` (WebSocket, text frames, PDF §1–§7): `ADMIN/LOGIN` with the access token
  * (`code 3` "Login Denied." otherwise), `ACCT_ACTIVITY/SUBS` (content items `{seq,key,"1":account,"2":type,
  * "3":JSON string}`, types OrderCreated, OrderAccepted, ExecutionCreated, OrderFillCompleted, CancelAccepted,
- * OrderUROutCompleted, OrderRejected), `LEVELONE_EQUITIES` / `LEVELONE_OPTIONS` `SUBS` (the replay's quotes,
- * numbered fields), `{"notify":[{"heartbeat":"<ms>"}]}` every `heartbeatMs`.
+ * OrderUROutCompleted, OrderRejected), `LEVELONE_EQUITIES` / `LEVELONE_OPTIONS` `SUBS` / `ADD` / `UNSUBS` (the
+ * replay's quotes, numbered fields, delivery "Change": a key's first item after its SUBS or ADD carries every
+ * field, later ones only those that changed; the quote time, field 34 / 38, is epoch ms on the wall clock, the
+ * replayed quote's age kept: now − the replay's age of it, so a paused replay's quotes keep their age, and the
+ * time is sent again once it moved by QUOTE_TIME_RESEND_MS), `{"notify":[{"heartbeat":"<ms>"}]}` every
+ * `heartbeatMs`.
  *
  * Test control (no auth), under `/test/`: `POST /test/faults` `{kind, match?:{symbol?}, remaining?, delay_ms?,
  * max_delay_ms?, seed?}`
@@ -43,7 +47,9 @@ import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '
  * `{down?: boolean, stall?: boolean}` (down: connections dropped and new ones refused; stall: sockets stay open
  * and silent, no data, no heartbeat), `POST /test/rate-limit` `{perMinute}`, `POST /test/orders` `{…order}`
  * (an order entered at Schwab by someone else, e.g. on its website: answered `{orderId}`), `GET /test/orders`
- * (every order as Schwab shows it),
+ * (every order as Schwab shows it), `POST /test/quotes` `{symbol, bid?, ask?, last?, ageMs?}` (Schwab's quote of
+ * the symbol differs from the replay's: the given prices, decimal strings, and a quote `ageMs` old for as long as
+ * it stands; what is not given is the replay's), `DELETE /test/quotes` (back to the replay's),
  * `GET /test/replay`, `POST /test/replay/step` `{to}`.
  */
 
@@ -132,6 +138,16 @@ const DURATIONS: Readonly<Record<string, TimeInForce>> = {
   IMMEDIATE_OR_CANCEL: 'ioc',
 };
 const YEAR_MS = 366 * 24 * 3_600_000;
+/** A quote whose prices did not change is sent again (its time field alone) once its time moved this much, ms. */
+const QUOTE_TIME_RESEND_MS = 1_000;
+
+/** A test's override of Schwab's quote of one symbol (`POST /test/quotes`). */
+interface QuoteOverride {
+  readonly bid?: Decimal;
+  readonly ask?: Decimal;
+  readonly last?: Decimal;
+  readonly ageMs?: number;
+}
 
 interface FakeExecution {
   readonly activityId: number;
@@ -207,7 +223,9 @@ export class FakeSchwabServer {
   private readonly correlId = randomUUID();
   private readonly unsubscribe: () => void;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private readonly lastQuoteSent = new Map<WebSocket, Map<string, string>>();
+  /** Per socket, `service|key` → the fields last sent (delivery "Change" sends only what differs). */
+  private readonly lastQuoteSent = new Map<WebSocket, Map<string, Record<string, number | null>>>();
+  private readonly quoteOverrides = new Map<string, QuoteOverride>();
   url = '';
 
   constructor(private readonly options: FakeSchwabOptions) {
@@ -258,7 +276,9 @@ export class FakeSchwabServer {
     try {
       body = await readJson(req);
       if (url.pathname.startsWith('/test/')) {
-        return this.testRoute(method, url, body, res);
+        // Awaited, so that a test route's throw answers 500 here rather than escaping as a rejection.
+        await this.testRoute(method, url, body, res);
+        return;
       }
       if (!url.pathname.startsWith('/trader/v1/')) {
         throw new SchwabError(404, 'Not Found');
@@ -961,7 +981,14 @@ export class FakeSchwabServer {
           const keys = (str(parameters['keys']) ?? '').split(',').filter((k) => k !== '');
           const subs = this.quoteSubscriptions.get(ws) ?? new Map<string, Set<string>>();
           const set = command === 'SUBS' ? new Set<string>() : (subs.get(service) ?? new Set<string>());
+          const sent = this.lastQuoteSent.get(ws) ?? new Map<string, Record<string, number | null>>();
+          this.lastQuoteSent.set(ws, sent);
+          if (command === 'SUBS') {
+            [...sent.keys()].filter((k) => k.startsWith(`${service}|`)).forEach((k) => sent.delete(k));
+          }
           for (const key of keys) {
+            // A key subscribed (again) gets every field first.
+            sent.delete(`${service}|${key}`);
             if (command === 'UNSUBS') {
               set.delete(key);
             } else {
@@ -971,6 +998,7 @@ export class FakeSchwabServer {
           subs.set(service, set);
           this.quoteSubscriptions.set(ws, subs);
           reply(0, `${command} command succeeded`);
+          this.sendQuotes();
           continue;
         }
         reply(21, `unknown service ${service}`);
@@ -991,53 +1019,82 @@ export class FakeSchwabServer {
     }
   }
 
-  /** LEVELONE_EQUITIES fields 0–5, 3 last, 34 quote ms (PDF §3.1); LEVELONE_OPTIONS 2 bid, 3 ask, 4 last, 16/17 sizes, 38 quote ms (§3.2). */
-  private sendQuotes(): void {
+  /**
+   * Schwab's level-one fields of `key` now: LEVELONE_EQUITIES 1 bid, 2 ask, 3 last, 4/5 sizes, 34 quote ms
+   * (PDF §3.1); LEVELONE_OPTIONS 2 bid, 3 ask, 4 last, 16/17 sizes, 38 quote ms (§3.2). The replay's quote
+   * with a test's override over it; null without a quote.
+   */
+  private levelOne(service: string, key: string, now: number): Record<string, number | null> | null {
     const replay = this.options.replay;
-    if (!replay) {
-      return;
+    const quote = replay?.getQuote(key);
+    const override = this.quoteOverrides.get(key);
+    const bid = override?.bid ?? quote?.bid;
+    const ask = override?.ask ?? quote?.ask;
+    if (bid === undefined || ask === undefined) {
+      return null;
     }
+    const last = override?.last ?? quote?.last ?? null;
+    const age = override?.ageMs ?? (quote && replay ? replay.quoteAgeMs(quote) : 0);
+    const time = now - (Number.isFinite(age) ? Math.max(0, age) : 0);
+    const bidSize = quote?.bidSize.toNumber() ?? 0;
+    const askSize = quote?.askSize.toNumber() ?? 0;
+    return service === 'LEVELONE_EQUITIES'
+      ? {
+          '1': bid.toNumber(),
+          '2': ask.toNumber(),
+          '3': last?.toNumber() ?? null,
+          '4': bidSize,
+          '5': askSize,
+          '34': time,
+        }
+      : {
+          '2': bid.toNumber(),
+          '3': ask.toNumber(),
+          '4': last?.toNumber() ?? null,
+          '16': bidSize,
+          '17': askSize,
+          '38': time,
+        };
+  }
+
+  /** Every subscribed key's level-one item, in full after its SUBS / ADD, then only the fields that changed. */
+  private sendQuotes(): void {
+    const now = Date.now();
     for (const [ws, subs] of this.quoteSubscriptions) {
-      const sent = this.lastQuoteSent.get(ws) ?? new Map<string, string>();
+      const sent = this.lastQuoteSent.get(ws) ?? new Map<string, Record<string, number | null>>();
       this.lastQuoteSent.set(ws, sent);
       for (const [service, keys] of subs) {
+        const timeField = service === 'LEVELONE_EQUITIES' ? '34' : '38';
         const content: Record<string, unknown>[] = [];
         for (const key of keys) {
-          const quote = replay.getQuote(key);
-          if (!quote) {
+          const fields = this.levelOne(service, key, now);
+          if (fields === null) {
             continue;
           }
-          const stamp = `${quote.bid.toString()}|${quote.ask.toString()}|${quote.ts}`;
-          if (sent.get(`${service}|${key}`) === stamp) {
+          const before = sent.get(`${service}|${key}`);
+          if (before === undefined) {
+            sent.set(`${service}|${key}`, fields);
+            content.push({ key, delayed: false, ...fields });
             continue;
           }
-          sent.set(`${service}|${key}`, stamp);
-          content.push(
-            service === 'LEVELONE_EQUITIES'
-              ? {
-                  key,
-                  delayed: false,
-                  '1': quote.bid.toNumber(),
-                  '2': quote.ask.toNumber(),
-                  '3': quote.last?.toNumber() ?? null,
-                  '4': quote.bidSize.toNumber(),
-                  '5': quote.askSize.toNumber(),
-                  '34': quote.ts,
-                }
-              : {
-                  key,
-                  delayed: false,
-                  '2': quote.bid.toNumber(),
-                  '3': quote.ask.toNumber(),
-                  '4': quote.last?.toNumber() ?? null,
-                  '16': quote.bidSize.toNumber(),
-                  '17': quote.askSize.toNumber(),
-                  '38': quote.ts,
-                },
+          const changed = Object.entries(fields).filter(
+            ([field, value]) => field !== timeField && before[field] !== value,
           );
+          const moved = Math.abs((fields[timeField] ?? 0) - (before[timeField] ?? 0)) >= QUOTE_TIME_RESEND_MS;
+          if (changed.length === 0 && !moved) {
+            continue;
+          }
+          const change: Record<string, unknown> = { key };
+          for (const [field, value] of changed) {
+            change[field] = value;
+            before[field] = value;
+          }
+          change[timeField] = fields[timeField];
+          before[timeField] = fields[timeField] ?? null;
+          content.push(change);
         }
         if (content.length > 0) {
-          this.sendTo(ws, { data: [{ service, timestamp: Date.now(), command: 'SUBS', content }] });
+          this.sendTo(ws, { data: [{ service, timestamp: now, command: 'SUBS', content }] });
         }
       }
     }
@@ -1182,6 +1239,29 @@ export class FakeSchwabServer {
     }
     if (path === '/test/account' && method === 'GET') {
       return send(res, 200, { accountNumber: this.accountNumber, hashValue: this.hash });
+    }
+    if (path === '/test/quotes' && method === 'POST') {
+      const symbol = str(b['symbol']);
+      const prices = ['bid', 'ask', 'last'].map((f) => (b[f] === undefined ? undefined : decimalOf(b[f])));
+      const ageMs = b['ageMs'];
+      if (symbol === null || prices.some((p) => p === null) || (ageMs !== undefined && typeof ageMs !== 'number')) {
+        return send(res, 400, { message: 'symbol, and bid, ask, last as decimal strings, ageMs as a number' });
+      }
+      const [bid, ask, last] = prices;
+      const key = parseInstrument(symbol)?.symbol ?? symbol;
+      this.quoteOverrides.set(key, {
+        ...(bid ? { bid } : {}),
+        ...(ask ? { ask } : {}),
+        ...(last ? { last } : {}),
+        ...(typeof ageMs === 'number' ? { ageMs } : {}),
+      });
+      this.sendQuotes();
+      return send(res, 200, { symbol: key, overrides: this.quoteOverrides.size });
+    }
+    if (path === '/test/quotes' && method === 'DELETE') {
+      this.quoteOverrides.clear();
+      this.sendQuotes();
+      return send(res, 200, { overrides: 0 });
     }
     const replayed = replayTestRoute(method, path, b, this.options.replay);
     if (replayed !== undefined) {

@@ -6,6 +6,7 @@ import {
   BrokerSetupError,
   EnvironmentNotServedError,
   type ExecutionClient,
+  type MarketDataFeed,
 } from '@gateway/brokers';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -99,6 +100,16 @@ export class AccountBrokers implements OnModuleDestroy {
       this.logger.error({ err: error, accountId: account.id, broker: account.broker }, 'broker client not built');
       throw ApiError.unavailable(`Account ${account.id}: the ${account.broker} broker client could not be set up.`);
     }
+  }
+
+  /**
+   * The quotes the account's orders are checked against when its broker has its own (BrokerSession.marketData:
+   * a `schwab` account's are Schwab's streamer quotes), or null: the deployment's feed (MARKET_DATA) applies
+   * (paper, paper-http, alpaca). Builds the client on first use; throws as `clientFor` does.
+   */
+  async marketDataFor(account: BrokerAccount): Promise<MarketDataFeed | null> {
+    await this.clientFor(account);
+    return this.registry.marketDataFor(account, () => this.secretsOf(account));
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   type WorkingExposure,
   deny,
 } from '@gateway/risk';
+import type { BrokerAccount } from '@gateway/brokers';
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveTradingState } from '../accounts/trading-state.js';
 import { AccountBrokers } from '../market/account-brokers.js';
@@ -96,6 +97,21 @@ export class PreTradeRisk {
     return { decision, tradingState: context.tradingState, limits, intentMid };
   }
 
+  /**
+   * The quotes the account's order is checked against: its broker's own when the broker has them (Schwab's
+   * streamer, AccountBrokers.marketDataFor), else the deployment's (MARKET_DATA). A broker feed is never
+   * topped up from the deployment's: a symbol it has not quoted is no quote (stale market data), whatever the
+   * replay says. A feed that subscribes on demand is given its bounded wait for the symbol's first quote.
+   */
+  private async marketFor(tx: AccountScope, symbol: string): Promise<MarketDataFeed> {
+    const feed = await this.brokers.marketDataFor(tx.account);
+    if (feed === null) {
+      return this.market;
+    }
+    await feed.awaitQuote?.(symbol);
+    return feed;
+  }
+
   private async context(
     tx: AccountScope,
     request: PreTradeRequest,
@@ -103,8 +119,9 @@ export class PreTradeRisk {
     limits: RiskLimits,
   ): Promise<RiskContext> {
     const now = this.clock.now();
-    const quote = this.market.getQuote(request.symbol);
-    const quoteAgeMs = quote ? this.market.quoteAgeMs(quote) : null;
+    const market = await this.marketFor(tx, request.symbol);
+    const quote = market.getQuote(request.symbol);
+    const quoteAgeMs = quote ? market.quoteAgeMs(quote) : null;
     const needPositions = needsPositions(limits);
     // One round trip: the global state, every order that is or may be working at its worst case (its
     // whole remaining quantity) summed, the first unknown order in the symbol, and the positions; none
@@ -123,12 +140,13 @@ export class PreTradeRisk {
         : `order ${unknownOrderId} in ${request.symbol} is unknown until reconciliation settles it`);
     const rows = reads.positions;
     const position = rows.find((p) => p.symbol === request.symbol);
-    const positions = needPositions ? rows.map((p) => this.exposure(p)) : undefined;
+    const positions = needPositions ? rows.map((p) => this.exposure(market, p)) : undefined;
     return {
       quote,
       quoteAgeMs,
-      // The feed's clock for the symbol: a replay's time of day on the day the symbol was recorded.
-      marketNow: this.market.marketNow(request.symbol) ?? now,
+      // The feed's clock for the symbol: a replay's time of day on the day the symbol was recorded. A
+      // broker's live feed has none (null): the calendar stays the deployment's, whose instruments these are.
+      marketNow: market.marketNow(request.symbol) ?? this.market.marketNow(request.symbol) ?? now,
       tradingState: trading.state,
       entriesBlockedReason: blocked,
       positionQuantity: position ? position.quantity : new Decimal(0),
@@ -160,8 +178,18 @@ export class PreTradeRisk {
     ];
   }
 
-  private exposure(p: HeldPosition): PositionExposure {
-    const quote = this.market.getQuote(p.symbol);
+  /**
+   * Before the account's lock: waits for the first quote of `symbol` from the account broker's own feed
+   * when it has one and has not quoted the symbol yet (MarketDataFeed.awaitQuote, bounded), so that the
+   * wait never holds the lock; `check` then finds it there.
+   */
+  async awaitQuote(account: BrokerAccount, symbol: string): Promise<void> {
+    const feed = await this.brokers.marketDataFor(account);
+    await feed?.awaitQuote?.(symbol);
+  }
+
+  private exposure(market: MarketDataFeed, p: HeldPosition): PositionExposure {
+    const quote = market.getQuote(p.symbol);
     return {
       symbol: p.symbol,
       quantity: p.quantity,

@@ -19,7 +19,7 @@ export interface SchwabAdapterConfig {
   readonly client?: Partial<
     Pick<
       SchwabClientConfig,
-      'streamStallMs' | 'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'fetch'
+      'streamStallMs' | 'reconnectDelayMs' | 'maxReconnectDelayMs' | 'requestTimeoutMs' | 'firstQuoteWaitMs' | 'fetch'
     >
   >;
 }
@@ -33,7 +33,8 @@ export type SchwabSecrets = { readonly kind: string; readonly accessToken?: stri
  * retires the client (BrokerRegistry.evict) and the next one is built with the new token; what the clients of
  * an account learnt (Schwab order id → our order id) is kept here across them. Schwab has no paper
  * environment (unverified): both environments are served from the one base URL, so that a `paper` account
- * can run against the fake; the account states its environment. No token, or one Schwab refuses:
+ * can run against the fake; the account states its environment. Each session carries the client's quotes
+ * (SchwabMarketDataFeed on its streamer connection) as its `marketData`. No token, or one Schwab refuses:
  * BrokerSetupError with what to do, never a secret.
  */
 export function schwabAdapter(config: SchwabAdapterConfig): BrokerAdapter<SchwabSecrets> {
@@ -78,7 +79,8 @@ export function schwabAdapter(config: SchwabAdapterConfig): BrokerAdapter<Schwab
         }
         throw error;
       }
-      return { client, close: () => client.close() };
+      // Schwab's quotes on the client's streamer: the risk checks of the account price its orders with them.
+      return { client, marketData: client.marketData, close: () => client.close() };
     },
   };
 }

@@ -17,6 +17,7 @@ import { bounded, BrokerListeners, cancelOutcome, errorText, type HttpAnswer, re
 import { StreamLifecycle } from '../stream-heal.js';
 import type { ExecType, FillReport, OrderStatusReport } from '../reports.js';
 import { SchwabUnknownStatusError, schwabOurStatus } from './schwab-status.js';
+import { SchwabMarketDataFeed } from './schwab-market-data.js';
 import { fromSchwabSymbol, toSchwabSymbol } from './schwab-symbol.js';
 
 /** How the adapter logs (pino's `(object, message)` shape). Never handed a secret. */
@@ -51,6 +52,8 @@ export interface SchwabClientConfig {
   readonly maxReconnectDelayMs?: number;
   /** How long each lookup and heal request may take, ms; default 5000. */
   readonly requestTimeoutMs?: number;
+  /** How long the quote feed waits for a symbol's first quote after subscribing it, ms; default 1500. */
+  readonly firstQuoteWaitMs?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -161,7 +164,8 @@ export function schwabInstruction(
 
 /**
  * The Charles Schwab Trader API as an ExecutionClient, for one account (the registry builds one per account
- * with its OAuth access token). REST with fetch, the streamer's ACCT_ACTIVITY on the StreamConnector.
+ * with its OAuth access token). REST with fetch, the streamer's ACCT_ACTIVITY on the StreamConnector, and on the
+ * same connection the account's quotes (`marketData`, SchwabMarketDataFeed: LEVELONE_EQUITIES / _OPTIONS).
  * Schwab has no client order id (`supportsClientOrderId: false`):
  * - Submit: `POST /accounts/{hash}/orders` → 201 with the id only in `Location`. A 4xx is `rejected` (nothing
  *   placed); a timeout, a lost answer, a 5xx or a 201 without a Location is `unknown` and is never resent:
@@ -179,6 +183,9 @@ export function schwabInstruction(
 export class SchwabClient implements ExecutionClient {
   readonly venue: string;
   readonly supportsClientOrderId = false;
+  /** Schwab's quotes (LEVELONE_EQUITIES / LEVELONE_OPTIONS) on this client's streamer connection. */
+  readonly marketData: SchwabMarketDataFeed;
+  private nextRequestId = 3;
   private readonly fetchImpl: typeof fetch;
   private readonly listeners: BrokerListeners;
   private readonly orderIds: Map<string, string>;
@@ -217,6 +224,11 @@ export class SchwabClient implements ExecutionClient {
     });
     this.orderIds = config.orderIds ?? new Map<string, string>();
     this.stallMs = config.streamStallMs ?? 30_000;
+    this.marketData = new SchwabMarketDataFeed({
+      venue: config.venue,
+      logger: config.logger,
+      ...(config.firstQuoteWaitMs === undefined ? {} : { firstQuoteWaitMs: config.firstQuoteWaitMs }),
+    });
   }
 
   /**
@@ -275,6 +287,7 @@ export class SchwabClient implements ExecutionClient {
     }
     this.socket?.close();
     this.socket = null;
+    this.marketData.detach();
     return Promise.resolve();
   }
 
@@ -885,6 +898,12 @@ export class SchwabClient implements ExecutionClient {
             keys: this.streamer!.correlId || 'Account Activity',
             fields: '0,1,2,3',
           });
+          // The quotes share the one connection Schwab allows per user (PDF §1.2).
+          this.marketData.attach((r) => {
+            if (socket === this.socket) {
+              this.send(socket, String(this.nextRequestId++), r.service, r.command, r.parameters);
+            }
+          });
         } else {
           this.stream.authRefused = code === 3;
           socket.close();
@@ -895,10 +914,20 @@ export class SchwabClient implements ExecutionClient {
         } else {
           socket.close();
         }
+      } else if (response['service'] === 'LEVELONE_EQUITIES' || response['service'] === 'LEVELONE_OPTIONS') {
+        const content = response['content'] as { msg?: unknown } | undefined;
+        this.marketData.onResponse(String(response['service']), String(response['command']), code, content?.msg);
       }
     }
     for (const data of Array.isArray(message.data) ? (message.data as Record<string, unknown>[]) : []) {
-      if (data['service'] !== 'ACCT_ACTIVITY' || !Array.isArray(data['content'])) {
+      if (!Array.isArray(data['content'])) {
+        continue;
+      }
+      if (data['service'] === 'LEVELONE_EQUITIES' || data['service'] === 'LEVELONE_OPTIONS') {
+        this.marketData.onData(data['service'], data['content'] as unknown[]);
+        continue;
+      }
+      if (data['service'] !== 'ACCT_ACTIVITY') {
         continue;
       }
       for (const item of data['content'] as Record<string, unknown>[]) {
@@ -944,6 +973,7 @@ export class SchwabClient implements ExecutionClient {
 
   private onStreamClosed(reason: string): void {
     this.socket = null;
+    this.marketData.detach();
     this.stream.closedStream(reason);
   }
 

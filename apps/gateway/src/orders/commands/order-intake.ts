@@ -109,9 +109,14 @@ export class OrderIntake {
     return outcome;
   }
 
-  /** What `checkAndRecord` of an order in `symbol` reads, to send with the account's lock (`admit`'s `reads`). */
-  checkReads(accountId: string, symbol: string, replacesOrderId: string | null = null): LockedRead[] {
-    return this.preTrade.lockedReads(accountId, symbol, replacesOrderId);
+  /**
+   * Before the lock, for `checkAndRecord` of an order in `symbol`: waits for the account broker's first
+   * quote of it when its feed has none yet (PreTradeRisk.awaitQuote), and answers what the check reads,
+   * to send with the account's lock (`admit`'s `reads`).
+   */
+  async prepareCheck(account: Account, symbol: string, replacesOrderId: string | null = null): Promise<LockedRead[]> {
+    await this.preTrade.awaitQuote(account, symbol);
+    return this.preTrade.lockedReads(account.id, symbol, replacesOrderId);
   }
 
   /**

@@ -53,7 +53,7 @@ export class PlaceOrderHandler {
       request.clientOrderId,
       hash,
       (tx) => this.intake.checkAndRecord(tx, request, hash, 'order'),
-      this.intake.checkReads(account.id, request.symbol),
+      await this.intake.prepareCheck(account, request.symbol),
     );
     // gateway_orders_total: a replay records no event, so a retry is counted here (`replayed`, or `denied`
     // again for a retry of a denied order); new orders and new denials on their events (CountPlacedOrders).
