@@ -57,4 +57,11 @@ const paper: CrashBroker = {
   stop: async () => venue?.stop(),
 };
 
-describeCrashTest(paper, { orders: 300, kills: 10, clients: 6, distinctTerms: false, timeoutMs: 240_000 });
+describeCrashTest(paper, {
+  orders: 300,
+  kills: 10,
+  clients: 6,
+  distinctTerms: false,
+  timeoutMs: 240_000,
+  quietAccount: true,
+});

@@ -13,7 +13,7 @@ import {
 } from './chaos.js';
 import { createTestDatabase, redisPrefix, type TestDatabase } from './database.js';
 import { allEvents, allOrders, expectConsecutive, sleep } from './e2e.js';
-import { type GatewayProcess, startGatewayProcess } from './gateway-process.js';
+import { type GatewayProcess, mintToken, startGatewayProcess } from './gateway-process.js';
 import { Api, eventually, type JsonResponse } from './http.js';
 import { D, dec } from './market-data.js';
 
@@ -107,7 +107,17 @@ export interface CrashRunOptions {
   readonly distinctTerms: boolean;
   /** The whole test's time limit, ms. */
   readonly timeoutMs: number;
+  /**
+   * Also a quiet account on the traded account's broker (no order ever): how long after each restart's
+   * `/health/ready` it takes entries again, printed, and at most QUIET_ENTRIES_WITHIN_MS (nothing of it is
+   * uncertain, so only the start-up reconciliation pass stands between). Needs a broker whose accounts
+   * trade without credentials of their own (the paper venue).
+   */
+  readonly quietAccount?: boolean;
 }
+
+/** An account with nothing uncertain takes entries again within this long of a restart's readiness. */
+const QUIET_ENTRIES_WITHIN_MS = 1_000;
 
 /** The terms an order is told apart by when the broker has no client order id: side, quantity, limit price. */
 export function orderTerms(side: string, quantity: string | number, limitPrice: string | number | null): string {
@@ -152,6 +162,8 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
   let started = false;
   let accountId: string;
   let token: string;
+  let quietAccountId: string | undefined;
+  let quietToken = '';
 
   function startGateway(): Promise<GatewayProcess> {
     return startGatewayProcess({
@@ -187,6 +199,16 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
     prefix = redisPrefix();
     gw = await startGateway();
     ({ accountId, token } = await broker.connect(gw, db.url));
+    if (options.quietAccount) {
+      const [row] = await db.dataSource.query<{ id: string }[]>(
+        `INSERT INTO accounts (id, name, environment, broker, broker_account_id)
+         SELECT gen_random_uuid(), 'crash-quiet', environment, broker, broker_account_id FROM accounts WHERE id = $1
+         RETURNING id`,
+        [accountId],
+      );
+      quietAccountId = row!.id;
+      quietToken = await mintToken(db.url, ['--sub', 'crash-quiet', '--role', 'trader', '--account', quietAccountId]);
+    }
   }, 120_000);
 
   afterAll(async () => {
@@ -360,7 +382,39 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
             gw = await startGateway();
             stats.restartMs.push(Date.now() - t0);
             uptimes.push({ readyAt: Date.now(), unblockedAt: null });
+            if (quietAccountId !== undefined) {
+              quietMeasures.push(quietEntriesAfterReady(gw));
+            }
           }
+        };
+
+        // The quiet account (nothing of it uncertain): from `/health/ready` answering 200 to its entries
+        // unblocked (GET /v1/accounts/{id} `entriesBlocked: false`), polled every 20 ms; null when that
+        // gateway was killed first.
+        const quietMeasures: Promise<number | null>[] = [];
+        const quietEntriesAfterReady = async (at: GatewayProcess): Promise<number | null> => {
+          const poll = async (path: string, auth: string, done: (res: JsonResponse) => boolean) => {
+            for (;;) {
+              if (gw !== at) {
+                return false;
+              }
+              const res = await attempt(at.url, auth, 'GET', path, undefined, 2_000);
+              if (res.kind === 'answered' && done(res)) {
+                return true;
+              }
+              await sleep(20);
+            }
+          };
+          if (!(await poll('/health/ready', quietToken, (res) => res.status === 200))) {
+            return null;
+          }
+          const readyAt = Date.now();
+          const unblocked = await poll(
+            `/v1/accounts/${quietAccountId}`,
+            quietToken,
+            (res) => res.status === 200 && res.body?.entriesBlocked === false,
+          );
+          return unblocked ? Date.now() - readyAt : null;
         };
 
         // How long each restart blocks entries (`restart: …` on the account), sampled every 200 ms.
@@ -381,6 +435,7 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
         });
         await Promise.all([clients, market(), killer(), monitor()]);
         const trafficMs = Date.now() - started;
+        const quietEntries = await Promise.all(quietMeasures);
 
         // Reconciliation settles every uncertain order (bounded), then the reports and the account pass
         // bring the gateway's executions to the broker's fills.
@@ -425,6 +480,13 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
                 u.unblockedAt !== null ? u.unblockedAt - u.readyAt : i < stats.kills ? 'killed' : 'still blocked',
               ),
             )}`,
+            ...(quietAccountId === undefined
+              ? []
+              : [
+                  `  an account with nothing uncertain takes entries, ms after /health/ready ("killed": before it did): ${JSON.stringify(
+                    quietEntries.map((ms) => ms ?? 'killed'),
+                  )}`,
+                ]),
             `  cancels ${JSON.stringify(stats.cancels)}, fills forced at the broker ${stats.forcedFills}`,
             `  final statuses ${JSON.stringify(countBy(orders, (o) => o.status))}`,
             `  reject reasons ${JSON.stringify(
@@ -446,6 +508,11 @@ export function describeCrashTest(broker: CrashBroker, options: CrashRunOptions)
         expect(stats.unexpected, 'unexpected answers').toEqual([]);
         expect(answers.size).toBe(ORDERS);
         expect(stats.kills).toBe(KILLS);
+        // The quiet account takes entries within QUIET_ENTRIES_WITHIN_MS of each restart it was measured on.
+        expect(quietEntries.filter((ms) => ms !== null && ms > QUIET_ENTRIES_WITHIN_MS)).toEqual([]);
+        if (quietAccountId !== undefined) {
+          expect(quietEntries.filter((ms) => ms !== null).length, 'restarts measured').toBeGreaterThan(0);
+        }
 
         // No order is left uncertain: reconciliation settled every one.
         expect(
