@@ -14,7 +14,14 @@ import { stageStart, type StageStart } from '../health/stage-clock.js';
 import type { AccountEntity } from '../database/entities.js';
 import { isUuid } from '../common/ids.js';
 import { LOCK_ACCOUNT } from '../persistence/account-lock.js';
-import { inlineParams, type LockedRead, LockedReadResults, type LockedReadScope } from '../persistence/locked-reads.js';
+import {
+  type LockedRead,
+  LockedReadResults,
+  type LockedReadScope,
+  runStatements,
+  type SimpleQueryClient,
+  type Statement,
+} from '../persistence/locked-reads.js';
 import type { StreamEvent } from './stream-event.js';
 import { AfterCommitDispatcher } from './after-commit/after-commit.dispatcher.js';
 import { type ExecutionDto, toOrderDto } from './order.mapper.js';
@@ -162,10 +169,10 @@ export class AccountTransaction implements BatchingScope, LockedReadScope {
 
   /**
    * Called once by the ledger to commit: the account's `last_seq` follows the events appended, and every
-   * held write (with it, in one statement, its values inlined) comes back with the `COMMIT`, for the
-   * ledger to send as one simple query: one round trip.
+   * held write (with it, in one statement) comes back, for the ledger to send with the `COMMIT` as one
+   * simple query: one round trip.
    */
-  async commitStatement(): Promise<string> {
+  async commitStatements(): Promise<Statement[]> {
     if (this.lastSeq !== Number(this.account.lastSeq)) {
       await writeIn(this, {
         sql: `UPDATE accounts SET last_seq = $2, updated_at = $3 WHERE id = $1`,
@@ -173,8 +180,8 @@ export class AccountTransaction implements BatchingScope, LockedReadScope {
         key: `accounts:${this.account.id}`,
       });
     }
-    const writes = this.writes.drainInlined();
-    return writes === null ? 'COMMIT' : `${writes}; COMMIT`;
+    const writes = this.writes.drain();
+    return writes === null ? [] : [writes];
   }
 }
 
@@ -234,16 +241,16 @@ export class OrderLedger {
       committed = await this.lockedTransaction(accountId, reads, async (manager, account, results) => {
         lockWait = Number(stageStart() - begun) / 1e9;
         if (!account) {
-          return { value: null, commit: 'COMMIT' };
+          return { value: null, writes: [] };
         }
         const tx = new AccountTransaction(manager, account, this.orders, this.log, this.logger, results);
         const result = await work(tx);
         if (tx.wroteNothing) {
           throw new NothingToCommit(result);
         }
-        const commit = await tx.commitStatement();
+        const writes = await tx.commitStatements();
         committing = stageStart();
-        return { value: { result, events: tx.events }, commit };
+        return { value: { result, events: tx.events }, writes };
       });
     } catch (error) {
       if (error instanceof NothingToCommit) {
@@ -277,11 +284,12 @@ export class OrderLedger {
   /**
    * One transaction holding the account's row lock, in two round trips when its work needs no other:
    * `BEGIN`, the `SELECT ... FOR UPDATE` and `reads` sent together as one simple query, and at the end
-   * the held writes with the `COMMIT` as another (values written in as literals, `inlineParams`: the
-   * simple protocol takes no parameters; the account id is checked to be a UUID first). `body` runs on
-   * the transaction's manager with the locked row (null: no such account) and the reads' rows, and gives
-   * its value with the statement that commits it; a throw rolls it back. Nothing else of TypeORM's
-   * transaction handling is used: no nested transactions here.
+   * the held writes with the `COMMIT` as another (`runStatements`: each statement prepared once on the
+   * connection and executed with its values written in as literals, since the simple protocol takes no
+   * parameters; the account id is checked to be a UUID first). `body` runs on the transaction's manager
+   * with the locked row (null: no such account) and the reads' rows, and gives its value with the writes
+   * to commit with it; a throw rolls it back. Nothing else of TypeORM's transaction handling is used: no
+   * nested transactions here.
    */
   private async lockedTransaction<R>(
     accountId: string,
@@ -290,29 +298,22 @@ export class OrderLedger {
       manager: EntityManager,
       account: AccountEntity | null,
       results: LockedReadResults,
-    ) => Promise<{ value: R; commit: string }>,
+    ) => Promise<{ value: R; writes: readonly Statement[] }>,
   ): Promise<R> {
     if (!isUuid(accountId)) {
       return (await body(this.dataSource.manager, null, new LockedReadResults([], []))).value;
     }
     const runner = this.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as {
-      query(text: string): Promise<{ rows: unknown[] }[] | { rows: unknown[] }>;
-    };
+    const client = (await runner.connect()) as SimpleQueryClient;
     try {
-      const statements = [
+      const [, locked, ...rows] = await runStatements(client, [
         'BEGIN',
-        inlineParams(LOCK_ACCOUNT, [accountId.toLowerCase()]),
-        ...reads.map((r) => inlineParams(r.sql, r.params)),
-      ];
-      const results = (await client.query(statements.join(';\n'))) as { rows: unknown[] }[];
-      const account = (results[1]?.rows[0] as AccountEntity | undefined) ?? null;
-      const answered = new LockedReadResults(
-        reads,
-        results.slice(2).map((r) => r.rows),
-      );
-      const { value, commit } = await body(runner.manager, account, answered);
-      await client.query(commit);
+        { sql: LOCK_ACCOUNT, params: [accountId.toLowerCase()] },
+        ...reads,
+      ]);
+      const account = (locked?.[0] as AccountEntity | undefined) ?? null;
+      const { value, writes } = await body(runner.manager, account, new LockedReadResults(reads, rows));
+      await runStatements(client, [...writes, 'COMMIT']);
       return value;
     } catch (error) {
       // Also after a failed BEGIN or lock: a connection goes back to the pool only outside a transaction.

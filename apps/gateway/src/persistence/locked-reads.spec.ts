@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
-import { inlineParams, type LockedRead, LockedReadResults, readIn } from './locked-reads.js';
+import {
+  inlineParams,
+  type LockedRead,
+  LockedReadResults,
+  readIn,
+  runStatements,
+  type SimpleQueryClient,
+} from './locked-reads.js';
 
 let db: TestDatabase;
 
@@ -121,5 +128,47 @@ describe('readIn', () => {
     expect(await readIn(scope, { ...read, params: ['asked'] })).toEqual([{ v: 'other' }]);
     expect(await readIn(scope, { ...read, params: ['different'] })).toEqual([{ v: 'different' }]);
     expect(calls()).toBe(1);
+  });
+});
+
+describe('runStatements', () => {
+  /** One connection of the pool, held for `work`. */
+  async function onOneConnection(work: (client: SimpleQueryClient) => Promise<void>): Promise<void> {
+    const runner = db.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as SimpleQueryClient;
+    try {
+      await work(client);
+    } finally {
+      await runner.release();
+    }
+  }
+  const prepared = async (client: SimpleQueryClient) =>
+    (
+      (await client.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'gw_%'`)) as {
+        rows: { n: number }[];
+      }
+    ).rows[0]?.n;
+  const sum = { sql: `SELECT $1::int + $2::int AS v`, params: [1, 2] };
+
+  it('answers each statement in order, preparing a statement once per connection', async () => {
+    await onOneConnection(async (client) => {
+      const first = await runStatements(client, ['BEGIN', sum, { sql: sum.sql, params: [40, 2] }, 'COMMIT']);
+      expect(first).toEqual([[], [{ v: 3 }], [{ v: 42 }], []]);
+      expect(await prepared(client)).toBe(1);
+      expect(await runStatements(client, [{ sql: sum.sql, params: [5, 5] }])).toEqual([[{ v: 10 }]]);
+      expect(await prepared(client)).toBe(1);
+    });
+  });
+
+  it('forgets what a failed query may have prepared, and the connection goes on', async () => {
+    await onOneConnection(async (client) => {
+      const fresh = { sql: `SELECT $1::int * 2 AS v`, params: [21] };
+      // The PREPARE runs, then the query fails: the statement exists, unknown to the caller.
+      await expect(runStatements(client, ['BEGIN', fresh, `SELECT 1 / 0`])).rejects.toThrow(/division by zero/);
+      await client.query('ROLLBACK');
+      // Preparing it again would fail ("already exists") had the connection not been reset first.
+      expect(await runStatements(client, ['BEGIN', fresh, 'COMMIT'])).toEqual([[], [{ v: 42 }], []]);
+      expect(await prepared(client)).toBe(1);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { TransactionScope } from './account-scope.js';
@@ -29,7 +30,8 @@ export function inlineParams(sql: string, params: readonly unknown[]): string {
   });
 }
 
-function literal(value: unknown): string {
+/** One value as a literal (see `inlineParams`). */
+export function literal(value: unknown): string {
   const text = prepareValue(value);
   if (text === null) {
     return 'NULL';
@@ -85,4 +87,80 @@ export async function readIn<T>(scope: TransactionScope, read: LockedRead): Prom
   const locked = scope as Partial<LockedReadScope>;
   const rows = locked.lockedReads?.take(read, locked.hasWritten ?? true);
   return (rows as T[] | undefined) ?? scope.manager.query<T[]>(read.sql, [...read.params]);
+}
+
+/** A statement with its own `$1…$n` parameters. */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/** The raw connection a simple query goes through (node-postgres' client). */
+export interface SimpleQueryClient {
+  query(text: string): Promise<unknown>;
+}
+
+/** At most this many statements are prepared on one connection; later ones are sent written out. */
+const MAX_PREPARED_PER_CONNECTION = 200;
+
+/** The statements prepared on each connection (SQL `PREPARE`), by their text, and the connections to reset. */
+const preparedOn = new WeakMap<SimpleQueryClient, Map<string, string>>();
+const toReset = new WeakSet<SimpleQueryClient>();
+
+const nameOf = (sql: string): string => `gw_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+
+/**
+ * Sends `statements` to `client` as one simple query (one round trip) and answers each one's rows, in
+ * order. A `Statement` goes through a statement prepared on the connection (`PREPARE name AS …` the first
+ * time, in the same query, then `EXECUTE name(…)` with its values as literals, `literal`), so that the
+ * server plans it once per connection as it would a prepared statement of the extended protocol, and
+ * infers its parameters' types the same way; a string is sent as it is (`BEGIN`, `COMMIT`). Should the
+ * query fail, what it prepared may or may not exist (the failure may come before or after a `PREPARE`): the
+ * connection forgets them all and its next query starts with `DEALLOCATE ALL`.
+ */
+export async function runStatements(
+  client: SimpleQueryClient,
+  statements: readonly (Statement | string)[],
+): Promise<unknown[][]> {
+  let prepared = preparedOn.get(client);
+  if (!prepared) {
+    prepared = new Map();
+    preparedOn.set(client, prepared);
+  }
+  const parts: string[] = toReset.has(client) ? ['DEALLOCATE ALL'] : [];
+  const answers: number[] = [];
+  const fresh = new Map<string, string>();
+  for (const statement of statements) {
+    if (typeof statement === 'string') {
+      answers.push(parts.push(statement) - 1);
+      continue;
+    }
+    let name = prepared.get(statement.sql) ?? fresh.get(statement.sql);
+    if (name === undefined && prepared.size + fresh.size < MAX_PREPARED_PER_CONNECTION) {
+      name = nameOf(statement.sql);
+      fresh.set(statement.sql, name);
+      parts.push(`PREPARE ${name} AS ${statement.sql}`);
+    }
+    const text =
+      name === undefined
+        ? inlineParams(statement.sql, statement.params)
+        : statement.params.length === 0
+          ? `EXECUTE ${name}`
+          : `EXECUTE ${name}(${statement.params.map(literal).join(', ')})`;
+    answers.push(parts.push(text) - 1);
+  }
+  let results: unknown;
+  try {
+    results = await client.query(parts.join(';\n'));
+  } catch (error) {
+    preparedOn.delete(client);
+    toReset.add(client);
+    throw error;
+  }
+  toReset.delete(client);
+  for (const [sql, name] of fresh) {
+    prepared.set(sql, name);
+  }
+  const all = (Array.isArray(results) ? results : [results]) as { rows?: unknown[] }[];
+  return answers.map((i) => all[i]?.rows ?? []);
 }

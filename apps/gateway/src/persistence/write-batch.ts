@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import type { AccountScope, TransactionScope } from './account-scope.js';
-import { inlineParams } from './locked-reads.js';
 
 /**
  * One write whose result nobody reads (no RETURNING the caller needs, no row count): SQL with its own
@@ -76,17 +75,16 @@ export class WriteBatch {
   }
 
   /**
-   * Takes every held write out of the batch as one statement with its values written in as literals
-   * (`inlineParams`), for the caller to send in the simple protocol with its `COMMIT` (one round trip);
-   * null when nothing is held.
+   * Takes every held write out of the batch as one statement (`combine`), for the caller to send with its
+   * `COMMIT` in one round trip (`runStatements`); null when nothing is held.
    */
-  drainInlined(): string | null {
+  drain(): { sql: string; params: readonly unknown[] } | null {
     if (this.held.length === 0) {
       return null;
     }
-    const { sql, params } = combine(this.held);
+    const combined = combine(this.held);
     this.held = [];
-    return inlineParams(sql, params);
+    return combined;
   }
 }
 
