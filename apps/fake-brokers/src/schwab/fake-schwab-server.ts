@@ -55,6 +55,8 @@ import { closeAll, listenOn, readJson, seededRandom, str } from '../fake-broker-
  * - `reorder_stream`: a message is held back and sent after the next one;
  * - `late_fill`: after a cancel is confirmed, what was left fills (`delay_ms` later);
  * - `cancel_refused`, `replace_refused`: the DELETE / PUT answers 400 and nothing changes;
+ * - `refusal_lost`: an order request Schwab refuses (a 4xx: nothing changes) gets no answer, the connection
+ *   reset instead (matched by the symbol of the order it names);
  * - `unknown_status`: the matched orders show a status Schwab does not document (`"HELD_FOR_REVIEW_X"`);
  * - `random_delay`: done, and the answer waits a random time, uniform in [`delay_ms`, `max_delay_ms`] whole ms,
  *   drawn from a source seeded with `seed` (Math.random without).
@@ -68,6 +70,7 @@ export type FakeSchwabFaultKind =
   | 'late_fill'
   | 'cancel_refused'
   | 'replace_refused'
+  | 'refusal_lost'
   | 'unknown_status'
   | 'random_delay';
 const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
@@ -79,6 +82,7 @@ const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
   'late_fill',
   'cancel_refused',
   'replace_refused',
+  'refusal_lost',
   'unknown_status',
   'random_delay',
 ];
@@ -275,6 +279,10 @@ export class FakeSchwabServer {
     } catch (error) {
       if (error instanceof SchwabError) {
         this.record(method, url.pathname, body, error.status);
+        if (error.status < 500 && method !== 'GET' && this.refusalLost(url, body)) {
+          req.socket.destroy();
+          return;
+        }
         return sendError(res, error);
       }
       if (error instanceof SyntaxError) {
@@ -1094,6 +1102,19 @@ export class FakeSchwabServer {
   }
 
   // ---- faults and test routes ----
+
+  /** `refusal_lost` for a refused order request: by the symbol of the order it names (the path's, else the body's). */
+  private refusalLost(url: URL, body: unknown): boolean {
+    if (!/\/orders(\/\d+)?$/.test(url.pathname)) {
+      return false;
+    }
+    const id = /\/orders\/(\d+)$/.exec(url.pathname)?.[1];
+    const legs = (body as { orderLegCollection?: { instrument?: { symbol?: unknown } }[] } | null)?.orderLegCollection;
+    const named = legs?.[0]?.instrument?.symbol;
+    const symbol =
+      id !== undefined ? (this.orders.get(Number(id))?.symbol ?? null) : typeof named === 'string' ? named : null;
+    return this.takeFault('refusal_lost', symbol);
+  }
 
   private takeFault(kind: FakeSchwabFaultKind, symbol: string | null): boolean {
     return this.takeFaultRule(kind, symbol) !== null;

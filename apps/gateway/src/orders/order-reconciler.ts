@@ -57,6 +57,9 @@ export interface AccountPassScheduler {
  *   settles, which stay as they are and raise an alert;
  * - the broker's "no such order" proves an order was never received only once it has been uncertain for
  *   RECONCILE_MISSING_AFTER_MS: until then a late request may still arrive, and the order waits;
+ * - at a broker without lookup by our id, an unmatched `unknown` replacement whose old order the broker
+ *   lists as anything but replaced (after the same window) was never created: `rejected`, and the old
+ *   order is settled right after from its own evidence (docs/brokers/schwab.md);
  * - a cancel asked for before the ack (`cancelRequestedAt`) is sent as soon as the order is working,
  *   on the event that makes it so (SendHeldCancel, after the commit of the pass or report that records
  *   it), and by the sweep should that event be missed.
@@ -245,7 +248,39 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     const fills: BrokerFillEvidence[] = found
       ? (await broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
       : [];
-    return this.settle(broker, accountId, orderId, found, fills, { anyStatus: false });
+    const replacedOrder =
+      found || broker.supportsClientOrderId ? null : await this.replacedAtBroker(broker, accountId, orderId);
+    const actions = await this.settle(broker, accountId, orderId, found, fills, { anyStatus: false, replacedOrder });
+    if (replacedOrder && actions.some((a) => a.kind === 'reject')) {
+      // The replacement was never created: the old order (still pending_replace) is settled from its own evidence.
+      const old = await this.orderRepository.findCommitted(accountId, orderId);
+      if (old?.replacesOrderId) {
+        await this.reconcile(accountId, old.replacesOrderId);
+      }
+    }
+    return actions;
+  }
+
+  /**
+   * For an unmatched replacement at a broker without lookup by our id: the broker's record of the order it
+   * was to replace, by that order's broker id (its order list from the old order's creation); null when the
+   * order is no unconfirmed replacement, or the broker lists no such order.
+   */
+  private async replacedAtBroker(
+    broker: ExecutionClient,
+    accountId: string,
+    orderId: string,
+  ): Promise<OrderStatusReport | null> {
+    const order = await this.orderRepository.findCommitted(accountId, orderId);
+    if (!order || order.status !== 'unknown' || order.brokerOrderId !== null || order.replacesOrderId === null) {
+      return null;
+    }
+    const old = await this.orderRepository.findCommitted(accountId, order.replacesOrderId);
+    if (!old?.brokerOrderId) {
+      return null;
+    }
+    const listed = await broker.listOrders(old.createdAt - CLOCK_SKEW_MS);
+    return listed.find((o) => o.brokerOrderId === old.brokerOrderId) ?? null;
   }
 
   /** The account's broker client (AccountBrokers: built on first use). Throws for a missing account. */
@@ -355,7 +390,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     orderId: string,
     found: OrderStatusReport | null,
     fills: readonly BrokerFillEvidence[],
-    options: { anyStatus: boolean },
+    options: { anyStatus: boolean; replacedOrder?: OrderStatusReport | null },
   ): Promise<ReconciliationAction[]> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await this.orderRepository.find(tx, orderId);
@@ -380,6 +415,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           fills,
           lookupIsConclusive: broker.supportsClientOrderId && !waiting,
           requestMayBeInFlight: waiting,
+          replacedOrder: options.replacedOrder ?? null,
         },
       );
       for (const action of actions) {
