@@ -142,6 +142,8 @@ describe('reconcileOrder', () => {
     expect(kinds(reconcileOrder(order('unknown'), unmatched(broker('replaced'))))).toEqual(['unresolved']);
     expect(kinds(reconcileOrder(order('unknown'), unmatched(broker('new'), true)))).toEqual(['unresolved']);
     expect(kinds(reconcileOrder(order('unknown'), unmatched(null)))).toEqual(['unresolved']);
+    const pending = { ...broker('new'), replacePending: true };
+    expect(kinds(reconcileOrder(order('unknown'), unmatched(pending)))).toEqual(['unresolved']);
   });
 });
 

@@ -9,6 +9,8 @@ export interface BrokerOrderEvidence {
   readonly brokerOrderId: string;
   readonly status: 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected' | 'expired' | 'replaced';
   readonly filledQuantity: Decimal;
+  /** A replace of the order is under way at the broker (Schwab's PENDING_REPLACE): its outcome is not known. */
+  readonly replacePending?: boolean;
 }
 
 /** One fill as the broker lists it (a FillReport satisfies it). */
@@ -74,9 +76,9 @@ export type ReconciliationAction =
  * - `pending_new` or `unknown` that a conclusive lookup does not find was never received: `rejected`
  *   with `not_submitted` (never resubmitted under the same intent);
  * - a replacement no lookup finds, at a broker where a replace cancels the old order and creates a new one
- *   (Schwab), was never created when the old order is anything but `replaced` there once the replace cannot
- *   still be in flight: `rejected` (the broker refused the replace, or never had it); the old order is
- *   settled from its own evidence;
+ *   (Schwab), was never created when the old order is anything but `replaced` (or a replace still pending)
+ *   there once the replace cannot still be in flight: `rejected` (the broker refused the replace, or never
+ *   had it); the old order is settled from its own evidence;
  * - without a conclusive lookup nothing is decided: `unresolved`.
  */
 export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationEvidence): ReconciliationAction[] {
@@ -86,7 +88,8 @@ export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationE
       return [{ kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' }];
     }
     const old = evidence.replacedOrder;
-    if (order.status === 'unknown' && old && old.status !== 'replaced' && !evidence.requestMayBeInFlight) {
+    const decided = old && old.status !== 'replaced' && old.replacePending !== true;
+    if (order.status === 'unknown' && decided && !evidence.requestMayBeInFlight) {
       return [
         {
           kind: 'reject',

@@ -27,7 +27,8 @@ import { closeAll, listenOn, readJson, seededRandom, str } from '../fake-broker-
  * - Order rate limit per app: place, cancel and replace count; over `orderRateLimitPerMinute` in a rolling
  *   minute (default 120) → 429 (body unverified: a ServiceError).
  * Statuses: the venue's state reads as ACCEPTED (before the venue's ack), WORKING, FILLED, CANCELED,
- * REPLACED, EXPIRED, REJECTED, PENDING_CANCEL (a cancel the venue has not confirmed).
+ * REPLACED, EXPIRED, REJECTED, PENDING_CANCEL (a cancel the venue has not confirmed), PENDING_REPLACE (a PUT the
+ * venue has not acted on yet).
  *
  * Streamer `GET /ws` (WebSocket, text frames, PDF §1–§7): `ADMIN/LOGIN` with the access token
  * (`code 3` "Login Denied." otherwise), `ACCT_ACTIVITY/SUBS` (content items `{seq,key,"1":account,"2":type,
@@ -168,6 +169,8 @@ interface FakeOrder {
   /** A status the fake holds itself: REPLACED / REJECTED / PENDING_CANCEL, else the venue's. */
   own: 'REPLACED' | 'REJECTED' | 'EXPIRED' | null;
   cancelRequested: boolean;
+  /** A PUT of it is being carried out (the venue has not acted yet): Schwab's PENDING_REPLACE. */
+  replacing?: boolean;
   replacedBy: number | null;
   readonly executions: FakeExecution[];
 }
@@ -617,14 +620,20 @@ export class FakeSchwabServer {
       unlisted: true,
     };
     this.orders.set(next.orderId, next); // the venue's reports of it, while it acts, find it
-    const result = await this.options.venue.replaceOrder({
-      clientOrderId: String(order.orderId),
-      brokerOrderId: this.venueId(order),
-      newClientOrderId: String(next.orderId),
-      quantity: parsed.quantity,
-      limitPrice: parsed.price === null ? null : new Decimal(parsed.price),
-      stopPrice: parsed.stopPrice === null ? null : new Decimal(parsed.stopPrice),
-    });
+    order.replacing = true;
+    let result: Awaited<ReturnType<PaperVenue['replaceOrder']>>;
+    try {
+      result = await this.options.venue.replaceOrder({
+        clientOrderId: String(order.orderId),
+        brokerOrderId: this.venueId(order),
+        newClientOrderId: String(next.orderId),
+        quantity: parsed.quantity,
+        limitPrice: parsed.price === null ? null : new Decimal(parsed.price),
+        stopPrice: parsed.stopPrice === null ? null : new Decimal(parsed.stopPrice),
+      });
+    } finally {
+      order.replacing = false;
+    }
     if (result.kind !== 'accepted') {
       this.orders.delete(next.orderId);
       throw badRequest('Order cannot be replaced', result.reason);
@@ -755,7 +764,7 @@ export class FakeSchwabServer {
         return 'ACCEPTED';
       case 'new':
       case 'partially_filled':
-        return order.cancelRequested ? 'PENDING_CANCEL' : 'WORKING';
+        return order.cancelRequested ? 'PENDING_CANCEL' : order.replacing === true ? 'PENDING_REPLACE' : 'WORKING';
       case 'filled':
         return 'FILLED';
       case 'canceled':

@@ -242,14 +242,21 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   /** Settles one order from the broker's evidence (looked up by client order id); returns the actions taken. */
   async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
     const broker = await this.brokerOf(accountId);
-    const found = broker.supportsClientOrderId
+    let found = broker.supportsClientOrderId
       ? await broker.getOrderByClientOrderId(orderId)
       : await this.matchAtBroker(broker, accountId, orderId);
-    const fills: BrokerFillEvidence[] = found
-      ? (await broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
+    let replacedOrder: OrderStatusReport | null = null;
+    if (!found && !broker.supportsClientOrderId) {
+      const link = await this.replacementAtBroker(broker, accountId, orderId);
+      found = link?.replacement ?? null;
+      replacedOrder = found ? null : (link?.old ?? null);
+    }
+    const brokerOrder = found;
+    const fills: BrokerFillEvidence[] = brokerOrder
+      ? (await broker.listFills(brokerOrder.createdAt - 60_000)).filter(
+          (f) => f.brokerOrderId === brokerOrder.brokerOrderId,
+        )
       : [];
-    const replacedOrder =
-      found || broker.supportsClientOrderId ? null : await this.replacedAtBroker(broker, accountId, orderId);
     const actions = await this.settle(broker, accountId, orderId, found, fills, { anyStatus: false, replacedOrder });
     if (replacedOrder && actions.some((a) => a.kind === 'reject')) {
       // The replacement was never created: the old order (still pending_replace) is settled from its own evidence.
@@ -263,14 +270,16 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * For an unmatched replacement at a broker without lookup by our id: the broker's record of the order it
-   * was to replace, by that order's broker id (its order list from the old order's creation); null when the
-   * order is no unconfirmed replacement, or the broker lists no such order.
+   * was to replace (`old`, by that order's broker id, from its order list since the old order's creation) and,
+   * when the broker shows that order replaced and names its replacement (Schwab's `replacingOrderCollection`),
+   * that replacement: the one order our replace can have created, so it is ours unless another of our
+   * orders has its id. Null when the order is no unconfirmed replacement, or the broker lists no old order.
    */
-  private async replacedAtBroker(
+  private async replacementAtBroker(
     broker: ExecutionClient,
     accountId: string,
     orderId: string,
-  ): Promise<OrderStatusReport | null> {
+  ): Promise<{ old: OrderStatusReport; replacement: OrderStatusReport | null } | null> {
     const order = await this.orderRepository.findCommitted(accountId, orderId);
     if (!order || order.status !== 'unknown' || order.brokerOrderId !== null || order.replacesOrderId === null) {
       return null;
@@ -280,7 +289,15 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
       return null;
     }
     const listed = await broker.listOrders(old.createdAt - CLOCK_SKEW_MS);
-    return listed.find((o) => o.brokerOrderId === old.brokerOrderId) ?? null;
+    const atBroker = listed.find((o) => o.brokerOrderId === old.brokerOrderId);
+    if (!atBroker) {
+      return null;
+    }
+    const next = atBroker.status === 'replaced' ? atBroker.replacedByBrokerOrderId : undefined;
+    if (next === undefined || (await this.orderRepository.claimedBrokerOrderIds(accountId)).has(next)) {
+      return { old: atBroker, replacement: null };
+    }
+    return { old: atBroker, replacement: listed.find((o) => o.brokerOrderId === next) ?? null };
   }
 
   /** The account's broker client (AccountBrokers: built on first use). Throws for a missing account. */
