@@ -2224,6 +2224,15 @@ const KNOWN_COUNTEREXAMPLES: readonly (ModelRun & { readonly why: string })[] = 
     path: '7:3:1:3:4:6:5:6:5:5:5:7:7:9:9',
     replayPath: 'AAACAAAmA8:qK',
   },
+  {
+    why:
+      'on Schwab, a replace reset before it reached the broker: the replacement stayed unknown for good (nothing ' +
+      'to match; now rejected once the old order is shown not replaced after the in-flight window)',
+    runs: 1,
+    seed: -1244107993,
+    path: '133:2:5:6:9:5:5:6:5:6:7:7:7:9:9',
+    replayPath: 'BBC/o:a',
+  },
 ];
 
 async function checkModel(run: ModelRun): Promise<void> {
