@@ -53,6 +53,8 @@ beforeAll(async () => {
     BROKER_SCHWAB_STREAM_STALL_MS: String(STALL_MS),
     BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: String(APP_RATE),
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
+    // A request unanswered this long is taken as not in flight: a refused replace is settled within a test.
+    RECONCILE_MISSING_AFTER_MS: '3000',
     OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
     OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
     OAUTH_SCHWAB_AUTHORIZE_URL: `${fake.oauthUrl}/v1/oauth/authorize`,
@@ -193,6 +195,43 @@ describe('a Schwab account through the built gateway', () => {
     const after = await trader.post(ordersPath(), order('SPY', 'buy', '1', resting()));
     expect(after.status, JSON.stringify(after.body)).toBe(201);
     for (const id of [lost.body.id, after.body.id]) {
+      await trader.request('DELETE', `${ordersPath()}/${id}`);
+      await orderWhen(trader, accountId, id, (o) => o.status === 'canceled', 'canceled');
+    }
+  });
+
+  it('a replace Schwab refuses and whose answer is lost: the replacement is settled rejected, the old order working', async () => {
+    const old = await trader.post(ordersPath(), order('SPY', 'buy', '3', resting()));
+    expect(old.status, JSON.stringify(old.body)).toBe(201);
+    const brokerOrderId = old.body.brokerOrderId as string;
+    await fake!.call('POST', '/test/faults', { kind: 'replace_refused', remaining: 1 });
+    await fake!.call('POST', '/test/faults', { kind: 'refusal_lost', remaining: 1 });
+    const replace = await trader.request('PATCH', `${ordersPath()}/${old.body.id}`, {
+      clientOrderId: `schwab-e2e-${++n}`,
+      quantity: '4',
+    });
+    expect(replace.status, JSON.stringify(replace.body)).toBe(202);
+    expect(replace.body).toMatchObject({ status: 'unknown', brokerOrderId: null, replacesOrderId: old.body.id });
+    const puts = (await received()).filter((r: any) => r.method === 'PUT' && r.path.endsWith(`/${brokerOrderId}`));
+    expect(puts).toEqual([expect.objectContaining({ status: 400 })]); // refused; the answer never came back
+    // Schwab's list proves it: the old order is still WORKING, not REPLACED, so no replacement was created.
+    const rejected = await orderWhen(
+      trader,
+      accountId,
+      replace.body.id,
+      (o) => o.status === 'rejected',
+      'the replacement settled',
+    );
+    expect(rejected.rejectReason).toMatchObject({ code: 'broker.rejected' });
+    expect(rejected.rejectReason.message).toContain('never created');
+    const back = await orderWhen(trader, accountId, old.body.id, (o) => o.status === 'new', 'the old order working');
+    expect(back).toMatchObject({ quantity: '3', brokerOrderId, replacedByOrderId: null });
+    expect(await atSchwab(brokerOrderId)).toMatchObject({ status: 'WORKING', quantity: 3 });
+    const putsAfter = (await received()).filter((r: any) => r.method === 'PUT' && r.path.endsWith(`/${brokerOrderId}`));
+    expect(putsAfter).toHaveLength(1); // never resent
+    const entry = await trader.post(ordersPath(), order('SPY', 'buy', '1', resting()));
+    expect(entry.status, JSON.stringify(entry.body)).toBe(201); // nothing uncertain blocks SPY any more
+    for (const id of [old.body.id, entry.body.id]) {
       await trader.request('DELETE', `${ordersPath()}/${id}`);
       await orderWhen(trader, accountId, id, (o) => o.status === 'canceled', 'canceled');
     }

@@ -48,14 +48,22 @@ export interface ReplaceOrderCommand {
   readonly brokerOrderId: string;
   /** The replacement's client order id (the gateway's id of the new order). */
   readonly newClientOrderId: string;
+  /** The new total (FIX OrderQty of a cancel/replace): the old order's fills count towards it. */
   readonly quantity: Decimal;
+  /**
+   * The old order's filled quantity the new total was measured against (the gateway's confirmed one);
+   * 0 when absent. A broker whose replacement takes its own quantity rather than a total (Alpaca's PATCH
+   * `qty`) is sent `quantity − filledQuantity`.
+   */
+  readonly filledQuantity?: Decimal;
   readonly limitPrice: Decimal | null;
   readonly stopPrice: Decimal | null;
 }
 
 /**
  * The broker's answer to a replace. `accepted` carries the replacement's broker order id and the quantity
- * the venue booked it for (new total minus what the old order had filled when the venue acted).
+ * the venue booked it for, as the broker reports it (paper: new total minus what the old order had filled
+ * when the venue acted; Alpaca: the new order's `qty`); the gateway reads it back, never assumes it.
  */
 export type ReplaceResult =
   | { readonly kind: 'accepted'; readonly brokerOrderId: string; readonly quantity: Decimal; readonly raw: unknown }

@@ -50,6 +50,10 @@ export interface OrderStatusReport {
   readonly filledQuantity: Decimal;
   readonly averageFillPrice: Decimal | null;
   readonly createdAt: number;
+  /** The broker shows a replace of this order under way (Schwab's PENDING_REPLACE); absent when not. */
+  readonly replacePending?: boolean;
+  /** The broker id of the order that replaced this one, where the broker names it (Schwab's `replacingOrderCollection`). */
+  readonly replacedByBrokerOrderId?: string;
   readonly raw: unknown;
 }
 

@@ -96,6 +96,13 @@ export function applyOrderEvent(order: Order, event: OrderEvent): OrderEventOutc
       statusEvent = { kind: 'replace_rejected', hasFills };
       changed = { replacedByOrderId: null };
       break;
+    case 'rebooked':
+      if (!event.bookedQuantity.greaterThan(order.filledQuantity)) {
+        return invalid('not_allowed'); // a booking at or below the filled quantity is no working order
+      }
+      statusEvent = { kind: 'rebooked' };
+      changed = { quantity: event.bookedQuantity };
+      break;
     case 'submitted_unknown':
     case 'replaced':
       statusEvent = { kind: event.kind };

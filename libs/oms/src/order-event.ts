@@ -21,6 +21,8 @@ export function isOrderEventName(value: string): value is OrderEventName {
  * - `fill`: an execution; `complete` says whether it brings the cumulative quantity to the order quantity.
  * - `cancel_rejected` / `replace_rejected`: the broker refused the cancel/replace; the order goes back to
  *   what its fills make it (`new` or `partially_filled`).
+ * - `rebooked`: the broker reports a working replacement booked for another quantity than the gateway has
+ *   (a fill of the old order raced the replace); the status stays, the public event is `restated`.
  */
 export type OrderStatusEvent =
   | { kind: 'accepted' }
@@ -33,6 +35,7 @@ export type OrderStatusEvent =
   | { kind: 'replace_requested' }
   | { kind: 'replaced' }
   | { kind: 'replace_rejected'; hasFills: boolean }
+  | { kind: 'rebooked' }
   | { kind: 'expired' };
 
 export type OrderEventKind = OrderStatusEvent['kind'];
@@ -42,7 +45,8 @@ export type OrderEventKind = OrderStatusEvent['kind'];
  * `applyOrderEvent`. `at` (epoch ms) is when the gateway recorded it (the order's `updatedAt`).
  * A `brokerOrderId` is taken only while the order has none (the first one the broker gave is kept).
  * `bookedQuantity`: what the venue booked for a replacement (new total minus what the old order had
- * filled when the venue acted), FIX OrderQty; the order's own quantity when absent.
+ * filled when the venue acted), FIX OrderQty; the order's own quantity when absent. `rebooked` carries the
+ * quantity the broker now reports booked, which must exceed the filled quantity.
  */
 export type OrderEvent =
   | { kind: 'accepted'; at: number; brokerOrderId: string; bookedQuantity?: Decimal }
@@ -62,4 +66,5 @@ export type OrderEvent =
   | { kind: 'replace_requested'; at: number; replacedByOrderId: string }
   | { kind: 'replaced'; at: number }
   | { kind: 'replace_rejected'; at: number }
+  | { kind: 'rebooked'; at: number; bookedQuantity: Decimal }
   | { kind: 'expired'; at: number; brokerOrderId?: string };

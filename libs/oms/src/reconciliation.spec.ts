@@ -122,6 +122,29 @@ describe('reconcileOrder', () => {
       { kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' },
     ]);
   });
+
+  it('rejects an unknown replacement the broker never created: the old order is not replaced there', () => {
+    const unmatched = (old: BrokerOrderEvidence | null, inFlight = false): ReconciliationEvidence => ({
+      ...evidence(null, [], false),
+      replacedOrder: old,
+      requestMayBeInFlight: inFlight,
+    });
+    for (const status of ['new', 'partially_filled', 'filled', 'canceled', 'expired'] as const) {
+      expect(reconcileOrder(order('unknown'), unmatched(broker(status)))).toEqual([
+        {
+          kind: 'reject',
+          code: 'broker.rejected',
+          message: `the broker did not replace the order (it is ${status} there): the replacement was never created`,
+        },
+      ]);
+    }
+    // Replaced there: the replacement exists (matching must find it); in flight or no old order: no proof.
+    expect(kinds(reconcileOrder(order('unknown'), unmatched(broker('replaced'))))).toEqual(['unresolved']);
+    expect(kinds(reconcileOrder(order('unknown'), unmatched(broker('new'), true)))).toEqual(['unresolved']);
+    expect(kinds(reconcileOrder(order('unknown'), unmatched(null)))).toEqual(['unresolved']);
+    const pending = { ...broker('new'), replacePending: true };
+    expect(kinds(reconcileOrder(order('unknown'), unmatched(pending)))).toEqual(['unresolved']);
+  });
 });
 
 describe('matchBrokerOrder (brokers without lookup by our client order id)', () => {

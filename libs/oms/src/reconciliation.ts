@@ -9,6 +9,8 @@ export interface BrokerOrderEvidence {
   readonly brokerOrderId: string;
   readonly status: 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected' | 'expired' | 'replaced';
   readonly filledQuantity: Decimal;
+  /** A replace of the order is under way at the broker (Schwab's PENDING_REPLACE): its outcome is not known. */
+  readonly replacePending?: boolean;
 }
 
 /** One fill as the broker lists it (a FillReport satisfies it). */
@@ -42,6 +44,11 @@ export interface ReconciliationEvidence {
    * broker (inside the in-flight window): the broker's silence about it proves nothing yet.
    */
   readonly requestMayBeInFlight?: boolean;
+  /**
+   * For a replacement the broker cannot look up by our id: the broker's view of the order it was to
+   * replace (found by that order's broker id); absent or null when not looked at or not found.
+   */
+  readonly replacedOrder?: BrokerOrderEvidence | null;
 }
 
 /** One correction, applied in order, each through the transition table like a broker report. */
@@ -68,6 +75,10 @@ export type ReconciliationAction =
  *   working, once the request cannot still be in flight (until then: `unresolved`, wait);
  * - `pending_new` or `unknown` that a conclusive lookup does not find was never received: `rejected`
  *   with `not_submitted` (never resubmitted under the same intent);
+ * - a replacement no lookup finds, at a broker where a replace cancels the old order and creates a new one
+ *   (Schwab), was never created when the old order is anything but `replaced` (or a replace still pending)
+ *   there once the replace cannot still be in flight: `rejected` (the broker refused the replace, or never
+ *   had it); the old order is settled from its own evidence;
  * - without a conclusive lookup nothing is decided: `unresolved`.
  */
 export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationEvidence): ReconciliationAction[] {
@@ -75,6 +86,17 @@ export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationE
   if (!found) {
     if ((order.status === 'pending_new' || order.status === 'unknown') && evidence.lookupIsConclusive) {
       return [{ kind: 'reject', code: 'not_submitted', message: 'the broker never received the order' }];
+    }
+    const old = evidence.replacedOrder;
+    const decided = old && old.status !== 'replaced' && old.replacePending !== true;
+    if (order.status === 'unknown' && decided && !evidence.requestMayBeInFlight) {
+      return [
+        {
+          kind: 'reject',
+          code: 'broker.rejected',
+          message: `the broker did not replace the order (it is ${old.status} there): the replacement was never created`,
+        },
+      ];
     }
     if (order.status === 'pending_new' || order.status === 'unknown') {
       return [

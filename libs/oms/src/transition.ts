@@ -31,6 +31,7 @@ const to =
  *   cancel or replace sent before the late confirmation comes (the broker's evidence wins; the new request
  *   then finds the order gone there);
  * - `unknown` is settled by broker evidence: an ack, a rejection, fills, a cancel or an expiry;
+ * - a working replacement may be `rebooked` (its quantity restated to what the broker booked), status unchanged;
  * - `denied` accepts nothing: it never left the gateway; `rejected` accepts only broker evidence that it
  *   did reach the broker after all (a late ack or fill), which the caller reports as an alert.
  * Overfills are not transitions: the caller keeps them as evidence and raises an alert.
@@ -46,6 +47,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
   },
   new: {
     accepted: to('new'),
+    rebooked: to('new'),
     rejected: to('rejected'),
     fill: fillTo('partially_filled'),
     cancel_requested: to('pending_cancel'),
@@ -56,6 +58,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
   },
   partially_filled: {
     accepted: to('partially_filled'),
+    rebooked: to('partially_filled'),
     fill: fillTo('partially_filled'),
     cancel_requested: to('pending_cancel'),
     canceled: to('canceled'),
@@ -65,6 +68,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
   },
   pending_cancel: {
     accepted: to('pending_cancel'),
+    rebooked: to('pending_cancel'),
     fill: fillTo('pending_cancel'),
     canceled: to('canceled'),
     cancel_rejected: backToWorking,
@@ -73,6 +77,7 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
   },
   pending_replace: {
     accepted: to('pending_replace'),
+    rebooked: to('pending_replace'),
     fill: fillTo('pending_replace'),
     replaced: to('replaced'),
     replace_rejected: backToWorking,
@@ -161,6 +166,7 @@ export function eventNameFor(event: OrderStatusEvent): OrderEventName {
       return 'canceled';
     case 'cancel_rejected':
     case 'replace_rejected':
+    case 'rebooked':
       return 'restated';
     case 'replace_requested':
       return 'pending_replace';

@@ -26,7 +26,8 @@ import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '
  *   (also after a cancel: "client_order_id must be unique").
  * - `GET /v2/orders?status=open|closed|all&limit(≤500)&after&until&direction` (default open, 50, desc);
  *   `DELETE /v2/orders` → 207 `[{id,status,body}]`.
- * - `GET /v2/orders/{id}` (404), `PATCH /v2/orders/{id}` → 200 with the NEW order (new id, `replaces`); the old
+ * - `GET /v2/orders/{id}` (404), `PATCH /v2/orders/{id}` → 200 with the NEW order (new id, `replaces`, `qty` the
+ *   PATCH's: the new order's own quantity, filled from zero; the old order keeps its fills); the old
  *   one goes `pending_replace` and the venue acts `replaceDelayMs` later: `replaced` (old) and `new` (new) on
  *   the stream, or, when the old order filled first, `rejected` (new) and `order_replace_rejected` (old),
  *   the old order staying as it is. 422 while the order is `pending_new`, `pending_cancel`, `pending_replace`
@@ -487,12 +488,14 @@ export class FakeAlpacaServer {
     if (status !== 'new' && status !== 'partially_filled') {
       throw unprocessable(`order is not replaceable while ${status}`);
     }
-    const record = this.options.venue.orderRecord(order.clientOrderId)!;
+    // Alpaca's `qty` is the new order's own quantity ("number of shares to trade"; absent: the old order's,
+    // "the other attributes remain the same"), filled from zero, while the old order keeps its fills
+    // (docs/brokers/alpaca.md, "Replace").
     const qty = str(b['qty']) ?? order.qty;
     const limitPrice = str(b['limit_price']) ?? order.limitPrice;
     const stopPrice = str(b['stop_price']) ?? order.stopPrice;
-    if (!DECIMAL_PATTERN.test(qty) || !new Decimal(qty).gt(record.filledQuantity)) {
-      throw unprocessable('qty must exceed the filled quantity');
+    if (!DECIMAL_PATTERN.test(qty) || !new Decimal(qty).gt(0)) {
+      throw unprocessable('qty must be > 0');
     }
     const clientOrderId = str(b['client_order_id']) ?? randomUUID();
     if (this.byClientId.has(clientOrderId)) {
@@ -503,7 +506,7 @@ export class FakeAlpacaServer {
       ...order,
       id: randomUUID(),
       clientOrderId,
-      qty: new Decimal(qty).minus(record.filledQuantity).toString(),
+      qty,
       limitPrice,
       stopPrice,
       createdAt: now,
@@ -539,7 +542,12 @@ export class FakeAlpacaServer {
     );
   }
 
-  private async actOnReplace(order: FakeOrder, next: FakeOrder, total: string, refused: boolean): Promise<void> {
+  /**
+   * The venue acts on a PATCH: it books the new order for its own `qty` (the venue's total is that plus
+   * what the old order has filled by now), less a fill of the old order racing the replace at the venue
+   * itself; the new order's `qty` is then what the venue booked. Refused when the old order filled first.
+   */
+  private async actOnReplace(order: FakeOrder, next: FakeOrder, qty: string, refused: boolean): Promise<void> {
     if (refused) {
       const record = this.options.venue.orderRecord(order.clientOrderId);
       const left = record ? new Decimal(record.quantity).minus(record.filledQuantity) : new Decimal(0);
@@ -551,11 +559,12 @@ export class FakeAlpacaServer {
         }
       }
     }
+    const filled = this.options.venue.orderRecord(order.clientOrderId)?.filledQuantity ?? '0';
     const result = await this.options.venue.replaceOrder({
       clientOrderId: order.clientOrderId,
       brokerOrderId: this.venueId(order),
       newClientOrderId: next.clientOrderId,
-      quantity: new Decimal(total),
+      quantity: new Decimal(qty).plus(filled),
       limitPrice: next.limitPrice === null ? null : new Decimal(next.limitPrice),
       stopPrice: next.stopPrice === null ? null : new Decimal(next.stopPrice),
     });

@@ -28,7 +28,8 @@ import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '
  * - Order rate limit per app: place, cancel and replace count; over `orderRateLimitPerMinute` in a rolling
  *   minute (default 120) → 429 (body unverified: a ServiceError).
  * Statuses: the venue's state reads as ACCEPTED (before the venue's ack), WORKING, FILLED, CANCELED,
- * REPLACED, EXPIRED, REJECTED, PENDING_CANCEL (a cancel the venue has not confirmed).
+ * REPLACED, EXPIRED, REJECTED, PENDING_CANCEL (a cancel the venue has not confirmed), PENDING_REPLACE (a PUT the
+ * venue has not acted on yet).
  *
  * Streamer `GET /ws` (WebSocket, text frames, PDF §1–§7): `ADMIN/LOGIN` with the access token
  * (`code 3` "Login Denied." otherwise), `ACCT_ACTIVITY/SUBS` (content items `{seq,key,"1":account,"2":type,
@@ -62,6 +63,8 @@ import { type FaultTiming, faultTiming, replayTestRoute, StreamSwitches } from '
  * - `reorder_stream`: a message is held back and sent after the next one;
  * - `late_fill`: after a cancel is confirmed, what was left fills (`delay_ms` later);
  * - `cancel_refused`, `replace_refused`: the DELETE / PUT answers 400 and nothing changes;
+ * - `refusal_lost`: an order request Schwab refuses (a 4xx: nothing changes) gets no answer, the connection
+ *   reset instead (matched by the symbol of the order it names);
  * - `unknown_status`: the matched orders show a status Schwab does not document (`"HELD_FOR_REVIEW_X"`);
  * - `random_delay`: done, and the answer waits a random time, uniform in [`delay_ms`, `max_delay_ms`] whole ms,
  *   drawn from a source seeded with `seed` (Math.random without).
@@ -75,6 +78,7 @@ export type FakeSchwabFaultKind =
   | 'late_fill'
   | 'cancel_refused'
   | 'replace_refused'
+  | 'refusal_lost'
   | 'unknown_status'
   | 'random_delay';
 const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
@@ -86,6 +90,7 @@ const FAULT_KINDS: readonly FakeSchwabFaultKind[] = [
   'late_fill',
   'cancel_refused',
   'replace_refused',
+  'refusal_lost',
   'unknown_status',
   'random_delay',
 ];
@@ -176,6 +181,8 @@ interface FakeOrder {
   /** A status the fake holds itself: REPLACED / REJECTED / PENDING_CANCEL, else the venue's. */
   own: 'REPLACED' | 'REJECTED' | 'EXPIRED' | null;
   cancelRequested: boolean;
+  /** A PUT of it is being carried out (the venue has not acted yet): Schwab's PENDING_REPLACE. */
+  replacing?: boolean;
   replacedBy: number | null;
   readonly executions: FakeExecution[];
 }
@@ -290,6 +297,10 @@ export class FakeSchwabServer {
     } catch (error) {
       if (error instanceof SchwabError) {
         this.record(method, url.pathname, body, error.status);
+        if (error.status < 500 && method !== 'GET' && this.refusalLost(url, body)) {
+          req.socket.destroy();
+          return;
+        }
         return sendError(res, error);
       }
       if (error instanceof SyntaxError) {
@@ -624,14 +635,20 @@ export class FakeSchwabServer {
       unlisted: true,
     };
     this.orders.set(next.orderId, next); // the venue's reports of it, while it acts, find it
-    const result = await this.options.venue.replaceOrder({
-      clientOrderId: String(order.orderId),
-      brokerOrderId: this.venueId(order),
-      newClientOrderId: String(next.orderId),
-      quantity: parsed.quantity,
-      limitPrice: parsed.price === null ? null : new Decimal(parsed.price),
-      stopPrice: parsed.stopPrice === null ? null : new Decimal(parsed.stopPrice),
-    });
+    order.replacing = true;
+    let result: Awaited<ReturnType<PaperVenue['replaceOrder']>>;
+    try {
+      result = await this.options.venue.replaceOrder({
+        clientOrderId: String(order.orderId),
+        brokerOrderId: this.venueId(order),
+        newClientOrderId: String(next.orderId),
+        quantity: parsed.quantity,
+        limitPrice: parsed.price === null ? null : new Decimal(parsed.price),
+        stopPrice: parsed.stopPrice === null ? null : new Decimal(parsed.stopPrice),
+      });
+    } finally {
+      order.replacing = false;
+    }
     if (result.kind !== 'accepted') {
       this.orders.delete(next.orderId);
       throw badRequest('Order cannot be replaced', result.reason);
@@ -762,7 +779,7 @@ export class FakeSchwabServer {
         return 'ACCEPTED';
       case 'new':
       case 'partially_filled':
-        return order.cancelRequested ? 'PENDING_CANCEL' : 'WORKING';
+        return order.cancelRequested ? 'PENDING_CANCEL' : order.replacing === true ? 'PENDING_REPLACE' : 'WORKING';
       case 'filled':
         return 'FILLED';
       case 'canceled':
@@ -1146,6 +1163,19 @@ export class FakeSchwabServer {
   }
 
   // ---- faults and test routes ----
+
+  /** `refusal_lost` for a refused order request: by the symbol of the order it names (the path's, else the body's). */
+  private refusalLost(url: URL, body: unknown): boolean {
+    if (!/\/orders(\/\d+)?$/.test(url.pathname)) {
+      return false;
+    }
+    const id = /\/orders\/(\d+)$/.exec(url.pathname)?.[1];
+    const legs = (body as { orderLegCollection?: { instrument?: { symbol?: unknown } }[] } | null)?.orderLegCollection;
+    const named = legs?.[0]?.instrument?.symbol;
+    const symbol =
+      id !== undefined ? (this.orders.get(Number(id))?.symbol ?? null) : typeof named === 'string' ? named : null;
+    return this.takeFault('refusal_lost', symbol);
+  }
 
   private takeFault(kind: FakeSchwabFaultKind, symbol: string | null): boolean {
     return this.takeFaultRule(kind, symbol) !== null;

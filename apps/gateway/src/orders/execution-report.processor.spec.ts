@@ -75,4 +75,55 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
     expect(byId.get(next)?.status).toBe('new');
     expect(byId.get(poisoned)).toMatchObject({ status: 'pending_new', needs_reconciliation: true });
   }, 15_000);
+
+  it("reads a replacement's booked quantity back from the broker's later reports, never keeping an early one", async () => {
+    const logger = pino({ level: 'silent' });
+    const source = new ReportSource();
+    const module = await orderPathTestingModule(
+      { dataSource: db.dataSource, logger, executionClient: source as unknown as ExecutionClient },
+      [ExecutionReportProcessor],
+    );
+    const processor = module.get(ExecutionReportProcessor);
+    processor.onModuleInit();
+    const old = await insertPendingOrder('rebook-old');
+    const other = await insertPendingOrder('rebook-other');
+    const replacement = pendingOrder(accountId, 'rebook-new', '2', { replacesOrderId: old });
+    await ledger.inAccount(accountId, (tx) => tx.insertOrder(replacement, 'pending_new', 'paper'));
+    const booked = (id: string, execType: ExecutionReport['execType'], cum: string, leaves: string) => ({
+      ...report(id, execType, { cum, leaves }),
+      cumulativeQuantity: new Decimal(cum),
+      leavesQuantity: new Decimal(leaves),
+    });
+
+    // Accepted for 2 on an early report (as reconciliation takes a replacement the venue has not acted on)...
+    source.emit(booked(replacement.id, 'new', '0', '2'));
+    // ...then the venue books it for 1 (a fill of the old order raced the replace) and fills it.
+    source.emit(booked(replacement.id, 'new', '0', '1'));
+    source.emit({
+      ...booked(replacement.id, 'trade', '1', '0'),
+      execution: {
+        brokerExecutionId: 'E-rebook-1',
+        quantity: new Decimal(1),
+        price: new Decimal('400'),
+        executedAt: 1,
+      },
+    });
+    // An order that replaces nothing keeps its own quantity, whatever an ack says.
+    source.emit(booked(other, 'new', '0', '10'));
+    source.emit(booked(other, 'new', '0', '4'));
+    await processor.drained();
+
+    const rows: { id: string; status: string; quantity: string; filled_quantity: string }[] = await db.dataSource.query(
+      'SELECT id, status, quantity, filled_quantity FROM orders WHERE id = ANY($1)',
+      [[replacement.id, other]],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(replacement.id)).toMatchObject({ status: 'filled', quantity: '1', filled_quantity: '1' });
+    expect(byId.get(other)).toMatchObject({ status: 'new', quantity: '10' });
+    const events: { event: string }[] = await db.dataSource.query(
+      'SELECT event FROM order_events WHERE order_id = $1 ORDER BY seq',
+      [replacement.id],
+    );
+    expect(events.map((e) => e.event)).toEqual(['pending_new', 'new', 'restated', 'filled']);
+  }, 15_000);
 });

@@ -44,17 +44,39 @@ const sqlState = (error: unknown): string => {
   return typeof code === 'string' ? code : '';
 };
 /**
- * The quantity an order works at the venue. A replacement's is what the venue booked: the new total
- * minus what the old order had filled when the venue acted (a fill may have raced the replace), which
- * every report of it carries as FIX OrderQty = CumQty + LeavesQty. Read while the gateway has not yet
- * heard the booking confirmed (`pending_new`, `unknown`, or a first fill before the ack). Other orders:
- * their own quantity.
+ * Statuses in which a replacement's reports say what the venue booked: before the ack, and while it works
+ * (also with a cancel or replace of it pending). Not once it is done: a done order's leaves are 0.
+ */
+const BOOKING_REPORTED_IN: ReadonlySet<Order['status']> = new Set<Order['status']>([
+  'pending_new',
+  'unknown',
+  'new',
+  'partially_filled',
+  'pending_cancel',
+  'pending_replace',
+]);
+
+/**
+ * The quantity an order works at the venue. A replacement's is what the venue booked, read back from
+ * every report of it (FIX OrderQty = CumQty + LeavesQty), never assumed from what was asked: a fill of
+ * the old order may have raced the replace, and an early report (Alpaca's replacement before the venue
+ * acted, as reconciliation may find it) may carry a quantity the venue then books differently. Other
+ * orders, and a replacement that is done: their own quantity.
  */
 function bookedQuantity(order: Order, report: ExecutionReport): Decimal {
   const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
-  return order.replacesOrderId !== null && awaitsAcknowledgement(order) && booked.greaterThan(0)
+  return order.replacesOrderId !== null && BOOKING_REPORTED_IN.has(order.status) && booked.greaterThan(0)
     ? booked
     : order.quantity;
+}
+
+/**
+ * Whether an ack of an acknowledged replacement restates its booked quantity (`rebooked`): the broker
+ * reports it working for another quantity than the gateway has, and one above its filled quantity.
+ */
+function rebooks(order: Order, report: ExecutionReport): boolean {
+  const booked = bookedQuantity(order, report);
+  return !booked.equals(order.quantity) && booked.greaterThan(order.filledQuantity);
 }
 
 /**
@@ -80,7 +102,10 @@ function awaitsAcknowledgement(order: Order): boolean {
  * - `new` (an ack) on an order that no longer awaits acknowledgement: a broker order id, once recorded,
  *   is never cleared (applyOrderEvent keeps the first), and no transition leads back to `pending_new`
  *   (only an order's first status) or `unknown` (only reached from `pending_new`); so
- *   `awaitsAcknowledgement` stays false, and `apply` records nothing for the ack.
+ *   `awaitsAcknowledgement` stays false, and `apply` records nothing for the ack. Unless it is a
+ *   replacement's ack that `rebooks` it on the read: that takes the lock, where the same test decides on
+ *   the current order (dropping one that rebooks nothing on a stale read only leaves a quantity that a
+ *   later report of the same booking corrects again).
  * Everything else takes the lock: every fill (de-duplicated by its execution id under the lock, then the
  * position), an ack the order still awaits (one racing the submit's answer: whichever commits first
  * records `new`, the other finds it there under the lock; an `unknown` order's ack settles it), and
@@ -94,7 +119,7 @@ function changesNothing(committed: Order, report: ExecutionReport): boolean {
     case 'pending_cancel':
       return true;
     case 'new':
-      return !awaitsAcknowledgement(committed);
+      return !awaitsAcknowledgement(committed) && !rebooks(committed, report);
     case 'trade':
     case 'canceled':
     case 'expired':
@@ -236,6 +261,14 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
           this.alertIfRestatingRejection(order, 'acknowledgement');
           const booked = bookedQuantity(order, report);
           await tx.applyEvent(order, { kind: 'accepted', at: now, brokerOrderId, bookedQuantity: booked }, evidence);
+        } else if (rebooks(order, report)) {
+          // Accepted for a quantity the venue did not book in the end (reconciliation took an early report).
+          const booked = bookedQuantity(order, report);
+          this.logger.warn(
+            { orderId: order.id, accountId: order.accountId, from: order.quantity.toFixed(), to: booked.toFixed() },
+            "replacement's booked quantity restated from the broker's report",
+          );
+          await tx.applyEvent(order, { kind: 'rebooked', at: now, bookedQuantity: booked }, evidence);
         }
         return;
       case 'trade':
@@ -278,7 +311,7 @@ export class ExecutionReportProcessor implements OnModuleInit, OnModuleDestroy {
       this.logger.warn({ orderId: order.id, evidence: report.raw }, 'trade report without an execution ignored');
       return;
     }
-    // A replacement's fill may come before its acknowledgement: it is sized by what the venue booked.
+    // A replacement's fill is sized by what the venue booked (it may come before its acknowledgement).
     const outcome = applyOrderEvent(order, {
       kind: 'fill',
       at: now,

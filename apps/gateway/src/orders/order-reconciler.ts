@@ -57,6 +57,9 @@ export interface AccountPassScheduler {
  *   settles, which stay as they are and raise an alert;
  * - the broker's "no such order" proves an order was never received only once it has been uncertain for
  *   RECONCILE_MISSING_AFTER_MS: until then a late request may still arrive, and the order waits;
+ * - at a broker without lookup by our id, an unmatched `unknown` replacement whose old order the broker
+ *   lists as anything but replaced (after the same window) was never created: `rejected`, and the old
+ *   order is settled right after from its own evidence (docs/brokers/schwab.md);
  * - a cancel asked for before the ack (`cancelRequestedAt`) is sent as soon as the order is working,
  *   on the event that makes it so (SendHeldCancel, after the commit of the pass or report that records
  *   it), and by the sweep should that event be missed.
@@ -239,13 +242,62 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
   /** Settles one order from the broker's evidence (looked up by client order id); returns the actions taken. */
   async reconcile(accountId: string, orderId: string): Promise<ReconciliationAction[]> {
     const broker = await this.brokerOf(accountId);
-    const found = broker.supportsClientOrderId
+    let found = broker.supportsClientOrderId
       ? await broker.getOrderByClientOrderId(orderId)
       : await this.matchAtBroker(broker, accountId, orderId);
-    const fills: BrokerFillEvidence[] = found
-      ? (await broker.listFills(found.createdAt - 60_000)).filter((f) => f.brokerOrderId === found.brokerOrderId)
+    let replacedOrder: OrderStatusReport | null = null;
+    if (!found && !broker.supportsClientOrderId) {
+      const link = await this.replacementAtBroker(broker, accountId, orderId);
+      found = link?.replacement ?? null;
+      replacedOrder = found ? null : (link?.old ?? null);
+    }
+    const brokerOrder = found;
+    const fills: BrokerFillEvidence[] = brokerOrder
+      ? (await broker.listFills(brokerOrder.createdAt - 60_000)).filter(
+          (f) => f.brokerOrderId === brokerOrder.brokerOrderId,
+        )
       : [];
-    return this.settle(broker, accountId, orderId, found, fills, { anyStatus: false });
+    const actions = await this.settle(broker, accountId, orderId, found, fills, { anyStatus: false, replacedOrder });
+    if (replacedOrder && actions.some((a) => a.kind === 'reject')) {
+      // The replacement was never created: the old order (still pending_replace) is settled from its own evidence.
+      const old = await this.orderRepository.findCommitted(accountId, orderId);
+      if (old?.replacesOrderId) {
+        await this.reconcile(accountId, old.replacesOrderId);
+      }
+    }
+    return actions;
+  }
+
+  /**
+   * For an unmatched replacement at a broker without lookup by our id: the broker's record of the order it
+   * was to replace (`old`, by that order's broker id, from its order list since the old order's creation) and,
+   * when the broker shows that order replaced and names its replacement (Schwab's `replacingOrderCollection`),
+   * that replacement: the one order our replace can have created, so it is ours unless another of our
+   * orders has its id. Null when the order is no unconfirmed replacement, or the broker lists no old order.
+   */
+  private async replacementAtBroker(
+    broker: ExecutionClient,
+    accountId: string,
+    orderId: string,
+  ): Promise<{ old: OrderStatusReport; replacement: OrderStatusReport | null } | null> {
+    const order = await this.orderRepository.findCommitted(accountId, orderId);
+    if (!order || order.status !== 'unknown' || order.brokerOrderId !== null || order.replacesOrderId === null) {
+      return null;
+    }
+    const old = await this.orderRepository.findCommitted(accountId, order.replacesOrderId);
+    if (!old?.brokerOrderId) {
+      return null;
+    }
+    const listed = await broker.listOrders(old.createdAt - CLOCK_SKEW_MS);
+    const atBroker = listed.find((o) => o.brokerOrderId === old.brokerOrderId);
+    if (!atBroker) {
+      return null;
+    }
+    const next = atBroker.status === 'replaced' ? atBroker.replacedByBrokerOrderId : undefined;
+    if (next === undefined || (await this.orderRepository.claimedBrokerOrderIds(accountId)).has(next)) {
+      return { old: atBroker, replacement: null };
+    }
+    return { old: atBroker, replacement: listed.find((o) => o.brokerOrderId === next) ?? null };
   }
 
   /** The account's broker client (AccountBrokers: built on first use). Throws for a missing account. */
@@ -355,7 +407,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
     orderId: string,
     found: OrderStatusReport | null,
     fills: readonly BrokerFillEvidence[],
-    options: { anyStatus: boolean },
+    options: { anyStatus: boolean; replacedOrder?: OrderStatusReport | null },
   ): Promise<ReconciliationAction[]> {
     const step = await this.ledger.inAccount(accountId, async (tx) => {
       const order = await this.orderRepository.find(tx, orderId);
@@ -380,6 +432,7 @@ export class OrderReconciler implements OnApplicationBootstrap, OnModuleDestroy 
           fills,
           lookupIsConclusive: broker.supportsClientOrderId && !waiting,
           requestMayBeInFlight: waiting,
+          replacedOrder: options.replacedOrder ?? null,
         },
       );
       for (const action of actions) {

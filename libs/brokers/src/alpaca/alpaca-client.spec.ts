@@ -334,6 +334,7 @@ describe('AlpacaClient against the fake Alpaca', () => {
       brokerOrderId: oldId,
       newClientOrderId: `${command.clientOrderId}-r`,
       quantity: new Decimal('12'),
+      filledQuantity: new Decimal('2'),
       limitPrice: command.limitPrice.minus('0.5'),
       stopPrice: null,
     });
@@ -341,9 +342,34 @@ describe('AlpacaClient against the fake Alpaca', () => {
     const accepted = result as { brokerOrderId: string; quantity: Decimal };
     expect(accepted.brokerOrderId).not.toBe(oldId);
     expect(accepted.quantity.toString()).toBe('10');
+    // Alpaca's qty is the new order's own: what is left of the new total, never the total.
+    const patched = (await ordersReceived(h, 'PATCH')) as unknown as { body: { qty: string } }[];
+    expect(patched.map((p) => p.body.qty)).toEqual(['10']);
     await until(() => h.reports.find((r) => r.execType === 'replaced' && r.clientOrderId === command.clientOrderId));
     const old = await h.call('GET', `/v2/orders/${oldId}`);
-    expect(old.body).toMatchObject({ status: 'replaced', replaced_by: accepted.brokerOrderId });
+    expect(old.body).toMatchObject({ status: 'replaced', replaced_by: accepted.brokerOrderId, filled_qty: '2' });
+    const replacement = await h.call('GET', `/v2/orders/${accepted.brokerOrderId}`);
+    expect(replacement.body).toMatchObject({ qty: '10', filled_qty: '0', replaces: oldId });
+  });
+
+  it("the fake books a PATCH's qty as the new order's own quantity, the old order's fills not taken off", async () => {
+    const h = await harness();
+    await h.client.start();
+    const command = restingBuy(h);
+    const placed = await h.client.submitOrder(command);
+    const oldId = (placed as { brokerOrderId: string }).brokerOrderId;
+    await h.call('POST', '/test/fill', { client_order_id: command.clientOrderId, qty: '3' });
+    // A price-only PATCH keeps the old order's qty (10) for the new one, as Alpaca does after a partial fill.
+    const patched = await h.call('PATCH', `/v2/orders/${oldId}`, {
+      limit_price: command.limitPrice.minus('0.5').toString(),
+      client_order_id: `${command.clientOrderId}-p`,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ qty: '10', filled_qty: '0' });
+    const id = (patched.body as { id: string }).id;
+    await until(() => h.reports.find((r) => r.execType === 'new' && r.brokerOrderId === id));
+    expect((await h.call('GET', `/v2/orders/${id}`)).body).toMatchObject({ qty: '10', status: 'new' });
+    expect((await h.call('GET', `/v2/orders/${oldId}`)).body).toMatchObject({ status: 'replaced', filled_qty: '3' });
   });
 
   it('a replace refused on the stream after the PATCH succeeded is rejected, the old order left as Alpaca has it', async () => {

@@ -330,8 +330,10 @@ export class AlpacaClient implements ExecutionClient {
     if (signal?.aborted) {
       return { kind: 'rejected', reason: 'aborted before sending', raw: null };
     }
+    // Alpaca's `qty` is the new order's own quantity, its fills counted from zero; the old order keeps its
+    // fills (docs/brokers/alpaca.md, "Replace"): so what is left of the new total, never the total itself.
     const body = {
-      qty: command.quantity.toString(),
+      qty: command.quantity.minus(command.filledQuantity ?? 0).toString(),
       ...(command.limitPrice === null ? {} : { limit_price: command.limitPrice.toString() }),
       ...(command.stopPrice === null ? {} : { stop_price: command.stopPrice.toString() }),
       client_order_id: command.newClientOrderId,

@@ -286,6 +286,10 @@ describe('the Schwab client against the fake Schwab', () => {
     ).toMatchObject({
       status: 'REPLACED',
     });
+    // The old order's report names its replacement (replacingOrderCollection): reconciliation's link to it.
+    const old = await h.client.getOrderByClientOrderId(first.clientOrderId);
+    expect(old).toMatchObject({ status: 'replaced', replacedByBrokerOrderId: newId });
+    expect(old).not.toHaveProperty('replacePending');
     await until(() => h.reports.find((r) => r.execType === 'replaced' && r.clientOrderId === first.clientOrderId));
     const canceled = await h.client.cancelOrder({ clientOrderId: 'ord-new', brokerOrderId: newId });
     expect(canceled.kind).toBe('accepted');

@@ -90,6 +90,8 @@ interface SchwabOrder {
       readonly time: string;
     }[];
   }[];
+  /** The orders that replace this one (spec, Order `replacingOrderCollection`): the fake sends `{orderId, status}`. */
+  readonly replacingOrderCollection?: readonly { readonly orderId?: number | string }[];
 }
 
 interface SchwabFill {
@@ -688,6 +690,7 @@ export class SchwabClient implements ExecutionClient {
     }
     const fills = this.fillsOf(order);
     const notional = fills.reduce((sum, f) => sum.plus(f.quantity.times(f.price)), new Decimal(0));
+    const replacedBy = order.replacingOrderCollection?.[0]?.orderId;
     return {
       clientOrderId,
       brokerOrderId: String(order.orderId),
@@ -700,6 +703,8 @@ export class SchwabClient implements ExecutionClient {
       filledQuantity: filled,
       averageFillPrice: filled.gt(0) ? notional.dividedBy(filled) : null,
       createdAt: parseSchwabTime(order.enteredTime),
+      ...(order.status === 'PENDING_REPLACE' ? { replacePending: true } : {}),
+      ...(replacedBy !== undefined ? { replacedByBrokerOrderId: String(replacedBy) } : {}),
       raw: order,
     };
   }

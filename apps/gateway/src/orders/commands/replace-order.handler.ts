@@ -146,6 +146,7 @@ export class ReplaceOrderHandler {
           brokerOrderId,
           newClientOrderId: replacement.id,
           quantity: total,
+          filledQuantity: old.filledQuantity,
           limitPrice: replacement.limitPrice,
           stopPrice: replacement.stopPrice,
         },

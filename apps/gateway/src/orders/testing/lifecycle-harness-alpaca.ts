@@ -30,13 +30,14 @@ const PENDING = new Set(['pending_new', 'accepted', 'pending_replace', 'pending_
  * Alpaca order id and the cumulative quantity, as the fill activities have no execution id). Alpaca's
  * replace makes a new Alpaca order id (README.md, Alpaca Trading API): our ids stay ours, nothing to adapt.
  *
- * A replace is not parked at the venue (it is an `ack_delay`): found by this model (seed -973428539, path
- * '374:3:9:18:20:8:9:8:8:8:9:10:9:9:11:11:12:13:13:14:14' before this mapping), a replace parked while the old
- * order fills partly ends with the replacement working more at the gateway than at the venue: the fake shows
- * the replacement `pending_new` with qty = total − the fills at the PATCH, the reconciler accepts it with that
- * quantity, and when the venue books it for less (total − the fills when it acts) the later `new` does not
- * correct an order already accepted. Open: the fake's qty before the venue acts, or the gateway's booked
- * quantity of a replacement accepted by reconciliation.
+ * Replace, as Alpaca does it (docs/brokers/alpaca.md, "Replace"): the PATCH's `qty` is the new order's own
+ * quantity (the adapter sends what is left of the new total), the old order keeps its fills. A replace may be
+ * parked at the venue and a fill may race it (ProtocolLimits.fillMayRaceReplace): the gateway reads the
+ * replacement's booked quantity back from every report of it (ExecutionReportProcessor, `rebooked`), so a
+ * replacement reconciliation accepted early, from the fake's `pending_new` view, follows the venue's booking.
+ * Found by this model before that (seed -973428539, path '374:3:9:18:20:8:9:8:8:8:9:10:9:9:11:11:12:13:13:14:14',
+ * when the fake still booked the new total less the fills): the replacement ended up working more at the
+ * gateway than at the venue.
  */
 export const alpacaHarness: VenueHarness = {
   name: 'alpaca',
@@ -52,12 +53,11 @@ export const alpacaHarness: VenueHarness = {
     reportsNeedBrokerOrderId: false,
     replaceSettledByStream: true,
     distinctOrders: false,
-    fillMayRaceReplace: false,
+    fillMayRaceReplace: true,
     venueExecutionIds: false,
     variants: {
       submit: { accepted_without_id: 'error_after_accept' },
-      // Not parked: see the class comment (a found issue, reported, not fixed here).
-      replace: { accepted_without_id: 'error_after_accept', held: 'ack_delay' },
+      replace: { accepted_without_id: 'error_after_accept' },
     },
   },
   open: async ({ venue, replay, activity, accountId, logger }) => {

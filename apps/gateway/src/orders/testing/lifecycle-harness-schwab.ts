@@ -26,11 +26,13 @@ const ECHO_ID = 'model-echo';
  * docs/brokers/schwab.md): an order whose 201 did not reach the client stays `unknown`, and none of the
  * stream's news reaches it, until the reconciler matches it in the order list (matchBrokerOrder); an order
  * that never reached Schwab, or one of two identical candidates, is never matched, by design. So a reset
- * submit or replace is taken as one whose answer was lost after Schwab read it (the nearest fault that can be
- * settled), and the account's orders are kept distinct. A replace is never parked at the venue: held past our
- * timeout, the old order could fill meanwhile and Schwab refuse the replace, and a replacement that never came
- * to be has nothing to match (its `unknown` would stay for good); it is an `ack_delay` (Schwab answers late, after
- * acting at once). The venue keys orders by Schwab's order id: the
+ * submit is taken as one whose answer was lost after Schwab read it (the nearest fault that can be settled),
+ * and the account's orders are kept distinct. A reset replace is what it is: the PUT never reaches Schwab, and
+ * reconciliation settles the replacement `rejected` once Schwab's list shows the old order not replaced after
+ * the in-flight window (docs/brokers/schwab.md). A replace is never parked at the venue: while it is, Schwab
+ * shows the old order PENDING_REPLACE and reconciliation rightly decides nothing, where the model wants every
+ * order settled once the window has passed; it is an `ack_delay` (Schwab answers late, after acting at once).
+ * The venue keys orders by Schwab's order id: the
  * venue requests of a command are ours once the command tells which order it made (VenueLink.claim).
  */
 export const schwabHarness: VenueHarness = {
@@ -51,7 +53,7 @@ export const schwabHarness: VenueHarness = {
     venueExecutionIds: false,
     variants: {
       submit: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost' },
-      replace: { accepted_without_id: 'error_after_accept', connection_reset: 'ack_lost', held: 'ack_delay' },
+      replace: { accepted_without_id: 'error_after_accept', held: 'ack_delay' },
     },
   },
   open: async ({ venue, replay, activity, accountId, dataSource, logger }) => {
@@ -178,8 +180,9 @@ export const schwabHarness: VenueHarness = {
           headers: { authorization: `Bearer ${TOKEN}` },
         });
         const order = (await res.json().catch(() => ({}))) as { status?: string };
-        // The fake refuses a second cancel while the first is not confirmed (Schwab's PENDING_CANCEL).
-        return res.status === 200 && order.status === 'PENDING_CANCEL';
+        // The fake refuses a second cancel while the first is not confirmed (Schwab's PENDING_CANCEL), and a
+        // cancel or replace while a PUT is being carried out (PENDING_REPLACE).
+        return res.status === 200 && (order.status === 'PENDING_CANCEL' || order.status === 'PENDING_REPLACE');
       },
       duplicate: (orderId, count) => wire.duplicate(orderId, count),
       reemit: (index) => wire.reemit(index),

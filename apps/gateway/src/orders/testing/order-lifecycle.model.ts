@@ -157,6 +157,7 @@ const STATUS_EVENT_VARIANTS: { readonly [K in OrderEventKind]: readonly Extract<
     { kind: 'replace_rejected', hasFills: false },
     { kind: 'replace_rejected', hasFills: true },
   ],
+  rebooked: [{ kind: 'rebooked' }],
   expired: [{ kind: 'expired' }],
 };
 const STATUS_EVENTS: readonly OrderStatusEvent[] = Object.values(STATUS_EVENT_VARIANTS).flat();
@@ -358,10 +359,9 @@ export interface ProtocolLimits {
   readonly distinctOrders: boolean;
   /**
    * Whether a fill may race a replace at the venue (an execution of the old order as the replace arrives).
-   * Not on Alpaca for now: after such a race the replacement's booked quantity the gateway records can
-   * exceed what the venue booked (the replace is accepted on the stream's early quantity and not corrected
-   * by the later `new`), a gap found by this model and not yet closed, so the model does not hide it behind
-   * a green run elsewhere: it is left out of Alpaca's sequences until the adapter reads the booked quantity back.
+   * Every venue now: the gateway reads a replacement's booked quantity back from the broker's reports (on
+   * Alpaca it was left out until then: a replacement accepted on an early quantity was not corrected by the
+   * later `new`, a gap this model found). Kept for a broker whose protocol cannot tell the booked quantity.
    */
   readonly fillMayRaceReplace: boolean;
   /**
@@ -2223,6 +2223,15 @@ const KNOWN_COUNTEREXAMPLES: readonly (ModelRun & { readonly why: string })[] = 
     seed: 1074620171,
     path: '7:3:1:3:4:6:5:6:5:5:5:7:7:9:9',
     replayPath: 'AAACAAAmA8:qK',
+  },
+  {
+    why:
+      'on Schwab, a replace reset before it reached the broker: the replacement stayed unknown for good (nothing ' +
+      'to match; now rejected once the old order is shown not replaced after the in-flight window)',
+    runs: 1,
+    seed: -1244107993,
+    path: '133:2:5:6:9:5:5:6:5:6:7:7:7:9:9',
+    replayPath: 'BBC/o:a',
   },
 ];
 
