@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { orderWhen, stepReplay } from '../support/e2e.js';
 import { type FakeAlpacaProcess, startFakeAlpacaProcess } from '../support/fake-alpaca-process.js';
-import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
+import { type FakeSchwabProcess, schwabGatewayEnv, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api } from '../support/http.js';
 import { D, dec, loadOptionQuotes, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
@@ -46,13 +46,7 @@ beforeAll(async () => {
     BROKERS: 'paper,alpaca,schwab',
     BROKER_ALPACA_ADAPTER: 'alpaca',
     BROKER_ALPACA_URL: alpaca.url,
-    BROKER_SCHWAB_ADAPTER: 'schwab',
-    BROKER_SCHWAB_URL: schwab.baseUrl,
-    OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
-    OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
-    OAUTH_SCHWAB_AUTHORIZE_URL: `${schwab.oauthUrl}/v1/oauth/authorize`,
-    OAUTH_SCHWAB_TOKEN_URL: `${schwab.oauthUrl}/v1/oauth/token`,
-    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
+    ...schwabGatewayEnv(schwab, APP),
   });
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'day-admin', '--role', 'admin', '--account', '*']));
   trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'day-trader', '--role', 'trader', '--account', '*']));

@@ -2,7 +2,7 @@ import { schwabExecutionId } from '@gateway/brokers';
 import { netBySymbol } from '../support/chaos.js';
 import { connectBrokerAccount, delayAnswersAtRandom } from '../support/crash-fake-broker.js';
 import { type BrokerFill, type CrashBroker, describeCrashTest, orderTerms } from '../support/crash-run.js';
-import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
+import { type FakeSchwabProcess, schwabGatewayEnv, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { dec } from '../support/market-data.js';
 
 /**
@@ -77,14 +77,8 @@ const schwab: CrashBroker = {
   },
   gatewayEnv: () => ({
     BROKERS: 'paper,schwab',
-    BROKER_SCHWAB_ADAPTER: 'schwab',
-    BROKER_SCHWAB_URL: fake!.baseUrl,
+    ...schwabGatewayEnv(fake!, APP),
     BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: '0',
-    OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
-    OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
-    OAUTH_SCHWAB_AUTHORIZE_URL: `${fake!.oauthUrl}/v1/oauth/authorize`,
-    OAUTH_SCHWAB_TOKEN_URL: `${fake!.oauthUrl}/v1/oauth/token`,
-    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
   }),
   connect: (gw, databaseUrl) =>
     connectBrokerAccount(gw, databaseUrl, 'Schwab', async (admin, accountId) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem, orderWhen } from '../support/e2e.js';
-import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
+import { type FakeSchwabProcess, schwabGatewayEnv, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api } from '../support/http.js';
 import { dec, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
@@ -33,13 +33,7 @@ beforeAll(async () => {
     REDIS_PREFIX: redisPrefix(),
     PAPER_START_TIME: START_TIME,
     BROKERS: 'paper,schwab',
-    BROKER_SCHWAB_ADAPTER: 'schwab',
-    BROKER_SCHWAB_URL: fake.baseUrl,
-    OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
-    OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
-    OAUTH_SCHWAB_AUTHORIZE_URL: `${fake.oauthUrl}/v1/oauth/authorize`,
-    OAUTH_SCHWAB_TOKEN_URL: `${fake.oauthUrl}/v1/oauth/token`,
-    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
+    ...schwabGatewayEnv(fake, APP),
   });
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'md-admin', '--role', 'admin', '--account', '*']));
   trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'md-trader', '--role', 'trader', '--account', '*']));

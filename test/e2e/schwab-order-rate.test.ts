@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { expectProblem } from '../support/e2e.js';
-import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
+import { type FakeSchwabProcess, schwabGatewayEnv, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, type JsonResponse } from '../support/http.js';
 import { D, dec, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
@@ -43,14 +43,8 @@ beforeAll(async () => {
     PAPER_VENUE_URL: venue.url,
     PAPER_START_TIME: START_TIME,
     BROKERS: 'paper,schwab',
-    BROKER_SCHWAB_ADAPTER: 'schwab',
-    BROKER_SCHWAB_URL: fake.baseUrl,
+    ...schwabGatewayEnv(fake, APP),
     BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: String(APP_RATE),
-    OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
-    OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
-    OAUTH_SCHWAB_AUTHORIZE_URL: `${fake.oauthUrl}/v1/oauth/authorize`,
-    OAUTH_SCHWAB_TOKEN_URL: `${fake.oauthUrl}/v1/oauth/token`,
-    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
   };
   gateways.push(await startGatewayProcess(env), await startGatewayProcess(env));
   const token = await mintToken(db.url, ['--sub', 'rate-trader', '--role', 'trader', '--account', '*']);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisPrefix, type TestDatabase } from '../support/database.js';
 import { allEvents, expectProblem, orderWhen } from '../support/e2e.js';
-import { type FakeSchwabProcess, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
+import { type FakeSchwabProcess, schwabGatewayEnv, startFakeSchwabProcess } from '../support/fake-schwab-process.js';
 import { type GatewayProcess, mintToken, startGatewayProcess } from '../support/gateway-process.js';
 import { Api, eventually } from '../support/http.js';
 import { D, dec, loadOptionQuotes, loadSpyQuotes, parseTime, quoteAt } from '../support/market-data.js';
@@ -48,18 +48,12 @@ beforeAll(async () => {
     REDIS_PREFIX: redisPrefix(),
     PAPER_START_TIME: START_TIME,
     BROKERS: 'paper,schwab',
-    BROKER_SCHWAB_ADAPTER: 'schwab',
-    BROKER_SCHWAB_URL: fake.baseUrl,
+    ...schwabGatewayEnv(fake, APP),
     BROKER_SCHWAB_STREAM_STALL_MS: String(STALL_MS),
     BROKER_SCHWAB_ORDER_RATE_PER_MINUTE: String(APP_RATE),
     BROKER_SUBMIT_TIMEOUT_MS: '1000',
     // A request unanswered this long is taken as not in flight: a refused replace is settled within a test.
     RECONCILE_MISSING_AFTER_MS: '3000',
-    OAUTH_SCHWAB_CLIENT_ID: APP.clientId,
-    OAUTH_SCHWAB_CLIENT_SECRET: APP.clientSecret,
-    OAUTH_SCHWAB_AUTHORIZE_URL: `${fake.oauthUrl}/v1/oauth/authorize`,
-    OAUTH_SCHWAB_TOKEN_URL: `${fake.oauthUrl}/v1/oauth/token`,
-    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
   });
   admin = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-admin', '--role', 'admin', '--account', '*']));
   trader = new Api(gw.url, await mintToken(db.url, ['--sub', 'e2e-trader', '--role', 'trader', '--account', '*']));

@@ -55,3 +55,23 @@ export async function startFakeSchwabProcess(
     stop: () => service.stop(),
   };
 }
+
+/**
+ * The gateway's environment for its `schwab` broker on `fake` (the real adapter), with the app `app` the
+ * fake was started with as its OAuth client; the redirect URI is a placeholder that each test's
+ * authorization flow overrides with its own.
+ */
+export function schwabGatewayEnv(
+  fake: FakeSchwabProcess,
+  app: { clientId: string; clientSecret: string },
+): Record<string, string> {
+  return {
+    BROKER_SCHWAB_ADAPTER: 'schwab',
+    BROKER_SCHWAB_URL: fake.baseUrl,
+    OAUTH_SCHWAB_CLIENT_ID: app.clientId,
+    OAUTH_SCHWAB_CLIENT_SECRET: app.clientSecret,
+    OAUTH_SCHWAB_AUTHORIZE_URL: `${fake.oauthUrl}/v1/oauth/authorize`,
+    OAUTH_SCHWAB_TOKEN_URL: `${fake.oauthUrl}/v1/oauth/token`,
+    OAUTH_SCHWAB_REDIRECT_URI: 'http://127.0.0.1:9/v1/oauth/schwab/callback',
+  };
+}
