@@ -318,6 +318,64 @@ describe('Alpaca faults through the gateway', () => {
     const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body.executions as any[];
     expect(executions.filter((e) => e.orderId === id).map((e) => e.quantity)).toEqual(['10']);
   });
+
+  it('a stream killed for 20 s while three orders fill: each fill applied once after it, entries blocked from the drop until the heal, the events saying where each fill came from', async () => {
+    const ids: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const placed = await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2)));
+      expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+      ids.push(placed.body.id as string);
+    }
+    await fake!.call('POST', '/test/stream', { down: true });
+    const droppedAt = Date.now();
+    await eventually(async () => (await account()).entriesBlocked === true, 10_000, 'entries blocked');
+    for (const id of ids) {
+      expect((await fake!.call('POST', '/test/fill', { client_order_id: id, qty: '10' })).status).toBe(200);
+    }
+    // Blocked for the whole outage, sampled every second, and an entry refused.
+    const samples: boolean[] = [];
+    while (Date.now() - droppedAt < 20_000) {
+      samples.push((await account()).entriesBlocked === true);
+      await sleep(1_000);
+    }
+    expect(samples.length).toBeGreaterThanOrEqual(15);
+    expect(samples.every(Boolean), JSON.stringify(samples)).toBe(true);
+    expectProblem(
+      await trader.post(ordersPath(), limitBuy(((await bid()) - 1).toFixed(2))),
+      422,
+      'risk.entries_blocked',
+    );
+    await fake!.call('POST', '/test/stream', { down: false });
+    await eventually(
+      async () => {
+        const statuses = await Promise.all(
+          ids.map(async (id) => (await trader.get(`${ordersPath()}/${id}`)).body.status),
+        );
+        return statuses.every((status) => status === 'filled');
+      },
+      20_000,
+      'the three fills made during the outage applied',
+    );
+    await eventually(async () => (await account()).entriesBlocked === false, 15_000, 'entries allowed again');
+    // Once each: one execution of 10 and one fill event per order.
+    const executions = (await trader.get(`/v1/accounts/${accountId}/executions`)).body.executions as any[];
+    const events = await allEvents(trader, accountId);
+    for (const id of ids) {
+      expect(executions.filter((e) => e.orderId === id).map((e) => e.quantity)).toEqual(['10']);
+      expect(events.filter((e) => e.order.id === id && /fill/.test(e.event)).map((e) => e.event)).toEqual(['filled']);
+    }
+    // The event log keeps where each fill came from: the heal pass after the reconnect (or reconciliation,
+    // had its schedule come first), never the stream, which was down.
+    const sources = await db!.dataSource.query<{ source: string }[]>(
+      `SELECT broker_payload->>'source' AS source FROM order_events
+        WHERE account_id = $1 AND order_id = ANY($2::uuid[]) AND event = 'filled' ORDER BY seq`,
+      [accountId, ids],
+    );
+    expect(sources).toHaveLength(3);
+    for (const { source } of sources) {
+      expect(['alpaca_heal', 'reconciliation']).toContain(source);
+    }
+  });
 });
 
 describe('new keys reach a running Alpaca client', () => {
