@@ -107,7 +107,10 @@ export function reconcileOrder(order: ReconciledOrder, evidence: ReconciliationE
   }
   const actions: ReconciliationAction[] = [];
   if (found.status === 'rejected') {
-    return order.status === 'pending_new' || order.status === 'unknown' || order.status === 'new'
+    return order.status === 'pending_new' ||
+      order.status === 'unknown' ||
+      order.status === 'new' ||
+      order.status === 'pending_cancel'
       ? [{ kind: 'reject', code: 'broker.rejected', message: 'rejected by the broker (reconciliation)' }]
       : [{ kind: 'unresolved', reason: `the broker rejected an order the gateway has as ${order.status}` }];
   }

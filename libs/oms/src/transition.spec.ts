@@ -95,7 +95,8 @@ const EXPECTED: Readonly<Record<OrderStatus, Row>> = {
   },
   pending_cancel: {
     accepted: 'pending_cancel',
-    rejected: null,
+    // The broker refusing the order while a cancel is on its way (Alpaca's replacement rejected on the stream).
+    rejected: 'rejected',
     submitted_unknown: null,
     fill_partial: 'pending_cancel',
     fill_complete: 'filled',

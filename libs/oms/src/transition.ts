@@ -70,6 +70,9 @@ const TABLE: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEventKind
     accepted: to('pending_cancel'),
     rebooked: to('pending_cancel'),
     fill: fillTo('pending_cancel'),
+    // The broker refused the order itself while our cancel was on its way: Alpaca's replacement, accepted by
+    // the PATCH and then rejected on the stream (the old order had filled). Nothing works any more.
+    rejected: to('rejected'),
     canceled: to('canceled'),
     cancel_rejected: backToWorking,
     replaced: to('replaced'),

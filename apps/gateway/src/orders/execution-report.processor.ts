@@ -65,9 +65,10 @@ const BOOKING_REPORTED_IN: ReadonlySet<Order['status']> = new Set<Order['status'
  */
 function bookedQuantity(order: Order, report: ExecutionReport): Decimal {
   const booked = report.cumulativeQuantity.plus(report.leavesQuantity);
-  return order.replacesOrderId !== null && BOOKING_REPORTED_IN.has(order.status) && booked.greaterThan(0)
-    ? booked
-    : order.quantity;
+  // Also whenever the ack is still to be recorded: a replacement rejected by reconciliation (never seen at
+  // the broker in time) whose ack then comes is restated at what the venue booked, not at what was asked.
+  const reports = BOOKING_REPORTED_IN.has(order.status) || awaitsAcknowledgement(order);
+  return order.replacesOrderId !== null && reports && booked.greaterThan(0) ? booked : order.quantity;
 }
 
 /**

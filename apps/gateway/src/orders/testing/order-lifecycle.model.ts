@@ -2233,6 +2233,24 @@ const KNOWN_COUNTEREXAMPLES: readonly (ModelRun & { readonly why: string })[] = 
     path: '133:2:5:6:9:5:5:6:5:6:7:7:7:9:9',
     replayPath: 'BBC/o:a',
   },
+  {
+    why:
+      'on paper, a held replace that reconciliation rejected as never received, then acknowledged: restated at ' +
+      'the quantity asked, not the one the venue booked after a racing fill',
+    runs: 1,
+    seed: 951062150,
+    path: '174:2:2:4:4:3:3:4:5:4:4:4:6:6:7:6:8:8',
+    replayPath: 'MAAA0:V',
+  },
+  {
+    why:
+      'on Alpaca, a replacement the broker refused (its old order filled) while a cancel of it was on its way: ' +
+      'pending_cancel, which a rejection could not leave, so reconciliation could never settle it',
+    runs: 1,
+    seed: 1666256845,
+    path: '434:2:2:10:11:10:9:8:8:8:9:8:8:9:9:9:10:11:13:13:12:12:12:12:12:12:12',
+    replayPath: 'AAAgBCB//U:qO',
+  },
 ];
 
 async function checkModel(run: ModelRun): Promise<void> {
