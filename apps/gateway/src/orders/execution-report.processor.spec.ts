@@ -49,16 +49,25 @@ const report = (clientOrderId: string, execType: ExecutionReport['execType'], ra
   raw,
 });
 
+/** The processor over the test's database, started, with the report source it reads from. */
+async function startProcessor(): Promise<{ source: ReportSource; processor: ExecutionReportProcessor }> {
+  const source = new ReportSource();
+  const module = await orderPathTestingModule(
+    {
+      dataSource: db.dataSource,
+      logger: pino({ level: 'silent' }),
+      executionClient: source as unknown as ExecutionClient,
+    },
+    [ExecutionReportProcessor],
+  );
+  const processor = module.get(ExecutionReportProcessor);
+  processor.onModuleInit();
+  return { source, processor };
+}
+
 describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
   it('does not let a report the database can never store hold up the reports behind it', async () => {
-    const logger = pino({ level: 'silent' });
-    const source = new ReportSource();
-    const module = await orderPathTestingModule(
-      { dataSource: db.dataSource, logger, executionClient: source as unknown as ExecutionClient },
-      [ExecutionReportProcessor],
-    );
-    const processor = module.get(ExecutionReportProcessor);
-    processor.onModuleInit();
+    const { source, processor } = await startProcessor();
     const poisoned = await insertPendingOrder('poisoned');
     const next = await insertPendingOrder('next');
 
@@ -77,14 +86,7 @@ describe('ExecutionReportProcessor (real PostgreSQL and Redis)', () => {
   }, 15_000);
 
   it("reads a replacement's booked quantity back from the broker's later reports, never keeping an early one", async () => {
-    const logger = pino({ level: 'silent' });
-    const source = new ReportSource();
-    const module = await orderPathTestingModule(
-      { dataSource: db.dataSource, logger, executionClient: source as unknown as ExecutionClient },
-      [ExecutionReportProcessor],
-    );
-    const processor = module.get(ExecutionReportProcessor);
-    processor.onModuleInit();
+    const { source, processor } = await startProcessor();
     const old = await insertPendingOrder('rebook-old');
     const other = await insertPendingOrder('rebook-other');
     const replacement = pendingOrder(accountId, 'rebook-new', '2', { replacesOrderId: old });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EntityManager } from 'typeorm';
+import { countingQueries } from '../../../../test/support/counting-manager.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 import {
   inlineParams,
@@ -84,21 +84,7 @@ describe('inlineParams', () => {
 
 describe('readIn', () => {
   const read: LockedRead = { sql: `SELECT $1::text AS v`, params: ['asked'] };
-  const counting = (): { manager: EntityManager; calls: () => number } => {
-    let calls = 0;
-    const manager = new Proxy(db.dataSource.manager, {
-      get(target, prop, receiver) {
-        if (prop === 'query') {
-          return (...args: Parameters<EntityManager['query']>) => {
-            calls += 1;
-            return target.query(...args);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-    return { manager, calls: () => calls };
-  };
+  const counting = () => countingQueries(db.dataSource.manager);
 
   it('answers a read sent with the lock from its rows, once, while nothing was written', async () => {
     const { manager, calls } = counting();

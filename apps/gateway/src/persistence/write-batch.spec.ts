@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from 'typeorm';
+import { countingQueries } from '../../../../test/support/counting-manager.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 import { combine, flushingManager, WriteBatch } from './write-batch.js';
 
@@ -29,20 +30,11 @@ const save = (id: number, v: string) => ({
 async function inBatch(work: (batch: WriteBatch, manager: EntityManager) => Promise<void>): Promise<number> {
   let statements = 0;
   await db.dataSource.transaction(async (raw) => {
-    const counting = new Proxy(raw, {
-      get(target, prop, receiver) {
-        if (prop === 'query') {
-          return (...args: Parameters<EntityManager['query']>) => {
-            statements += 1;
-            return target.query(...args);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
+    const { manager: counting, calls } = countingQueries(raw);
     const batch = new WriteBatch(counting);
     await work(batch, flushingManager(counting, batch));
     await batch.flush();
+    statements = calls();
   });
   return statements;
 }
